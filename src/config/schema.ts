@@ -1,0 +1,245 @@
+/**
+ * The one configuration schema of Mosaic. Types, validation errors, the
+ * environment overrides and `config.example.yaml` all derive from it.
+ */
+import { z } from 'zod';
+
+export const PROVIDER_NAMES = ['anthropic', 'openai', 'openrouter', 'zai', 'ollama'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
+const url = (what: string) =>
+  z.string().refine((v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol.length > 1 && u.host.length > 0;
+    } catch {
+      return false;
+    }
+  }, { message: `expected ${what}` });
+
+const httpUrl = url('an http(s) URL such as http://127.0.0.1:8008');
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const bool = z.union([z.boolean(), z.stringbool()]);
+const cron = z.string().regex(/^(\S+\s+){4}\S+(\s+\S+)?$/, 'expected a cron expression with 5 or 6 fields, e.g. "0 3 * * *"');
+
+const cloudProvider = (defaults: { baseUrl: string; env: string }) =>
+  z
+    .object({
+      enabled: bool.default(true).describe('Use this provider when a key is configured.'),
+      apiKey: z.string().optional().describe(`System API key (env ${defaults.env}_API_KEY). Users may add their own keys too.`),
+      apiKeyFile: z.string().optional().describe('Read the API key from this file instead (Docker secrets).'),
+      baseUrl: httpUrl.default(defaults.baseUrl).describe(`API base URL (env ${defaults.env}_BASE_URL); point it at a proxy or a local server.`),
+    })
+    .strict();
+
+export const configSchema = z
+  .object({
+    http: z
+      .object({
+        host: z.string().default('127.0.0.1').describe('Interface the REST/WebSocket API listens on (env HTTP_HOST).'),
+        port: port.default(3000).describe('Port of the REST/WebSocket API (env PORT).'),
+        bodyLimit: z.string().regex(/^\d+(b|kb|mb)$/i, 'expected a size such as "1mb"').default('1mb').describe('Largest JSON body accepted.'),
+        publicUrl: httpUrl.optional().describe('URL people use to reach the API (links in chat messages).'),
+        rateLimitPerMinute: positiveInt.default(600).describe('Requests per minute per client on /api.'),
+      })
+      .strict()
+      .prefault({}),
+    database: z
+      .object({
+        url: url('a postgres:// URL').refine((v) => /^postgres(ql)?:/.test(v), 'expected a postgres:// URL').optional().describe('PostgreSQL connection URL (env DATABASE_URL). Without it Mosaic uses an embedded PGlite database.'),
+        dataDir: z.string().default('./data').describe('Where the embedded PGlite database lives (env MOSAIC_DATA_DIR).'),
+        poolSize: positiveInt.default(10).describe('PostgreSQL connection pool size.'),
+      })
+      .strict()
+      .prefault({}),
+    valkey: z
+      .object({
+        url: url('a redis:// or rediss:// URL').refine((v) => /^rediss?:/.test(v), 'expected a redis:// URL').default('redis://127.0.0.1:6379').describe('Valkey/Redis URL (env VALKEY_URL or REDIS_URL).'),
+        keyPrefix: z.string().regex(/^[a-z0-9_-]+$/i).default('mosaic').describe('Prefix of every key Mosaic writes (env VALKEY_PREFIX); several installs can share one server.'),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level (env LOG_LEVEL).'),
+      })
+      .strict()
+      .prefault({}),
+    secrets: z
+      .object({
+        key: z.string().optional().describe('Key that encrypts stored provider credentials, 32+ characters (env MOSAIC_SECRET_KEY).'),
+        keyFile: z.string().optional().describe('Read the secret key from this file instead.'),
+        keyId: z.string().regex(/^[a-z0-9_-]{1,32}$/i).default('k1').describe('Name of the current key, stored beside each ciphertext (env MOSAIC_SECRET_KEY_ID).'),
+        previousKeys: z
+          .array(z.object({ id: z.string(), key: z.string() }).strict())
+          .default([])
+          .describe('Retired keys still accepted for decryption until `mosaic secrets rotate` re-encrypts (env MOSAIC_SECRET_KEYS_PREVIOUS as id:key,id:key).'),
+      })
+      .strict()
+      .prefault({}),
+    providers: z
+      .object({
+        anthropic: cloudProvider({ baseUrl: 'https://api.anthropic.com', env: 'ANTHROPIC' }).prefault({}),
+        openai: cloudProvider({ baseUrl: 'https://api.openai.com/v1', env: 'OPENAI' }).prefault({}),
+        openrouter: cloudProvider({ baseUrl: 'https://openrouter.ai/api/v1', env: 'OPENROUTER' }).prefault({}),
+        zai: cloudProvider({ baseUrl: 'https://api.z.ai/api/paas/v4', env: 'ZAI' }).prefault({}),
+        ollama: z
+          .object({
+            enabled: bool.default(true).describe('Use a local Ollama server.'),
+            host: httpUrl.default('http://127.0.0.1:11434').describe('Ollama server URL (env OLLAMA_HOST).'),
+          })
+          .strict()
+          .prefault({}),
+        requestTimeoutMs: positiveInt.default(120_000).describe('Longest a whole model request may take.'),
+        streamIdleTimeoutMs: positiveInt.default(30_000).describe('A stream that sends nothing for this long is cut and reported.'),
+        maxRetries: z.coerce.number().int().min(0).max(10).default(2).describe('Retries of transient provider errors inside an adapter.'),
+      })
+      .strict()
+      .prefault({}),
+    health: z
+      .object({
+        probeIntervalSeconds: positiveInt.default(60).describe('How often each provider is probed (a cheap model listing, never a billed completion).'),
+        failureThreshold: positiveInt.default(3).describe('Consecutive failures that mark a provider down.'),
+        cooldownSeconds: z.array(positiveInt).min(1).default([60, 300, 1500, 3600]).describe('How long a down provider rests before it is tried again; each repeat takes the next step.'),
+      })
+      .strict()
+      .prefault({}),
+    routing: z
+      .object({
+        fallbackChain: z
+          .array(z.object({ provider: z.enum(PROVIDER_NAMES), model: z.string().min(1) }).strict())
+          .default([
+            { provider: 'anthropic', model: 'claude-sonnet-4-5' },
+            { provider: 'openai', model: 'gpt-5-mini' },
+            { provider: 'ollama', model: 'llama3.2' },
+          ])
+          .describe('Tried in order when a rule and its own fallbacks have no usable provider.'),
+        classifierModel: z
+          .object({
+            enabled: bool.default(false).describe('Ask a cheap model when the deterministic classifier is unsure.'),
+            provider: z.enum(PROVIDER_NAMES).default('anthropic'),
+            model: z.string().default('claude-haiku-4-5'),
+            timeoutMs: positiveInt.default(1500).describe('Routing never waits longer than this for the classifier model.'),
+            belowConfidence: z.coerce.number().min(0).max(1).default(0.5),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    embeddings: z
+      .object({
+        provider: z.enum(PROVIDER_NAMES).default('ollama').describe('Provider that computes memory embeddings.'),
+        model: z.string().default('nomic-embed-text').describe('Embedding model.'),
+      })
+      .strict()
+      .prefault({}),
+    conversations: z
+      .object({
+        summarizeAt: z.coerce.number().gt(0).lt(1).default(0.8).describe('Share of the model context window at which older messages are summarised.'),
+        keepRecentMessages: positiveInt.default(6).describe('Newest messages always sent verbatim, never summarised.'),
+        maxToolSteps: positiveInt.default(8).describe('Tool-call rounds one answer may take.'),
+      })
+      .strict()
+      .prefault({}),
+    matrix: z
+      .object({
+        enabled: bool.default(false).describe('Run the Matrix appservice (env MATRIX_ENABLED).'),
+        homeserverUrl: httpUrl.default('http://127.0.0.1:6167').describe('Client-Server API URL of the homeserver (env MATRIX_HOMESERVER_URL).'),
+        serverName: z.string().regex(/^[a-z0-9.:-]+$/i, 'expected a server name such as example.org').default('localhost').describe('The homeserver name in user ids (env MATRIX_SERVER_NAME).'),
+        registrationFile: z.string().default('./registration/mosaic-registration.yaml').describe('Appservice registration file (env MATRIX_REGISTRATION_FILE).'),
+        host: z.string().default('127.0.0.1').describe('Interface the appservice listens on (env APPSERVICE_HOST).'),
+        port: port.default(9000).describe('Port the homeserver pushes transactions to (env APPSERVICE_PORT).'),
+        appserviceUrl: httpUrl.optional().describe('URL the homeserver uses to reach the appservice; written into the registration.'),
+        unlinkedUsers: z.enum(['refuse', 'provision']).default('refuse').describe('What Matrix users without a Mosaic account get.'),
+        autoProvisionDomains: z.array(z.string()).default([]).describe('Homeserver domains whose users get an account automatically (env MATRIX_AUTO_PROVISION_DOMAINS, comma-separated).'),
+        editIntervalMs: positiveInt.default(1000).describe('Streamed answers are edited at most once per this interval.'),
+        maxBodyBytes: positiveInt.default(5_000_000).describe('Largest transaction body accepted from the homeserver.'),
+      })
+      .strict()
+      .prefault({}),
+    jobs: z
+      .object({
+        timezone: z.string().default('UTC').describe('Time zone of every cron schedule.'),
+        shutdownTimeoutMs: positiveInt.default(30_000).describe('On SIGTERM, how long active jobs may run before connections close.'),
+        attempts: positiveInt.default(5).describe('Default attempts per job.'),
+        backoffBaseMs: positiveInt.default(5000).describe('First retry delay; it doubles each attempt.'),
+        backoffMaxMs: positiveInt.default(60_000).describe('Longest retry delay.'),
+        schedules: z
+          .object({
+            summarization: cron.default('0 */6 * * *'),
+            logTiers: cron.default('0 3 * * *'),
+            sessionGc: cron.default('0 4 * * *'),
+            retentionPurge: cron.default('0 5 * * *'),
+          })
+          .strict()
+          .prefault({})
+          .describe('Cron schedules (env JOBS_CRON_<NAME>, e.g. JOBS_CRON_SESSION_GC).'),
+        logTiers: z
+          .object({
+            warmAfterDays: positiveInt.default(7),
+            coldAfterDays: positiveInt.default(30),
+            deleteAfterDays: positiveInt.default(90),
+          })
+          .strict()
+          .prefault({})
+          .describe('Agent log tiers by age: hot → warm → cold → deleted.'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type MosaicConfig = z.infer<typeof configSchema>;
+export type MosaicConfigInput = z.input<typeof configSchema>;
+
+/**
+ * Environment variables that override config keys. `list` values are
+ * comma-separated; `pairs` are `id:value,id:value`.
+ */
+export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; kind?: 'list' | 'pairs'; secret?: boolean }> = [
+  { env: 'PORT', path: 'http.port' },
+  { env: 'HTTP_HOST', path: 'http.host' },
+  { env: 'PUBLIC_URL', path: 'http.publicUrl' },
+  { env: 'DATABASE_URL', path: 'database.url', secret: true },
+  { env: 'MOSAIC_DATA_DIR', path: 'database.dataDir' },
+  { env: 'REDIS_URL', path: 'valkey.url', secret: true },
+  { env: 'VALKEY_URL', path: 'valkey.url', secret: true },
+  { env: 'VALKEY_PREFIX', path: 'valkey.keyPrefix' },
+  { env: 'LOG_LEVEL', path: 'log.level' },
+  { env: 'MOSAIC_SECRET_KEY', path: 'secrets.key', secret: true },
+  { env: 'MOSAIC_SECRET_KEY_ID', path: 'secrets.keyId' },
+  { env: 'MOSAIC_SECRET_KEYS_PREVIOUS', path: 'secrets.previousKeys', kind: 'pairs', secret: true },
+  { env: 'ANTHROPIC_API_KEY', path: 'providers.anthropic.apiKey', secret: true },
+  { env: 'ANTHROPIC_BASE_URL', path: 'providers.anthropic.baseUrl' },
+  { env: 'OPENAI_API_KEY', path: 'providers.openai.apiKey', secret: true },
+  { env: 'OPENAI_BASE_URL', path: 'providers.openai.baseUrl' },
+  { env: 'OPENROUTER_API_KEY', path: 'providers.openrouter.apiKey', secret: true },
+  { env: 'OPENROUTER_BASE_URL', path: 'providers.openrouter.baseUrl' },
+  { env: 'ZAI_API_KEY', path: 'providers.zai.apiKey', secret: true },
+  { env: 'ZAI_BASE_URL', path: 'providers.zai.baseUrl' },
+  { env: 'OLLAMA_HOST', path: 'providers.ollama.host' },
+  { env: 'MATRIX_ENABLED', path: 'matrix.enabled' },
+  { env: 'MATRIX_HOMESERVER_URL', path: 'matrix.homeserverUrl' },
+  { env: 'MATRIX_SERVER_NAME', path: 'matrix.serverName' },
+  { env: 'MATRIX_REGISTRATION_FILE', path: 'matrix.registrationFile' },
+  { env: 'APPSERVICE_HOST', path: 'matrix.host' },
+  { env: 'APPSERVICE_PORT', path: 'matrix.port' },
+  { env: 'APPSERVICE_URL', path: 'matrix.appserviceUrl' },
+  { env: 'MATRIX_AUTO_PROVISION_DOMAINS', path: 'matrix.autoProvisionDomains', kind: 'list' },
+  { env: 'JOBS_TIMEZONE', path: 'jobs.timezone' },
+  { env: 'JOBS_CRON_SUMMARIZATION', path: 'jobs.schedules.summarization' },
+  { env: 'JOBS_CRON_LOG_TIERS', path: 'jobs.schedules.logTiers' },
+  { env: 'JOBS_CRON_SESSION_GC', path: 'jobs.schedules.sessionGc' },
+  { env: 'JOBS_CRON_RETENTION_PURGE', path: 'jobs.schedules.retentionPurge' },
+  { env: 'HEALTH_PROBE_INTERVAL_SECONDS', path: 'health.probeIntervalSeconds' },
+];
+
+/** Config keys whose `<key>File` sibling names a file holding the value. */
+export const FILE_SECRETS = ['secrets.key', ...PROVIDER_NAMES.filter((p) => p !== 'ollama').map((p) => `providers.${p}.apiKey`)];
+
+/** Values never printed: they are secrets or may embed credentials. */
+export function isSecretPath(path: string): boolean {
+  return /(key|keys|token|password|secret)$/i.test(path) || path === 'database.url' || path === 'valkey.url';
+}

@@ -1,0 +1,136 @@
+/**
+ * Opens the database: PostgreSQL (pg) when a URL is configured, otherwise an
+ * embedded PGlite database on disk. Both speak the same drizzle schema.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { sql, type SQL } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+import { serviceUnavailable } from '../errors.ts';
+import { redactUrl } from '../logging.ts';
+import * as schema from './schema.ts';
+
+export type Schema = typeof schema;
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+
+export interface Database {
+  db: Db;
+  kind: 'postgres' | 'pglite';
+  /** Where it is, credentials removed: safe to print. */
+  location: string;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+  /** Runs `fn` while holding a database-wide lock (PostgreSQL advisory lock). */
+  withLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
+}
+
+export interface OpenDatabaseOptions {
+  url?: string | undefined;
+  dataDir: string;
+  poolSize?: number;
+}
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  return options.url ? openPostgres(options.url, options.poolSize ?? 10) : openPglite(options.dataDir);
+}
+
+async function openPostgres(url: string, poolSize: number): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000 });
+  // An idle client losing its connection must not crash the process.
+  pool.on('error', () => undefined);
+  const location = redactUrl(url);
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw serviceUnavailable(`PostgreSQL at ${location} is not reachable (${code}): start PostgreSQL or fix DATABASE_URL`, err);
+  }
+  const db = drizzlePg(pool, { schema }) as unknown as Db;
+  return {
+    db,
+    kind: 'postgres',
+    location,
+    async ping() {
+      await pool.query('select 1');
+    },
+    async close() {
+      await pool.end();
+    },
+    async withLock(key, fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('select pg_advisory_lock($1)', [key]);
+        return await fn();
+      } finally {
+        await client.query('select pg_advisory_unlock($1)', [key]).catch(() => undefined);
+        client.release();
+      }
+    },
+  };
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  const dir = path.resolve(dataDir, 'pglite');
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw serviceUnavailable(`cannot create the embedded database folder ${dir}: ${(err as Error).message}`, err);
+  }
+  let client: PGlite;
+  try {
+    client = await PGlite.create(dir);
+  } catch (err) {
+    throw serviceUnavailable(`cannot open the embedded database in ${dir} (is another Mosaic using it?): ${(err as Error).message}`, err);
+  }
+  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  // PGlite is one connection in this process: a promise chain is its lock.
+  let chain: Promise<unknown> = Promise.resolve();
+  return {
+    db,
+    kind: 'pglite',
+    location: dir,
+    async ping() {
+      await db.execute(sql`select 1`);
+    },
+    async close() {
+      await client.close();
+    },
+    withLock(_key, fn) {
+      const run = chain.then(fn, fn);
+      chain = run.catch(() => undefined);
+      return run;
+    },
+  };
+}
+
+/** An in-memory PGlite database, for tests and `mosaic config check`. */
+export async function openMemoryDatabase(): Promise<Database> {
+  const client = await PGlite.create();
+  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  return {
+    db,
+    kind: 'pglite',
+    location: 'memory',
+    async ping() {
+      await db.execute(sql`select 1`);
+    },
+    async close() {
+      await client.close();
+    },
+    async withLock(_key, fn) {
+      return fn();
+    },
+  };
+}
+
+/** Runs raw SQL and returns its rows; pg and PGlite both answer `{ rows }`. */
+export async function sqlRows<T extends Record<string, unknown>>(db: Db, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown as { rows: T[] };
+  return result.rows;
+}

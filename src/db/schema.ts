@@ -1,0 +1,396 @@
+/**
+ * The whole system's data model (drizzle, PostgreSQL dialect). The same
+ * schema and migrations serve PostgreSQL and the embedded PGlite database.
+ * Rows that belong to a user carry `user_id`/`owner_id`; only the storage
+ * modules read them, always with the acting user in the WHERE clause.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  customType,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgTable,
+  primaryKey,
+  real,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const created = () => ts('created_at').notNull().defaultNow();
+
+export const users = pgTable('users', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  username: text('username').notNull().unique(),
+  displayName: text('display_name'),
+  role: text('role', { enum: ['admin', 'member'] }).notNull().default('member'),
+  passwordHash: text('password_hash'),
+  localOnly: boolean('local_only').notNull().default(false),
+  createdAt: created(),
+  disabledAt: ts('disabled_at'),
+});
+
+export const apiTokens = pgTable(
+  'api_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull().unique(),
+    prefix: text('prefix').notNull(),
+    createdAt: created(),
+    lastUsedAt: ts('last_used_at'),
+    expiresAt: ts('expires_at'),
+    revokedAt: ts('revoked_at'),
+  },
+  (t) => [index('api_tokens_user_idx').on(t.userId)],
+);
+
+export const teams = pgTable('teams', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  slug: text('slug').notNull().unique(),
+  name: text('name').notNull(),
+  createdAt: created(),
+});
+
+export const teamMembers = pgTable(
+  'team_members',
+  {
+    teamId: uuid('team_id').notNull().references(() => teams.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    role: text('role', { enum: ['owner', 'member'] }).notNull().default('member'),
+    joinedAt: ts('joined_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.teamId, t.userId] })],
+);
+
+export const agentConfigs = pgTable(
+  'agent_configs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** null: a system agent visible to everyone. */
+    ownerId: uuid('owner_id').references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    displayName: text('display_name').notNull(),
+    description: text('description').notNull().default(''),
+    systemPrompt: text('system_prompt').notNull(),
+    provider: text('provider'),
+    model: text('model'),
+    tools: jsonb('tools').$type<string[]>().notNull().default([]),
+    skills: jsonb('skills').$type<string[]>().notNull().default([]),
+    capabilities: jsonb('capabilities').$type<{ domains?: string[]; preferredModels?: string[]; taskTypes?: string[] }>().notNull().default({}),
+    avatarUrl: text('avatar_url'),
+    createdAt: created(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('agent_configs_owner_name_uq').on(sql`coalesce(${t.ownerId}, '00000000-0000-0000-0000-000000000000'::uuid)`, t.name)],
+);
+
+export const conversations = pgTable(
+  'conversations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    ownerId: uuid('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    teamId: uuid('team_id').references(() => teams.id, { onDelete: 'set null' }),
+    title: text('title').notNull().default('New conversation'),
+    agentId: uuid('agent_id').references(() => agentConfigs.id, { onDelete: 'set null' }),
+    pinnedProvider: text('pinned_provider'),
+    pinnedModel: text('pinned_model'),
+    localOnly: boolean('local_only').notNull().default(false),
+    summary: text('summary'),
+    /** Messages with seq <= this are represented by `summary`. */
+    summarizedThroughSeq: bigint('summarized_through_seq', { mode: 'number' }),
+    lastRouting: jsonb('last_routing'),
+    createdAt: created(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    archivedAt: ts('archived_at'),
+    deletedAt: ts('deleted_at'),
+  },
+  (t) => [index('conversations_owner_idx').on(t.ownerId, t.updatedAt)],
+);
+
+export const messages = pgTable(
+  'messages',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    seq: bigserial('seq', { mode: 'number' }).notNull(),
+    conversationId: uuid('conversation_id').notNull().references(() => conversations.id, { onDelete: 'cascade' }),
+    role: text('role', { enum: ['user', 'assistant', 'system', 'tool'] }).notNull(),
+    senderId: text('sender_id').notNull(),
+    senderType: text('sender_type', { enum: ['user', 'agent', 'system'] }).notNull(),
+    content: text('content').notNull().default(''),
+    contentType: text('content_type', { enum: ['text', 'markdown', 'code', 'image', 'file'] }).notNull().default('text'),
+    channel: text('channel').notNull(),
+    /** Channel-native id (Matrix event id): the durable identity of an inbound message. */
+    externalId: text('external_id'),
+    editOf: uuid('edit_of'),
+    replyToId: uuid('reply_to_id'),
+    threadId: text('thread_id'),
+    attachments: jsonb('attachments').$type<Array<{ name: string; mimeType: string; url: string; sizeBytes?: number }>>().notNull().default([]),
+    toolCalls: jsonb('tool_calls').$type<Array<{ id: string; name: string; arguments: unknown }>>(),
+    toolCallId: text('tool_call_id'),
+    thinking: text('thinking'),
+    provider: text('provider'),
+    model: text('model'),
+    inputTokens: integer('input_tokens'),
+    outputTokens: integer('output_tokens'),
+    cacheReadTokens: integer('cache_read_tokens'),
+    cacheWriteTokens: integer('cache_write_tokens'),
+    costUsd: doublePrecision('cost_usd'),
+    routing: jsonb('routing'),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    redactedAt: ts('redacted_at'),
+    createdAt: created(),
+    searchVector: tsvector('search_vector').generatedAlwaysAs(sql`to_tsvector('simple', coalesce(content, ''))`),
+  },
+  (t) => [
+    uniqueIndex('messages_seq_uq').on(t.seq),
+    index('messages_conversation_idx').on(t.conversationId, t.seq),
+    uniqueIndex('messages_channel_external_uq').on(t.channel, t.externalId),
+    index('messages_search_idx').using('gin', t.searchVector),
+  ],
+);
+
+export const routingRules = pgTable(
+  'routing_rules',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** null: a system rule. */
+    ownerId: uuid('owner_id').references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    description: text('description').notNull().default(''),
+    priority: integer('priority').notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    conditions: jsonb('conditions').$type<unknown[]>().notNull().default([]),
+    action: jsonb('action').$type<Record<string, unknown>>().notNull(),
+    fallbacks: jsonb('fallbacks').$type<Array<{ provider: string; model: string }>>().notNull().default([]),
+    createdAt: created(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('routing_rules_owner_idx').on(t.ownerId, t.priority)],
+);
+
+export const userDisabledRules = pgTable(
+  'user_disabled_rules',
+  {
+    userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    ruleId: uuid('rule_id').notNull().references(() => routingRules.id, { onDelete: 'cascade' }),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.ruleId] })],
+);
+
+export const providerCredentials = pgTable(
+  'provider_credentials',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    provider: text('provider').notNull(),
+    kind: text('kind', { enum: ['api_key', 'oauth'] }).notNull().default('api_key'),
+    label: text('label').notNull().default(''),
+    /** AES-256-GCM envelope of the secret payload, bound to owner and row. */
+    ciphertext: text('ciphertext').notNull(),
+    keyId: text('key_id').notNull(),
+    hint: text('hint').notNull(),
+    baseUrl: text('base_url'),
+    expiresAt: ts('expires_at'),
+    createdAt: created(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('provider_credentials_user_idx').on(t.userId, t.provider)],
+);
+
+export const memories = pgTable(
+  'memories',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    agentId: uuid('agent_id').references(() => agentConfigs.id, { onDelete: 'set null' }),
+    kind: text('kind', { enum: ['memory', 'insight'] }).notNull().default('memory'),
+    content: text('content').notNull(),
+    tags: jsonb('tags').$type<string[]>().notNull().default([]),
+    /** Plain float array: works without extensions; pgvector is used when present. */
+    embedding: real('embedding').array(),
+    embeddingModel: text('embedding_model'),
+    createdAt: created(),
+  },
+  (t) => [index('memories_user_idx').on(t.userId, t.createdAt)],
+);
+
+export const preferences = pgTable(
+  'preferences',
+  {
+    userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    value: jsonb('value').notNull(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.key] })],
+);
+
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    conversationId: uuid('conversation_id').notNull().references(() => conversations.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    agentId: uuid('agent_id').references(() => agentConfigs.id, { onDelete: 'set null' }),
+    provider: text('provider'),
+    model: text('model'),
+    status: text('status', { enum: ['active', 'ended'] }).notNull().default('active'),
+    startedAt: ts('started_at').notNull().defaultNow(),
+    lastActivityAt: ts('last_activity_at').notNull().defaultNow(),
+    endedAt: ts('ended_at'),
+  },
+  (t) => [index('sessions_conversation_idx').on(t.conversationId, t.status), index('sessions_user_idx').on(t.userId)],
+);
+
+export const sessionMetrics = pgTable('session_metrics', {
+  sessionId: uuid('session_id').primaryKey().references(() => sessions.id, { onDelete: 'cascade' }),
+  inputTokens: bigint('input_tokens', { mode: 'number' }).notNull().default(0),
+  outputTokens: bigint('output_tokens', { mode: 'number' }).notNull().default(0),
+  cacheReadTokens: bigint('cache_read_tokens', { mode: 'number' }).notNull().default(0),
+  cacheWriteTokens: bigint('cache_write_tokens', { mode: 'number' }).notNull().default(0),
+  totalTokens: bigint('total_tokens', { mode: 'number' }).notNull().default(0),
+  costUsd: numeric('cost_usd', { precision: 14, scale: 6, mode: 'number' }).notNull().default(0),
+  modelSwitches: integer('model_switches').notNull().default(0),
+  messageCount: integer('message_count').notNull().default(0),
+  durationMs: bigint('duration_ms', { mode: 'number' }).notNull().default(0),
+  lastActivityAt: ts('last_activity_at').notNull().defaultNow(),
+});
+
+/** One row per model call: the ledger behind per-user and per-agent totals. */
+export const usageRecords = pgTable(
+  'usage_records',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    conversationId: uuid('conversation_id').references(() => conversations.id, { onDelete: 'set null' }),
+    sessionId: uuid('session_id').references(() => sessions.id, { onDelete: 'set null' }),
+    agentId: uuid('agent_id'),
+    provider: text('provider').notNull(),
+    model: text('model').notNull(),
+    purpose: text('purpose').notNull().default('reply'),
+    inputTokens: integer('input_tokens').notNull().default(0),
+    outputTokens: integer('output_tokens').notNull().default(0),
+    cacheReadTokens: integer('cache_read_tokens').notNull().default(0),
+    cacheWriteTokens: integer('cache_write_tokens').notNull().default(0),
+    costUsd: doublePrecision('cost_usd').notNull().default(0),
+    createdAt: created(),
+  },
+  (t) => [index('usage_records_user_idx').on(t.userId, t.createdAt), index('usage_records_agent_idx').on(t.agentId, t.createdAt)],
+);
+
+export const agentLogs = pgTable(
+  'agent_logs',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    level: text('level', { enum: ['debug', 'info', 'warn', 'error'] }).notNull().default('info'),
+    tier: text('tier', { enum: ['hot', 'warm', 'cold'] }).notNull().default('hot'),
+    source: text('source').notNull(),
+    event: text('event').notNull(),
+    message: text('message').notNull().default(''),
+    queue: text('queue'),
+    jobId: text('job_id'),
+    attempt: integer('attempt'),
+    error: text('error'),
+    userId: uuid('user_id'),
+    agentId: uuid('agent_id'),
+    conversationId: uuid('conversation_id'),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: created(),
+  },
+  (t) => [index('agent_logs_created_idx').on(t.tier, t.createdAt), index('agent_logs_job_idx').on(t.queue, t.jobId)],
+);
+
+export const channelIdentities = pgTable(
+  'channel_identities',
+  {
+    channel: text('channel').notNull(),
+    channelUserId: text('channel_user_id').notNull(),
+    userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    linkedAt: ts('linked_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.channel, t.channelUserId] }), index('channel_identities_user_idx').on(t.userId)],
+);
+
+export const conversationMatrixRooms = pgTable('conversation_matrix_rooms', {
+  conversationId: uuid('conversation_id').primaryKey().references(() => conversations.id, { onDelete: 'cascade' }),
+  roomId: text('room_id').notNull().unique(),
+  replyMode: text('reply_mode', { enum: ['auto', 'all', 'mentions'] }).notNull().default('auto'),
+  botJoinedAt: ts('bot_joined_at'),
+  encrypted: boolean('encrypted').notNull().default(false),
+  createdAt: created(),
+  tombstonedAt: ts('tombstoned_at'),
+});
+
+export const teamSpaces = pgTable('team_spaces', {
+  teamId: uuid('team_id').primaryKey().references(() => teams.id, { onDelete: 'cascade' }),
+  spaceRoomId: text('space_room_id').notNull().unique(),
+  createdAt: created(),
+});
+
+export const personalSpaces = pgTable('personal_spaces', {
+  userId: uuid('user_id').primaryKey().references(() => users.id, { onDelete: 'cascade' }),
+  spaceRoomId: text('space_room_id').notNull().unique(),
+  createdAt: created(),
+});
+
+export const agentRooms = pgTable(
+  'agent_rooms',
+  {
+    agentAId: uuid('agent_a_id').notNull().references(() => agentConfigs.id, { onDelete: 'cascade' }),
+    agentBId: uuid('agent_b_id').notNull().references(() => agentConfigs.id, { onDelete: 'cascade' }),
+    roomId: text('room_id').notNull().unique(),
+    createdAt: created(),
+  },
+  (t) => [primaryKey({ columns: [t.agentAId, t.agentBId] })],
+);
+
+export const retentionPolicies = pgTable('retention_policies', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  /** A Matrix room id, or a pattern with `*`. */
+  roomPattern: text('room_pattern').notNull(),
+  retentionDays: integer('retention_days'),
+  appliesTo: text('applies_to', { enum: ['personal', 'team', 'agent', 'system', 'all'] }).notNull().default('all'),
+  createdAt: created(),
+});
+
+/** Transactions pushed by the homeserver, remembered so a repeat is answered without work. */
+export const appserviceTransactions = pgTable(
+  'appservice_transactions',
+  {
+    txnId: text('txn_id').notNull(),
+    /** Hash of the body: a txnId reused after a homeserver restart carries other events. */
+    bodyHash: text('body_hash').notNull(),
+    eventCount: integer('event_count').notNull(),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.txnId, t.bodyHash] }), index('appservice_transactions_received_idx').on(t.receivedAt)],
+);
+
+/** Every event the homeserver pushed, stored before the transaction is acknowledged. */
+export const appserviceEvents = pgTable(
+  'appservice_events',
+  {
+    eventId: text('event_id').primaryKey(),
+    roomId: text('room_id').notNull(),
+    txnId: text('txn_id').notNull(),
+    type: text('type').notNull(),
+    sender: text('sender').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    status: text('status', { enum: ['pending', 'done', 'skipped', 'failed'] }).notNull().default('pending'),
+    error: text('error'),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+    processedAt: ts('processed_at'),
+  },
+  (t) => [index('appservice_events_status_idx').on(t.status, t.receivedAt)],
+);

@@ -1,0 +1,37 @@
+/** Bearer-token authentication and the admin role check. */
+import type { NextFunction, Request, Response } from 'express';
+import { forbidden, unauthorized } from '../errors.ts';
+import type { Actor } from '../identity/actor.ts';
+
+export type Authenticate = (token: string) => Promise<Actor | null>;
+
+export function bearerToken(req: Request): string | null {
+  const header = req.headers.authorization;
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match ? match[1]! : null;
+}
+
+export function requireUser(authenticate: Authenticate) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const token = bearerToken(req);
+    if (!token) throw unauthorized('send a personal access token as "Authorization: Bearer <token>" (create one with `mosaic user token <name>`)');
+    const actor = await authenticate(token);
+    if (!actor) throw unauthorized('this token is unknown, revoked or expired');
+    res.locals.actor = actor;
+    next();
+  };
+}
+
+export function requireAdmin(req: Request, res: Response, next: NextFunction): void {
+  const actor = res.locals.actor as Actor | undefined;
+  if (!actor) throw unauthorized();
+  if (actor.role !== 'admin') throw forbidden();
+  next();
+}
+
+export function actorOf(res: Response): Actor {
+  const actor = res.locals.actor as Actor | undefined;
+  if (!actor) throw unauthorized();
+  return actor;
+}

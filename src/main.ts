@@ -1,0 +1,116 @@
+/**
+ * Composition root: config → database → Valkey → services → HTTP → channels
+ * → workers. Channels (the Matrix appservice) and later parts plug in
+ * through `MosaicPlugin`, so src/ never imports them.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { MosaicConfig } from './config/schema.ts';
+import { openDatabase, type Database } from './db/client.ts';
+import { runMigrations } from './db/migrate.ts';
+import type { Logger } from './logging.ts';
+import { AccountService } from './identity/account-service.ts';
+import { createHttpApp, type ApiRoute } from './http/app.ts';
+import { createMetrics, type Metrics } from './http/metrics.ts';
+import { Readiness } from './http/readiness.ts';
+import { adminUsersRouter, meRouter, tokensRouter } from './http/account-routes.ts';
+import { connectValkey, type Redis } from './valkey/client.ts';
+
+/** Everything a plugin (channel, worker set) may use. */
+export interface MosaicCore {
+  config: MosaicConfig;
+  logger: Logger;
+  database: Database;
+  valkey: Redis;
+  accounts: AccountService;
+  readiness: Readiness;
+  metrics: Metrics;
+}
+
+export interface MosaicPlugin {
+  name: string;
+  /** Called after the core services exist and before HTTP listens. */
+  start(core: MosaicCore): Promise<{ routes?: ApiRoute[]; stop(): Promise<void> }>;
+}
+
+export interface RunningMosaic {
+  core: MosaicCore;
+  httpUrl: string;
+  server: Server;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  config: MosaicConfig;
+  logger: Logger;
+  plugins?: MosaicPlugin[];
+}
+
+export async function startMosaic({ config, logger, plugins = [] }: StartOptions): Promise<RunningMosaic> {
+  const cleanups: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const fn of cleanups.reverse()) await fn().catch((err: unknown) => logger.error({ err }, 'shutdown step failed'));
+  };
+  try {
+    const database = await openDatabase({ url: config.database.url, dataDir: config.database.dataDir, poolSize: config.database.poolSize });
+    cleanups.push(() => database.close());
+    const migrated = await runMigrations(database);
+    logger.info({ event: 'db.ready', kind: database.kind, location: database.location, applied: migrated.applied }, 'database ready');
+
+    const valkey = await connectValkey(config.valkey.url);
+    cleanups.push(async () => {
+      await valkey.quit().catch(() => valkey.disconnect());
+    });
+
+    const readiness = new Readiness();
+    readiness.add({ name: 'database', required: true, check: async () => (await database.ping(), { ok: true, detail: database.kind }) });
+    readiness.add({ name: 'valkey', required: true, check: async () => ({ ok: (await valkey.ping()) === 'PONG' }) });
+
+    const core: MosaicCore = { config, logger, database, valkey, accounts: new AccountService(database.db), readiness, metrics: createMetrics() };
+    const routes: ApiRoute[] = [
+      { path: '/me', router: meRouter(core.accounts) },
+      { path: '/tokens', router: tokensRouter(core.accounts) },
+      { path: '/admin/users', router: adminUsersRouter(core.accounts) },
+    ];
+    for (const plugin of plugins) {
+      const started = await plugin.start(core);
+      cleanups.push(() => started.stop());
+      routes.push(...(started.routes ?? []));
+      logger.info({ event: 'plugin.started', plugin: plugin.name }, `${plugin.name} started`);
+    }
+
+    const app = createHttpApp({
+      logger,
+      authenticate: (token) => core.accounts.tokens.authenticate(token),
+      readiness,
+      metrics: core.metrics,
+      bodyLimit: config.http.bodyLimit,
+      rateLimitPerMinute: config.http.rateLimitPerMinute,
+      routes,
+    });
+    const server = await new Promise<Server>((resolve, reject) => {
+      const s = app.listen(config.http.port, config.http.host, () => resolve(s));
+      s.once('error', reject);
+    });
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    const address = server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const httpUrl = `http://${host}:${address.port}`;
+    let stopped: Promise<void> | null = null;
+    return {
+      core,
+      httpUrl,
+      server,
+      stop: () => (stopped ??= stopAll()),
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
