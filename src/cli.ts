@@ -11,6 +11,8 @@ import { openDatabase, type Database } from './db/client.ts';
 import { runMigrations } from './db/migrate.ts';
 import { AccountService } from './identity/account-service.ts';
 import { startMosaic, type MosaicPlugin } from './main.ts';
+import { CredentialStore } from './identity/credential-store.ts';
+import { SecretKeyError, secretBoxFromConfig } from './identity/secret-box.ts';
 
 export interface CliExtensions {
   plugins?: MosaicPlugin[];
@@ -140,6 +142,20 @@ export function buildCli(ext: CliExtensions = {}): Command {
         const token = await new AccountService(database.db).issueToken(name, opts.label);
         console.log(`new token for ${name} (shown once):`);
         console.log(token);
+      });
+    });
+
+  program
+    .command('secrets')
+    .description('stored credential encryption')
+    .command('rotate')
+    .description('re-encrypt every stored credential under the current MOSAIC_SECRET_KEY (old keys in MOSAIC_SECRET_KEYS_PREVIOUS)')
+    .action(async () => {
+      await helpers.withDatabase(async (database, loaded) => {
+        const box = secretBoxFromConfig(loaded.config.secrets);
+        if (!box) throw new SecretKeyError('MOSAIC_SECRET_KEY is not set: nothing to rotate to');
+        const result = await new CredentialStore(database.db, box).rotateAll();
+        console.log(`re-encrypted ${result.rotated} credential(s) under key "${result.keyId}"; the previous keys can now be removed`);
       });
     });
 

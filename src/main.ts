@@ -15,6 +15,10 @@ import { createMetrics, type Metrics } from './http/metrics.ts';
 import { Readiness } from './http/readiness.ts';
 import { adminUsersRouter, meRouter, tokensRouter } from './http/account-routes.ts';
 import { connectValkey, type Redis } from './valkey/client.ts';
+import { CredentialStore } from './identity/credential-store.ts';
+import { CredentialResolver } from './identity/credential-resolver.ts';
+import { secretBoxFromConfig } from './identity/secret-box.ts';
+import { credentialRouter } from './http/credential-routes.ts';
 
 /** Everything a plugin (channel, worker set) may use. */
 export interface MosaicCore {
@@ -23,6 +27,8 @@ export interface MosaicCore {
   database: Database;
   valkey: Redis;
   accounts: AccountService;
+  credentials: CredentialStore;
+  credentialResolver: CredentialResolver;
   readiness: Readiness;
   metrics: Metrics;
 }
@@ -66,11 +72,24 @@ export async function startMosaic({ config, logger, plugins = [] }: StartOptions
     readiness.add({ name: 'database', required: true, check: async () => (await database.ping(), { ok: true, detail: database.kind }) });
     readiness.add({ name: 'valkey', required: true, check: async () => ({ ok: (await valkey.ping()) === 'PONG' }) });
 
-    const core: MosaicCore = { config, logger, database, valkey, accounts: new AccountService(database.db), readiness, metrics: createMetrics() };
+    const credentials = new CredentialStore(database.db, secretBoxFromConfig(config.secrets));
+    if (!config.secrets.key) logger.warn({ event: 'secrets.missing' }, 'MOSAIC_SECRET_KEY is not set: users cannot store their own provider keys');
+    const core: MosaicCore = {
+      config,
+      logger,
+      database,
+      valkey,
+      accounts: new AccountService(database.db),
+      credentials,
+      credentialResolver: new CredentialResolver(credentials),
+      readiness,
+      metrics: createMetrics(),
+    };
     const routes: ApiRoute[] = [
       { path: '/me', router: meRouter(core.accounts) },
       { path: '/tokens', router: tokensRouter(core.accounts) },
       { path: '/admin/users', router: adminUsersRouter(core.accounts) },
+      { path: '/providers/credentials', router: credentialRouter(core.credentials) },
     ];
     for (const plugin of plugins) {
       const started = await plugin.start(core);

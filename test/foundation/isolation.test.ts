@@ -14,6 +14,8 @@ import type { Actor } from '../../src/identity/actor.ts';
 import { AccountService } from '../../src/identity/account-service.ts';
 import { actorOf } from '../../src/identity/user-store.ts';
 import { TokenStore } from '../../src/identity/token-store.ts';
+import { CredentialStore } from '../../src/identity/credential-store.ts';
+import { SecretBox } from '../../src/identity/secret-box.ts';
 import { createPgDatabase } from '../support/databases.ts';
 
 interface Ctx {
@@ -33,6 +35,16 @@ const coverage: Coverage = {
   'AgentLogStore.append': { notUserOwned: 'system/job lifecycle log written by the server; read only through admin routes' },
   'AgentLogStore.applyTiers': { notUserOwned: 'housekeeping over all logs by age (a scheduled job)' },
   'AgentLogStore.listForJob': { notUserOwned: 'admin jobs API only' },
+  'CredentialStore.rotateAll': { notUserOwned: 'admin key rotation (`mosaic secrets rotate`); returns no secrets' },
+  'CredentialStore.requireBox': { notUserOwned: 'private helper: no data access' },
+  'CredentialStore.row': { notUserOwned: 'private helper scoped by the actor; exercised through get/update/remove' },
+  'CredentialStore.create': { isolation: async (c) => credentialIsolation(c) },
+  'CredentialStore.list': { isolation: async (c) => credentialIsolation(c) },
+  'CredentialStore.get': { isolation: async (c) => credentialIsolation(c) },
+  'CredentialStore.update': { isolation: async (c) => credentialIsolation(c) },
+  'CredentialStore.remove': { isolation: async (c) => credentialIsolation(c) },
+  'CredentialStore.resolveForUse': { isolation: async (c) => credentialIsolation(c) },
+  'CredentialStore.has': { isolation: async (c) => credentialIsolation(c) },
   'TokenStore.authenticate': { notUserOwned: 'resolves a presented secret to its own user; cannot name another user' },
   'TokenStore.issue': {
     isolation: async ({ database, alice, bob }) => {
@@ -61,6 +73,19 @@ const coverage: Coverage = {
     },
   },
 };
+
+async function credentialIsolation({ database, alice, bob }: Ctx): Promise<void> {
+  const store = new CredentialStore(database.db, new SecretBox({ id: 'iso', secret: 'isolation-test-secret-0123456789abcdef' }));
+  const mine = await store.create(alice, { provider: 'openai', secret: { type: 'api_key', apiKey: 'sk-alice-isolation-000000' } });
+  expect((await store.list(bob)).map((c) => c.id)).not.toContain(mine.id);
+  await expect(store.get(bob, mine.id)).rejects.toMatchObject({ httpStatus: 404 });
+  await expect(store.update(bob, mine.id, { label: 'x' })).rejects.toMatchObject({ httpStatus: 404 });
+  await expect(store.remove(bob, mine.id)).rejects.toMatchObject({ httpStatus: 404 });
+  expect(await store.resolveForUse(bob, 'openai')).toBeNull();
+  expect(await store.has(bob, 'openai')).toBe(false);
+  expect((await store.get(alice, mine.id)).label).toBe('');
+  await store.remove(alice, mine.id);
+}
 
 function storeFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
