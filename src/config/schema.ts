@@ -166,6 +166,18 @@ export const configSchema = z
         attempts: positiveInt.default(5).describe('Default attempts per job.'),
         backoffBaseMs: positiveInt.default(5000).describe('First retry delay; it doubles each attempt.'),
         backoffMaxMs: positiveInt.default(60_000).describe('Longest retry delay.'),
+        lockDurationMs: positiveInt.default(30_000).describe('How long a worker holds a job without renewing its lock; a job whose process died is recovered after this.'),
+        stalledIntervalMs: positiveInt.default(30_000).describe('How often workers look for jobs whose process died (stalled jobs) and put them back in the queue.'),
+        keepCompleted: z.coerce.number().int().min(0).default(1000).describe('Completed jobs kept per queue for the admin API.'),
+        keepFailed: z.coerce.number().int().min(0).default(5000).describe('Failed jobs kept per queue for inspection and retry.'),
+        sessionGc: z
+          .object({
+            idleMinutes: positiveInt.default(1440).describe('An active session with no activity for this long is ended.'),
+            ephemeralMaxIdleSeconds: positiveInt.default(86_400).describe('A key under <prefix>:ephemeral: with no TTL, untouched for this long, is deleted (a writer died before setting its expiry).'),
+          })
+          .strict()
+          .prefault({})
+          .describe('Session garbage collection.'),
         schedules: z
           .object({
             summarization: cron.default('0 */6 * * *'),

@@ -1,0 +1,86 @@
+/**
+ * Writes job lifecycle lines (started, completed, retried, failed, stalled)
+ * to agent_logs from the worker's events, which BullMQ emits after the job
+ * has really moved. A log write that fails is reported to the process log
+ * and never touches the job.
+ */
+import type { Job, Worker } from 'bullmq';
+import type { Logger } from '../logging.ts';
+import { errorMessage } from '../errors.ts';
+import type { AgentLogEntry } from '../logs/agent-log-store.ts';
+
+export interface AgentLogSink {
+  append(entry: AgentLogEntry): Promise<void>;
+}
+
+export const JOB_LOG_SOURCE = 'jobs';
+
+export class JobLifecycleLog {
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly sink: AgentLogSink | null,
+    private readonly logger: Logger,
+  ) {}
+
+  attach(worker: Worker, queue: string): void {
+    worker.on('active', (job) => {
+      this.write(queue, job, 'started', 'info', { attempt: job.attemptsMade + 1, data: { runs: job.attemptsStarted } });
+    });
+    worker.on('completed', (job) => {
+      // moveToCompleted and moveToFailed have already counted this attempt.
+      this.write(queue, job, 'completed', 'info', { attempt: job.attemptsMade, durationMs: job.finishedOn && job.processedOn ? job.finishedOn - job.processedOn : null });
+    });
+    worker.on('failed', (job, err) => {
+      if (!job) return;
+      // moveToFailed sets finishedOn only when no retry follows.
+      const final = typeof job.finishedOn === 'number' && job.finishedOn > 0;
+      this.write(queue, job, final ? 'failed' : 'retried', final ? 'error' : 'warn', {
+        attempt: job.attemptsMade,
+        error: err,
+        data: final ? { attemptsMade: job.attemptsMade } : { retryInMs: job.delay, attemptsMade: job.attemptsMade },
+      });
+    });
+    worker.on('stalled', (jobId) => {
+      this.record({ source: JOB_LOG_SOURCE, event: 'stalled', level: 'warn', queue, jobId, message: `job ${jobId} on ${queue} lost its worker and was put back in the queue` });
+    });
+  }
+
+  /** Waits for lines still being written (at shutdown). */
+  async flush(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+  }
+
+  record(entry: AgentLogEntry): void {
+    if (!this.sink) return;
+    const write = this.sink
+      .append(entry)
+      .catch((err: unknown) => {
+        this.logger.warn({ err, event: 'jobs.log_write_failed', queue: entry.queue, jobId: entry.jobId, lifecycle: entry.event }, 'could not write a job lifecycle line to agent_logs');
+      })
+      .finally(() => this.pending.delete(write));
+    this.pending.add(write);
+  }
+
+  private write(
+    queue: string,
+    job: Job,
+    event: string,
+    level: AgentLogEntry['level'],
+    extra: { attempt: number; error?: unknown; durationMs?: number | null; data?: Record<string, unknown> },
+  ): void {
+    const error = extra.error === undefined ? null : errorMessage(extra.error);
+    this.record({
+      source: JOB_LOG_SOURCE,
+      event,
+      level,
+      queue,
+      jobId: job.id ?? null,
+      attempt: extra.attempt,
+      error,
+      message: `${job.name} ${event}${error ? `: ${error}` : ''}`,
+      data: { name: job.name, ...(extra.durationMs != null ? { durationMs: extra.durationMs } : {}), ...(extra.data ?? {}) },
+    });
+  }
+}
+
