@@ -16,7 +16,7 @@ export interface AgentLogSink {
 export const JOB_LOG_SOURCE = 'jobs';
 
 export class JobLifecycleLog {
-  private readonly pending = new Set<Promise<void>>();
+  private tail: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly sink: AgentLogSink | null,
@@ -48,18 +48,18 @@ export class JobLifecycleLog {
 
   /** Waits for lines still being written (at shutdown). */
   async flush(): Promise<void> {
-    await Promise.allSettled([...this.pending]);
+    await this.tail;
   }
 
+  /** Lines are written one after another, so they land in the order the events happened. */
   record(entry: AgentLogEntry): void {
-    if (!this.sink) return;
-    const write = this.sink
-      .append(entry)
-      .catch((err: unknown) => {
+    const sink = this.sink;
+    if (!sink) return;
+    this.tail = this.tail.then(() =>
+      sink.append(entry).catch((err: unknown) => {
         this.logger.warn({ err, event: 'jobs.log_write_failed', queue: entry.queue, jobId: entry.jobId, lifecycle: entry.event }, 'could not write a job lifecycle line to agent_logs');
-      })
-      .finally(() => this.pending.delete(write));
-    this.pending.add(write);
+      }),
+    );
   }
 
   private write(
