@@ -1,0 +1,139 @@
+/**
+ * Agent configurations. System agents (no owner) are visible to everyone;
+ * a user's own agents only to that user. Only admins change system agents.
+ */
+import { and, asc, eq, isNull, or, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { agentConfigs } from '../db/schema.ts';
+import { badRequest, conflict, forbidden, notFound } from '../errors.ts';
+import type { Actor } from '../identity/actor.ts';
+
+export type AgentRow = typeof agentConfigs.$inferSelect;
+
+export interface AgentConfig {
+  id: string;
+  ownerId: string | null;
+  name: string;
+  displayName: string;
+  description: string;
+  systemPrompt: string;
+  provider: string | null;
+  model: string | null;
+  tools: string[];
+  skills: string[];
+  capabilities: { domains?: string[]; preferredModels?: string[]; taskTypes?: string[] };
+  avatarUrl: string | null;
+  system: boolean;
+}
+
+export interface AgentInput {
+  name: string;
+  displayName?: string;
+  description?: string;
+  systemPrompt: string;
+  provider?: string | null;
+  model?: string | null;
+  tools?: string[];
+  skills?: string[];
+  capabilities?: AgentConfig['capabilities'];
+  avatarUrl?: string | null;
+}
+
+export const AGENT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,39}$/;
+
+export function toAgent(row: AgentRow): AgentConfig {
+  return {
+    id: row.id,
+    ownerId: row.ownerId,
+    name: row.name,
+    displayName: row.displayName,
+    description: row.description,
+    systemPrompt: row.systemPrompt,
+    provider: row.provider,
+    model: row.model,
+    tools: row.tools,
+    skills: row.skills,
+    capabilities: row.capabilities,
+    avatarUrl: row.avatarUrl,
+    system: row.ownerId === null,
+  };
+}
+
+const visibleTo = (actor: Actor) => or(isNull(agentConfigs.ownerId), eq(agentConfigs.ownerId, actor.userId));
+
+export class AgentStore {
+  constructor(private readonly db: Db) {}
+
+  async list(actor: Actor): Promise<AgentConfig[]> {
+    const rows = await this.db.select().from(agentConfigs).where(visibleTo(actor)).orderBy(sql`${agentConfigs.ownerId} is not null`, asc(agentConfigs.name));
+    return rows.map(toAgent);
+  }
+
+  async get(actor: Actor, id: string): Promise<AgentConfig> {
+    const [row] = await this.db.select().from(agentConfigs).where(and(eq(agentConfigs.id, id), visibleTo(actor))).limit(1);
+    if (!row) throw notFound('agent');
+    return toAgent(row);
+  }
+
+  /** By name: the user's own agent wins over a system agent of the same name. */
+  async findByName(actor: Actor, name: string): Promise<AgentConfig | null> {
+    const rows = await this.db.select().from(agentConfigs).where(and(eq(agentConfigs.name, name.toLowerCase()), visibleTo(actor)));
+    const own = rows.find((r) => r.ownerId === actor.userId);
+    const chosen = own ?? rows[0];
+    return chosen ? toAgent(chosen) : null;
+  }
+
+  async create(actor: Actor, input: AgentInput, options: { system?: boolean } = {}): Promise<AgentConfig> {
+    if (options.system && actor.role !== 'admin') throw forbidden('only admins create system agents');
+    const name = input.name.toLowerCase();
+    if (!AGENT_NAME_PATTERN.test(name)) throw badRequest(`agent name "${input.name}" is not allowed: use 1–40 characters a-z, 0-9, '_' or '-'`);
+    if (!input.systemPrompt.trim()) throw badRequest('an agent needs a system prompt');
+    const ownerId = options.system ? null : actor.userId;
+    const existing = await this.db
+      .select({ id: agentConfigs.id })
+      .from(agentConfigs)
+      .where(and(eq(agentConfigs.name, name), ownerId ? eq(agentConfigs.ownerId, ownerId) : isNull(agentConfigs.ownerId)))
+      .limit(1);
+    if (existing.length) throw conflict(`you already have an agent named "${name}"`);
+    const [row] = await this.db
+      .insert(agentConfigs)
+      .values({
+        ownerId,
+        name,
+        displayName: input.displayName ?? name,
+        description: input.description ?? '',
+        systemPrompt: input.systemPrompt,
+        provider: input.provider ?? null,
+        model: input.model ?? null,
+        tools: input.tools ?? [],
+        skills: input.skills ?? [],
+        capabilities: input.capabilities ?? {},
+        avatarUrl: input.avatarUrl ?? null,
+      })
+      .returning();
+    return toAgent(row!);
+  }
+
+  private async editable(actor: Actor, id: string): Promise<AgentRow> {
+    const [row] = await this.db.select().from(agentConfigs).where(and(eq(agentConfigs.id, id), visibleTo(actor))).limit(1);
+    if (!row) throw notFound('agent');
+    if (row.ownerId === null && actor.role !== 'admin') throw forbidden('system agents are changed by admins only');
+    return row;
+  }
+
+  async update(actor: Actor, id: string, patch: Partial<AgentInput>): Promise<AgentConfig> {
+    await this.editable(actor, id);
+    if (patch.name !== undefined && !AGENT_NAME_PATTERN.test(patch.name.toLowerCase())) throw badRequest(`agent name "${patch.name}" is not allowed`);
+    const [row] = await this.db
+      .update(agentConfigs)
+      .set({ ...patch, ...(patch.name ? { name: patch.name.toLowerCase() } : {}), updatedAt: new Date() })
+      .where(eq(agentConfigs.id, id))
+      .returning();
+    return toAgent(row!);
+  }
+
+  async remove(actor: Actor, id: string): Promise<void> {
+    await this.editable(actor, id);
+    await this.db.delete(agentConfigs).where(eq(agentConfigs.id, id));
+  }
+}

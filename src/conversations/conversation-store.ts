@@ -1,0 +1,253 @@
+/**
+ * Conversations and their messages. Messages are append-only: an edit is a
+ * new message pointing at the original. Every function takes the acting
+ * user and only reaches that user's conversations.
+ */
+import { and, asc, desc, eq, gt, isNotNull, isNull, lt, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { sqlRows } from '../db/client.ts';
+import { conversations, messages } from '../db/schema.ts';
+import { badRequest, notFound } from '../errors.ts';
+import type { Actor } from '../identity/actor.ts';
+
+export type ConversationRow = typeof conversations.$inferSelect;
+export type MessageRow = typeof messages.$inferSelect;
+export type NewMessage = Omit<typeof messages.$inferInsert, 'conversationId' | 'seq' | 'searchVector'>;
+
+export interface Conversation {
+  id: string;
+  title: string;
+  agentId: string | null;
+  pinnedProvider: string | null;
+  pinnedModel: string | null;
+  localOnly: boolean;
+  archived: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface SearchHit {
+  messageId: string;
+  conversationId: string;
+  conversationTitle: string;
+  role: string;
+  snippet: string;
+  rank: number;
+  createdAt: Date;
+}
+
+export const MAX_TITLE_LENGTH = 200;
+
+export function toConversation(row: ConversationRow): Conversation {
+  return {
+    id: row.id,
+    title: row.title,
+    agentId: row.agentId,
+    pinnedProvider: row.pinnedProvider,
+    pinnedModel: row.pinnedModel,
+    localOnly: row.localOnly,
+    archived: row.archivedAt !== null,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+const owned = (actor: Actor, id: string) => and(eq(conversations.id, id), eq(conversations.ownerId, actor.userId), isNull(conversations.deletedAt));
+
+function cleanTitle(title: string): string {
+  const t = title.replace(/\s+/g, ' ').trim();
+  if (!t) throw badRequest('a title cannot be empty');
+  if (t.length > MAX_TITLE_LENGTH) throw badRequest(`a title is at most ${MAX_TITLE_LENGTH} characters`);
+  return t;
+}
+
+export class ConversationStore {
+  constructor(private readonly db: Db) {}
+
+  async create(actor: Actor, input: { title?: string; agentId?: string | null; localOnly?: boolean } = {}): Promise<ConversationRow> {
+    const [row] = await this.db
+      .insert(conversations)
+      .values({ ownerId: actor.userId, title: input.title ? cleanTitle(input.title) : 'New conversation', agentId: input.agentId ?? null, localOnly: input.localOnly ?? false })
+      .returning();
+    return row!;
+  }
+
+  async get(actor: Actor, id: string): Promise<ConversationRow> {
+    const [row] = await this.db.select().from(conversations).where(owned(actor, id)).limit(1);
+    if (!row) throw notFound('conversation');
+    return row;
+  }
+
+  async list(actor: Actor, options: { limit: number; offset: number; archived?: boolean }): Promise<{ items: ConversationRow[]; total: number }> {
+    const where = and(
+      eq(conversations.ownerId, actor.userId),
+      isNull(conversations.deletedAt),
+      options.archived === undefined ? undefined : options.archived ? isNotNull(conversations.archivedAt) : isNull(conversations.archivedAt),
+    );
+    const items = await this.db.select().from(conversations).where(where).orderBy(desc(conversations.updatedAt), desc(conversations.id)).limit(options.limit).offset(options.offset);
+    const [count] = await this.db.select({ n: sql<number>`count(*)::int` }).from(conversations).where(where);
+    return { items, total: count?.n ?? 0 };
+  }
+
+  async update(
+    actor: Actor,
+    id: string,
+    patch: { title?: string; archived?: boolean; agentId?: string | null; pinnedProvider?: string | null; pinnedModel?: string | null; localOnly?: boolean; lastRouting?: unknown },
+  ): Promise<ConversationRow> {
+    const values: Partial<typeof conversations.$inferInsert> = { updatedAt: new Date() };
+    if (patch.title !== undefined) values.title = cleanTitle(patch.title);
+    if (patch.archived !== undefined) values.archivedAt = patch.archived ? new Date() : null;
+    if (patch.agentId !== undefined) values.agentId = patch.agentId;
+    if (patch.pinnedProvider !== undefined) values.pinnedProvider = patch.pinnedProvider;
+    if (patch.pinnedModel !== undefined) values.pinnedModel = patch.pinnedModel;
+    if (patch.localOnly !== undefined) values.localOnly = patch.localOnly;
+    if (patch.lastRouting !== undefined) values.lastRouting = patch.lastRouting;
+    const [row] = await this.db.update(conversations).set(values).where(owned(actor, id)).returning();
+    if (!row) throw notFound('conversation');
+    return row;
+  }
+
+  /** Soft delete: the conversation disappears for the user; its room is tombstoned by the channel. */
+  async remove(actor: Actor, id: string): Promise<void> {
+    const rows = await this.db.update(conversations).set({ deletedAt: new Date(), updatedAt: new Date() }).where(owned(actor, id)).returning({ id: conversations.id });
+    if (rows.length === 0) throw notFound('conversation');
+  }
+
+  /**
+   * Appends a message. A message with a channel-native id already stored
+   * (a homeserver retry, a double submit) is not stored again: the first
+   * copy is returned with `created: false`.
+   */
+  async append(actor: Actor, conversationId: string, message: NewMessage): Promise<{ message: MessageRow; created: boolean }> {
+    await this.get(actor, conversationId);
+    const inserted = await this.db
+      .insert(messages)
+      .values({ ...message, conversationId })
+      .onConflictDoNothing()
+      .returning();
+    if (inserted[0]) {
+      await this.db.update(conversations).set({ updatedAt: new Date() }).where(eq(conversations.id, conversationId));
+      return { message: inserted[0], created: true };
+    }
+    const existing = message.externalId
+      ? await this.findByExternalId(actor, message.channel, message.externalId)
+      : message.id
+        ? await this.getMessage(actor, message.id)
+        : null;
+    if (!existing) throw badRequest('message could not be stored');
+    return { message: existing, created: false };
+  }
+
+  /** Appends several messages in one transaction: a turn is stored whole or not at all. */
+  async appendAll(actor: Actor, conversationId: string, batch: NewMessage[]): Promise<MessageRow[]> {
+    await this.get(actor, conversationId);
+    return this.db.transaction(async (tx) => {
+      const out: MessageRow[] = [];
+      for (const message of batch) {
+        const [row] = await tx.insert(messages).values({ ...message, conversationId }).onConflictDoNothing().returning();
+        if (row) out.push(row);
+      }
+      await tx.update(conversations).set({ updatedAt: new Date() }).where(eq(conversations.id, conversationId));
+      return out;
+    });
+  }
+
+  async getMessage(actor: Actor, messageId: string): Promise<MessageRow | null> {
+    const [row] = await this.db
+      .select({ m: messages })
+      .from(messages)
+      .innerJoin(conversations, eq(conversations.id, messages.conversationId))
+      .where(and(eq(messages.id, messageId), eq(conversations.ownerId, actor.userId), isNull(conversations.deletedAt)))
+      .limit(1);
+    return row?.m ?? null;
+  }
+
+  async findByExternalId(actor: Actor, channel: string, externalId: string): Promise<MessageRow | null> {
+    const [row] = await this.db
+      .select({ m: messages })
+      .from(messages)
+      .innerJoin(conversations, eq(conversations.id, messages.conversationId))
+      .where(and(eq(messages.channel, channel), eq(messages.externalId, externalId), eq(conversations.ownerId, actor.userId)))
+      .limit(1);
+    return row?.m ?? null;
+  }
+
+  async listMessages(actor: Actor, conversationId: string, options: { limit: number; beforeSeq?: number; afterSeq?: number }): Promise<MessageRow[]> {
+    await this.get(actor, conversationId);
+    const rows = await this.db
+      .select()
+      .from(messages)
+      .where(
+        and(
+          eq(messages.conversationId, conversationId),
+          options.beforeSeq !== undefined ? lt(messages.seq, options.beforeSeq) : undefined,
+          options.afterSeq !== undefined ? gt(messages.seq, options.afterSeq) : undefined,
+        ),
+      )
+      .orderBy(options.afterSeq !== undefined ? asc(messages.seq) : desc(messages.seq))
+      .limit(options.limit);
+    return options.afterSeq !== undefined ? rows : rows.reverse();
+  }
+
+  /** Every message of the conversation in order (for context building and summaries). */
+  async allMessages(actor: Actor, conversationId: string): Promise<MessageRow[]> {
+    await this.get(actor, conversationId);
+    return this.db.select().from(messages).where(eq(messages.conversationId, conversationId)).orderBy(asc(messages.seq));
+  }
+
+  async counts(actor: Actor, conversationId: string): Promise<{ total: number; summarized: number }> {
+    const conv = await this.get(actor, conversationId);
+    const [row] = await this.db
+      .select({
+        total: sql<number>`count(*)::int`,
+        summarized: sql<number>`count(*) filter (where ${messages.seq} <= ${conv.summarizedThroughSeq ?? -1})::int`,
+      })
+      .from(messages)
+      .where(eq(messages.conversationId, conversationId));
+    return { total: row?.total ?? 0, summarized: row?.summarized ?? 0 };
+  }
+
+  async setSummary(actor: Actor, conversationId: string, summary: string, throughSeq: number): Promise<void> {
+    const rows = await this.db.update(conversations).set({ summary, summarizedThroughSeq: throughSeq }).where(owned(actor, conversationId)).returning({ id: conversations.id });
+    if (rows.length === 0) throw notFound('conversation');
+  }
+
+  /**
+   * The oldest user message still waiting for an answer. Commands and
+   * messages marked `noReply` are answered by other means.
+   */
+  async nextUnanswered(actor: Actor, conversationId: string): Promise<MessageRow | null> {
+    await this.get(actor, conversationId);
+    const [row] = await this.db
+      .select()
+      .from(messages)
+      .where(
+        and(
+          eq(messages.conversationId, conversationId),
+          eq(messages.role, 'user'),
+          sql`coalesce((${messages.metadata}->>'noReply')::boolean, false) = false`,
+          sql`not exists (select 1 from messages r where r.reply_to_id = ${messages.id} and (r.role = 'system' or (r.role = 'assistant' and coalesce((r.metadata->>'final')::boolean, false))))`,
+        ),
+      )
+      .orderBy(asc(messages.seq))
+      .limit(1);
+    return row ?? null;
+  }
+
+  /** Full-text search over the acting user's own messages, ranked, with highlighted snippets. */
+  async search(actor: Actor, query: string, limit = 20): Promise<SearchHit[]> {
+    const q = query.trim();
+    if (!q) throw badRequest('search needs some words (q=…)');
+    const rows = await sqlRows<{ message_id: string; conversation_id: string; title: string; role: string; snippet: string; rank: number; created_at: string | Date }>(
+      this.db,
+      sql`select m.id as message_id, m.conversation_id, c.title, m.role,
+                 ts_headline('simple', m.content, websearch_to_tsquery('simple', ${q}), 'StartSel=<<, StopSel=>>, MaxWords=30, MinWords=10') as snippet,
+                 ts_rank(m.search_vector, websearch_to_tsquery('simple', ${q})) as rank, m.created_at
+          from messages m join conversations c on c.id = m.conversation_id
+          where c.owner_id = ${actor.userId} and c.deleted_at is null and m.redacted_at is null
+            and m.search_vector @@ websearch_to_tsquery('simple', ${q})
+          order by rank desc, m.seq desc limit ${limit}`,
+    );
+    return rows.map((r) => ({ messageId: r.message_id, conversationId: r.conversation_id, conversationTitle: r.title, role: r.role, snippet: r.snippet, rank: Number(r.rank), createdAt: new Date(r.created_at) }));
+  }
+}
