@@ -201,7 +201,7 @@ describe('test homeserver: humans in rooms', () => {
     expect(await res.text()).toBe('hello media');
     const anonymous = await fetch(`${hs.url}/_matrix/client/v1/media/download/${server}/${mediaId}`);
     expect(anonymous.status).toBe(401);
-    expect((await anonymous.json()).errcode).toBe('M_MISSING_TOKEN');
+    expect(((await anonymous.json()) as { errcode: string }).errcode).toBe('M_MISSING_TOKEN');
   });
 
   it('rate-limits a human who sends too fast (M_LIMIT_EXCEEDED)', async () => {
@@ -216,7 +216,7 @@ describe('test homeserver: humans in rooms', () => {
     expect(statuses.slice(0, 10).every((s) => s === 200)).toBe(true);
     const limited = await send(99);
     expect(limited.status).toBe(429);
-    const body = await limited.json();
+    const body = (await limited.json()) as { errcode: string; retry_after_ms: number };
     expect(body.errcode).toBe('M_LIMIT_EXCEEDED');
     expect(body.retry_after_ms).toBeGreaterThan(0);
   });

@@ -140,6 +140,13 @@ export class RoomStore {
     });
   }
 
+  /** Releases every pending /sync long-poll (the server is stopping). */
+  wakeAll(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
   /** Wakes /sync long-polls for a change that is not an event (typing). */
   bump(room: Room): void {
     this.stream++;

@@ -94,6 +94,7 @@ export class TestHomeserver {
 
   async stop(): Promise<void> {
     for (const p of this.pushers.values()) p.stop();
+    this.rooms.wakeAll();
     const server = this.server;
     if (!server) return;
     this.server = undefined;
