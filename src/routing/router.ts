@@ -1,0 +1,243 @@
+/**
+ * The decision pipeline: classify → the user's rules, then system rules, by
+ * priority → first match → is the provider healthy and does this user have
+ * a usable credential → otherwise the rule's fallbacks, then the global
+ * fallback chain. A `/model` pin comes before every rule; a local-only data
+ * policy filters every candidate, pins included. Same input and same
+ * provider state give the same decision. Never throws for "nothing usable":
+ * that is a RoutingRefusal with a sentence for the person.
+ */
+import { PROVIDER_NAMES } from '../providers/types.ts';
+import type { ClassifyInput } from './classifier.ts';
+import type { CompiledRule, CompiledRuleSet, MatchContext } from './rule-matcher.ts';
+import type {
+  Classification,
+  CostTier,
+  DecisionAgent,
+  FallbackTried,
+  ModelDirectory,
+  ModelRef,
+  ProviderAvailability,
+  ProviderName,
+  RoutingInput,
+  RoutingResult,
+} from './types.ts';
+
+export interface Classify {
+  classify(input: ClassifyInput): Promise<Classification> | Classification;
+}
+
+export interface RouterOptions {
+  directory: ModelDirectory;
+  availability: ProviderAvailability;
+  classifier: Classify;
+  /** `routing.fallbackChain` from the config. */
+  fallbackChain: readonly ModelRef[];
+}
+
+type Origin = 'pin' | 'rule' | 'rule-fallback' | 'agent' | 'chain' | 'local';
+
+interface Candidate extends ModelRef {
+  origin: Origin;
+  rule: CompiledRule | null;
+}
+
+const TIER_BY_COMPLEXITY: Record<Classification['complexity'], CostTier> = { simple: 'economy', moderate: 'standard', complex: 'premium' };
+
+const ORIGIN_LABEL: Record<Origin, string> = {
+  pin: 'the /model pin',
+  rule: 'the rule',
+  'rule-fallback': "a fallback of the rule",
+  agent: "the agent's preferred model",
+  chain: 'the global fallback chain',
+  local: 'a local model (data policy)',
+};
+
+const ref = (c: ModelRef) => `${c.provider}/${c.model}`;
+
+export class Router {
+  constructor(private readonly options: RouterOptions) {}
+
+  async decide(input: RoutingInput, rules: CompiledRuleSet): Promise<RoutingResult> {
+    const { availability, directory } = this.options;
+    const classification = await this.options.classifier.classify({
+      text: input.text,
+      ...(input.attachments ? { attachments: input.attachments } : {}),
+      ...(input.agent?.domains ? { agentDomains: input.agent.domains } : {}),
+    });
+    const localOnly = input.localOnly === true;
+
+    // Provider state is read at most once per provider per decision, so one decision sees one consistent state.
+    const healthy = new Map<ProviderName, boolean>();
+    const credential = new Map<ProviderName, boolean>();
+    const isHealthy = async (p: ProviderName) => {
+      let v = healthy.get(p);
+      if (v === undefined) healthy.set(p, (v = await safeBool(() => availability.isHealthy(p))));
+      return v;
+    };
+    const hasCredential = async (p: ProviderName) => {
+      let v = credential.get(p);
+      if (v === undefined) credential.set(p, (v = await safeBool(() => availability.hasCredential(input.userId, p))));
+      return v;
+    };
+
+    let cloudAvailable: boolean | undefined;
+    if (rules.needsCloudState) {
+      cloudAvailable = false;
+      for (const p of PROVIDER_NAMES) {
+        if (!availability.isLocal(p) && (await isHealthy(p)) && (await hasCredential(p))) {
+          cloudAvailable = true;
+          break;
+        }
+      }
+    }
+
+    const ctx: MatchContext = {
+      classification,
+      channel: input.channel,
+      agent: input.agent,
+      costTier: input.costTier ?? TIER_BY_COMPLEXITY[classification.complexity],
+      cloudAvailable,
+    };
+    const matched = firstMatch(rules.userRules, ctx) ?? firstMatch(rules.systemRules, ctx, (r) => r.targetsAgent);
+    const general = matched ? null : firstMatch(rules.systemRules, ctx, (r) => !r.targetsAgent);
+
+    const candidates: Candidate[] = [];
+    if (input.pin) candidates.push({ ...input.pin, origin: 'pin', rule: null });
+    const addRule = (r: CompiledRule) => {
+      candidates.push({ provider: r.rule.action.routeTo.provider, model: r.rule.action.routeTo.model, origin: 'rule', rule: r });
+      for (const f of r.rule.fallbacks) candidates.push({ ...f, origin: 'rule-fallback', rule: r });
+    };
+    if (matched) addRule(matched);
+    else {
+      for (const m of input.agent?.preferredModels ?? []) candidates.push({ ...m, origin: 'agent', rule: null });
+      if (general) addRule(general);
+    }
+    for (const f of this.options.fallbackChain) candidates.push({ ...f, origin: 'chain', rule: null });
+    if (localOnly) {
+      const locals = directory
+        .list()
+        .filter((m) => availability.isLocal(m.provider) && !m.embedding)
+        .sort((a, b) => b.contextWindow - a.contextWindow || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      for (const m of locals) candidates.push({ provider: m.provider, model: m.id, origin: 'local', rule: null });
+    }
+
+    const matchedRule = matched ?? general;
+    const ruleRef = matchedRule ? { id: matchedRule.rule.id, name: matchedRule.rule.name } : null;
+    const tried: FallbackTried[] = [];
+    const seen = new Set<string>();
+    const caps = classification.capabilities;
+    let chosen: Candidate | null = null;
+
+    for (const c of candidates) {
+      const key = ref(c);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const why = await (async (): Promise<string | null> => {
+        if (localOnly && !availability.isLocal(c.provider)) return 'data policy is local-only: cloud providers are never used';
+        const info = directory.find(c.provider, c.model);
+        if (!info) return 'not in the model catalogue';
+        if (info.embedding) return 'an embedding model cannot chat';
+        if (caps.vision && !info.vision) return 'cannot read images';
+        if (caps.tools && !info.tools) return 'no tool use';
+        if (caps.minContextWindow > info.contextWindow) return `context window ${info.contextWindow} tokens is smaller than the ~${caps.minContextWindow} needed`;
+        if (!(await isHealthy(c.provider))) return `${c.provider} is down`;
+        if (!(await hasCredential(c.provider))) return input.userId ? `no usable ${c.provider} API key for this user` : `no ${c.provider} API key configured`;
+        return null;
+      })();
+      if (why === null) {
+        chosen = c;
+        break;
+      }
+      tried.push({ provider: c.provider, model: c.model, why });
+    }
+
+    const classificationOut = {
+      taskType: classification.taskType,
+      complexity: classification.complexity,
+      domain: classification.domain,
+      capabilities: classification.capabilities,
+      confidence: classification.confidence,
+    };
+    const classifiedAs = `${classification.taskType}, ${classification.complexity}, confidence ${classification.confidence.toFixed(2)}${classification.source === 'model' ? ' (classifier model)' : ''}`;
+    const notes: string[] = [];
+    if (classification.note) notes.push(classification.note);
+
+    if (!chosen) {
+      const code = localOnly ? 'local_only_unavailable' : 'no_usable_provider';
+      const reasons = [...new Set(tried.map((t) => t.why))];
+      const userNotice = localOnly
+        ? 'This conversation is local-only and no local model (Ollama) is available right now, so nothing was sent to a cloud provider. Start Ollama (or pull a model) and try again.'
+        : `No model can take this message right now (${reasons.slice(0, 4).join('; ') || 'no candidates'}). Add an API key with your provider settings or try again later.`;
+      return {
+        outcome: 'refused',
+        code,
+        userNotice,
+        rule: ruleRef,
+        reason: [`classified as ${classifiedAs}`, ruleRef ? `rule "${ruleRef.name}" matched` : 'no rule matched', `every candidate was unusable (${tried.length} tried)`, ...notes].join('; '),
+        classification: classificationOut,
+        fallbacksTried: tried,
+      };
+    }
+
+    const parts: string[] = [];
+    const pinTried = input.pin ? tried.find((t) => t.provider === input.pin!.provider && t.model === input.pin!.model) : undefined;
+    if (chosen.origin === 'pin') parts.push(`pinned with /model to ${ref(chosen)}`);
+    else {
+      if (pinTried) parts.push(`pinned model ${ref(pinTried)} is unusable (${pinTried.why}), routed by the rules instead`);
+      parts.push(ruleRef ? `rule "${ruleRef.name}" matched (${classifiedAs})` : `no rule matched (${classifiedAs})`);
+      const skipped = tried.filter((t) => t !== pinTried);
+      if (chosen.origin !== 'rule' && skipped.length > 0) {
+        parts.push(`${skipped.map((t) => `${ref(t)} skipped: ${t.why}`).join('; ')}; used ${ORIGIN_LABEL[chosen.origin]} ${ref(chosen)}`);
+      }
+    }
+    if (localOnly) parts.push('local-only data policy: only local providers are considered');
+    parts.push(...notes);
+
+    const action = chosen.rule && (chosen.origin === 'rule' || chosen.origin === 'rule-fallback') ? chosen.rule.rule.action.routeTo : null;
+    const agent = decisionAgent(input, action);
+    const info = directory.find(chosen.provider, chosen.model);
+    return {
+      outcome: 'routed',
+      provider: chosen.provider,
+      model: chosen.model,
+      agent,
+      rule: chosen.origin === 'pin' ? null : ruleRef,
+      reason: parts.join('; '),
+      classification: classificationOut,
+      fallbacksTried: tried,
+      ...(info ? { estimatedCostTier: info.tier } : {}),
+    };
+  }
+}
+
+function firstMatch(list: CompiledRule[], ctx: MatchContext, filter?: (r: CompiledRule) => boolean): CompiledRule | null {
+  for (const r of list) if ((!filter || filter(r)) && r.matches(ctx)) return r;
+  return null;
+}
+
+function decisionAgent(input: RoutingInput, action: { agentConfigId?: string | undefined; systemPromptOverride?: string | undefined; toolAllowlist?: string[] | undefined } | null): DecisionAgent | null {
+  const base: DecisionAgent | null = action?.agentConfigId
+    ? { id: action.agentConfigId, name: input.agent?.id === action.agentConfigId ? input.agent.name : null }
+    : input.agent
+      ? { id: input.agent.id, name: input.agent.name }
+      : null;
+  if (!action?.systemPromptOverride && !action?.toolAllowlist) return base;
+  const out: DecisionAgent = base ?? { id: null, name: null };
+  if (action.systemPromptOverride) out.systemPromptOverride = action.systemPromptOverride;
+  if (action.toolAllowlist) {
+    const agentTools = input.agent?.tools;
+    // An agent never gains tools it does not declare: the allowlist narrows, it cannot widen.
+    out.toolAllowlist = agentTools && !action.agentConfigId ? action.toolAllowlist.filter((t) => agentTools.includes(t)) : [...action.toolAllowlist];
+  }
+  return out;
+}
+
+/** A failing health or credential check counts as "no", never as a routing failure. */
+async function safeBool(fn: () => Promise<boolean> | boolean): Promise<boolean> {
+  try {
+    return (await fn()) === true;
+  } catch {
+    return false;
+  }
+}
