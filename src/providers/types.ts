@@ -1,0 +1,83 @@
+/**
+ * The one interface every provider adapter implements. The agent runner,
+ * routing and the HTTP routes only see these types, never an SDK's.
+ */
+import { PROVIDER_NAMES, type ProviderName } from '../config/schema.ts';
+
+export { PROVIDER_NAMES, type ProviderName };
+
+export interface ToolCall { id: string; name: string; arguments: Record<string, unknown> }
+
+export interface ChatMessage {
+  role: 'user' | 'assistant' | 'tool';
+  content: string;
+  toolCalls?: ToolCall[];
+  /** For role 'tool': the id of the call this message answers. */
+  toolCallId?: string;
+  images?: Array<{ mimeType: string; data: string /* base64 */ }>;
+}
+
+export interface ToolSpec { name: string; description: string; parameters: Record<string, unknown> /* JSON schema */ }
+
+/** A key and/or base URL. A user's own credential overrides the system one for that user's requests. */
+export interface Credential { apiKey?: string; baseUrl?: string; source: 'system' | 'user'; credentialId?: string }
+
+export interface ChatRequest {
+  model: string;
+  system?: string;
+  messages: ChatMessage[];
+  tools?: ToolSpec[];
+  maxTokens?: number;
+  temperature?: number;
+  signal?: AbortSignal;
+  credential?: Credential;
+}
+
+/**
+ * Token counts of one answer. `inputTokens` counts uncached input only (as
+ * Anthropic reports it); OpenAI-style `prompt_tokens` are split into
+ * uncached input and `cacheReadTokens`.
+ */
+export interface Usage { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number }
+
+export type StopReason = 'end' | 'tool_use' | 'max_tokens' | 'stop_sequence' | 'content_filter' | 'other';
+
+export type ChatEvent =
+  | { type: 'text'; delta: string }
+  | { type: 'thinking'; delta: string }
+  | { type: 'tool_call_delta'; index: number; id?: string; name?: string; argumentsDelta: string }
+  | { type: 'tool_call'; call: ToolCall } // emitted once a call is complete, arguments parsed
+  | { type: 'done'; usage: Usage; stopReason: StopReason; model: string };
+
+export interface ModelInfo {
+  provider: ProviderName;
+  id: string;
+  displayName: string;
+  tier: 'economy' | 'standard' | 'premium';
+  contextWindow: number;
+  maxOutput: number;
+  tools: boolean;
+  vision: boolean;
+  streaming: boolean;
+  embedding: boolean;
+  inputPricePerMTok: number;
+  outputPricePerMTok: number;
+  source: 'catalogue' | 'listed' | 'both';
+}
+
+export interface HealthResult { ok: boolean; latencyMs: number; error?: string }
+
+export interface ProviderAdapter {
+  readonly name: ProviderName;
+  /** True only for ollama: the data policy "local-only" relies on it. */
+  readonly local: boolean;
+  /** A key in config/env (ollama: always true when enabled). */
+  hasSystemCredential(): boolean;
+  listModels(credential?: Credential): Promise<ModelInfo[]>;
+  /** Cheap: a model listing, never a billed completion. */
+  healthCheck(credential?: Credential): Promise<HealthResult>;
+  chat(request: ChatRequest): AsyncIterable<ChatEvent>;
+  embed?(input: { model: string; texts: string[]; credential?: Credential; signal?: AbortSignal }): Promise<number[][]>;
+}
+
+export const emptyUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 });
