@@ -18,6 +18,7 @@ beforeAll(async () => {
     id: 'mosaic', url: fake.url, as_token: AS_TOKEN, hs_token: HS_TOKEN, sender_localpart: 'mosaic-bot',
     namespaces: { users: [{ exclusive: true, regex: '@agent-.*:test\\.local' }], aliases: [{ exclusive: true, regex: '#agents-.*:test\\.local' }], rooms: [] },
     rate_limited: false,
+    receive_ephemeral: true,
   }));
 });
 afterAll(async () => {
@@ -62,6 +63,11 @@ describe('test homeserver: application service', () => {
     expect(sent.status).toBe(200);
     const seen = await human.waitForEvent(roomId, 'hello from the agent');
     expect(seen.sender).toBe(ghost);
+
+    // Typing reaches the appservice as an ephemeral event (the registration asks for them).
+    await human.client.sendTyping(roomId, true, 5000);
+    const typing = await fake.waitFor(() => fake.transactions.find((t) => (t.body.ephemeral ?? []).some((e) => (e as { type: string }).type === 'm.typing')));
+    expect(typing.body.ephemeral![0]).toMatchObject({ type: 'm.typing', room_id: roomId, content: { user_ids: [human.userId] } });
 
     const { event_id: humanMsg } = await human.client.sendTextMessage(roomId, 'hi agent');
     const pushed = await fake.waitFor(() => fake.events.find((e) => e.event_id === humanMsg));
