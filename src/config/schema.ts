@@ -173,7 +173,7 @@ export const configSchema = z
         sessionGc: z
           .object({
             idleMinutes: positiveInt.default(1440).describe('An active session with no activity for this long is ended.'),
-            ephemeralMaxIdleSeconds: positiveInt.default(86_400).describe('A key under <prefix>:ephemeral: with no TTL, untouched for this long, is deleted (a writer died before setting its expiry).'),
+            ephemeralGraceSeconds: positiveInt.default(86_400).describe('A key under <prefix>:ephemeral: found without a TTL (its writer died before setting one) is given this TTL, so it cannot live forever.'),
           })
           .strict()
           .prefault({})

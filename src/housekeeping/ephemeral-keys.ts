@@ -1,8 +1,8 @@
 /**
  * Ephemeral Valkey keys: short-lived state (typing, presence, pending link
- * codes) that other parts write under `<prefix>:ephemeral:`. Each must carry
- * a TTL; a writer that died between SET and EXPIRE leaves a key that lives
- * forever, and session GC removes those once they have sat idle long enough.
+ * codes) that other parts write under `<prefix>:ephemeral:`, always with a
+ * TTL. A writer that died between SET and EXPIRE leaves a key that would
+ * live forever; session GC finds those and gives them a grace TTL.
  */
 import type { Redis } from 'ioredis';
 
@@ -15,42 +15,34 @@ export function ephemeralKey(prefix: string, ...parts: string[]): string {
 
 export interface EphemeralSweepResult {
   scanned: number;
-  deleted: number;
+  /** Keys that had no TTL and now expire after the grace period. */
+  leaked: number;
 }
 
 /**
- * Walks `<prefix>:ephemeral:*` with SCAN (never KEYS: it blocks the server)
- * and deletes keys without a TTL that have been idle for `maxIdleSeconds`.
- * Keys with a TTL are left to Valkey's own expiry; SCAN visiting a key whose
- * TTL has passed also makes Valkey reclaim it.
+ * Walks `<prefix>:ephemeral:*` with SCAN (never KEYS: it blocks the server).
+ * `EXPIRE … NX` sets a TTL only where none exists, atomically, so a writer
+ * setting its own TTL at the same moment always wins. Keys whose TTL has
+ * passed are deleted by Valkey, at the latest when SCAN visits them.
  */
-export async function sweepEphemeralKeys(redis: Redis, prefix: string, maxIdleSeconds: number, batch = 500): Promise<EphemeralSweepResult> {
+export async function sweepEphemeralKeys(redis: Redis, prefix: string, graceSeconds: number, batch = 500): Promise<EphemeralSweepResult> {
   const match = `${escapeGlob(prefix)}:${EPHEMERAL_NAMESPACE}:*`;
   let cursor = '0';
   let scanned = 0;
-  let deleted = 0;
+  let leaked = 0;
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', batch);
     cursor = next;
     scanned += keys.length;
     if (keys.length === 0) continue;
-    const checks = redis.pipeline();
-    for (const key of keys) {
-      checks.ttl(key);
-      checks.object('IDLETIME', key);
+    const expiries = redis.pipeline();
+    for (const key of keys) expiries.call('EXPIRE', key, String(graceSeconds), 'NX');
+    for (const [err, changed] of (await expiries.exec()) ?? []) {
+      if (err) throw new Error(`session GC could not set a TTL on a leaked ephemeral key (EXPIRE … NX needs Valkey 7.2+ or Redis 7+): ${err.message}`);
+      if (changed === 1) leaked += 1;
     }
-    const answers = (await checks.exec()) ?? [];
-    const doomed: string[] = [];
-    keys.forEach((key, i) => {
-      const [ttlErr, ttl] = answers[i * 2] ?? [];
-      const [idleErr, idle] = answers[i * 2 + 1] ?? [];
-      // TTL -1: the key exists and never expires. OBJECT IDLETIME fails under
-      // an LFU eviction policy; then the key is kept rather than guessed at.
-      if (!ttlErr && !idleErr && ttl === -1 && typeof idle === 'number' && idle >= maxIdleSeconds) doomed.push(key);
-    });
-    if (doomed.length > 0) deleted += await redis.unlink(...doomed);
   } while (cursor !== '0');
-  return { scanned, deleted };
+  return { scanned, leaked };
 }
 
 function escapeGlob(text: string): string {

@@ -63,7 +63,7 @@ export function builtinJobDefinitions(config: MosaicConfig): JobDefinition[] {
     }),
     defineJob({
       ...BUILTIN_JOBS.sessionGc,
-      description: 'Ends orphaned sessions and deletes leaked ephemeral Valkey keys.',
+      description: 'Ends orphaned sessions and expires leaked ephemeral Valkey keys.',
       payload: sessionGcPayload,
       schedule: { cron: config.jobs.schedules.sessionGc, timezone: tz },
       scheduleSource: 'jobs.schedules.sessionGc (env JOBS_CRON_SESSION_GC)',
@@ -97,7 +97,7 @@ export function logTiersHandler(store: AgentLogStore, config: MosaicConfig): Job
 export function sessionGcHandler(db: Db, valkey: Redis, config: MosaicConfig): JobHandler {
   return async () => {
     const ended = await endOrphanedSessions(db, { idleMs: config.jobs.sessionGc.idleMinutes * 60_000 });
-    const ephemeral = await sweepEphemeralKeys(valkey, config.valkey.keyPrefix, config.jobs.sessionGc.ephemeralMaxIdleSeconds);
+    const ephemeral = await sweepEphemeralKeys(valkey, config.valkey.keyPrefix, config.jobs.sessionGc.ephemeralGraceSeconds);
     return { endedSessions: ended.length, ephemeralKeys: ephemeral };
   };
 }
