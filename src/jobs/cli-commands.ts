@@ -37,7 +37,7 @@ export function formatQueue(q: QueueSummary): string[] {
   const lines = [
     `${q.name}${q.paused ? ' (paused)' : ''}\twaiting ${c.waiting}\tactive ${c.active}\tcompleted ${c.completed}\tfailed ${c.failed}\tdelayed ${c.delayed}\tpaused ${c.paused}\tnext ${q.nextRunAt ?? '-'}`,
   ];
-  for (const j of q.jobs) lines.push(`  ${j.name}\t${j.scheduled ? `scheduled ${j.pattern ?? `every ${j.every} ms`}${j.timezone ? ` ${j.timezone}` : ''}` : `not scheduled: ${j.note}`}`);
+  for (const j of q.jobs) lines.push(`  ${j.name}\t${j.scheduled ? `scheduled ${j.pattern ?? `every ${j.every} ms`}${j.timezone ? ` ${j.timezone}` : ''}` : `not scheduled (${j.note})`}`);
   return lines;
 }
 

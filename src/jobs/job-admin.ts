@@ -172,7 +172,7 @@ export class JobAdmin {
             every: s?.every == null ? null : Number(s.every),
             timezone: s?.tz ?? null,
             nextRunAt: iso(s?.next),
-            note: s ? null : (notes.get(d.name) ?? 'not scheduled: no process running the workers has a handler for it'),
+            note: s ? null : (notes.get(d.name) ?? 'Valkey holds no schedule for it: no running Mosaic has a handler for it'),
           };
         });
       const next = jobs.map((j) => j.nextRunAt).filter((x): x is string => x !== null).sort()[0] ?? null;
