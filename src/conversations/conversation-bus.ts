@@ -34,6 +34,7 @@ export type ConversationEvent =
   | { type: 'answer:delta'; conversationId: string; replyId: string; text: string }
   | { type: 'answer:failed'; conversationId: string; replyId: string; replyTo: string; notice: string }
   | { type: 'answer:stopped'; conversationId: string; replyId: string; replyTo: string }
+  | { type: 'answer:cancel'; conversationId: string; requestedBy: string }
   | { type: 'session:info'; conversationId: string; info: unknown }
   | { type: 'conversation:updated'; conversationId: string; change: 'title' | 'archived' | 'deleted' | 'agent' | 'model'; title?: string };
 

@@ -1,0 +1,291 @@
+/**
+ * The chat commands every channel shares: /model /agent /history /why
+ * /usage /new /title /search /stop /help (each also as !name).
+ */
+import type { ConversationService } from '../conversations/conversation-service.ts';
+import { estimateTokens } from '../conversations/context-window.ts';
+import type { ModelInfo, ProviderName } from '../providers/types.ts';
+import type { ModelDirectory } from '../routing/types.ts';
+import { PROVIDER_NAMES } from '../config/schema.ts';
+import { notFound } from '../errors.ts';
+import { CommandUsageError, type CommandRegistry } from './registry.ts';
+import type { CommandContext, CommandDefinition } from './types.ts';
+
+export interface CoreCommandDeps {
+  service: ConversationService;
+  directory: ModelDirectory;
+}
+
+/** Edit distance, for "did you mean" suggestions. */
+export function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** Finds a model by `provider/model`, exact id, or a unique partial name ("opus"). */
+export function findModelByName(directory: ModelDirectory, name: string): { found?: ModelInfo; suggestions: ModelInfo[] } {
+  const models = directory.list().filter((m) => !m.embedding);
+  const wanted = name.toLowerCase();
+  const slash = wanted.indexOf('/');
+  if (slash > 0 && (PROVIDER_NAMES as readonly string[]).includes(wanted.slice(0, slash))) {
+    const found = directory.find(wanted.slice(0, slash) as ProviderName, name.slice(slash + 1));
+    if (found) return { found, suggestions: [] };
+  }
+  const exact = models.filter((m) => m.id.toLowerCase() === wanted);
+  if (exact.length >= 1) return { found: exact[0]!, suggestions: exact.slice(1) };
+  const partial = models.filter((m) => m.id.toLowerCase().includes(wanted) || m.displayName.toLowerCase().includes(wanted));
+  if (partial.length === 1) return { found: partial[0]!, suggestions: [] };
+  const ranked = (partial.length ? partial : models)
+    .map((m) => ({ m, d: Math.min(distance(wanted, m.id.toLowerCase()), distance(wanted, m.displayName.toLowerCase())) }))
+    .sort((a, b) => a.d - b.d || a.m.id.localeCompare(b.m.id))
+    .slice(0, 5)
+    .map((x) => x.m);
+  return { suggestions: ranked };
+}
+
+const ref = (m: { provider: string; id: string }) => `${m.provider}/${m.id}`;
+const usd = (n: number) => `$${n < 0.01 && n > 0 ? n.toFixed(4) : n.toFixed(2)}`;
+
+function conversationOf(ctx: CommandContext): string {
+  if (!ctx.conversationId) throw notFound('conversation');
+  return ctx.conversationId;
+}
+
+export function coreCommands(deps: CoreCommandDeps, registry: CommandRegistry): CommandDefinition[] {
+  const { service, directory } = deps;
+  const stores = service.stores;
+
+  const model: CommandDefinition = {
+    name: 'model',
+    usage: '/model [name|provider/model|auto]',
+    summary: 'show the model, pin one for this conversation, or go back to automatic routing',
+    needsConversation: true,
+    async run(cmd, ctx) {
+      const id = conversationOf(ctx);
+      const arg = cmd.args.join(' ').trim();
+      if (!arg) {
+        const info = await service.sessionInfo(ctx.actor, id);
+        const current = info.provider && info.model ? `${info.provider}/${info.model}` : 'not chosen yet (no answer so far)';
+        return {
+          text: info.pinned ? `Model: **${current}** (pinned; \`/model auto\` returns to routing)` : `Model: **${current}** (automatic routing; \`/model <name>\` pins one)`,
+          data: { provider: info.provider, model: info.model, pinned: info.pinned },
+        };
+      }
+      if (arg.toLowerCase() === 'auto') {
+        await stores.conversations.update(ctx.actor, id, { pinnedProvider: null, pinnedModel: null });
+        await service.publishSessionInfo(ctx.actor, id);
+        return { text: 'Model: automatic routing — each message goes to the model its rules choose.', data: { pinned: false } };
+      }
+      const { found, suggestions } = findModelByName(directory, arg);
+      if (!found) {
+        const list = suggestions.map((m) => `\`${ref(m)}\``).join(', ');
+        throw new CommandUsageError('/model <name>', `Unknown model "${arg}". Close matches: ${list || 'none'}`);
+      }
+      await stores.conversations.update(ctx.actor, id, { pinnedProvider: found.provider, pinnedModel: found.id });
+      const info = await service.sessionInfo(ctx.actor, id);
+      if (info.sessionId) await stores.sessions.recordModel(ctx.actor, info.sessionId, found.provider, found.id);
+      await service.publishSessionInfo(ctx.actor, id);
+      return { text: `Model pinned: **${ref(found)}** (${found.displayName}) until \`/model auto\`.`, data: { provider: found.provider, model: found.id, pinned: true } };
+    },
+  };
+
+  const agent: CommandDefinition = {
+    name: 'agent',
+    usage: '/agent [name] | /agent list | /agent new <name> --model <provider/model> --prompt "<system prompt>"',
+    summary: 'show, switch, list or create agents',
+    needsConversation: false,
+    async run(cmd, ctx) {
+      const [first, second] = cmd.args;
+      if (first === 'list') {
+        const agents = await stores.agents.list(ctx.actor);
+        return {
+          text: ['**Agents**', ...agents.map((a) => `- \`${a.name}\` — ${a.displayName}${a.system ? '' : ' (yours)'}${a.description ? `: ${a.description}` : ''}`)].join('\n'),
+          data: agents.map((a) => ({ id: a.id, name: a.name, system: a.system })),
+        };
+      }
+      if (first === 'new') {
+        if (!second) throw new CommandUsageError(this.usage, 'Give the new agent a name');
+        const prompt = typeof cmd.flags.prompt === 'string' ? cmd.flags.prompt : '';
+        if (!prompt) throw new CommandUsageError(this.usage, 'An agent needs a system prompt (--prompt "…")');
+        let provider: string | null = null;
+        let modelId: string | null = null;
+        if (typeof cmd.flags.model === 'string') {
+          const { found, suggestions } = findModelByName(directory, cmd.flags.model);
+          if (!found) throw new CommandUsageError(this.usage, `Unknown model "${cmd.flags.model}". Close matches: ${suggestions.map((m) => `\`${ref(m)}\``).join(', ') || 'none'}`);
+          provider = found.provider;
+          modelId = found.id;
+        }
+        const created = await stores.agents.create(ctx.actor, { name: second, systemPrompt: prompt, provider, model: modelId, tools: ['memory_save', 'memory_search', 'memory_get'] });
+        return { text: `Created agent \`${created.name}\`${modelId ? ` (prefers ${provider}/${modelId})` : ''}. Switch to it with \`/agent ${created.name}\`.`, data: { id: created.id, name: created.name } };
+      }
+      const id = conversationOf(ctx);
+      if (!first) {
+        const conv = await stores.conversations.get(ctx.actor, id);
+        const current = await service.agentOf(ctx.actor, conv);
+        return { text: current ? `Agent: **${current.displayName}** (\`${current.name}\`)` : 'Agent: the default assistant', data: current ? { id: current.id, name: current.name } : null };
+      }
+      const target = await service.resolveAgent(ctx.actor, first);
+      await stores.conversations.update(ctx.actor, id, { agentId: target.id });
+      const info = await service.publishSessionInfo(ctx.actor, id);
+      return { text: `Agent switched to **${target.displayName}** (\`${target.name}\`): its instructions, tools and preferred model apply from the next message.`, data: { id: target.id, name: target.name, sessionId: info.sessionId } };
+    },
+  };
+
+  const history: CommandDefinition = {
+    name: 'history',
+    usage: '/history',
+    summary: 'message count, what was summarised, and how much of the context window is used',
+    needsConversation: true,
+    async run(_cmd, ctx) {
+      const id = conversationOf(ctx);
+      const conv = await stores.conversations.get(ctx.actor, id);
+      const counts = await stores.conversations.counts(ctx.actor, id);
+      const info = await service.sessionInfo(ctx.actor, id);
+      const window = info.provider && info.model ? directory.find(info.provider as ProviderName, info.model)?.contextWindow : undefined;
+      const rows = (await stores.conversations.allMessages(ctx.actor, id)).filter((m) => m.seq > (conv.summarizedThroughSeq ?? -1) && m.role !== 'system');
+      const used = rows.reduce((n, r) => n + estimateTokens(r.content), conv.summary ? estimateTokens(conv.summary) : 0);
+      const pct = window ? ` (${((used / window) * 100).toFixed(1)} % of ${info.model}'s ${window.toLocaleString('en')}-token window)` : '';
+      return {
+        text: `**History**: ${counts.total} messages, ${counts.summarized} summarised${conv.summary ? ' into a running summary' : ''}. Context in use: ~${used.toLocaleString('en')} tokens${pct}.`,
+        data: { messages: counts.total, summarized: counts.summarized, contextTokens: used, contextWindow: window ?? null },
+      };
+    },
+  };
+
+  const why: CommandDefinition = {
+    name: 'why',
+    usage: '/why',
+    summary: "the last reply's routing decision in full",
+    needsConversation: true,
+    async run(_cmd, ctx) {
+      const conv = await stores.conversations.get(ctx.actor, conversationOf(ctx));
+      const d = conv.lastRouting as null | {
+        outcome: string;
+        provider?: string;
+        model?: string;
+        reason: string;
+        rule: { name: string } | null;
+        classification: { taskType: string; complexity: string; domain: string; confidence: number; capabilities: { tools: boolean; vision: boolean; minContextWindow: number } };
+        fallbacksTried: Array<{ provider: string; model: string; why: string }>;
+        costUsd?: number;
+        usage?: { inputTokens: number; outputTokens: number };
+      };
+      if (!d) return { text: 'No reply has been routed in this conversation yet.' };
+      const c = d.classification;
+      const lines = [
+        `**Why ${d.provider ? `${d.provider}/${d.model}` : 'no model'}**: ${d.reason}`,
+        `- Rule: ${d.rule ? `\`${d.rule.name}\`` : 'none (pin or fallback chain)'}`,
+        `- Classified as **${c.taskType}**, ${c.complexity}, domain ${c.domain}, confidence ${(c.confidence * 100).toFixed(0)} %`,
+        `- Needs: ${[c.capabilities.tools && 'tools', c.capabilities.vision && 'vision'].filter(Boolean).join(', ') || 'nothing special'}; context ≥ ${c.capabilities.minContextWindow.toLocaleString('en')} tokens`,
+        `- Fallbacks tried: ${d.fallbacksTried.length ? d.fallbacksTried.map((f) => `${f.provider}/${f.model} (${f.why})`).join('; ') : 'none'}`,
+      ];
+      if (d.costUsd !== undefined) lines.push(`- Cost: ${usd(d.costUsd)}${d.usage ? ` (${d.usage.inputTokens} in / ${d.usage.outputTokens} out tokens)` : ''}`);
+      return { text: lines.join('\n'), data: d };
+    },
+  };
+
+  const usage: CommandDefinition = {
+    name: 'usage',
+    usage: '/usage',
+    summary: 'tokens and cost of this conversation, and your totals today and this month',
+    needsConversation: false,
+    async run(_cmd, ctx) {
+      const now = new Date();
+      const today = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+      const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+      const conv = ctx.conversationId ? await stores.sessions.conversationUsage(ctx.actor, ctx.conversationId) : null;
+      const day = await stores.sessions.userUsage(ctx.actor, today);
+      const mon = await stores.sessions.userUsage(ctx.actor, month);
+      const fmt = (t: { totalTokens: number; costUsd: number; calls: number }) => `${t.totalTokens.toLocaleString('en')} tokens, ${usd(t.costUsd)} (${t.calls} calls)`;
+      const lines = ['**Usage**'];
+      if (conv) lines.push(`- This conversation: ${fmt(conv)}`);
+      lines.push(`- You today (UTC): ${fmt(day)}`, `- You this month: ${fmt(mon)}`);
+      return { text: lines.join('\n'), data: { conversation: conv, today: day, month: mon } };
+    },
+  };
+
+  const newConversation: CommandDefinition = {
+    name: 'new',
+    usage: '/new [title]',
+    summary: 'start a new conversation',
+    needsConversation: false,
+    async run(cmd, ctx) {
+      let agentRef: string | null = null;
+      if (ctx.conversationId) {
+        const conv = await stores.conversations.get(ctx.actor, ctx.conversationId);
+        agentRef = conv.agentId;
+      }
+      const title = cmd.rest.trim();
+      const created = await service.create(ctx.actor, { ...(title ? { title } : {}), ...(agentRef ? { agent: agentRef } : {}) });
+      return { text: `Started **${created.title}**.`, data: { id: created.id, title: created.title }, openConversationId: created.id };
+    },
+  };
+
+  const title: CommandDefinition = {
+    name: 'title',
+    usage: '/title <text>',
+    summary: 'rename this conversation',
+    needsConversation: true,
+    async run(cmd, ctx) {
+      if (!cmd.rest.trim()) throw new CommandUsageError(this.usage, 'Give the new title');
+      const updated = await service.update(ctx.actor, conversationOf(ctx), { title: cmd.rest });
+      return { text: `Title: **${updated.title}**`, data: { title: updated.title } };
+    },
+  };
+
+  const search: CommandDefinition = {
+    name: 'search',
+    usage: '/search <terms>',
+    summary: 'search all your conversations',
+    needsConversation: false,
+    async run(cmd, ctx) {
+      if (!cmd.rest.trim()) throw new CommandUsageError(this.usage, 'Give some words to search for');
+      const hits = await stores.conversations.search(ctx.actor, cmd.rest, 5);
+      if (hits.length === 0) return { text: `Nothing found for "${cmd.rest}".`, data: [] };
+      return {
+        text: [`**Search: ${cmd.rest}**`, ...hits.map((h) => `- _${h.conversationTitle}_ (${h.role}): ${h.snippet.replace(/<<|>>/g, '**')}`)].join('\n'),
+        data: hits,
+      };
+    },
+  };
+
+  const stop: CommandDefinition = {
+    name: 'stop',
+    usage: '/stop',
+    summary: 'stop the answer being written',
+    needsConversation: true,
+    async run(_cmd, ctx) {
+      await service.stop(ctx.actor, conversationOf(ctx));
+      return { text: 'Stopping the current answer.' };
+    },
+  };
+
+  const help: CommandDefinition = {
+    name: 'help',
+    usage: '/help',
+    summary: 'this list',
+    needsConversation: false,
+    async run() {
+      const lines = registry.list().map((c) => `- \`${c.usage.replace(/^\//, '!')}\` — ${c.summary}`);
+      return {
+        text: [
+          '**Commands** (each works as `!name` or `/name`)',
+          ...lines,
+          '',
+          'In Element, type `!model` rather than `/model`: Element treats unknown `/commands` itself unless you send them as plain text (`/plain /model`).',
+        ].join('\n'),
+      };
+    },
+  };
+
+  return [model, agent, history, why, usage, newConversation, title, search, stop, help];
+}
