@@ -1,0 +1,113 @@
+/**
+ * GET /api/providers/models — every model of every enabled provider, with
+ * its capabilities and whether the acting user can use it now.
+ * GET /api/providers/health — status of each provider, as every replica sees it.
+ */
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Actor } from '../identity/actor.ts';
+import type { ProviderRegistry } from '../providers/registry.ts';
+import type { ProviderHealth, ProviderHealthRecord } from '../providers/health.ts';
+import type { ModelDirectory } from '../providers/model-directory.ts';
+import { PROVIDER_NAMES, type ModelInfo, type ProviderName } from '../providers/types.ts';
+import { actorOf } from './auth.ts';
+import { parseInput } from './validate.ts';
+
+/** "This user has a usable credential of their own for this provider" (the credential vault answers). */
+export type UserCredentialCheck = (actor: Actor, provider: ProviderName) => Promise<boolean>;
+
+export interface ProviderRoutesOptions {
+  registry: ProviderRegistry;
+  health: ProviderHealth;
+  directory: ModelDirectory;
+  hasUserCredential?: UserCredentialCheck;
+}
+
+/**
+ * no_credential: neither a system key nor one of the user's own; cooling_down:
+ * the provider failed repeatedly and rests; not_listed: the provider's own
+ * listing (Ollama: the pulled models) does not include this catalogue model.
+ */
+export type UnavailableReason = 'no_credential' | 'cooling_down' | 'not_listed';
+
+export interface ModelAvailability extends ModelInfo {
+  available: boolean;
+  unavailableReason?: UnavailableReason;
+}
+
+export interface ProviderSummary {
+  provider: ProviderName;
+  local: boolean;
+  /** Whose key the acting user's requests would use. */
+  credential: 'system' | 'user' | 'none';
+  usable: boolean;
+  status: ProviderHealthRecord['status'];
+  listed: boolean;
+  listingError?: string;
+}
+
+const modelsQuery = z
+  .object({
+    provider: z.enum(PROVIDER_NAMES).optional(),
+    available: z.enum(['true', 'false']).optional(),
+    capability: z.enum(['tools', 'vision', 'embedding', 'streaming']).optional(),
+    tier: z.enum(['economy', 'standard', 'premium']).optional(),
+  })
+  .strict();
+
+/** The models the actor may see, with availability; shared by the route and by other surfaces (commands). */
+export async function modelsForActor(options: ProviderRoutesOptions, actor: Actor): Promise<{ models: ModelAvailability[]; providers: ProviderSummary[] }> {
+  const lists = await options.directory.all();
+  const providers: ProviderSummary[] = [];
+  const models: ModelAvailability[] = [];
+  for (const entry of lists) {
+    const adapter = options.registry.get(entry.provider);
+    if (!adapter) continue;
+    const userKey = options.hasUserCredential ? await options.hasUserCredential(actor, entry.provider).catch(() => false) : false;
+    const credential: ProviderSummary['credential'] = userKey ? 'user' : adapter.hasSystemCredential() ? 'system' : 'none';
+    const health = await options.health.get(entry.provider);
+    providers.push({
+      provider: entry.provider,
+      local: adapter.local,
+      credential,
+      usable: health.usable,
+      status: health.status,
+      listed: entry.listed,
+      ...(entry.listingError ? { listingError: entry.listingError } : {}),
+    });
+    // A listing that named nothing (a provider without a models endpoint) says nothing about what is missing.
+    const listingCounts = entry.listed && entry.models.some((m) => m.source !== 'catalogue');
+    for (const model of entry.models) {
+      let reason: UnavailableReason | undefined;
+      if (credential === 'none') reason = 'no_credential';
+      else if (!health.usable) reason = 'cooling_down';
+      else if (listingCounts && model.source === 'catalogue') reason = 'not_listed';
+      models.push({ ...model, available: reason === undefined, ...(reason ? { unavailableReason: reason } : {}) });
+    }
+  }
+  return { models, providers };
+}
+
+export function providerRouter(options: ProviderRoutesOptions): Router {
+  const r = Router();
+  r.get('/models', async (req, res) => {
+    const q = parseInput(modelsQuery, req.query, 'query');
+    const { models, providers } = await modelsForActor(options, actorOf(res));
+    const filtered = models.filter(
+      (m) =>
+        (!q.provider || m.provider === q.provider) &&
+        (!q.available || m.available === (q.available === 'true')) &&
+        (!q.capability || m[q.capability]) &&
+        (!q.tier || m.tier === q.tier),
+    );
+    res.json({ models: filtered, providers: q.provider ? providers.filter((p) => p.provider === q.provider) : providers });
+  });
+  r.get('/health', async (_req, res) => {
+    actorOf(res);
+    const records = await options.health.all(options.registry.list().map((a) => a.name));
+    res.json({
+      providers: records.map((rec) => ({ ...rec, hasSystemCredential: options.registry.get(rec.provider)?.hasSystemCredential() ?? false })),
+    });
+  });
+  return r;
+}

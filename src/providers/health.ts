@@ -1,0 +1,244 @@
+/**
+ * Provider health, shared by every replica through Valkey/Redis.
+ *
+ * Each provider has one hash `<prefix>:provider-health:<name>`:
+ * status (healthy | degraded | down), latency of the last probe, last error,
+ * since (when the status last changed), consecutive failures, cooldown step
+ * and cooldown end. Updates run as Lua scripts, so replicas recording at the
+ * same time never lose a failure.
+ *
+ * - Passive tracking: the adapters report each request's outcome
+ *   (`observe`, wired as the stream policy's onOutcome); active probes
+ *   (`probeAll`, a cheap model listing) report too.
+ * - A failure makes a healthy provider degraded; `failureThreshold`
+ *   consecutive failures make it down for `cooldownSeconds[0]`. When the
+ *   cooldown ends the provider may be tried once more: a failure puts it
+ *   down again for the next, longer step (the last step repeats); a
+ *   success makes it healthy and resets the steps.
+ * - A probe that succeeds slower than `slowMs` leaves the provider degraded.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logging.ts';
+import type { MosaicConfig } from '../config/schema.ts';
+import { valkeyKey } from '../valkey/client.ts';
+import type { ProviderRegistry } from './registry.ts';
+import type { ChatOutcome } from './stream-guard.ts';
+import type { ProviderErrorKind } from './errors.ts';
+import { PROVIDER_NAMES, type HealthResult, type ProviderName } from './types.ts';
+
+export type HealthStatus = 'healthy' | 'degraded' | 'down';
+
+export interface ProviderHealthRecord {
+  provider: ProviderName;
+  status: HealthStatus;
+  /** False while a down provider cools down. */
+  usable: boolean;
+  /** Latency of the last successful probe, ms. */
+  latencyMs: number | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  /** When the status last changed (ISO time), null when never checked. */
+  since: string | null;
+  lastCheckedAt: string | null;
+  consecutiveFailures: number;
+  /** How many times in a row the provider went down (1 = first cooldown step). */
+  cooldownStep: number;
+  /** When a down provider may be tried again (ISO time). */
+  cooldownUntil: string | null;
+}
+
+export interface ProbeReport {
+  provider: ProviderName;
+  /** Why no probe ran: no system credential, or cooling down. */
+  skipped?: 'no_system_credential' | 'cooling_down';
+  result?: HealthResult;
+  status: HealthStatus;
+}
+
+export interface ProviderHealthOptions {
+  redis: Redis;
+  keyPrefix: string;
+  failureThreshold: number;
+  cooldownSeconds: number[];
+  /** Injected for tests; epoch milliseconds. */
+  clock?: () => number;
+  /** Successful probes slower than this leave the provider degraded. */
+  slowMs?: number;
+  registry?: ProviderRegistry | undefined;
+  logger?: Logger;
+}
+
+/** Outcomes that say something about the provider (not about the request or the user's own key). */
+const COUNTED: ReadonlySet<ProviderErrorKind> = new Set(['unavailable', 'timeout', 'malformed_stream', 'rate_limit']);
+
+const RECORD_SUCCESS = `
+local now = ARGV[1]
+local latency = tonumber(ARGV[2])
+local slow = tonumber(ARGV[3])
+local status = redis.call('HGET', KEYS[1], 'status')
+local new = 'healthy'
+if latency >= 0 and latency > slow then new = 'degraded' end
+if status ~= new then redis.call('HSET', KEYS[1], 'since', now) end
+redis.call('HSET', KEYS[1], 'status', new, 'failures', 0, 'step', 0, 'cooldownUntil', 0, 'lastCheckedAt', now)
+if latency >= 0 then redis.call('HSET', KEYS[1], 'latencyMs', latency) end
+return new
+`;
+
+const RECORD_FAILURE = `
+local now = tonumber(ARGV[1])
+local err = ARGV[2]
+local threshold = tonumber(ARGV[3])
+local latency = tonumber(ARGV[4])
+local steps = #ARGV - 4
+local h = redis.call('HMGET', KEYS[1], 'status', 'failures', 'step', 'cooldownUntil')
+local status = h[1] or 'healthy'
+local failures = tonumber(h[2] or '0') + 1
+local step = tonumber(h[3] or '0')
+local untilTs = tonumber(h[4] or '0')
+local new = status
+if status == 'down' then
+  if now >= untilTs then
+    step = step + 1
+    untilTs = now + tonumber(ARGV[4 + math.min(step, steps)]) * 1000
+  end
+elseif failures >= threshold then
+  new = 'down'
+  step = step + 1
+  untilTs = now + tonumber(ARGV[4 + math.min(step, steps)]) * 1000
+  redis.call('HSET', KEYS[1], 'since', now)
+else
+  new = 'degraded'
+  if status ~= 'degraded' then redis.call('HSET', KEYS[1], 'since', now) end
+end
+redis.call('HSET', KEYS[1], 'status', new, 'failures', failures, 'step', step, 'cooldownUntil', untilTs, 'lastError', err, 'lastErrorAt', now, 'lastCheckedAt', now)
+if latency >= 0 then redis.call('HSET', KEYS[1], 'latencyMs', latency) end
+return new
+`;
+
+const iso = (ms: string | undefined): string | null => (ms && Number(ms) > 0 ? new Date(Number(ms)).toISOString() : null);
+
+export class ProviderHealth {
+  private readonly clock: () => number;
+  private readonly slowMs: number;
+
+  constructor(private readonly options: ProviderHealthOptions) {
+    if (options.cooldownSeconds.length === 0) throw new Error('health.cooldownSeconds needs at least one step');
+    this.clock = options.clock ?? Date.now;
+    this.slowMs = options.slowMs ?? 10_000;
+  }
+
+  private key(provider: ProviderName): string {
+    return valkeyKey(this.options.keyPrefix, 'provider-health', provider);
+  }
+
+  /** A call or probe worked. `latencyMs` (probes) also updates the latency shown. */
+  async recordSuccess(provider: ProviderName, latencyMs?: number): Promise<HealthStatus> {
+    return (await this.options.redis.eval(RECORD_SUCCESS, 1, this.key(provider), String(this.clock()), String(latencyMs ?? -1), String(this.slowMs))) as HealthStatus;
+  }
+
+  /** A call or probe failed because of the provider. */
+  async recordFailure(provider: ProviderName, error: string, latencyMs?: number): Promise<HealthStatus> {
+    return (await this.options.redis.eval(
+      RECORD_FAILURE,
+      1,
+      this.key(provider),
+      String(this.clock()),
+      error.slice(0, 500),
+      String(this.options.failureThreshold),
+      String(latencyMs ?? -1),
+      ...this.options.cooldownSeconds.map(String),
+    )) as HealthStatus;
+  }
+
+  /**
+   * Passive tracking from real calls (wire as the stream policy's onOutcome).
+   * Only failures that say something about the provider count: not bad
+   * requests, cancellations, context overflows, or a user's own key being refused.
+   */
+  async observe(outcome: ChatOutcome): Promise<void> {
+    try {
+      if (outcome.ok) await this.recordSuccess(outcome.provider);
+      else if (outcome.error && (COUNTED.has(outcome.error.kind) || (outcome.error.kind === 'auth' && !outcome.userCredential))) {
+        await this.recordFailure(outcome.provider, `${outcome.error.kind}: ${outcome.error.message}`);
+      }
+    } catch (err) {
+      this.options.logger?.warn({ err, provider: outcome.provider }, 'could not record provider health');
+    }
+  }
+
+  /** The callback to pass as `policy.onOutcome` (fire and forget). */
+  outcomeListener(): (outcome: ChatOutcome) => void {
+    return (outcome) => void this.observe(outcome);
+  }
+
+  async get(provider: ProviderName): Promise<ProviderHealthRecord> {
+    const h = await this.options.redis.hgetall(this.key(provider));
+    const status = (h.status as HealthStatus | undefined) ?? 'healthy';
+    const cooldownUntil = Number(h.cooldownUntil ?? 0);
+    return {
+      provider,
+      status,
+      usable: status !== 'down' || this.clock() >= cooldownUntil,
+      latencyMs: h.latencyMs !== undefined ? Number(h.latencyMs) : null,
+      lastError: h.lastError ?? null,
+      lastErrorAt: iso(h.lastErrorAt),
+      since: iso(h.since),
+      lastCheckedAt: iso(h.lastCheckedAt),
+      consecutiveFailures: Number(h.failures ?? 0),
+      cooldownStep: Number(h.step ?? 0),
+      cooldownUntil: status === 'down' ? iso(h.cooldownUntil) : null,
+    };
+  }
+
+  async all(providers: readonly ProviderName[] = this.options.registry?.list().map((a) => a.name) ?? PROVIDER_NAMES): Promise<ProviderHealthRecord[]> {
+    return Promise.all(providers.map((p) => this.get(p)));
+  }
+
+  /** False while the provider is down and cooling down: routing skips it. */
+  async isUsable(provider: ProviderName): Promise<boolean> {
+    return (await this.get(provider)).usable;
+  }
+
+  /** Gives probeAll its adapters when the registry is built after this tracker (its onOutcome points here). */
+  bindRegistry(registry: ProviderRegistry): this {
+    this.options.registry = registry;
+    return this;
+  }
+
+  /** Forgets everything about a provider (an admin's manual reset). */
+  async reset(provider: ProviderName): Promise<void> {
+    await this.options.redis.del(this.key(provider));
+  }
+
+  /**
+   * Probes every enabled provider that has a system credential and is not
+   * cooling down, with its cheap health check (a model listing). The jobs
+   * module runs this on `health.probeIntervalSeconds`.
+   */
+  async probeAll(): Promise<ProbeReport[]> {
+    const registry = this.options.registry;
+    if (!registry) throw new Error('probeAll needs the provider registry');
+    return Promise.all(
+      registry.list().map(async (adapter): Promise<ProbeReport> => {
+        const provider = adapter.name;
+        if (!adapter.hasSystemCredential()) return { provider, skipped: 'no_system_credential', status: (await this.get(provider)).status };
+        const before = await this.get(provider);
+        if (!before.usable) return { provider, skipped: 'cooling_down', status: before.status };
+        const result = await adapter.healthCheck();
+        const status = result.ok ? await this.recordSuccess(provider, result.latencyMs) : await this.recordFailure(provider, result.error ?? 'health check failed', result.latencyMs);
+        if (status !== before.status) this.options.logger?.info({ provider, from: before.status, to: status, error: result.error }, 'provider health changed');
+        return { provider, result, status };
+      }),
+    );
+  }
+}
+
+export function createProviderHealth(config: MosaicConfig, redis: Redis, options: { registry?: ProviderRegistry; logger?: Logger; clock?: () => number } = {}): ProviderHealth {
+  return new ProviderHealth({
+    redis,
+    keyPrefix: config.valkey.keyPrefix,
+    failureThreshold: config.health.failureThreshold,
+    cooldownSeconds: config.health.cooldownSeconds,
+    ...options,
+  });
+}
