@@ -10,8 +10,9 @@ import { TASK_TYPES } from './types.ts';
 
 /** Rough tokens per character for mixed prose and code. */
 const CHARS_PER_TOKEN = 4;
-/** Room kept for the answer on top of the input. */
-const ANSWER_RESERVE_TOKENS = 8192;
+/** Room kept for the answer on top of the input: about the input's size, within these bounds (small local models have 4k windows). */
+const ANSWER_RESERVE_MIN = 1024;
+const ANSWER_RESERVE_MAX = 8192;
 /** Text in non-image attachments is assumed to be about this share of the file size. */
 const ATTACHMENT_TEXT_SHARE = 0.5;
 
@@ -214,7 +215,7 @@ export function classifyMessage(input: ClassifyInput): Classification {
   const capabilities: RequiredCapabilities = {
     tools: TOOL_CUES.test(text) && best !== 'translation',
     vision: images.length > 0,
-    minContextWindow: inputTokens + ANSWER_RESERVE_TOKENS,
+    minContextWindow: inputTokens + Math.min(ANSWER_RESERVE_MAX, Math.max(ANSWER_RESERVE_MIN, inputTokens)),
   };
 
   const strength = Math.min(1, top / 6);

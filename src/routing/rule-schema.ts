@@ -8,8 +8,9 @@ import { badRequest } from '../errors.ts';
 import { PROVIDER_NAMES } from '../providers/types.ts';
 import { COMPLEXITIES, COST_TIERS, TASK_TYPES, type ModelRef } from './types.ts';
 
+/** One value or a list; a single value is read as a list of one, so errors name the bad element. */
 const oneOrMany = <T extends z.ZodType>(item: T, what: string) =>
-  z.union([item, z.array(item).min(1, `give at least one ${what}`).max(50)], { error: `expected one ${what} or a list of them` });
+  z.preprocess((v) => (Array.isArray(v) ? v : [v]), z.array(item).min(1, `give at least one ${what}`).max(50, `at most 50 of them`));
 
 const listOf = (values: readonly string[]) => values.join(', ');
 const enumOf = <T extends readonly [string, ...string[]]>(values: T, what: string) =>
