@@ -59,10 +59,15 @@ export class ClassifierService {
     return this.options.config.enabled && this.options.modelClassify !== undefined;
   }
 
-  async classify(input: ClassifyInput): Promise<Classification> {
+  /** Synchronous when the rules are sure enough (or the model is off): the hot path never waits on a promise. */
+  classify(input: ClassifyInput): Classification | Promise<Classification> {
     const base = classifyMessage(input);
     if (!this.options.config.enabled || base.confidence >= this.options.config.belowConfidence) return base;
     if (!this.options.modelClassify) return { ...base, note: 'classifier model enabled but not connected; rules only' };
+    return this.withModel(input, base);
+  }
+
+  private async withModel(input: ClassifyInput, base: Classification): Promise<Classification> {
     const key = messageHash(input);
     let answer: ModelAnswer | null = null;
     try {

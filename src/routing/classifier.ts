@@ -50,6 +50,16 @@ const WORDS: Record<TaskType, Record<string, number>> = {
   ]),
 };
 
+/** The same table keyed by word, so each word of a message is looked up once. */
+const WORD_INDEX = new Map<string, Array<[TaskType, number]>>();
+for (const type of TASK_TYPES) {
+  for (const [word, weight] of Object.entries(WORDS[type])) {
+    const list = WORD_INDEX.get(word) ?? [];
+    list.push([type, weight]);
+    WORD_INDEX.set(word, list);
+  }
+}
+
 /** Multi-word cues: regexes on the lower-cased text. */
 const PHRASES: Array<[RegExp, TaskType, number]> = [
   [/```|~~~/, 'coding', 5],
@@ -161,10 +171,8 @@ export function classifyMessage(input: ClassifyInput): Classification {
     const word = w.replace(/[.;']+$/, '');
     if (seen.has(word)) continue;
     seen.add(word);
-    for (const type of TASK_TYPES) {
-      const weight = WORDS[type][word];
-      if (weight !== undefined) scores[type] += weight;
-    }
+    const hits = WORD_INDEX.get(word);
+    if (hits) for (const [type, weight] of hits) scores[type] += weight;
   }
   const trimmed = text.trim();
   for (const [re, type, weight] of PHRASES) if (re.test(trimmed)) scores[type] += weight;

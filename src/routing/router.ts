@@ -60,25 +60,27 @@ export class Router {
 
   async decide(input: RoutingInput, rules: CompiledRuleSet): Promise<RoutingResult> {
     const { availability, directory } = this.options;
-    const classification = await this.options.classifier.classify({
+    const classified = this.options.classifier.classify({
       text: input.text,
       ...(input.attachments ? { attachments: input.attachments } : {}),
       ...(input.agent?.domains ? { agentDomains: input.agent.domains } : {}),
     });
+    const classification = classified instanceof Promise ? await classified : classified;
     const localOnly = input.localOnly === true;
 
     // Provider state is read at most once per provider per decision, so one decision sees one consistent state.
+    // Synchronous answers are used as they are: awaiting them would cost a microtask each on the hot path.
     const healthy = new Map<ProviderName, boolean>();
     const credential = new Map<ProviderName, boolean>();
-    const isHealthy = async (p: ProviderName) => {
-      let v = healthy.get(p);
-      if (v === undefined) healthy.set(p, (v = await safeBool(() => availability.isHealthy(p))));
-      return v;
+    const isHealthy = (p: ProviderName): boolean | Promise<boolean> => {
+      const known = healthy.get(p);
+      if (known !== undefined) return known;
+      return settle(() => availability.isHealthy(p), (v) => healthy.set(p, v));
     };
-    const hasCredential = async (p: ProviderName) => {
-      let v = credential.get(p);
-      if (v === undefined) credential.set(p, (v = await safeBool(() => availability.hasCredential(input.userId, p))));
-      return v;
+    const hasCredential = (p: ProviderName): boolean | Promise<boolean> => {
+      const known = credential.get(p);
+      if (known !== undefined) return known;
+      return settle(() => availability.hasCredential(input.userId, p), (v) => credential.set(p, v));
     };
 
     let cloudAvailable: boolean | undefined;
@@ -126,25 +128,21 @@ export class Router {
     const ruleRef = matchedRule ? { id: matchedRule.rule.id, name: matchedRule.rule.name } : null;
     const tried: FallbackTried[] = [];
     const seen = new Set<string>();
-    const caps = classification.capabilities;
     let chosen: Candidate | null = null;
 
     for (const c of candidates) {
       const key = ref(c);
       if (seen.has(key)) continue;
       seen.add(key);
-      const why = await (async (): Promise<string | null> => {
-        if (localOnly && !availability.isLocal(c.provider)) return 'data policy is local-only: cloud providers are never used';
-        const info = directory.find(c.provider, c.model);
-        if (!info) return 'not in the model catalogue';
-        if (info.embedding) return 'an embedding model cannot chat';
-        if (caps.vision && !info.vision) return 'cannot read images';
-        if (caps.tools && !info.tools) return 'no tool use';
-        if (caps.minContextWindow > info.contextWindow) return `context window ${info.contextWindow} tokens is smaller than the ~${caps.minContextWindow} needed`;
-        if (!(await isHealthy(c.provider))) return `${c.provider} is down`;
-        if (!(await hasCredential(c.provider))) return input.userId ? `no usable ${c.provider} API key for this user` : `no ${c.provider} API key configured`;
-        return null;
-      })();
+      let why = staticUnfitness(c, localOnly, availability, directory, classification.capabilities);
+      if (why === null) {
+        const up = isHealthy(c.provider);
+        if (!(up instanceof Promise ? await up : up)) why = `${c.provider} is down`;
+      }
+      if (why === null) {
+        const key = hasCredential(c.provider);
+        if (!(key instanceof Promise ? await key : key)) why = input.userId ? `no usable ${c.provider} API key for this user` : `no ${c.provider} API key configured`;
+      }
       if (why === null) {
         chosen = c;
         break;
@@ -233,11 +231,36 @@ function decisionAgent(input: RoutingInput, action: { agentConfigId?: string | u
   return out;
 }
 
-/** A failing health or credential check counts as "no", never as a routing failure. */
-async function safeBool(fn: () => Promise<boolean> | boolean): Promise<boolean> {
+/** Why a candidate cannot take this message whatever the provider state, or null. */
+function staticUnfitness(c: ModelRef, localOnly: boolean, availability: ProviderAvailability, directory: ModelDirectory, caps: Classification['capabilities']): string | null {
+  if (localOnly && !availability.isLocal(c.provider)) return 'data policy is local-only: cloud providers are never used';
+  const info = directory.find(c.provider, c.model);
+  if (!info) return 'not in the model catalogue';
+  if (info.embedding) return 'an embedding model cannot chat';
+  if (caps.vision && !info.vision) return 'cannot read images';
+  if (caps.tools && !info.tools) return 'no tool use';
+  if (caps.minContextWindow > info.contextWindow) return `context window ${info.contextWindow} tokens is smaller than the ~${caps.minContextWindow} needed`;
+  return null;
+}
+
+/**
+ * Reads a health or credential answer and records it. A check that throws
+ * or rejects counts as "no", never as a routing failure.
+ */
+function settle(fn: () => Promise<boolean> | boolean, record: (v: boolean) => void): boolean | Promise<boolean> {
+  let raw: Promise<boolean> | boolean;
   try {
-    return (await fn()) === true;
+    raw = fn();
   } catch {
+    record(false);
     return false;
   }
+  if (raw instanceof Promise) {
+    return raw.then(
+      (v) => (record(v === true), v === true),
+      () => (record(false), false),
+    );
+  }
+  record(raw === true);
+  return raw === true;
 }

@@ -3,6 +3,7 @@ import request from 'supertest';
 import type { Express } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.ts';
+import type { AccountService } from '../../src/identity/account-service.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { routingRouter, type ConversationRoutingState } from '../../src/http/routing-routes.ts';
 import { catalogueDirectory } from '../../src/routing/catalogue-directory.ts';
@@ -22,7 +23,7 @@ const conversations = new Map<string, ConversationRoutingState>();
 beforeAll(async () => {
   ({ database } = await createPgDatabase());
   const routing = createRoutingService({ db: database.db, routing: configSchema.parse({}).routing, directory: catalogueDirectory(), availability: new ProviderState() });
-  let accountsRef: import('../../src/identity/account-service.ts').AccountService;
+  let accountsRef: AccountService;
   ({ app, accounts: accountsRef } = buildTestApp(database, [
     { path: '/routing', router: routingRouter({ routing, conversationState: async (actor, id) => conversations.get(`${actor.username}:${id}`) ?? null }) },
   ]));
