@@ -183,11 +183,11 @@ export class Router {
     if (chosen.origin === 'pin') parts.push(`pinned with /model to ${ref(chosen)}`);
     else {
       if (pinTried) parts.push(`pinned model ${ref(pinTried)} is unusable (${pinTried.why}), routed by the rules instead`);
-      parts.push(ruleRef ? `rule "${ruleRef.name}" matched (${classifiedAs})` : `no rule matched (${classifiedAs})`);
       const skipped = tried.filter((t) => t !== pinTried);
-      if (chosen.origin !== 'rule' && skipped.length > 0) {
-        parts.push(`${skipped.map((t) => `${ref(t)} skipped: ${t.why}`).join('; ')}; used ${ORIGIN_LABEL[chosen.origin]} ${ref(chosen)}`);
-      }
+      if (chosen.origin === 'agent') parts.push(`no user rule or rule for this agent matched; agent "${input.agent!.name}" has preferred models (${classifiedAs})`);
+      else parts.push(ruleRef ? `rule "${ruleRef.name}" matched (${classifiedAs})` : `no rule matched (${classifiedAs})`);
+      if (skipped.length > 0) parts.push(`${skipped.map((t) => `${ref(t)} skipped: ${t.why}`).join('; ')}; used ${ORIGIN_LABEL[chosen.origin]} ${ref(chosen)}`);
+      else if (chosen.origin === 'agent') parts.push(`used ${ORIGIN_LABEL.agent} ${ref(chosen)}`);
     }
     if (localOnly) parts.push('local-only data policy: only local providers are considered');
     parts.push(...notes);
@@ -200,7 +200,8 @@ export class Router {
       provider: chosen.provider,
       model: chosen.model,
       agent,
-      rule: chosen.origin === 'pin' ? null : ruleRef,
+      // The rule that decided: none when a pin or the agent's own preference won.
+      rule: chosen.origin === 'pin' || chosen.origin === 'agent' ? null : ruleRef,
       reason: parts.join('; '),
       classification: classificationOut,
       fallbacksTried: tried,

@@ -17,10 +17,7 @@ import {
   reorderSchema,
   updateRuleSchema,
   validated,
-  type CreateRuleInput,
-  type ReorderInput,
   type RoutingRule,
-  type UpdateRuleInput,
 } from './rule-schema.ts';
 import { z } from 'zod';
 
@@ -93,7 +90,8 @@ export class RuleStore {
     return { ...rule, scope: row.ownerId === null ? 'system' : 'user', disabledForMe: disabled, ...(invalid ? { invalid } : {}) };
   }
 
-  async create(actor: Actor, input: CreateRuleInput | unknown): Promise<RoutingRule> {
+  /** `input` is validated here (createRuleSchema): API bodies arrive untyped. */
+  async create(actor: Actor, input: unknown): Promise<RoutingRule> {
     const body = validated(createRuleSchema, input);
     if (body.scope === 'system' && actor.role !== 'admin') throw forbidden('only admins create system rules; leave out "scope" (or use "user") for a rule of your own');
     const ownerId = body.scope === 'system' ? null : actor.userId;
@@ -105,7 +103,7 @@ export class RuleStore {
     return toRule(row!).rule;
   }
 
-  async update(actor: Actor, id: string, input: UpdateRuleInput | unknown): Promise<RoutingRule> {
+  async update(actor: Actor, id: string, input: unknown): Promise<RoutingRule> {
     const body = validated(updateRuleSchema, input);
     const row = await this.writableRow(actor, id);
     const [updated] = await this.db
@@ -122,7 +120,7 @@ export class RuleStore {
   }
 
   /** Gives the listed rules priorities 10, 20, … in the order given; the list must name every rule of the scope. */
-  async reorder(actor: Actor, input: ReorderInput | unknown): Promise<RoutingRule[]> {
+  async reorder(actor: Actor, input: unknown): Promise<RoutingRule[]> {
     const body = validated(reorderSchema, input);
     if (body.scope === 'system' && actor.role !== 'admin') throw forbidden('only admins reorder system rules');
     const ownerId = body.scope === 'system' ? null : actor.userId;

@@ -248,7 +248,11 @@ describe('user rules, disabled system rules and agents', () => {
 
   it('rules can target the active agent, and an agent\'s preferred models come before general system rules', async () => {
     const agent = { id: '11111111-2222-4333-8444-555555555555', name: 'lawyer', domains: ['legal'], preferredModels: [{ provider: 'openai' as const, model: 'o3' }], tools: ['memory', 'web'] };
-    expect(target(await route({ text: SIMPLE_QUESTION, agent }))).toBe('openai/o3');
+    const preferred = routed(await route({ text: SIMPLE_QUESTION, agent }));
+    expect(target(preferred)).toBe('openai/o3');
+    expect(preferred.rule).toBeNull();
+    expect(preferred.reason).toContain('agent "lawyer" has preferred models');
+    expect(preferred.reason).toContain("used the agent's preferred model openai/o3");
     const admin: Actor = { userId: alice.userId, role: 'admin', username: 'alice' };
     const rule = await routing.rules.create(admin, {
       name: 'Lawyer agent → Opus, memory only',
