@@ -12,6 +12,8 @@ import { runMigrations } from './db/migrate.ts';
 import { AccountService } from './identity/account-service.ts';
 import { startMosaic, type MosaicPlugin } from './main.ts';
 import { CredentialStore } from './identity/credential-store.ts';
+import { registerJobCommands } from './jobs/cli-commands.ts';
+import { registerRouteCommand } from './cli/route-command.ts';
 import { SecretKeyError, secretBoxFromConfig } from './identity/secret-box.ts';
 
 export interface CliExtensions {
@@ -158,6 +160,9 @@ export function buildCli(ext: CliExtensions = {}): Command {
         console.log(`re-encrypted ${result.rotated} credential(s) under key "${result.keyId}"; the previous keys can now be removed`);
       });
     });
+
+  registerJobCommands(program, helpers);
+  registerRouteCommand(program, helpers);
 
   for (const add of ext.commands ?? []) add(program, helpers);
   return program;

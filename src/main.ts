@@ -19,6 +19,13 @@ import { CredentialStore } from './identity/credential-store.ts';
 import { CredentialResolver } from './identity/credential-resolver.ts';
 import { secretBoxFromConfig } from './identity/secret-box.ts';
 import { credentialRouter } from './http/credential-routes.ts';
+import { buildServices, type Services, type ServiceDeps } from './services.ts';
+import { providerRouter } from './http/provider-routes.ts';
+import { routingRouter } from './http/routing-routes.ts';
+import { agentRouter, conversationRouter, usageRouter } from './http/conversation-routes.ts';
+import { jobsRouter } from './http/jobs-routes.ts';
+import { agentProfile } from './conversations/conversation-service.ts';
+import type { ProviderName } from './providers/types.ts';
 
 /** Everything a plugin (channel, worker set) may use. */
 export interface MosaicCore {
@@ -31,6 +38,7 @@ export interface MosaicCore {
   credentialResolver: CredentialResolver;
   readiness: Readiness;
   metrics: Metrics;
+  services: Services;
 }
 
 export interface MosaicPlugin {
@@ -50,9 +58,11 @@ export interface StartOptions {
   config: MosaicConfig;
   logger: Logger;
   plugins?: MosaicPlugin[];
+  /** Tests shorten the providers' retry waits. */
+  providerPolicy?: ServiceDeps['providerPolicy'];
 }
 
-export async function startMosaic({ config, logger, plugins = [] }: StartOptions): Promise<RunningMosaic> {
+export async function startMosaic({ config, logger, plugins = [], providerPolicy }: StartOptions): Promise<RunningMosaic> {
   const cleanups: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     for (const fn of cleanups.reverse()) await fn().catch((err: unknown) => logger.error({ err }, 'shutdown step failed'));
@@ -74,6 +84,19 @@ export async function startMosaic({ config, logger, plugins = [] }: StartOptions
 
     const credentials = new CredentialStore(database.db, secretBoxFromConfig(config.secrets));
     if (!config.secrets.key) logger.warn({ event: 'secrets.missing' }, 'MOSAIC_SECRET_KEY is not set: users cannot store their own provider keys');
+    const credentialResolver = new CredentialResolver(credentials);
+    const services = buildServices({ config, logger, database, valkey, credentials, credentialResolver, ...(providerPolicy ? { providerPolicy } : {}) });
+    cleanups.push(() => services.stop());
+    await services.start();
+    readiness.add({
+      name: 'providers',
+      required: false,
+      check: async () => {
+        const records = await services.health.all();
+        const usable = records.filter((r) => r.usable && services.providers.get(r.provider)?.hasSystemCredential()).map((r) => r.provider);
+        return { ok: usable.length > 0, detail: { usable, statuses: Object.fromEntries(records.map((r) => [r.provider, r.status])) } };
+      },
+    });
     const core: MosaicCore = {
       config,
       logger,
@@ -81,15 +104,38 @@ export async function startMosaic({ config, logger, plugins = [] }: StartOptions
       valkey,
       accounts: new AccountService(database.db),
       credentials,
-      credentialResolver: new CredentialResolver(credentials),
+      credentialResolver,
       readiness,
       metrics: createMetrics(),
+      services,
     };
+    const conversations = services.conversations;
     const routes: ApiRoute[] = [
       { path: '/me', router: meRouter(core.accounts) },
       { path: '/tokens', router: tokensRouter(core.accounts) },
       { path: '/admin/users', router: adminUsersRouter(core.accounts) },
       { path: '/providers/credentials', router: credentialRouter(core.credentials) },
+      { path: '/providers', router: providerRouter({ registry: services.providers, health: services.health, directory: services.models, hasUserCredential: (actor, p) => credentials.has(actor, p) }) },
+      {
+        path: '/routing',
+        router: routingRouter({
+          routing: services.routing,
+          conversationState: async (actor, id) => {
+            const conv = await conversations.stores.conversations.get(actor, id).catch(() => null);
+            if (!conv) return null;
+            const agent = await conversations.agentOf(actor, conv);
+            return {
+              pin: conv.pinnedProvider && conv.pinnedModel ? { provider: conv.pinnedProvider as ProviderName, model: conv.pinnedModel } : null,
+              localOnly: conv.localOnly,
+              agent: agentProfile(agent),
+            };
+          },
+        }),
+      },
+      { path: '/conversations', router: conversationRouter(conversations) },
+      { path: '/agents', router: agentRouter(conversations) },
+      { path: '/usage', router: usageRouter(conversations) },
+      { path: '/admin/jobs', router: jobsRouter(services.jobs.admin) },
     ];
     for (const plugin of plugins) {
       const started = await plugin.start(core);

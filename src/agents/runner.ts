@@ -84,9 +84,9 @@ export async function runAgentTurn(input: RunnerInput): Promise<RunnerResult> {
   let usage = emptyUsage();
   let thinking = '';
   let toolSteps = 0;
-  let finalText = '';
-  let stopReason: StopReason = 'end';
-  let model = input.model;
+  let finalText: string;
+  let stopReason: StopReason;
+  let model: string;
 
   for (;;) {
     if (input.signal?.aborted) throw new MosaicError('cancelled', 'the answer was stopped', { httpStatus: 499, userNotice: 'Stopped.' });

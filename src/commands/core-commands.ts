@@ -3,7 +3,7 @@
  * /usage /new /title /search /stop /help (each also as !name).
  */
 import type { ConversationService } from '../conversations/conversation-service.ts';
-import { estimateTokens } from '../conversations/context-window.ts';
+import { estimateTokens, logicalOrder } from '../conversations/context-window.ts';
 import type { ModelInfo, ProviderName } from '../providers/types.ts';
 import type { ModelDirectory } from '../routing/types.ts';
 import { PROVIDER_NAMES } from '../config/schema.ts';
@@ -45,7 +45,11 @@ export function findModelByName(directory: ModelDirectory, name: string): { foun
   const partial = models.filter((m) => m.id.toLowerCase().includes(wanted) || m.displayName.toLowerCase().includes(wanted));
   if (partial.length === 1) return { found: partial[0]!, suggestions: [] };
   const ranked = (partial.length ? partial : models)
-    .map((m) => ({ m, d: Math.min(distance(wanted, m.id.toLowerCase()), distance(wanted, m.displayName.toLowerCase())) }))
+    .map((m) => {
+      // Compare with the whole name and with each of its parts, so "opuss" is close to "claude-opus-4-5".
+      const names = [m.id, m.displayName, ...m.id.split(/[-/.:\s]+/), ...m.displayName.split(/\s+/)].map((n) => n.toLowerCase()).filter(Boolean);
+      return { m, d: Math.min(...names.map((n) => distance(wanted, n))) };
+    })
     .sort((a, b) => a.d - b.d || a.m.id.localeCompare(b.m.id))
     .slice(0, 5)
     .map((x) => x.m);
@@ -151,7 +155,7 @@ export function coreCommands(deps: CoreCommandDeps, registry: CommandRegistry): 
       const counts = await stores.conversations.counts(ctx.actor, id);
       const info = await service.sessionInfo(ctx.actor, id);
       const window = info.provider && info.model ? directory.find(info.provider as ProviderName, info.model)?.contextWindow : undefined;
-      const rows = (await stores.conversations.allMessages(ctx.actor, id)).filter((m) => m.seq > (conv.summarizedThroughSeq ?? -1) && m.role !== 'system');
+      const rows = logicalOrder(await stores.conversations.allMessages(ctx.actor, id)).filter((m) => m.anchor > (conv.summarizedThroughSeq ?? -1) && m.role !== 'system');
       const used = rows.reduce((n, r) => n + estimateTokens(r.content), conv.summary ? estimateTokens(conv.summary) : 0);
       const pct = window ? ` (${((used / window) * 100).toFixed(1)} % of ${info.model}'s ${window.toLocaleString('en')}-token window)` : '';
       return {

@@ -56,7 +56,7 @@ export const configSchema = z
     valkey: z
       .object({
         url: url('a redis:// or rediss:// URL').refine((v) => /^rediss?:/.test(v), 'expected a redis:// URL').default('redis://127.0.0.1:6379').describe('Valkey/Redis URL (env VALKEY_URL or REDIS_URL).'),
-        keyPrefix: z.string().regex(/^[a-z0-9_-]+$/i).default('mosaic').describe('Prefix of every key Mosaic writes (env VALKEY_PREFIX); several installs can share one server.'),
+        keyPrefix: z.string().regex(/^[a-z0-9_:-]+$/i, 'expected letters, digits, _, - or :').default('mosaic').describe('Prefix of every key Mosaic writes (env VALKEY_PREFIX); several installs can share one server.'),
       })
       .strict()
       .prefault({}),
@@ -97,6 +97,26 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    models: z
+      .array(
+        z
+          .object({
+            provider: z.enum(PROVIDER_NAMES),
+            id: z.string().min(1),
+            displayName: z.string().optional(),
+            tier: z.enum(['economy', 'standard', 'premium']).optional(),
+            contextWindow: positiveInt.optional(),
+            maxOutput: positiveInt.optional(),
+            tools: bool.optional(),
+            vision: bool.optional(),
+            embedding: bool.optional(),
+            inputPricePerMTok: z.coerce.number().min(0).optional(),
+            outputPricePerMTok: z.coerce.number().min(0).optional(),
+          })
+          .strict(),
+      )
+      .default([])
+      .describe('Models to add to the capability matrix or to correct in it (e.g. an Ollama model and the context window its num_ctx gives).'),
     health: z
       .object({
         probeIntervalSeconds: positiveInt.default(60).describe('How often each provider is probed (a cheap model listing, never a billed completion).'),

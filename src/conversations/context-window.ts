@@ -18,6 +18,21 @@ export function messageTokens(m: ChatMessage): number {
   return n;
 }
 
+/**
+ * Conversation order, which is not storage order: an answer is stored after
+ * whatever arrived while it was written, yet belongs right after its
+ * question. Each message is anchored to the message it replies to; rows
+ * sort by (anchor, storage order).
+ */
+export function anchorSeq(row: MessageRow, seqById: Map<string, number>): number {
+  return (row.replyToId ? seqById.get(row.replyToId) : undefined) ?? row.seq;
+}
+
+export function logicalOrder(rows: MessageRow[]): Array<MessageRow & { anchor: number }> {
+  const seqById = new Map(rows.map((r) => [r.id, r.seq]));
+  return rows.map((r) => ({ ...r, anchor: anchorSeq(r, seqById) })).sort((a, b) => a.anchor - b.anchor || a.seq - b.seq);
+}
+
 /** Stored messages → what the model sees. Command results and notices stay out. */
 export function toChatMessages(rows: MessageRow[]): ChatMessage[] {
   const out: ChatMessage[] = [];
@@ -72,7 +87,9 @@ export function planContext(rows: MessageRow[], options: { contextWindow: number
     used += next;
     keepFrom -= 1;
   }
-  while (keepFrom < rows.length - 1 && rows[keepFrom]!.role === 'tool') {
+  // Never split a question from its answer (or a tool call from its result).
+  const anchorOf = (r: MessageRow) => (r as MessageRow & { anchor?: number }).anchor ?? r.seq;
+  while (keepFrom > 0 && keepFrom < rows.length - 1 && anchorOf(rows[keepFrom]!) === anchorOf(rows[keepFrom - 1]!)) {
     used -= tokens[keepFrom]!;
     keepFrom += 1;
   }

@@ -19,7 +19,7 @@ import type { CommandResult } from '../commands/types.ts';
 import type { ConversationBus, ConversationEvent, StoredMessageView } from './conversation-bus.ts';
 import type { ConversationLock, Lease } from './conversation-lock.ts';
 import { toConversation, type Conversation, type ConversationRow, type ConversationStore, type MessageRow, type NewMessage } from './conversation-store.ts';
-import { estimateTokens, planContext, toChatMessages } from './context-window.ts';
+import { estimateTokens, logicalOrder, planContext, toChatMessages } from './context-window.ts';
 import { noticeIdFor, replyIdFor } from './ids.ts';
 import { costUsd } from './pricing.ts';
 import type { SessionStore } from './session-store.ts';
@@ -240,6 +240,39 @@ export class ConversationService {
     return { message, created: true, scheduled: false };
   }
 
+  /**
+   * Stores a message and waits for what answers it: the reply, a command's
+   * notice, or a failure notice. Null when nothing came within the timeout
+   * (the answer still arrives later).
+   */
+  async receiveAndWait(actor: Actor, conversationId: string, msg: ChannelMessage, channel: string, timeoutMs: number): Promise<{ inbound: InboundResult; reply: MessageRow | null }> {
+    let resolveReply: (id: string) => void = () => undefined;
+    const replied = new Promise<string>((resolve) => (resolveReply = resolve));
+    const unsubscribe = await this.deps.bus.subscribe(conversationId, (event) => {
+      if (event.type === 'message:new' && event.message.replyToId === msg.id && (event.message.role === 'system' || event.message.metadata.final === true)) resolveReply(event.message.id);
+    });
+    try {
+      const inbound = await this.receive(actor, conversationId, msg, channel);
+      if (inbound.command) return { inbound, reply: inbound.command.notice };
+      if (!inbound.scheduled) return { inbound, reply: null };
+      const deadline = Date.now() + timeoutMs;
+      // Pub/sub is the fast path; the database is checked too, so a missed event only costs a poll.
+      while (Date.now() < deadline) {
+        const id = await Promise.race([replied, new Promise<null>((r) => setTimeout(() => r(null), Math.min(1000, Math.max(0, deadline - Date.now()))))]);
+        const reply = id ? await this.deps.conversations.getMessage(actor, id) : await this.findReply(actor, conversationId, msg.id);
+        if (reply) return { inbound, reply };
+      }
+      return { inbound, reply: null };
+    } finally {
+      unsubscribe();
+    }
+  }
+
+  private async findReply(actor: Actor, conversationId: string, messageId: string): Promise<MessageRow | null> {
+    const rows = await this.deps.conversations.listMessages(actor, conversationId, { limit: 50 });
+    return rows.find((r) => r.replyToId === messageId && (r.role === 'system' || r.metadata.final === true)) ?? null;
+  }
+
   /** Runs a command outside any stored message (a bot DM without a conversation, the REST API). */
   executeCommand(actor: Actor, text: string, conversationId: string | null, channel: string): Promise<CommandResult | null> {
     return this.deps.commands.execute(text, { actor, conversationId, channel });
@@ -428,9 +461,10 @@ export class ConversationService {
     const reserveOutput = Math.min(model?.maxOutput ?? 1024, Math.floor(contextWindow / 4));
     let summary = conv.summary;
     let through = conv.summarizedThroughSeq ?? -1;
-    const all = (await this.deps.conversations.allMessages(actor, conversationId)).filter((m) => m.seq <= userMessage.seq);
+    // Everything up to and including this question, in conversation order (not later questions).
+    const all = logicalOrder(await this.deps.conversations.allMessages(actor, conversationId)).filter((m) => m.anchor <= userMessage.seq);
     for (let attempt = 0; attempt < 3; attempt++) {
-      const rows = all.filter((m) => m.seq > through);
+      const rows = all.filter((m) => m.anchor > through);
       const system = summary ? `${systemBase}\n\nSummary of the earlier conversation:\n${summary}` : systemBase;
       const plan = planContext(rows, {
         contextWindow,
@@ -443,10 +477,10 @@ export class ConversationService {
       const next = await this.summarize(actor, conversationId, summary, plan.toSummarize, localOnly, sessionId, agentId);
       if (next === null) return { system, messages: toChatMessages(plan.keep), summarized: through };
       summary = next;
-      through = plan.toSummarize[plan.toSummarize.length - 1]!.seq;
+      through = (plan.toSummarize[plan.toSummarize.length - 1] as (typeof all)[number]).anchor;
       await this.deps.conversations.setSummary(actor, conversationId, summary, through);
     }
-    const rows = all.filter((m) => m.seq > through);
+    const rows = all.filter((m) => m.anchor > through);
     return { system: summary ? `${systemBase}\n\nSummary of the earlier conversation:\n${summary}` : systemBase, messages: toChatMessages(rows), summarized: through };
   }
 

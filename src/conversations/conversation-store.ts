@@ -200,7 +200,8 @@ export class ConversationStore {
     const [row] = await this.db
       .select({
         total: sql<number>`count(*)::int`,
-        summarized: sql<number>`count(*) filter (where ${messages.seq} <= ${conv.summarizedThroughSeq ?? -1})::int`,
+        // A reply counts with the question it answers (see logicalOrder).
+        summarized: sql<number>`count(*) filter (where coalesce((select p.seq from messages p where p.id = ${messages.replyToId}), ${messages.seq}) <= ${conv.summarizedThroughSeq ?? -1})::int`,
       })
       .from(messages)
       .where(eq(messages.conversationId, conversationId));

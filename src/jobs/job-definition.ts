@@ -27,6 +27,8 @@ export interface JobDefinition<P = unknown> {
   scheduledPayload?: P;
   attempts?: number;
   backoff?: Partial<BackoffPolicy>;
+  /** Jobs of this queue one process runs at once (the highest of the queue's definitions wins). */
+  concurrency?: number;
 }
 
 export interface JobContext {

@@ -126,7 +126,10 @@ export class JobQueueService {
       const worker = new Worker(bullQueueName(queue), (job: Job) => this.process(queue, job), {
         connection,
         prefix: this.registry.prefix,
-        concurrency: this.options.tuning.concurrency ?? 1,
+        concurrency: Math.max(
+          this.options.tuning.concurrency ?? 1,
+          ...this.registry.allDefinitions().filter((d) => d.queue === queue).map((d) => d.concurrency ?? 1),
+        ),
         lockDuration: this.options.tuning.lockDurationMs,
         stalledInterval: this.options.tuning.stalledIntervalMs,
         maxStalledCount: 1,

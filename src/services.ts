@@ -1,0 +1,198 @@
+/**
+ * Builds the gateway's services on top of the core connections: providers
+ * and their health, routing, memory, conversations, commands, and the job
+ * system that answers messages and runs housekeeping.
+ */
+import { z } from 'zod';
+import type { MosaicConfig } from './config/schema.ts';
+import type { Database } from './db/client.ts';
+import type { Logger } from './logging.ts';
+import type { Redis } from './valkey/client.ts';
+import type { Actor } from './identity/actor.ts';
+import { actorOf, UserStore } from './identity/user-store.ts';
+import type { CredentialStore } from './identity/credential-store.ts';
+import type { CredentialResolver } from './identity/credential-resolver.ts';
+import { createProviderRegistry, type ProviderRegistry } from './providers/registry.ts';
+import { createProviderHealth, type ProviderHealth } from './providers/health.ts';
+import { ModelDirectory as ProviderModelDirectory } from './providers/model-directory.ts';
+import { catalogueDirectory } from './routing/catalogue-directory.ts';
+import { conservativeDefaults, findModel } from './providers/catalogue.ts';
+import type { ModelInfo } from './providers/types.ts';
+import { configAvailability } from './routing/config-availability.ts';
+import { createRoutingService, type RoutingService } from './routing/routing-service.ts';
+import type { ModelDirectory } from './routing/types.ts';
+import { providerEmbedder, type Embedder } from './agents/embedder.ts';
+import { MemoryStore } from './agents/memory-store.ts';
+import { MemoryService } from './agents/memory-service.ts';
+import { memoryTools } from './agents/tools/memory-tools.ts';
+import type { AgentTool } from './agents/tool.ts';
+import { AgentStore } from './agents/agent-store.ts';
+import { ConversationStore } from './conversations/conversation-store.ts';
+import { SessionStore } from './conversations/session-store.ts';
+import { ConversationBus } from './conversations/conversation-bus.ts';
+import { ConversationLock } from './conversations/conversation-lock.ts';
+import { ConversationService, type ReplyScheduler } from './conversations/conversation-service.ts';
+import { CommandRegistry } from './commands/registry.ts';
+import { coreCommands } from './commands/core-commands.ts';
+import { createJobSystem, jobWithHandler, type JobSystem } from './jobs/job-system.ts';
+import { defineJob } from './jobs/job-definition.ts';
+
+export interface ServiceDeps {
+  config: MosaicConfig;
+  logger: Logger;
+  database: Database;
+  valkey: Redis;
+  credentials: CredentialStore;
+  credentialResolver: CredentialResolver;
+  /** Tests replace the providers' retry sleep and backoff. */
+  providerPolicy?: Parameters<typeof createProviderRegistry>[2];
+}
+
+export interface Services {
+  providers: ProviderRegistry;
+  health: ProviderHealth;
+  models: ProviderModelDirectory;
+  directory: ModelDirectory;
+  routing: RoutingService;
+  memory: MemoryService;
+  tools: Map<string, AgentTool>;
+  commands: CommandRegistry;
+  conversations: ConversationService;
+  bus: ConversationBus;
+  jobs: JobSystem;
+  /** Starts workers and schedules. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const REPLY_JOB = defineJob({
+  name: 'reply',
+  queue: 'mosaic:replies',
+  description: 'Answers the waiting messages of one conversation, in order (one job per inbound message).',
+  payload: z.object({ conversationId: z.uuid(), userId: z.uuid(), messageId: z.uuid() }).strict(),
+  attempts: 3,
+  backoff: { baseMs: 2000, maxMs: 30_000 },
+  concurrency: 8,
+});
+
+/** The capability matrix with the operator's additions and corrections (`models` in the config). */
+export function directoryWithOverrides(config: MosaicConfig): ModelDirectory {
+  const base = catalogueDirectory();
+  if (config.models.length === 0) return base;
+  const overrides = new Map<string, ModelInfo>();
+  for (const o of config.models) {
+    const known = findModel(o.provider, o.id);
+    const { provider, id, ...rest } = o;
+    const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Partial<ModelInfo>;
+    overrides.set(`${provider}\u0000${id}`, known ? { ...known, ...defined, source: known.source } : conservativeDefaults(provider, id, defined));
+  }
+  const merged = [...base.list().filter((m) => !overrides.has(`${m.provider}\u0000${m.id}`)), ...overrides.values()];
+  return {
+    find: (provider, model) => overrides.get(`${provider}\u0000${model}`) ?? base.find(provider, model),
+    list: () => merged,
+  };
+}
+
+export function buildServices(deps: ServiceDeps): Services {
+  const { config, logger, database, valkey } = deps;
+  const db = database.db;
+  const health = createProviderHealth(config, valkey, { logger });
+  const providers = createProviderRegistry(config, logger, {
+    ...deps.providerPolicy,
+    policy: { ...deps.providerPolicy?.policy, onOutcome: health.outcomeListener() },
+  });
+  health.bindRegistry(providers);
+  const models = new ProviderModelDirectory(providers, { logger });
+  const directory = directoryWithOverrides(config);
+  const users = new UserStore(db);
+  const memberActor = (userId: string): Actor => ({ userId, role: 'member', username: '' });
+  const availability = configAvailability(config, {
+    isHealthy: (p) => providers.isEnabled(p) && health.isUsable(p),
+    userHasKey: (userId, p) => deps.credentials.has(memberActor(userId), p),
+  });
+  const routing = createRoutingService({ db, routing: config.routing, directory, availability });
+
+  let embedder: Embedder | null = null;
+  const embedAdapter = providers.get(config.embeddings.provider);
+  if (embedAdapter?.embed) embedder = providerEmbedder(embedAdapter, config.embeddings.model);
+  else logger.warn({ event: 'embeddings.unavailable', provider: config.embeddings.provider }, 'no embedding provider: memories are searched by words');
+  const memory = new MemoryService(new MemoryStore(db), embedder, logger);
+  const tools = new Map(memoryTools(memory).map((t) => [t.name, t]));
+
+  const commands = new CommandRegistry();
+  const subscriber = valkey.duplicate();
+  subscriber.on('error', () => undefined);
+  const bus = new ConversationBus(valkey, subscriber, config.valkey.keyPrefix, logger);
+
+  let jobs: JobSystem | null = null;
+  const replies: ReplyScheduler = {
+    async schedule(job) {
+      if (!jobs) throw new Error('the job system is not started');
+      // One job per inbound message: a repeated delivery of the same message is the same job.
+      await jobs.service.enqueue(REPLY_JOB.name, job, { jobId: `reply-${job.messageId}` });
+    },
+  };
+
+  const conversations = new ConversationService({
+    conversations: new ConversationStore(db),
+    agents: new AgentStore(db),
+    sessions: new SessionStore(db),
+    bus,
+    lock: new ConversationLock(valkey, config.valkey.keyPrefix),
+    routing: { route: (actor, input) => routing.route({ ...input, userId: actor?.userId ?? null }) },
+    providers: {
+      adapter: (name) => providers.get(name),
+      credential: async (actor, provider) => (await deps.credentialResolver.forUser(actor, provider)) ?? undefined,
+    },
+    directory,
+    commands,
+    replies,
+    tools,
+    actorFor: async (userId) => {
+      const row = await users.findById(userId);
+      return row && !row.disabledAt ? { ...actorOf(row), localOnly: row.localOnly } : null;
+    },
+    settings: { summarizeAt: config.conversations.summarizeAt, keepRecentMessages: config.conversations.keepRecentMessages, maxToolSteps: config.conversations.maxToolSteps },
+    logger,
+  });
+  for (const def of coreCommands({ service: conversations, directory }, commands)) commands.register(def);
+
+  jobs = createJobSystem({
+    config,
+    logger,
+    db,
+    valkey,
+    handlers: {
+      healthProbe: async () => ({ probes: await health.probeAll() }),
+    },
+    jobs: [
+      jobWithHandler(REPLY_JOB, async (payload) => {
+        const outcome = await conversations.answerPending(payload.conversationId, payload.userId);
+        // Busy means another worker holds the conversation and will answer this message too.
+        return { outcome };
+      }),
+    ],
+  });
+  const jobSystem = jobs;
+
+  return {
+    providers,
+    health,
+    models,
+    directory,
+    routing,
+    memory,
+    tools,
+    commands,
+    conversations,
+    bus,
+    jobs: jobSystem,
+    async start() {
+      await jobSystem.start();
+    },
+    async stop() {
+      await jobSystem.stop();
+      subscriber.disconnect();
+    },
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * The whole gateway for end-to-end tests: real PostgreSQL (a fresh
+ * database), real Redis (a fresh prefix), every provider pointed at its
+ * simulator, migrations with the default rules and system agents, reply
+ * workers running, HTTP on a random port. `restart()` stops the process
+ * state and starts again on the same database, Redis and simulators.
+ */
+import { parseConfig } from '../../src/config/load.ts';
+import type { MosaicConfig } from '../../src/config/schema.ts';
+import { createLogger } from '../../src/logging.ts';
+import { startMosaic, type MosaicCore, type MosaicPlugin, type RunningMosaic } from '../../src/main.ts';
+import type { Actor } from '../../src/identity/actor.ts';
+import { actorOf } from '../../src/identity/user-store.ts';
+import type { ConversationService } from '../../src/conversations/conversation-service.ts';
+import { PROVIDER_NAMES, type ProviderName } from '../../src/providers/types.ts';
+import { simulatorProviderConfig, startSimulator, type AnySimulator } from '../simulators/index.ts';
+import { createEmptyPgDatabase, redisPrefix } from './databases.ts';
+
+export interface TestMosaicOptions {
+  plugins?: () => MosaicPlugin[];
+  /** Raw config merged over the harness's (same shape as config.yaml). */
+  config?: Record<string, unknown>;
+  /** Providers to run (default: all five). Others are disabled. */
+  providers?: ProviderName[];
+}
+
+export interface TestMosaic {
+  running: RunningMosaic;
+  core: MosaicCore;
+  service: ConversationService;
+  simulators: Record<ProviderName, AnySimulator>;
+  config: MosaicConfig;
+  url: string;
+  adminToken: string;
+  createUser(name: string, options?: { admin?: boolean }): Promise<{ token: string; actor: Actor }>;
+  /** Authenticated JSON request against the running API. */
+  api<T = unknown>(token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = b && typeof b === 'object' && !Array.isArray(b) && v && typeof v === 'object' && !Array.isArray(v) ? merge(b as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return out;
+}
+
+export async function startTestMosaic(options: TestMosaicOptions = {}): Promise<TestMosaic> {
+  const wanted = options.providers ?? [...PROVIDER_NAMES];
+  const simulators = {} as Record<ProviderName, AnySimulator>;
+  for (const p of wanted) simulators[p] = await startSimulator(p);
+  const providers: Record<string, unknown> = simulatorProviderConfig(simulators);
+  for (const p of PROVIDER_NAMES) if (!wanted.includes(p)) providers[p] = { enabled: false };
+  const dbUrl = await createEmptyPgDatabase();
+  const raw = merge(
+    {
+      http: { port: 0, host: '127.0.0.1', rateLimitPerMinute: 100_000 },
+      database: { url: dbUrl, poolSize: 5 },
+      valkey: { keyPrefix: redisPrefix('e2e') },
+      log: { level: (process.env.TEST_LOG_LEVEL as string | undefined) ?? 'silent' },
+      secrets: { key: 'test-secret-key-0123456789-abcdefghijklmnop' },
+      providers: { ...providers, maxRetries: 0, streamIdleTimeoutMs: 5000, requestTimeoutMs: 20_000 },
+      jobs: { shutdownTimeoutMs: 2000, lockDurationMs: 5000, stalledIntervalMs: 2000 },
+    },
+    options.config ?? {},
+  );
+  const config = parseConfig(raw);
+  const logger = createLogger(config.log.level);
+
+  const boot = () => startMosaic({ config, logger, plugins: options.plugins?.() ?? [] });
+  let running = await boot();
+  const admin = await running.core.accounts.createUser({ username: 'admin', admin: true });
+
+  const harness: TestMosaic = {
+    get running() {
+      return running;
+    },
+    get core() {
+      return running.core;
+    },
+    get service() {
+      return running.core.services.conversations;
+    },
+    get url() {
+      return running.httpUrl;
+    },
+    simulators,
+    config,
+    adminToken: admin.token,
+    async createUser(name, opts = {}) {
+      const { token } = await running.core.accounts.createUser({ username: name, admin: opts.admin ?? false });
+      const row = await running.core.accounts.users.findByUsername(name);
+      return { token, actor: actorOf(row!) };
+    },
+    async api<T>(token: string, method: string, path: string, body?: unknown) {
+      const res = await fetch(`${running.httpUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+    },
+    async restart() {
+      await running.stop();
+      running = await boot();
+    },
+    async stop() {
+      await running.stop();
+      await Promise.all(Object.values(simulators).map((s) => s.close()));
+    },
+  };
+  return harness;
+}
