@@ -290,3 +290,21 @@ describe('user rules, disabled system rules and agents', () => {
     }
   });
 });
+
+describe('agent profiles from agent configs', () => {
+  it('reads the agent\'s own model first, then its preferred models, dropping names that do not resolve', async () => {
+    const { toAgentProfile } = await import('../../src/routing/agent-profile.ts');
+    const profile = toAgentProfile(
+      { id: 'a1', name: 'coder', provider: 'zai', model: 'glm-4.6', tools: ['memory_save'], capabilities: { domains: ['software'], preferredModels: ['opus', 'nonsense-model', 'zai/glm-4.6'] } },
+      directory,
+    );
+    expect(profile).toEqual({
+      id: 'a1',
+      name: 'coder',
+      domains: ['software'],
+      preferredModels: [{ provider: 'zai', model: 'glm-4.6' }, { provider: 'anthropic', model: 'claude-opus-4-5' }],
+      tools: ['memory_save'],
+    });
+    expect(target(await route({ text: 'hello there', agent: profile }))).toBe('zai/glm-4.6');
+  });
+});
