@@ -133,8 +133,9 @@ export function buildServices(deps: ServiceDeps): Services {
     },
   };
 
+  const conversationStore = new ConversationStore(db);
   const conversations = new ConversationService({
-    conversations: new ConversationStore(db),
+    conversations: conversationStore,
     agents: new AgentStore(db),
     sessions: new SessionStore(db),
     bus,
@@ -164,6 +165,16 @@ export function buildServices(deps: ServiceDeps): Services {
     valkey,
     handlers: {
       healthProbe: async () => ({ probes: await health.probeAll() }),
+      summarization: async (payload) => {
+        const since = new Date(Date.now() - 7 * 86_400_000);
+        const candidates = (await conversationStore.activeSince(since)).filter((c) => !payload.conversationId || c.id === payload.conversationId);
+        const outcomes: Record<string, number> = {};
+        for (const c of candidates) {
+          const outcome = await conversations.summarizeIfDue(c.id, c.ownerId);
+          outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+        }
+        return { checked: candidates.length, ...outcomes };
+      },
     },
     jobs: [
       jobWithHandler(REPLY_JOB, async (payload) => {

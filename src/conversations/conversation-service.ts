@@ -448,8 +448,8 @@ export class ConversationService {
     actor: Actor,
     conversationId: string,
     conv: ConversationRow,
-    userMessage: MessageRow,
-    routed: RoutingDecision,
+    userMessage: Pick<MessageRow, 'seq'>,
+    routed: { provider: ProviderName; model: string },
     systemBase: string,
     toolCount: number,
     localOnly: boolean,
@@ -482,6 +482,36 @@ export class ConversationService {
     }
     const rows = all.filter((m) => m.anchor > through);
     return { system: summary ? `${systemBase}\n\nSummary of the earlier conversation:\n${summary}` : systemBase, messages: toChatMessages(rows), summarized: through };
+  }
+
+  /**
+   * The scheduled summarization: compacts a conversation whose history has
+   * passed the threshold of the model that last answered it, so its next
+   * answer does not wait for a summary. Skips a conversation being answered.
+   */
+  async summarizeIfDue(conversationId: string, userId: string): Promise<'summarized' | 'not-needed' | 'busy' | 'gone'> {
+    const actor = await this.deps.actorFor(userId);
+    if (!actor) return 'gone';
+    const lease = await this.deps.lock.tryAcquire(conversationId);
+    if (!lease) return 'busy';
+    try {
+      const conv = await this.deps.conversations.get(actor, conversationId).catch(() => null);
+      if (!conv) return 'gone';
+      const last = conv.lastRouting as { provider?: ProviderName; model?: string } | null;
+      if (!last?.provider || !last.model) return 'not-needed';
+      const ordered = logicalOrder(await this.deps.conversations.allMessages(actor, conversationId));
+      const newest = ordered[ordered.length - 1];
+      if (!newest) return 'not-needed';
+      const agent = await this.agentOf(actor, conv);
+      const session = await this.deps.sessions.current(actor, conversationId, { agentId: agent?.id ?? null, provider: last.provider, model: last.model });
+      const localOnly = conv.localOnly || (await this.userLocalOnly(actor));
+      const tools = (agent?.tools ?? []).filter((t) => this.deps.tools.has(t)).length;
+      await this.fitContext(actor, conversationId, conv, { seq: newest.anchor }, { provider: last.provider, model: last.model }, agent?.systemPrompt ?? DEFAULT_AGENT_PROMPT, tools, localOnly, session.id, agent?.id ?? null);
+      const after = await this.deps.conversations.get(actor, conversationId);
+      return after.summarizedThroughSeq !== conv.summarizedThroughSeq ? 'summarized' : 'not-needed';
+    } finally {
+      await lease.release();
+    }
   }
 
   /** Folds messages into the running summary with a model chosen by routing (a summarization task). */

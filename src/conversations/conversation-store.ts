@@ -235,6 +235,20 @@ export class ConversationStore {
     return row ?? null;
   }
 
+  /**
+   * Housekeeping (the scheduled summarization): ids and owners of
+   * conversations active since a date. Returns no content; every read after
+   * it goes through the owner as the acting user.
+   */
+  async activeSince(since: Date, limit = 500): Promise<Array<{ id: string; ownerId: string }>> {
+    return this.db
+      .select({ id: conversations.id, ownerId: conversations.ownerId })
+      .from(conversations)
+      .where(and(gt(conversations.updatedAt, since), isNull(conversations.deletedAt), isNull(conversations.archivedAt)))
+      .orderBy(desc(conversations.updatedAt))
+      .limit(limit);
+  }
+
   /** Full-text search over the acting user's own messages, ranked, with highlighted snippets. */
   async search(actor: Actor, query: string, limit = 20): Promise<SearchHit[]> {
     const q = query.trim();

@@ -21,7 +21,7 @@ let bob: { token: string; actor: Actor };
 beforeAll(async () => {
   t = await startTestMosaic({
     config: {
-      models: [{ provider: 'ollama', id: 'tiny-ctx', contextWindow: 2000, maxOutput: 200, tools: true }],
+      models: [{ provider: 'ollama', id: 'phi-sim:latest', contextWindow: 2000, maxOutput: 200, tools: true }],
       conversations: { keepRecentMessages: 2 },
     },
   });
@@ -82,11 +82,16 @@ describe('conversations over the REST API', () => {
 
   it('a conversation past 80 % of a small context window is summarised; the next request fits and carries the summary', async () => {
     const id = await newConversation(alice.token);
-    const pin = await say(alice.token, id, '!model ollama/tiny-ctx');
-    expect(pin.command?.text).toContain('ollama/tiny-ctx');
-    t.simulators.zai.script({ text: 'SUMMARY: the user described five long paragraphs about gardening.' });
+    const pin = await say(alice.token, id, '!model ollama/phi-sim:latest');
+    expect(pin.command?.text).toContain('ollama/phi-sim:latest');
+    const summaryStep = { text: 'SUMMARY: the user described five long paragraphs about gardening.' };
+    t.simulators.zai.setDefault(summaryStep);
+    const zaiBefore = t.simulators.zai.requests.length;
     const paragraph = (n: number) => `Paragraph ${n}: ${'tomatoes need sun and regular water; '.repeat(18)}`;
-    for (let n = 1; n <= 5; n++) await say(alice.token, id, paragraph(n));
+    for (let n = 1; n <= 5; n++) {
+      const answered = await say(alice.token, id, paragraph(n));
+      expect(answered.reply).toMatchObject({ role: 'assistant', provider: 'ollama', model: 'phi-sim:latest' });
+    }
     const ollamaChats = t.simulators.ollama.requests.filter((r) => r.kind === 'chat');
     const last = ollamaChats.at(-1)!.body as { messages: Array<{ role: string; content: string }> };
     const system = last.messages.find((m) => m.role === 'system')?.content ?? '';
@@ -96,8 +101,10 @@ describe('conversations over the REST API', () => {
     const estimated = Math.ceil(bodyText(last.messages).length / 4);
     expect(estimated).toBeLessThan(2000);
     // The summary was asked of a model chosen by routing (summarization → GLM-5).
-    const summaryRequest = t.simulators.zai.requests.filter((r) => r.kind === 'chat').at(-1)!.body as { model: string };
-    expect(summaryRequest.model).toBe('glm-5');
+    const summaryRequests = t.simulators.zai.requests.slice(zaiBefore).filter((r) => r.kind === 'chat');
+    expect(summaryRequests.length).toBeGreaterThan(0);
+    expect((summaryRequests.at(-1)!.body as { model: string }).model).toBe('glm-5');
+    t.simulators.zai.setDefault({});
     // Originals stay stored and searchable.
     const hist = await say(alice.token, id, '!history');
     expect(hist.command?.data).toMatchObject({ messages: expect.any(Number), summarized: expect.any(Number) });
@@ -157,15 +164,20 @@ describe('conversations over the REST API', () => {
     const two = await newConversation(alice.token);
     // Slow answers so that overlap (or its absence) is visible in the simulator's log.
     const slow = { delayMs: 600 };
-    t.simulators.anthropic.script(slow, slow, slow, slow);
+    t.simulators.anthropic.script(slow, slow);
     const before = t.simulators.anthropic.requests.length;
     const [a, b] = await Promise.all([say(alice.token, one, 'Hello number one'), say(alice.token, one, 'Hello number two')]);
     expect(a.reply?.content).toContain('number one');
     expect(b.reply?.content).toContain('number two');
     const sameConv = t.simulators.anthropic.requests.slice(before).filter((r) => r.kind === 'chat');
     expect(sameConv).toHaveLength(2);
-    // The second request already holds the first answer: one at a time, in order.
-    expect(bodyText(sameConv[1]!.body)).toContain('Echo: Hello number one');
+    // Whichever was stored first is answered first, and the second request
+    // already holds that answer: one at a time, in order.
+    const stored = await t.api<{ items: Array<{ role: string; content: string }> }>(alice.token, 'GET', `/api/conversations/${one}/messages`);
+    const userOrder = stored.body.items.filter((m) => m.role === 'user').map((m) => m.content);
+    expect(stored.body.items.map((m) => m.content)).toEqual([userOrder[0], userOrder[1], `Echo: ${userOrder[0]}`, `Echo: ${userOrder[1]}`]);
+    expect(bodyText(sameConv[0]!.body)).not.toContain(userOrder[1]!);
+    expect(bodyText(sameConv[1]!.body)).toContain(`Echo: ${userOrder[0]}`);
 
     const mark = t.simulators.anthropic.requests.length;
     t.simulators.anthropic.script({ delayMs: 1500 }, { delayMs: 1500 });
@@ -206,6 +218,25 @@ describe('conversations over the REST API', () => {
     expect(agents.body.items.map((a) => a.name)).not.toContain('private-bot');
   });
 
+  it('/stop cancels the answer being streamed; what was written is kept and marked stopped', async () => {
+    const id = await newConversation(alice.token);
+    t.simulators.anthropic.script({ text: 'word '.repeat(300), chunkSize: 5, frameDelayMs: 30 });
+    const started = new Promise<void>((resolve) => {
+      void t.service['deps'].bus.subscribe(id, (e) => {
+        if (e.type === 'answer:delta') resolve();
+      });
+    });
+    const pending = t.api<Reply>(alice.token, 'POST', `/api/conversations/${id}/messages?wait=true`, { content: 'Hello, tell me a long story' });
+    await started;
+    const stop = await t.api<Reply>(alice.token, 'POST', `/api/conversations/${id}/messages?wait=true`, { content: '!stop' });
+    expect(stop.body.command?.name).toBe('stop');
+    const answered = await pending;
+    expect(answered.body.reply?.content).toMatch(/^(word )+[\s\S]*_Stopped\._$/);
+    expect(answered.body.reply?.content.length).toBeLessThan('word '.repeat(300).length);
+    const chat = t.simulators.anthropic.requests.filter((r) => r.kind === 'chat').at(-1)!;
+    expect(chat.clientClosed).toBe(true);
+  });
+
   it('bad input gets a clear 400 and stores nothing', async () => {
     const id = await newConversation(alice.token);
     const empty = await t.api<{ error: { message: string } }>(alice.token, 'POST', `/api/conversations/${id}/messages`, { content: '   ' });
@@ -221,5 +252,25 @@ describe('conversations over the REST API', () => {
     const dup1 = await t.api<{ messageId: string; duplicate: boolean }>(alice.token, 'POST', `/api/conversations/${id}/messages`, { content: 'once', clientMessageId: 'c-1' });
     const dup2 = await t.api<{ messageId: string; duplicate: boolean }>(alice.token, 'POST', `/api/conversations/${id}/messages`, { content: 'once', clientMessageId: 'c-1' });
     expect(dup2.body).toMatchObject({ messageId: dup1.body.messageId, duplicate: true });
+  });
+
+  it('the scheduled summarization compacts a long conversation before its next message', async () => {
+    const id = await newConversation(alice.token);
+    await say(alice.token, id, '!model ollama/phi-sim:latest');
+    for (let n = 1; n <= 2; n++) await say(alice.token, id, `Note ${n}: ${'the river floods every spring and the farmers plant after; '.repeat(12)}`);
+    const before = await t.api<{ summary: string | null }>(alice.token, 'GET', `/api/conversations/${id}`);
+    expect(before.body.summary).toBeNull();
+    // Shrink what counts as "full" by adding more history than the window holds, then run the job now.
+    for (let n = 4; n <= 6; n++) await t.service.receive(alice.actor, id, { id: crypto.randomUUID(), channelId: 'api', senderId: alice.actor.userId, senderType: 'user', content: `Note ${n}: ${'x '.repeat(300)}`, contentType: 'text', metadata: {}, timestamp: new Date() }, 'api', { answer: false });
+    t.simulators.zai.script({ text: 'SUMMARY: notes about floods and planting.' });
+    const run = await t.api<{ id: string }>(t.adminToken, 'POST', '/api/admin/jobs/queues/mosaic:summarization/run', {});
+    expect(run.status, JSON.stringify(run.body)).toBeLessThan(300);
+    const deadline = Date.now() + 20_000;
+    let after: { summary: string | null } = { summary: null };
+    while (Date.now() < deadline && !after.summary) {
+      await new Promise((r) => setTimeout(r, 200));
+      after = (await t.api<{ summary: string | null }>(alice.token, 'GET', `/api/conversations/${id}`)).body;
+    }
+    expect(after.summary).toBe('SUMMARY: notes about floods and planting.');
   });
 });

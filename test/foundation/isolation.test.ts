@@ -45,6 +45,7 @@ const coverage: Coverage = {
   'CredentialStore.remove': { isolation: async (c) => credentialIsolation(c) },
   'CredentialStore.resolveForUse': { isolation: async (c) => credentialIsolation(c) },
   'CredentialStore.has': { isolation: async (c) => credentialIsolation(c) },
+  'ConversationStore.activeSince': { notUserOwned: 'housekeeping: ids and owners only; every later read acts as the owner' },
   'TokenStore.authenticate': { notUserOwned: 'resolves a presented secret to its own user; cannot name another user' },
   'TokenStore.issue': {
     isolation: async ({ database, alice, bob }) => {
