@@ -16,6 +16,11 @@ import { actorOf } from '../../src/identity/user-store.ts';
 import { TokenStore } from '../../src/identity/token-store.ts';
 import { CredentialStore } from '../../src/identity/credential-store.ts';
 import { SecretBox } from '../../src/identity/secret-box.ts';
+import { AgentStore } from '../../src/agents/agent-store.ts';
+import { ConversationStore } from '../../src/conversations/conversation-store.ts';
+import { SessionStore } from '../../src/conversations/session-store.ts';
+import { MemoryStore } from '../../src/agents/memory-store.ts';
+import { RuleStore } from '../../src/routing/rule-store.ts';
 import { createPgDatabase } from '../support/databases.ts';
 
 interface Ctx {
@@ -46,6 +51,57 @@ const coverage: Coverage = {
   'CredentialStore.resolveForUse': { isolation: async (c) => credentialIsolation(c) },
   'CredentialStore.has': { isolation: async (c) => credentialIsolation(c) },
   'ConversationStore.activeSince': { notUserOwned: 'housekeeping: ids and owners only; every later read acts as the owner' },
+  'AgentStore.create': { isolation: async (c) => agentIsolation(c) },
+  'AgentStore.list': { isolation: async (c) => agentIsolation(c) },
+  'AgentStore.get': { isolation: async (c) => agentIsolation(c) },
+  'AgentStore.findByName': { isolation: async (c) => agentIsolation(c) },
+  'AgentStore.update': { isolation: async (c) => agentIsolation(c) },
+  'AgentStore.remove': { isolation: async (c) => agentIsolation(c) },
+  'AgentStore.editable': { notUserOwned: 'private helper scoped by the actor; exercised through update/remove' },
+  'ConversationStore.create': { isolation: async (c) => conversationIsolation(c) },
+  'ConversationStore.get': { isolation: async (c) => conversationIsolation(c) },
+  'ConversationStore.list': { isolation: async (c) => conversationIsolation(c) },
+  'ConversationStore.update': { isolation: async (c) => conversationIsolation(c) },
+  'ConversationStore.remove': { isolation: async (c) => conversationIsolation(c) },
+  'ConversationStore.append': { isolation: async (c) => conversationIsolation(c) },
+  'ConversationStore.appendAll': { isolation: async (c) => conversationIsolation(c) },
+  'ConversationStore.getMessage': { isolation: async (c) => conversationIsolation(c) },
+  'ConversationStore.findByExternalId': { isolation: async (c) => conversationIsolation(c) },
+  'ConversationStore.listMessages': { isolation: async (c) => conversationIsolation(c) },
+  'ConversationStore.allMessages': { isolation: async (c) => conversationIsolation(c) },
+  'ConversationStore.counts': { isolation: async (c) => conversationIsolation(c) },
+  'ConversationStore.setSummary': { isolation: async (c) => conversationIsolation(c) },
+  'ConversationStore.nextUnanswered': { isolation: async (c) => conversationIsolation(c) },
+  'ConversationStore.search': { isolation: async (c) => conversationIsolation(c) },
+  'SessionStore.current': { isolation: async (c) => sessionIsolation(c) },
+  'SessionStore.get': { isolation: async (c) => sessionIsolation(c) },
+  'SessionStore.end': { isolation: async (c) => sessionIsolation(c) },
+  'SessionStore.recordModel': { isolation: async (c) => sessionIsolation(c) },
+  'SessionStore.recordCall': { isolation: async (c) => sessionIsolation(c) },
+  'SessionStore.recordMessages': { isolation: async (c) => sessionIsolation(c) },
+  'SessionStore.conversationUsage': { isolation: async (c) => sessionIsolation(c) },
+  'SessionStore.userUsage': { isolation: async (c) => sessionIsolation(c) },
+  'SessionStore.usageBy': { isolation: async (c) => sessionIsolation(c) },
+  'SessionStore.allUsageBy': { notUserOwned: 'admin usage report (admin token only on /api/usage?scope=all)' },
+  'MemoryStore.save': { isolation: async (c) => memoryIsolation(c) },
+  'MemoryStore.get': { isolation: async (c) => memoryIsolation(c) },
+  'MemoryStore.list': { isolation: async (c) => memoryIsolation(c) },
+  'MemoryStore.remove': { isolation: async (c) => memoryIsolation(c) },
+  'MemoryStore.searchByVector': { isolation: async (c) => memoryIsolation(c) },
+  'MemoryStore.searchByText': { isolation: async (c) => memoryIsolation(c) },
+  'MemoryStore.hasPgvector': { notUserOwned: 'private: detects the pgvector extension; no data access' },
+  'RuleStore.create': { isolation: async (c) => ruleIsolation(c) },
+  'RuleStore.listVisible': { isolation: async (c) => ruleIsolation(c) },
+  'RuleStore.get': { isolation: async (c) => ruleIsolation(c) },
+  'RuleStore.update': { isolation: async (c) => ruleIsolation(c) },
+  'RuleStore.remove': { isolation: async (c) => ruleIsolation(c) },
+  'RuleStore.reorder': { isolation: async (c) => ruleIsolation(c) },
+  'RuleStore.setDisabledForMe': { isolation: async (c) => ruleIsolation(c) },
+  'RuleStore.rulesFor': { isolation: async (c) => ruleIsolation(c) },
+  'RuleStore.disabledIds': { notUserOwned: 'private helper keyed by the acting user id; exercised through rulesFor' },
+  'RuleStore.visibleRow': { notUserOwned: 'private helper scoped by the actor; exercised through get/setDisabledForMe' },
+  'RuleStore.writableRow': { notUserOwned: 'private helper scoped by the actor; exercised through update/remove' },
+  'RuleStore.nextPriority': { notUserOwned: 'private: the next free priority number of a scope; returns no rows' },
   'TokenStore.authenticate': { notUserOwned: 'resolves a presented secret to its own user; cannot name another user' },
   'TokenStore.issue': {
     isolation: async ({ database, alice, bob }) => {
@@ -74,6 +130,107 @@ const coverage: Coverage = {
     },
   },
 };
+
+
+async function agentIsolation({ database, alice, bob }: Ctx): Promise<void> {
+  const agents = new AgentStore(database.db);
+  const mine = await agents.create(alice, { name: `iso-${Date.now()}`, systemPrompt: 'Private.' });
+  expect((await agents.list(bob)).map((a) => a.id)).not.toContain(mine.id);
+  expect((await agents.list(alice)).map((a) => a.id)).toContain(mine.id);
+  await expect(agents.get(bob, mine.id)).rejects.toMatchObject({ httpStatus: 404 });
+  expect(await agents.findByName(bob, mine.name)).toBeNull();
+  expect((await agents.findByName(alice, mine.name))?.id).toBe(mine.id);
+  await expect(agents.update(bob, mine.id, { description: 'x' })).rejects.toMatchObject({ httpStatus: 404 });
+  await expect(agents.remove(bob, mine.id)).rejects.toMatchObject({ httpStatus: 404 });
+  // Bob may hold an agent of the same name: names are per owner.
+  const his = await agents.create(bob, { name: mine.name, systemPrompt: 'His.' });
+  expect((await agents.findByName(alice, mine.name))?.id).toBe(mine.id);
+  await agents.remove(bob, his.id);
+  await agents.remove(alice, mine.id);
+}
+
+async function conversationIsolation({ database, alice, bob }: Ctx): Promise<void> {
+  const store = new ConversationStore(database.db);
+  const conv = await store.create(alice, { title: 'Alice only' });
+  const { message } = await store.append(alice, conv.id, { role: 'user', senderId: alice.userId, senderType: 'user', content: 'zucchini secret', channel: 'iso', externalId: `ext-${conv.id}` });
+  const notFound = { httpStatus: 404 };
+  await expect(store.get(bob, conv.id)).rejects.toMatchObject(notFound);
+  expect((await store.list(bob, { limit: 100, offset: 0 })).items.map((c) => c.id)).not.toContain(conv.id);
+  await expect(store.update(bob, conv.id, { title: 'stolen' })).rejects.toMatchObject(notFound);
+  await expect(store.append(bob, conv.id, { role: 'user', senderId: bob.userId, senderType: 'user', content: 'x', channel: 'iso' })).rejects.toMatchObject(notFound);
+  await expect(store.appendAll(bob, conv.id, [{ role: 'user', senderId: bob.userId, senderType: 'user', content: 'x', channel: 'iso' }])).rejects.toMatchObject(notFound);
+  expect(await store.getMessage(bob, message.id)).toBeNull();
+  expect(await store.findByExternalId(bob, 'iso', `ext-${conv.id}`)).toBeNull();
+  await expect(store.listMessages(bob, conv.id, { limit: 10 })).rejects.toMatchObject(notFound);
+  await expect(store.allMessages(bob, conv.id)).rejects.toMatchObject(notFound);
+  await expect(store.counts(bob, conv.id)).rejects.toMatchObject(notFound);
+  await expect(store.setSummary(bob, conv.id, 'x', 1)).rejects.toMatchObject(notFound);
+  await expect(store.nextUnanswered(bob, conv.id)).rejects.toMatchObject(notFound);
+  expect(await store.search(bob, 'zucchini')).toEqual([]);
+  await expect(store.remove(bob, conv.id)).rejects.toMatchObject(notFound);
+  // And the owner still reaches all of it.
+  expect((await store.search(alice, 'zucchini')).map((h) => h.messageId)).toEqual([message.id]);
+  expect((await store.getMessage(alice, message.id))?.content).toBe('zucchini secret');
+  expect((await store.nextUnanswered(alice, conv.id))?.id).toBe(message.id);
+  expect((await store.counts(alice, conv.id)).total).toBe(1);
+  await store.remove(alice, conv.id);
+}
+
+async function sessionIsolation({ database, alice, bob }: Ctx): Promise<void> {
+  const conversations = new ConversationStore(database.db);
+  const sessions = new SessionStore(database.db);
+  const conv = await conversations.create(alice);
+  const session = await sessions.current(alice, conv.id, { agentId: null, provider: 'anthropic', model: 'claude-haiku-4-5' });
+  await sessions.recordCall(alice, session.id, { provider: 'anthropic', model: 'claude-haiku-4-5', purpose: 'reply', inputTokens: 10, outputTokens: 5, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0.001 }, { conversationId: conv.id, agentId: null });
+  await sessions.recordMessages(alice, session.id, 2);
+  const notFound = { httpStatus: 404 };
+  await expect(sessions.get(bob, session.id)).rejects.toMatchObject(notFound);
+  await expect(sessions.recordModel(bob, session.id, 'openai', 'gpt-5')).rejects.toMatchObject(notFound);
+  await expect(sessions.recordCall(bob, session.id, { provider: 'x', model: 'y', purpose: 'reply', inputTokens: 1, outputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 1 }, { conversationId: conv.id, agentId: null })).rejects.toMatchObject(notFound);
+  await expect(sessions.recordMessages(bob, session.id, 1)).rejects.toMatchObject(notFound);
+  await sessions.end(bob, session.id);
+  expect((await sessions.get(alice, session.id)).session.status).toBe('active');
+  // Bob's "current" session in Alice's conversation id is his own, never hers.
+  expect((await sessions.current(bob, conv.id, { agentId: null, provider: null, model: null }).catch(() => null))?.id).not.toBe(session.id);
+  expect((await sessions.conversationUsage(bob, conv.id)).calls).toBe(0);
+  expect((await sessions.userUsage(bob)).costUsd).toBe(0);
+  expect((await sessions.usageBy(bob, 'model')).length).toBe(0);
+  expect((await sessions.conversationUsage(alice, conv.id)).calls).toBe(1);
+  expect((await sessions.usageBy(alice, 'model')).map((r) => r.key)).toEqual(['anthropic/claude-haiku-4-5']);
+  await sessions.end(alice, session.id);
+}
+
+async function memoryIsolation({ database, alice, bob }: Ctx): Promise<void> {
+  const memories = new MemoryStore(database.db);
+  const mine = await memories.save(alice, { content: 'Alice hides keys under the mat.', embedding: [1, 0, 0], embeddingModel: 'm' });
+  await expect(memories.get(bob, mine.id)).rejects.toMatchObject({ httpStatus: 404 });
+  await expect(memories.remove(bob, mine.id)).rejects.toMatchObject({ httpStatus: 404 });
+  expect((await memories.list(bob)).map((m) => m.id)).not.toContain(mine.id);
+  expect(await memories.searchByVector(bob, [1, 0, 0], 'm')).toEqual([]);
+  expect(await memories.searchByText(bob, 'keys mat')).toEqual([]);
+  expect((await memories.searchByVector(alice, [1, 0, 0], 'm'))[0]?.id).toBe(mine.id);
+  await memories.remove(alice, mine.id);
+}
+
+async function ruleIsolation({ database, alice, bob }: Ctx): Promise<void> {
+  const rules = new RuleStore(database.db);
+  const mine = await rules.create(alice, { name: 'alice rule', conditions: [{ type: 'taskType', value: 'coding' }], action: { routeTo: { provider: 'ollama', model: 'llama3.2' } } });
+  expect((await rules.listVisible(bob)).map((r) => r.id)).not.toContain(mine.id);
+  expect((await rules.rulesFor(bob.userId)).userRules.map((r) => r.id)).not.toContain(mine.id);
+  expect((await rules.rulesFor(alice.userId)).userRules.map((r) => r.id)).toContain(mine.id);
+  await expect(rules.get(bob, mine.id)).rejects.toMatchObject({ httpStatus: 404 });
+  await expect(rules.update(bob, mine.id, { enabled: false })).rejects.toMatchObject({ httpStatus: 404 });
+  await expect(rules.remove(bob, mine.id)).rejects.toMatchObject({ httpStatus: 404 });
+  await expect(rules.setDisabledForMe(bob, mine.id, true)).rejects.toMatchObject({ httpStatus: 404 });
+  await expect(rules.reorder(bob, { scope: 'user', ids: [mine.id] })).rejects.toMatchObject({ httpStatus: 400 });
+  // Disabling a system rule is per user.
+  const system = (await rules.listVisible(alice)).find((r) => r.ownerId === null)!;
+  await rules.setDisabledForMe(alice, system.id, true);
+  expect((await rules.rulesFor(alice.userId)).systemRules.map((r) => r.id)).not.toContain(system.id);
+  expect((await rules.rulesFor(bob.userId)).systemRules.map((r) => r.id)).toContain(system.id);
+  await rules.setDisabledForMe(alice, system.id, false);
+  await rules.remove(alice, mine.id);
+}
 
 async function credentialIsolation({ database, alice, bob }: Ctx): Promise<void> {
   const store = new CredentialStore(database.db, new SecretBox({ id: 'iso', secret: 'isolation-test-secret-0123456789abcdef' }));
