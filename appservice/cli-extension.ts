@@ -1,0 +1,66 @@
+/**
+ * What the Matrix channel adds to the `mosaic` command (bin/mosaic.js loads
+ * this file): the appservice plugin, `mosaic registration` and
+ * `mosaic conduit register`.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import type { CliExtensions, CliHelpers } from '../src/cli.ts';
+import { registerWithConduit } from './conduit-register.ts';
+import { matrixPlugin } from './matrix-plugin.ts';
+import { generateRegistration, loadRegistration, renderRegistration } from './registration.ts';
+
+/** CLI output: the one place this channel writes to the terminal. */
+const say = (line: string) => void process.stdout.write(`${line}\n`);
+
+function registrationCommand(program: Command, helpers: CliHelpers): void {
+  program
+    .command('registration')
+    .description('write the Matrix appservice registration (random tokens) for the homeserver')
+    .option('-o, --output <file>', 'write to this file (default: standard output)')
+    .option('--if-missing', 'keep an existing file untouched (its tokens stay valid)')
+    .action((opts: { output?: string; ifMissing?: boolean }) => {
+      const { config } = helpers.config();
+      if (opts.output && opts.ifMissing && existsSync(opts.output)) {
+        loadRegistration(opts.output); // a broken file must not pass silently
+        say(`${opts.output} exists; left as it is`);
+        return;
+      }
+      const text = renderRegistration(generateRegistration(config));
+      if (!opts.output) {
+        process.stdout.write(text);
+        return;
+      }
+      mkdirSync(path.dirname(path.resolve(opts.output)), { recursive: true });
+      writeFileSync(opts.output, text, { mode: 0o600 });
+      say(`wrote ${opts.output}; register it with the homeserver (Conduit: \`mosaic conduit register\`) and set MATRIX_REGISTRATION_FILE to it`);
+    });
+}
+
+function conduitCommand(program: Command, helpers: CliHelpers): void {
+  program
+    .command('conduit')
+    .description('Conduit homeserver tools')
+    .command('register')
+    .description("register the appservice through Conduit's admin room (needs CONDUIT_ADMIN_USER / CONDUIT_ADMIN_PASSWORD)")
+    .option('-f, --file <file>', 'registration file (default: matrix.registrationFile)')
+    .action(async (opts: { file?: string }) => {
+      const { config } = helpers.config();
+      const file = opts.file ?? config.matrix.registrationFile;
+      loadRegistration(file);
+      const result = await registerWithConduit({
+        homeserverUrl: config.matrix.homeserverUrl,
+        serverName: config.matrix.serverName,
+        adminUser: process.env.CONDUIT_ADMIN_USER ?? 'admin',
+        adminPassword: process.env.CONDUIT_ADMIN_PASSWORD ?? '',
+        registrationYaml: readFileSync(file, 'utf8'),
+      });
+      say(`posted register-appservice to ${result.roomId}`);
+      say(result.answer ? `Conduit answered: ${result.answer}` : 'Conduit has not answered yet; check the admin room (`list-appservices`)');
+    });
+}
+
+export function cliExtensions(): CliExtensions {
+  return { plugins: [matrixPlugin()], commands: [registrationCommand, conduitCommand] };
+}

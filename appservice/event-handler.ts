@@ -1,0 +1,219 @@
+/**
+ * What Mosaic does with one pushed event: invites (the bot joins, a ghost
+ * turns the room into a conversation), messages (to the conversation
+ * service, answered or only stored, or to the bot's DM commands),
+ * redactions, encryption. Events of our own users are never acted on.
+ */
+import type { ConversationService } from '../src/conversations/conversation-service.ts';
+import type { CommandRegistry } from '../src/commands/registry.ts';
+import type { Logger } from '../src/logging.ts';
+import type { ChannelMessage } from '../src/protocol/channel-message.ts';
+import type { BotCommands } from './bot-commands.ts';
+import type { Ghosts } from './ghosts.ts';
+import { howToLinkLine, type IdentityService } from './identities.ts';
+import { isMatrixError, type MatrixClient } from './matrix-client.ts';
+import { shouldAnswer } from './reply-policy.ts';
+import type { RoomManager } from './room-manager.ts';
+import type { RoomStore, RoomWithConversation } from './room-store.ts';
+import { mentions, relationsOf, toChannelMessage, UntranslatableEvent, type MatrixEvent } from './translate-inbound.ts';
+
+export type Outcome = { status: 'done' } | { status: 'skipped'; reason: string };
+
+const done: Outcome = { status: 'done' };
+const skip = (reason: string): Outcome => ({ status: 'skipped', reason });
+
+export const ENCRYPTED_NOTICE =
+  'This room is end-to-end encrypted, and Mosaic cannot read encrypted rooms yet, so I will not answer here. Invite me to a room without encryption (or DM me from one) to talk.';
+
+export interface EventHandlerDeps {
+  client: MatrixClient;
+  ghosts: Ghosts;
+  rooms: RoomStore;
+  manager: RoomManager;
+  identities: IdentityService;
+  service: ConversationService;
+  commands: CommandRegistry;
+  bot: BotCommands;
+  logger: Logger;
+  inlineMediaBytes: number;
+  /** Inbound messages are also handed to the adapter's handler (IChannelAdapter.onMessage). */
+  observe(msg: ChannelMessage): Promise<void>;
+}
+
+export class EventHandler {
+  constructor(private readonly d: EventHandlerDeps) {}
+
+  async handle(e: MatrixEvent): Promise<Outcome> {
+    if (this.d.ghosts.isOurs(e.sender)) return skip('sent by one of our own users');
+    switch (e.type) {
+      case 'm.room.member':
+        return this.member(e);
+      case 'm.room.message':
+        return this.message(e);
+      case 'm.room.redaction':
+        return this.redaction(e);
+      case 'm.room.encryption':
+      case 'm.room.encrypted':
+        return this.encryption(e);
+      default:
+        return skip(`type ${e.type} is not used`);
+    }
+  }
+
+  // ---- membership ----------------------------------------------------------------------------
+
+  private async member(e: MatrixEvent): Promise<Outcome> {
+    const target = e.state_key ?? '';
+    if (e.content.membership !== 'invite' || !this.d.ghosts.isOurs(target)) return skip('membership change of no concern');
+    if (target === this.d.ghosts.botUserId) return this.botInvited(e);
+    const agentId = this.d.ghosts.agentIdOf(target);
+    if (!agentId) return skip('invite for an unknown user of our namespace');
+    return this.ghostInvited(e, agentId);
+  }
+
+  private async encrypted(roomId: string, asUser: string): Promise<boolean> {
+    return (await this.d.client.getState(roomId, 'm.room.encryption', '', asUser)) !== null;
+  }
+
+  private async botInvited(e: MatrixEvent): Promise<Outcome> {
+    const bot = this.d.ghosts.botUserId;
+    await this.d.client.join(e.room_id, bot);
+    if (await this.encrypted(e.room_id, bot)) {
+      await this.d.manager.notice(e.room_id, bot, ENCRYPTED_NOTICE, `encrypted:${e.event_id}`);
+      return done;
+    }
+    const actor = await this.d.identities.actorFor(e.sender);
+    const text = actor ? this.d.bot.greeting() : howToLinkLine(e.sender);
+    await this.d.manager.notice(e.room_id, bot, text, `greeting:${e.event_id}`);
+    this.d.logger.info({ channel: 'matrix', event: 'bot.joined', roomId: e.room_id, inviter: e.sender, linked: actor !== null }, 'bot joined a room');
+    return done;
+  }
+
+  private async ghostInvited(e: MatrixEvent, agentId: string): Promise<Outcome> {
+    const agent = await this.d.ghosts.agent(agentId);
+    if (!agent) return skip('invite for a ghost whose agent no longer exists');
+    const ghost = await this.d.ghosts.ensure(agent);
+    await this.d.client.join(e.room_id, ghost);
+    const existing = await this.d.rooms.byRoomId(e.room_id);
+    if (existing) {
+      if (existing.agentId !== agentId) {
+        await this.d.manager.notice(e.room_id, ghost, `This room already is a conversation with another agent. To have me answer here, send \`!agent ${agent.name}\`.`, `second-agent:${e.event_id}`);
+      }
+      return done;
+    }
+    if (await this.encrypted(e.room_id, ghost)) {
+      await this.d.manager.notice(e.room_id, ghost, ENCRYPTED_NOTICE, `encrypted:${e.event_id}`);
+      return done;
+    }
+    const actor = await this.d.identities.actorFor(e.sender);
+    if (!actor) {
+      await this.d.manager.notice(e.room_id, ghost, howToLinkLine(e.sender), `unlinked:${e.event_id}`);
+      await this.d.client.leave(e.room_id, ghost);
+      return done;
+    }
+    const conversation = await this.d.service.create(actor, { agent: agentId });
+    // Messages sent from the invite on are ours to answer (the ghost may join a moment later).
+    const linked = await this.d.rooms.link({ conversationId: conversation.id, roomId: e.room_id, botJoinedAt: new Date(e.origin_server_ts) });
+    this.d.logger.info({ channel: 'matrix', event: 'room.linked', roomId: e.room_id, conversationId: linked.conversationId, agent: agent.name }, 'room is now a conversation');
+    return done;
+  }
+
+  // ---- messages ------------------------------------------------------------------------------
+
+  private async message(e: MatrixEvent): Promise<Outcome> {
+    const mapped = await this.d.rooms.byRoomId(e.room_id);
+    if (!mapped) return this.unmappedMessage(e);
+    if (mapped.deleted || mapped.archived || mapped.room.tombstonedAt) return skip('the conversation is archived or deleted');
+    if (mapped.room.encrypted) return skip('encrypted room');
+    if (mapped.room.botJoinedAt && e.origin_server_ts < mapped.room.botJoinedAt.getTime()) return skip('sent before Mosaic joined');
+    if (e.content['org.matrix.msc2716.historical'] === true) return skip('historical (backfilled) event');
+    return this.conversationMessage(e, mapped);
+  }
+
+  private async unmappedMessage(e: MatrixEvent): Promise<Outcome> {
+    // The bot's own rooms (its DMs) are where people run the DM commands.
+    try {
+      const members = await this.d.client.joinedMembers(e.room_id, this.d.ghosts.botUserId);
+      if (!(this.d.ghosts.botUserId in members)) return skip('room is not a conversation');
+    } catch (err) {
+      if (isMatrixError(err) && (err.status === 403 || err.status === 404)) return skip('room is not a conversation');
+      throw err;
+    }
+    const body = typeof e.content.body === 'string' ? e.content.body : null;
+    if (body === null) return skip('message without a text body');
+    if (relationsOf(e.content).replaces) return skip('edit in the bot DM');
+    await this.d.bot.handle(e, body);
+    return done;
+  }
+
+  private async conversationMessage(e: MatrixEvent, mapped: RoomWithConversation): Promise<Outcome> {
+    const conversationId = mapped.room.conversationId;
+    const speaker = await this.d.manager.speakerFor(mapped);
+    let msg: ChannelMessage;
+    try {
+      msg = await toChannelMessage(e, {
+        client: this.d.client,
+        logger: this.d.logger,
+        inlineMediaBytes: this.d.inlineMediaBytes,
+        messageIdFor: (eventId) => this.d.rooms.messageIdForEvent(conversationId, eventId),
+      });
+    } catch (err) {
+      if (err instanceof UntranslatableEvent) return skip(err.message);
+      throw err;
+    }
+    const members = await this.d.client.joinedMembers(e.room_id, speaker);
+    const humans = Object.keys(members).filter((m) => !this.d.ghosts.isOurs(m));
+    const rel = relationsOf(e.content);
+    const isCommand = msg.senderType === 'user' && this.d.commands.match(msg.content) !== null;
+    const speakerName = members[speaker]?.display_name ?? null;
+    const answer =
+      !rel.replaces &&
+      e.content.msgtype !== 'm.notice' &&
+      shouldAnswer({
+        mode: mapped.room.replyMode,
+        humans: humans.length,
+        mentioned: mentions(e, speaker, speakerName),
+        repliedToUs: rel.inReplyTo !== null && (await this.isOurEvent(e.room_id, rel.inReplyTo, speaker)),
+        isCommand,
+      });
+
+    const actor = await this.d.identities.actorFor(e.sender, members[e.sender]?.display_name ?? null);
+    if (!actor) {
+      if (answer || isCommand) await this.d.manager.notice(e.room_id, speaker, howToLinkLine(e.sender), `unlinked:${e.event_id}`, { 'm.in_reply_to': { event_id: e.event_id } });
+      return done;
+    }
+    const owner = await this.d.identities.actorById(mapped.ownerId);
+    if (!owner) return skip("the conversation's owner is disabled");
+    const senderName = humans.length > 1 ? (members[e.sender]?.display_name ?? e.sender) : undefined;
+    if (actor.userId !== mapped.ownerId) msg.metadata.mosaicUserId = actor.userId;
+    const result = await this.d.service.receive(owner, conversationId, msg, 'matrix', { answer: answer && !isCommand, ...(senderName ? { senderName } : {}) });
+    if (!result.created) return skip('already stored (a repeated event)');
+    await this.d.observe(msg).catch((err: unknown) => this.d.logger.warn({ channel: 'matrix', event: 'observer.failed', err: (err as Error).message }, 'message handler failed'));
+    const opened = result.command?.result.openConversationId;
+    if (opened) await this.d.bot.openForUser(owner, opened, e.sender, e.room_id, speaker, e.event_id);
+    return done;
+  }
+
+  private async isOurEvent(roomId: string, eventId: string, asUser: string): Promise<boolean> {
+    const event = await this.d.client.getEvent(roomId, eventId, asUser).catch(() => null);
+    return event !== null && this.d.ghosts.isOurs(event.sender);
+  }
+
+  // ---- redactions and encryption --------------------------------------------------------------
+
+  private async redaction(e: MatrixEvent): Promise<Outcome> {
+    const target = typeof e.redacts === 'string' ? e.redacts : typeof e.content.redacts === 'string' ? e.content.redacts : null;
+    if (!target) return skip('redaction without a target');
+    const reason = typeof e.content.reason === 'string' ? e.content.reason : null;
+    return (await this.d.rooms.markRedacted(e.room_id, target, e.sender, reason)) ? done : skip('redacted event is not stored');
+  }
+
+  private async encryption(e: MatrixEvent): Promise<Outcome> {
+    const mapped = await this.d.rooms.byRoomId(e.room_id);
+    if (!mapped) return skip('encryption in a room that is not a conversation');
+    if (!(await this.d.rooms.markEncrypted(e.room_id))) return skip('encryption already noted');
+    const speaker = await this.d.manager.speakerFor(mapped);
+    await this.d.manager.notice(e.room_id, speaker, ENCRYPTED_NOTICE, `encrypted:${e.room_id}`);
+    return done;
+  }
+}

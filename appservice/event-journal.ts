@@ -1,0 +1,138 @@
+/**
+ * The durable intake of pushed events (appservice_transactions,
+ * appservice_events), shared by every replica through PostgreSQL.
+ *
+ * - A transaction is remembered by (txnId, body hash): a homeserver that
+ *   numbers transactions from 1 again after a restart sends a known txnId
+ *   with other events, and those must still be delivered.
+ * - An event's `event_id` is its identity: it is stored once, whatever
+ *   transaction carries it, and processed once.
+ * - Processing is claimed: a pending event whose `processed_at` is set is
+ *   being worked on since then by some replica. A claim older than the
+ *   lease (a replica that died mid-way) may be taken over.
+ */
+import { and, asc, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import type { Db } from '../src/db/client.ts';
+import { appserviceEvents, appserviceTransactions } from '../src/db/schema.ts';
+
+export type StoredEvent = typeof appserviceEvents.$inferSelect;
+
+export interface IncomingEvent {
+  event_id: string;
+  room_id: string;
+  type: string;
+  sender: string;
+  [key: string]: unknown;
+}
+
+export class EventJournal {
+  constructor(
+    private readonly db: Db,
+    /** How long a claim protects an event from other replicas. */
+    private readonly claimLeaseMs = 120_000,
+  ) {}
+
+  async knownTransaction(txnId: string, bodyHash: string): Promise<boolean> {
+    const rows = await this.db
+      .select({ txnId: appserviceTransactions.txnId })
+      .from(appserviceTransactions)
+      .where(and(eq(appserviceTransactions.txnId, txnId), eq(appserviceTransactions.bodyHash, bodyHash)))
+      .limit(1);
+    return rows.length > 0;
+  }
+
+  /**
+   * Stores the transaction's events (those not seen before) and the
+   * transaction itself, atomically. Returns the ids of events new to us.
+   */
+  async record(txnId: string, bodyHash: string, events: IncomingEvent[]): Promise<string[]> {
+    return this.db.transaction(async (tx) => {
+      const fresh: string[] = [];
+      const base = Date.now();
+      for (const [i, e] of events.entries()) {
+        const rows = await tx
+          .insert(appserviceEvents)
+          // Distinct receive times keep the homeserver's order within a transaction.
+          .values({ eventId: e.event_id, roomId: e.room_id, txnId, type: e.type, sender: e.sender, payload: e, receivedAt: new Date(base + i) })
+          .onConflictDoNothing()
+          .returning({ eventId: appserviceEvents.eventId });
+        if (rows[0]) fresh.push(rows[0].eventId);
+      }
+      await tx.insert(appserviceTransactions).values({ txnId, bodyHash, eventCount: events.length }).onConflictDoNothing();
+      return fresh;
+    });
+  }
+
+  /** Records an event that was skipped at intake (malformed), so the record shows it. */
+  async recordSkipped(txnId: string, e: { event_id: string; room_id?: unknown; type?: unknown; sender?: unknown }, payload: Record<string, unknown>, reason: string): Promise<void> {
+    await this.db
+      .insert(appserviceEvents)
+      .values({
+        eventId: e.event_id,
+        roomId: typeof e.room_id === 'string' ? e.room_id : '',
+        txnId,
+        type: typeof e.type === 'string' ? e.type : '',
+        sender: typeof e.sender === 'string' ? e.sender : '',
+        payload,
+        status: 'skipped',
+        error: reason,
+        processedAt: new Date(),
+      })
+      .onConflictDoNothing();
+  }
+
+  /** Takes an event for processing; null when it is done or another replica holds it. */
+  async claim(eventId: string): Promise<StoredEvent | null> {
+    const expired = new Date(Date.now() - this.claimLeaseMs);
+    const rows = await this.db
+      .update(appserviceEvents)
+      .set({ processedAt: new Date() })
+      .where(and(eq(appserviceEvents.eventId, eventId), eq(appserviceEvents.status, 'pending'), or(isNull(appserviceEvents.processedAt), lt(appserviceEvents.processedAt, expired))))
+      .returning();
+    return rows[0] ?? null;
+  }
+
+  async finish(eventId: string, status: 'done' | 'skipped' | 'failed', error?: string): Promise<void> {
+    await this.db
+      .update(appserviceEvents)
+      .set({ status, error: error ?? null, processedAt: new Date() })
+      .where(eq(appserviceEvents.eventId, eventId));
+  }
+
+  /** Gives an event back (a transient failure): another attempt may claim it at once. */
+  async release(eventId: string, error: string): Promise<void> {
+    await this.db.update(appserviceEvents).set({ processedAt: null, error }).where(and(eq(appserviceEvents.eventId, eventId), eq(appserviceEvents.status, 'pending')));
+  }
+
+  /** Pending events nobody holds, oldest first: left by a crash, or by a transaction answered before its processing. */
+  async claimable(limit = 100, txnId?: string): Promise<string[]> {
+    const expired = new Date(Date.now() - this.claimLeaseMs);
+    const rows = await this.db
+      .select({ eventId: appserviceEvents.eventId })
+      .from(appserviceEvents)
+      .where(
+        and(
+          eq(appserviceEvents.status, 'pending'),
+          or(isNull(appserviceEvents.processedAt), lt(appserviceEvents.processedAt, expired)),
+          txnId === undefined ? undefined : eq(appserviceEvents.txnId, txnId),
+        ),
+      )
+      .orderBy(asc(appserviceEvents.receivedAt), asc(sql`(${appserviceEvents.payload}->>'origin_server_ts')::bigint`))
+      .limit(limit);
+    return rows.map((r) => r.eventId);
+  }
+
+  async get(eventId: string): Promise<StoredEvent | null> {
+    const [row] = await this.db.select().from(appserviceEvents).where(eq(appserviceEvents.eventId, eventId)).limit(1);
+    return row ?? null;
+  }
+
+  /** Forgets transaction ids older than `olderThanMs` (the event ids stay: they are the identity). */
+  async pruneTransactions(olderThanMs: number): Promise<number> {
+    const rows = await this.db
+      .delete(appserviceTransactions)
+      .where(lt(appserviceTransactions.receivedAt, new Date(Date.now() - olderThanMs)))
+      .returning({ txnId: appserviceTransactions.txnId });
+    return rows.length;
+  }
+}

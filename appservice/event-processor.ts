@@ -1,0 +1,132 @@
+/**
+ * Intake and processing of pushed events. Intake validates each event and
+ * stores the good ones (a malformed event is skipped with a log line; the
+ * rest of the transaction goes on). Processing drains stored events in
+ * order, each claimed once across replicas, and records what became of it.
+ */
+import type { Logger } from '../src/logging.ts';
+import { errorMessage } from '../src/errors.ts';
+import type { EventJournal, IncomingEvent } from './event-journal.ts';
+import type { EventHandler } from './event-handler.ts';
+import type { MatrixEvent } from './translate-inbound.ts';
+import type { TransactionBody } from './transaction-listener.ts';
+
+export interface ProcessorFaults {
+  /** Test hook: runs after a transaction is stored and before it is acknowledged (throw to simulate a crash there). */
+  afterStore?(txnId: string): Promise<void> | void;
+}
+
+/** Why an event cannot be used at all, or null when it is well-formed. */
+export function malformation(e: unknown): string | null {
+  if (typeof e !== 'object' || e === null || Array.isArray(e)) return 'not an object';
+  const ev = e as Record<string, unknown>;
+  if (typeof ev.event_id !== 'string' || !ev.event_id.startsWith('$')) return 'event_id missing or invalid';
+  if (typeof ev.room_id !== 'string' || !ev.room_id.startsWith('!')) return 'room_id missing or invalid';
+  if (typeof ev.type !== 'string' || !ev.type) return 'type missing';
+  if (typeof ev.sender !== 'string' || !/^@[^:]+:.+$/.test(ev.sender)) return 'sender missing or invalid';
+  if (typeof ev.content !== 'object' || ev.content === null || Array.isArray(ev.content)) return 'content missing or not an object';
+  if (typeof ev.origin_server_ts !== 'number') return 'origin_server_ts missing';
+  if (ev.state_key !== undefined && typeof ev.state_key !== 'string') return 'state_key is not a string';
+  return null;
+}
+
+export class EventProcessor {
+  private draining: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly journal: EventJournal,
+    private readonly handler: EventHandler,
+    private readonly logger: Logger,
+    private readonly faults: ProcessorFaults = {},
+  ) {}
+
+  /** Stores a transaction's events before it is acknowledged. */
+  async intake(txnId: string, bodyHash: string, body: TransactionBody): Promise<void> {
+    if (await this.journal.knownTransaction(txnId, bodyHash)) {
+      this.logger.info({ channel: 'matrix', event: 'transaction.repeat', txnId }, 'transaction already stored; acknowledging again');
+      return;
+    }
+    const good: IncomingEvent[] = [];
+    for (const [index, raw] of body.events.entries()) {
+      const problem = malformation(raw);
+      if (problem) {
+        const id = (raw as { event_id?: unknown } | null)?.event_id;
+        this.logger.warn({ channel: 'matrix', event: 'transaction.event_skipped', txnId, index, eventId: typeof id === 'string' ? id : null, reason: problem }, `malformed event skipped: ${problem}`);
+        if (typeof id === 'string' && id.length < 256) await this.journal.recordSkipped(txnId, raw as { event_id: string }, raw as Record<string, unknown>, `malformed: ${problem}`);
+        continue;
+      }
+      good.push(raw as IncomingEvent);
+    }
+    const fresh = await this.journal.record(txnId, bodyHash, good);
+    this.logger.debug({ channel: 'matrix', event: 'transaction.stored', txnId, events: body.events.length, fresh: fresh.length }, 'transaction stored');
+    await this.faults.afterStore?.(txnId);
+  }
+
+  /** Processes every claimable event, oldest first. Concurrent calls coalesce. */
+  drain(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.draining) {
+      this.again = true;
+      return this.draining;
+    }
+    this.draining = (async () => {
+      try {
+        do {
+          this.again = false;
+          for (;;) {
+            const ids = await this.journal.claimable(50);
+            if (ids.length === 0 || this.stopped) break;
+            let progressed = false;
+            for (const id of ids) {
+              if (this.stopped) break;
+              if (await this.processOne(id)) progressed = true;
+            }
+            if (!progressed) break;
+          }
+        } while (this.again && !this.stopped);
+      } catch (err) {
+        this.logger.error({ channel: 'matrix', event: 'drain.failed', err: errorMessage(err) }, 'processing stored events failed; will retry');
+      } finally {
+        this.draining = null;
+      }
+    })();
+    return this.draining;
+  }
+
+  /** Claims and handles one event; false when another replica has it. */
+  private async processOne(eventId: string): Promise<boolean> {
+    const row = await this.journal.claim(eventId);
+    if (!row) return false;
+    const e = row.payload as unknown as MatrixEvent;
+    try {
+      const outcome = await this.handler.handle(e);
+      if (outcome.status === 'skipped') {
+        this.logger.debug({ channel: 'matrix', event: 'event.skipped', eventId, type: e.type, roomId: e.room_id, reason: outcome.reason }, 'event skipped');
+        await this.journal.finish(eventId, 'skipped', outcome.reason);
+      } else {
+        await this.journal.finish(eventId, 'done');
+      }
+    } catch (err) {
+      const retryable = (err as { retryable?: boolean }).retryable === true;
+      this.logger.warn({ channel: 'matrix', event: 'event.failed', eventId, type: e.type, roomId: e.room_id, retryable, err: errorMessage(err) }, retryable ? 'event failed; it will be retried' : 'event failed');
+      // A retryable failure keeps the claim: it is taken again once the claim lease runs out.
+      if (!retryable) await this.journal.finish(eventId, 'failed', errorMessage(err).slice(0, 1000));
+    }
+    return true;
+  }
+
+  /** Picks up leftovers (a crashed replica's claims) on an interval. */
+  startSweeping(intervalMs: number): void {
+    this.timer = setInterval(() => void this.drain(), intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.draining;
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * A small typed Client-Server API client for the calls Mosaic makes, on
+ * fetch. It authenticates with the appservice's as_token and masquerades as
+ * a ghost with `?user_id=`. Rate limits (429, honouring `retry_after_ms`),
+ * 5xx and network failures are retried with backoff; what still fails
+ * becomes a MatrixApiError (a ChannelSendError), so callers see one error
+ * type.
+ */
+import { ChannelSendError } from '../src/protocol/channel-errors.ts';
+import type { Logger } from '../src/logging.ts';
+
+export interface MatrixClientOptions {
+  homeserverUrl: string;
+  asToken: string;
+  /** The appservice's own user (sender_localpart), used when no `asUser` is given. */
+  botUserId: string;
+  logger?: Logger;
+  /** Attempts for retryable failures (default 5). */
+  maxAttempts?: number;
+  /** First backoff delay; doubles, capped at `maxDelayMs`. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Per-request timeout. */
+  timeoutMs?: number;
+}
+
+export class MatrixApiError extends ChannelSendError {
+  constructor(
+    readonly status: number,
+    readonly errcode: string,
+    message: string,
+    readonly endpoint: string,
+  ) {
+    super('matrix', `${endpoint}: ${status} ${errcode} ${message}`, { httpStatus: status >= 500 || status === 0 ? 502 : status, retryable: status === 0 || status === 429 || status >= 500, details: { errcode, status } });
+    this.name = 'MatrixApiError';
+  }
+}
+
+export const isMatrixError = (err: unknown, errcode?: string): err is MatrixApiError => err instanceof MatrixApiError && (errcode === undefined || err.errcode === errcode);
+
+interface RequestOptions {
+  body?: unknown;
+  query?: Record<string, string | undefined>;
+  /** Masquerade as this user (an appservice ghost); default: the bot. */
+  asUser?: string;
+  /** Fewer retries for calls that only probe (health). */
+  attempts?: number;
+  timeoutMs?: number;
+}
+
+export interface RoomEvent {
+  event_id: string;
+  type: string;
+  sender: string;
+  state_key?: string;
+  content: Record<string, unknown>;
+  origin_server_ts: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const enc = encodeURIComponent;
+
+export class MatrixClient {
+  private readonly base: string;
+  private readonly maxAttempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: MatrixClientOptions) {
+    this.base = options.homeserverUrl.replace(/\/+$/, '');
+    this.maxAttempts = options.maxAttempts ?? 5;
+    this.baseDelayMs = options.baseDelayMs ?? 250;
+    this.maxDelayMs = options.maxDelayMs ?? 10_000;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  get botUserId(): string {
+    return this.options.botUserId;
+  }
+
+  /** One API call with retries; returns the parsed JSON body. */
+  async request<T = Record<string, unknown>>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.fetchWithRetry(method, path, opts);
+    const text = await res.text();
+    return (text ? JSON.parse(text) : {}) as T;
+  }
+
+  private async fetchWithRetry(method: string, path: string, opts: RequestOptions, accept?: string): Promise<Response> {
+    const url = new URL(this.base + path);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+    const asUser = opts.asUser ?? this.options.botUserId;
+    if (asUser !== this.options.botUserId) url.searchParams.set('user_id', asUser);
+    const endpoint = `${method} ${path.replace(/\?.*$/, '')}`;
+    const attempts = opts.attempts ?? this.maxAttempts;
+    let delay = this.baseDelayMs;
+    for (let attempt = 1; ; attempt++) {
+      let res: Response;
+      try {
+        res = await fetch(url, {
+          method,
+          headers: {
+            authorization: `Bearer ${this.options.asToken}`,
+            ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+            ...(accept ? { accept } : {}),
+          },
+          body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+          signal: AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs),
+        });
+      } catch (err) {
+        if (attempt >= attempts) throw new MatrixApiError(0, 'M_CONNECTION_FAILED', (err as Error).message, endpoint);
+        this.options.logger?.warn({ channel: 'matrix', event: 'cs.retry', endpoint, attempt, reason: (err as Error).message }, 'homeserver unreachable; retrying');
+        await sleep(delay);
+        delay = Math.min(delay * 2, this.maxDelayMs);
+        continue;
+      }
+      if (res.ok) return res;
+      const body = (await res.json().catch(() => ({}))) as { errcode?: string; error?: string; retry_after_ms?: number };
+      const retryable = res.status === 429 || res.status >= 500;
+      if (!retryable || attempt >= attempts) throw new MatrixApiError(res.status, body.errcode ?? 'M_UNKNOWN', body.error ?? res.statusText, endpoint);
+      const header = Number(res.headers.get('retry-after'));
+      const wait = res.status === 429 ? (body.retry_after_ms ?? (Number.isFinite(header) && header > 0 ? header * 1000 : delay)) : delay;
+      this.options.logger?.warn({ channel: 'matrix', event: 'cs.retry', endpoint, attempt, status: res.status, errcode: body.errcode, waitMs: wait }, 'homeserver asked us to retry');
+      await sleep(Math.min(wait, this.maxDelayMs * 6));
+      delay = Math.min(delay * 2, this.maxDelayMs);
+    }
+  }
+
+  // ---- account and profile ------------------------------------------------------------
+
+  /** Registers an appservice user; one that exists already (M_USER_IN_USE) counts as success. */
+  async registerUser(localpart: string): Promise<void> {
+    try {
+      await this.request('POST', '/_matrix/client/v3/register', { body: { type: 'm.login.application_service', username: localpart, inhibit_login: true } });
+    } catch (err) {
+      if (!isMatrixError(err, 'M_USER_IN_USE')) throw err;
+    }
+  }
+
+  async getProfile(userId: string): Promise<{ displayname?: string; avatar_url?: string } | null> {
+    try {
+      return await this.request('GET', `/_matrix/client/v3/profile/${enc(userId)}`, { attempts: 2 });
+    } catch (err) {
+      if (isMatrixError(err, 'M_NOT_FOUND')) return null;
+      throw err;
+    }
+  }
+
+  async setDisplayName(userId: string, displayname: string): Promise<void> {
+    await this.request('PUT', `/_matrix/client/v3/profile/${enc(userId)}/displayname`, { body: { displayname }, asUser: userId });
+  }
+
+  async setAvatarUrl(userId: string, avatarUrl: string): Promise<void> {
+    await this.request('PUT', `/_matrix/client/v3/profile/${enc(userId)}/avatar_url`, { body: { avatar_url: avatarUrl }, asUser: userId });
+  }
+
+  async whoami(asUser?: string): Promise<{ user_id: string }> {
+    return this.request('GET', '/_matrix/client/v3/account/whoami', { ...(asUser ? { asUser } : {}), attempts: 1, timeoutMs: 5000 });
+  }
+
+  async versions(): Promise<{ versions: string[] }> {
+    return this.request('GET', '/_matrix/client/versions', { attempts: 1, timeoutMs: 5000 });
+  }
+
+  /** Asks the homeserver to call our `/_matrix/app/v1/ping`: proves both directions work. */
+  async ping(appserviceId: string, transactionId?: string): Promise<{ duration_ms: number }> {
+    return this.request('POST', `/_matrix/client/v1/appservice/${enc(appserviceId)}/ping`, { body: transactionId ? { transaction_id: transactionId } : {}, attempts: 1, timeoutMs: 5000 });
+  }
+
+  // ---- rooms ----------------------------------------------------------------------------
+
+  async createRoom(body: Record<string, unknown>, asUser?: string): Promise<string> {
+    const res = await this.request<{ room_id: string }>('POST', '/_matrix/client/v3/createRoom', { body, ...(asUser ? { asUser } : {}) });
+    return res.room_id;
+  }
+
+  async join(roomIdOrAlias: string, asUser: string): Promise<string> {
+    const res = await this.request<{ room_id: string }>('POST', `/_matrix/client/v3/join/${enc(roomIdOrAlias)}`, { body: {}, asUser });
+    return res.room_id;
+  }
+
+  async leave(roomId: string, asUser: string): Promise<void> {
+    await this.request('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, { body: {}, asUser });
+  }
+
+  async invite(roomId: string, userId: string, asUser: string): Promise<void> {
+    try {
+      await this.request('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/invite`, { body: { user_id: userId }, asUser });
+    } catch (err) {
+      // Inviting someone already in the room is not a failure for our purposes.
+      if (isMatrixError(err, 'M_FORBIDDEN') && /already (in|joined)/i.test(err.message)) return;
+      throw err;
+    }
+  }
+
+  async joinedMembers(roomId: string, asUser: string): Promise<Record<string, { display_name?: string | null }>> {
+    const res = await this.request<{ joined: Record<string, { display_name?: string | null }> }>('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/joined_members`, { asUser });
+    return res.joined;
+  }
+
+  /** A state event's content, or null when the room has none. */
+  async getState(roomId: string, type: string, stateKey: string, asUser: string): Promise<Record<string, unknown> | null> {
+    try {
+      return await this.request('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/state/${enc(type)}/${enc(stateKey)}`, { asUser });
+    } catch (err) {
+      if (isMatrixError(err, 'M_NOT_FOUND')) return null;
+      throw err;
+    }
+  }
+
+  async putState(roomId: string, type: string, stateKey: string, content: Record<string, unknown>, asUser: string): Promise<string> {
+    const res = await this.request<{ event_id: string }>('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/state/${enc(type)}/${enc(stateKey)}`, { body: content, asUser });
+    return res.event_id;
+  }
+
+  /** Sends an event; the same txnId from the same user is the same event (idempotent). */
+  async sendEvent(roomId: string, type: string, txnId: string, content: Record<string, unknown>, asUser: string): Promise<string> {
+    const res = await this.request<{ event_id: string }>('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/send/${enc(type)}/${enc(txnId)}`, { body: content, asUser });
+    return res.event_id;
+  }
+
+  async redact(roomId: string, eventId: string, txnId: string, asUser: string, reason?: string): Promise<void> {
+    await this.request('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/redact/${enc(eventId)}/${enc(txnId)}`, { body: reason ? { reason } : {}, asUser });
+  }
+
+  async setTyping(roomId: string, userId: string, typing: boolean, timeoutMs = 30_000): Promise<void> {
+    await this.request('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/typing/${enc(userId)}`, { body: typing ? { typing: true, timeout: timeoutMs } : { typing: false }, asUser: userId, attempts: 2 });
+  }
+
+  async getEvent(roomId: string, eventId: string, asUser: string): Promise<RoomEvent | null> {
+    try {
+      return await this.request<RoomEvent>('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/event/${enc(eventId)}`, { asUser });
+    } catch (err) {
+      if (isMatrixError(err, 'M_NOT_FOUND')) return null;
+      throw err;
+    }
+  }
+
+  async resolveAlias(alias: string): Promise<string | null> {
+    try {
+      const res = await this.request<{ room_id: string }>('GET', `/_matrix/client/v3/directory/room/${enc(alias)}`);
+      return res.room_id;
+    } catch (err) {
+      if (isMatrixError(err, 'M_NOT_FOUND')) return null;
+      throw err;
+    }
+  }
+
+  // ---- media ----------------------------------------------------------------------------
+
+  /** Downloads `mxc://server/mediaId` through the authenticated media API. */
+  async downloadMedia(mxc: string, maxBytes: number): Promise<{ data: Buffer; contentType: string }> {
+    const m = /^mxc:\/\/([^/]+)\/([^/?#]+)$/.exec(mxc);
+    if (!m) throw new MatrixApiError(400, 'M_INVALID_PARAM', `not an mxc URI: ${mxc}`, 'media download');
+    const res = await this.fetchWithRetry('GET', `/_matrix/client/v1/media/download/${enc(m[1]!)}/${enc(m[2]!)}`, { attempts: 3 });
+    const length = Number(res.headers.get('content-length') ?? '0');
+    if (length > maxBytes) {
+      await res.body?.cancel();
+      throw new MatrixApiError(413, 'M_TOO_LARGE', `media is ${length} bytes, more than ${maxBytes}`, 'media download');
+    }
+    const data = Buffer.from(await res.arrayBuffer());
+    if (data.length > maxBytes) throw new MatrixApiError(413, 'M_TOO_LARGE', `media is ${data.length} bytes, more than ${maxBytes}`, 'media download');
+    return { data, contentType: res.headers.get('content-type') ?? 'application/octet-stream' };
+  }
+
+  /** The authenticated download URL of an mxc URI (for links; fetching it needs a token). */
+  mediaUrl(mxc: string): string {
+    const m = /^mxc:\/\/([^/]+)\/([^/?#]+)$/.exec(mxc);
+    return m ? `${this.base}/_matrix/client/v1/media/download/${enc(m[1]!)}/${enc(m[2]!)}` : mxc;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The Matrix channel as a MosaicPlugin: started when `matrix.enabled`.
+ * Wires the registration, the Client-Server client, ghosts, rooms,
+ * identities, the event pipeline and the reply streamer into one adapter,
+ * registered in a ChannelRegistry and reported by /readyz.
+ */
+import type { MosaicCore, MosaicPlugin } from '../src/main.ts';
+import { ChannelRegistry } from '../src/protocol/channel-registry.ts';
+import { BotCommands, roomCommand } from './bot-commands.ts';
+import { EventHandler } from './event-handler.ts';
+import { EventJournal } from './event-journal.ts';
+import { EventProcessor, type ProcessorFaults } from './event-processor.ts';
+import { Ghosts } from './ghosts.ts';
+import { IdentityService } from './identities.ts';
+import { MatrixAdapter } from './matrix-adapter.ts';
+import { MatrixClient } from './matrix-client.ts';
+import { loadRegistration, type Registration } from './registration.ts';
+import { ReplyStreamer } from './reply-streamer.ts';
+import { RoomManager } from './room-manager.ts';
+import { RoomStore } from './room-store.ts';
+
+export interface MatrixPluginOptions {
+  /** Use this registration instead of reading `matrix.registrationFile`. */
+  registration?: Registration;
+  /** Test hooks that simulate crashes at chosen points. */
+  faults?: ProcessorFaults;
+  /** How often stale events are picked up again (default 30 s). */
+  sweepIntervalMs?: number;
+  /** Retry pacing of Client-Server calls (tests make it fast). */
+  clientRetry?: { baseDelayMs?: number; maxDelayMs?: number; maxAttempts?: number };
+  /** Receives the adapter once started (tests, other plugins). */
+  onStarted?(adapter: MatrixAdapter, registry: ChannelRegistry): void;
+}
+
+/** Media up to this size reaches the model inline. */
+const INLINE_MEDIA_BYTES = 4 * 1024 * 1024;
+
+export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
+  return {
+    name: 'matrix',
+    async start(core: MosaicCore) {
+      const { config, logger, database, services } = core;
+      if (!config.matrix.enabled) return { stop: async () => undefined };
+      const m = config.matrix;
+      const registration = options.registration ?? loadRegistration(m.registrationFile);
+      const botUserId = `@${registration.sender_localpart}:${m.serverName}`;
+      const client = new MatrixClient({ homeserverUrl: m.homeserverUrl, asToken: registration.as_token, botUserId, logger, ...options.clientRetry });
+      const ghosts = new Ghosts(client, database.db, m.serverName, logger);
+      const rooms = new RoomStore(database.db);
+      const identities = new IdentityService(database.db, core.accounts.users, { unlinkedUsers: m.unlinkedUsers, autoProvisionDomains: m.autoProvisionDomains, serverName: m.serverName }, logger);
+      const manager = new RoomManager(client, ghosts, rooms, logger);
+      const service = services.conversations;
+      services.commands.register(roomCommand(rooms));
+      const bot = new BotCommands({ service, commands: services.commands, identities, ghosts, rooms, manager, logger });
+      let adapter: MatrixAdapter | null = null;
+      const handler = new EventHandler({
+        client,
+        ghosts,
+        rooms,
+        manager,
+        identities,
+        service,
+        commands: services.commands,
+        bot,
+        logger,
+        inlineMediaBytes: INLINE_MEDIA_BYTES,
+        observe: (msg) => adapter?.deliver(msg) ?? Promise.resolve(),
+      });
+      const processor = new EventProcessor(new EventJournal(database.db), handler, logger, options.faults);
+      const streamer = new ReplyStreamer({ client, bus: services.bus, rooms, manager, valkey: core.valkey, keyPrefix: config.valkey.keyPrefix, editIntervalMs: m.editIntervalMs, logger });
+      adapter = new MatrixAdapter({
+        registration,
+        client,
+        ghosts,
+        identities,
+        manager,
+        processor,
+        streamer,
+        host: m.host,
+        port: m.port,
+        maxBodyBytes: m.maxBodyBytes,
+        logger,
+        ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}),
+      });
+      const registry = new ChannelRegistry(logger);
+      registry.register(adapter);
+      await registry.connectAll();
+      const started = adapter;
+      core.readiness.add({
+        name: 'matrix',
+        required: false,
+        check: async () => {
+          const health = (await registry.healthAll()).matrix ?? { status: 'disconnected' as const };
+          return { ok: health.status === 'connected', detail: health };
+        },
+      });
+      await client.setDisplayName(botUserId, 'Mosaic').catch((err: unknown) => logger.warn({ channel: 'matrix', event: 'bot.profile_failed', err: (err as Error).message }, 'could not set the bot display name'));
+      options.onStarted?.(started, registry);
+      return { stop: () => registry.disconnectAll() };
+    },
+  };
+}

@@ -1,0 +1,273 @@
+/**
+ * Conversation events → Matrix. An answer is one message from the agent's
+ * ghost: typing while it works, sent with the first streamed text, then
+ * edited (m.replace) at most once per `editIntervalMs`; the final edit
+ * carries the whole text, a short routing line and `mosaic.routing`.
+ * Notices (command results, failures) are m.notice; messages written on
+ * other surfaces are mirrored; archiving tombstones the room.
+ *
+ * Every send uses a transaction id derived from the reply's id, so a
+ * retried or repeated send is the same event. With several replicas, each
+ * answer is streamed by the one that claims it in Valkey.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ConversationBus, ConversationEvent, StoredMessageView } from '../src/conversations/conversation-bus.ts';
+import { replyIdFor } from '../src/conversations/ids.ts';
+import type { Logger } from '../src/logging.ts';
+import type { Redis } from '../src/valkey/client.ts';
+import { markdownContent, routingLine, type RoutingSummary, type TextContent } from './formatting.ts';
+import type { MatrixClient } from './matrix-client.ts';
+import { txnIdFor, type RoomManager } from './room-manager.ts';
+import type { RoomStore, RoomWithConversation } from './room-store.ts';
+
+interface Stream {
+  replyId: string;
+  roomId: string;
+  speaker: string;
+  eventId: string | null;
+  /** Latest text received; `sentText` is what the room shows. */
+  text: string;
+  sentText: string;
+  lastSentAt: number;
+  edits: number;
+  timer: NodeJS.Timeout | null;
+  /** Sends of one stream run one after another. */
+  chain: Promise<void>;
+  relatesTo: Record<string, unknown> | null;
+  finished: boolean;
+}
+
+export interface ReplyStreamerOptions {
+  client: MatrixClient;
+  bus: ConversationBus;
+  rooms: RoomStore;
+  manager: RoomManager;
+  valkey: Redis;
+  keyPrefix: string;
+  editIntervalMs: number;
+  logger: Logger;
+}
+
+const CLAIM_MS = 10 * 60_000;
+const EVENT_TTL_S = 7 * 24 * 3600;
+
+export class ReplyStreamer {
+  private readonly streams = new Map<string, Stream>();
+  private readonly instance = randomUUID();
+  private unsubscribe: (() => void) | null = null;
+  /** Work in flight, so disconnect() can flush it. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+  /** Events of one conversation are handled in order. */
+  private readonly queues = new Map<string, Promise<void>>();
+
+  constructor(private readonly o: ReplyStreamerOptions) {}
+
+  async start(): Promise<void> {
+    this.unsubscribe = await this.o.bus.subscribe('*', (event) => this.enqueue(event));
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    for (const s of this.streams.values()) if (s.timer) clearTimeout(s.timer);
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private enqueue(event: ConversationEvent): void {
+    const key = event.conversationId;
+    const before = this.queues.get(key) ?? Promise.resolve();
+    const next = before
+      .then(() => this.handle(event))
+      .catch((err: unknown) => this.o.logger.error({ channel: 'matrix', event: 'outbound.failed', type: event.type, conversationId: key, err: (err as Error).message }, 'sending to Matrix failed'));
+    this.queues.set(key, next);
+    this.track(next);
+    void next.then(() => {
+      if (this.queues.get(key) === next) this.queues.delete(key);
+    });
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  private key(...parts: string[]): string {
+    return `${this.o.keyPrefix}:matrix:${parts.join(':')}`;
+  }
+
+  private async claim(name: string, ms = CLAIM_MS): Promise<boolean> {
+    return (await this.o.valkey.set(this.key('claim', name), this.instance, 'PX', ms, 'NX')) === 'OK';
+  }
+
+  private async handle(event: ConversationEvent): Promise<void> {
+    if (event.type === 'answer:cancel' || event.type === 'session:info') return;
+    const mapped = await this.o.rooms.byConversation(event.conversationId);
+    if (!mapped || mapped.room.encrypted) return;
+    switch (event.type) {
+      case 'answer:started':
+        return this.started(mapped, event.replyId, event.replyTo, event.agentId);
+      case 'answer:delta':
+        return this.delta(event.replyId, event.text);
+      case 'answer:failed':
+      case 'answer:stopped': {
+        const s = this.streams.get(event.replyId);
+        if (s) await this.o.client.setTyping(s.roomId, s.speaker, false).catch(() => undefined);
+        return;
+      }
+      case 'message:new':
+        return this.message(mapped, event.message);
+      case 'conversation:updated':
+        if (event.change === 'archived' || event.change === 'deleted') {
+          const fresh = await this.o.rooms.byConversation(event.conversationId);
+          if (event.change === 'deleted' || fresh?.archived) await this.o.manager.tombstone(event.conversationId, event.change === 'deleted' ? 'deleted' : 'archived');
+        }
+        return;
+    }
+  }
+
+  /** Relation of the answer to the question: kept in its thread; quoted in rooms with several people. */
+  private async relationFor(userMessageId: string): Promise<Record<string, unknown> | null> {
+    const brief = await this.o.rooms.messageBrief(userMessageId);
+    if (!brief) return null;
+    const eventId = brief.channel === 'matrix' ? brief.externalId : null;
+    if (brief.threadId) return { rel_type: 'm.thread', event_id: brief.threadId, is_falling_back: true, 'm.in_reply_to': { event_id: eventId ?? brief.threadId } };
+    if (eventId && brief.senderName) return { 'm.in_reply_to': { event_id: eventId } };
+    return null;
+  }
+
+  private async started(mapped: RoomWithConversation, replyId: string, replyTo: string, agentId: string | null): Promise<void> {
+    if (this.streams.has(replyId)) return;
+    if (!(await this.claim(`stream:${replyId}`))) return;
+    const speaker = await this.o.manager.speakerFor(mapped, agentId ?? mapped.agentId);
+    const eventId = await this.o.valkey.get(this.key('event', replyId));
+    const stream: Stream = {
+      replyId,
+      roomId: mapped.room.roomId,
+      speaker,
+      eventId,
+      text: '',
+      sentText: '',
+      lastSentAt: 0,
+      edits: 0,
+      timer: null,
+      chain: Promise.resolve(),
+      relatesTo: await this.relationFor(replyTo),
+      finished: false,
+    };
+    this.streams.set(replyId, stream);
+    await this.o.client.setTyping(stream.roomId, speaker, true).catch((err: unknown) => this.o.logger.debug({ channel: 'matrix', event: 'typing.failed', err: (err as Error).message }, 'typing failed'));
+  }
+
+  private async delta(replyId: string, text: string): Promise<void> {
+    const s = this.streams.get(replyId);
+    if (!s || s.finished || !text.trim()) return;
+    s.text = text;
+    if (s.timer) return;
+    const wait = s.eventId === null ? 0 : Math.max(0, s.lastSentAt + this.o.editIntervalMs - Date.now());
+    if (wait === 0) return this.flush(s);
+    s.timer = setTimeout(() => {
+      s.timer = null;
+      void this.track(this.flush(s));
+    }, wait);
+  }
+
+  private flush(s: Stream): Promise<void> {
+    s.chain = s.chain.then(async () => {
+      if (s.finished || s.text === s.sentText) return;
+      const text = s.text;
+      await this.sendOrEdit(s, markdownContent(text), null, `${s.replyId}:edit:${++s.edits}`);
+      s.sentText = text;
+      s.lastSentAt = Date.now();
+    });
+    return s.chain.catch((err: unknown) => this.o.logger.warn({ channel: 'matrix', event: 'stream.send_failed', replyId: s.replyId, err: (err as Error).message }, 'streamed edit failed'));
+  }
+
+  /** Sends the answer's message, or an edit of it once it exists. */
+  private async sendOrEdit(s: Stream, content: TextContent, routing: unknown, editName: string): Promise<void> {
+    const extra = routing === null || routing === undefined ? {} : { 'mosaic.routing': routing };
+    if (s.eventId === null) {
+      const first: Record<string, unknown> = { ...content, ...extra, ...(s.relatesTo ? { 'm.relates_to': s.relatesTo } : {}) };
+      s.eventId = await this.o.client.sendEvent(s.roomId, 'm.room.message', txnIdFor(`${s.replyId}:message`), first, s.speaker);
+      await this.o.valkey.set(this.key('event', s.replyId), s.eventId, 'EX', EVENT_TTL_S);
+      return;
+    }
+    const edit: Record<string, unknown> = {
+      msgtype: content.msgtype,
+      body: `* ${content.body}`,
+      ...(content.formatted_body ? { format: content.format, formatted_body: `* ${content.formatted_body}` } : {}),
+      'm.new_content': { ...content, ...extra },
+      'm.relates_to': { rel_type: 'm.replace', event_id: s.eventId },
+      ...extra,
+    };
+    await this.o.client.sendEvent(s.roomId, 'm.room.message', txnIdFor(editName), edit, s.speaker);
+  }
+
+  private async message(mapped: RoomWithConversation, m: StoredMessageView): Promise<void> {
+    if (m.role === 'assistant' && m.metadata.final === true) return this.finalAnswer(mapped, m, null);
+    if (m.role === 'system') {
+      // A failure after streamed text ends that message instead of adding another.
+      const replyId = m.replyToId ? replyIdFor(m.replyToId) : null;
+      const s = replyId ? this.streams.get(replyId) : undefined;
+      if (s && (s.eventId !== null || s.text)) return this.finalAnswer(mapped, { ...m, id: s.replyId, content: s.text }, m.content);
+      if (s) await this.o.client.setTyping(s.roomId, s.speaker, false).catch(() => undefined);
+      if (replyId) this.streams.delete(replyId);
+      if (!(await this.claim(`notice:${m.id}`))) return;
+      const speaker = await this.o.manager.speakerFor(mapped);
+      const userEvent = m.replyToId ? await this.o.rooms.eventIdForMessage(m.replyToId) : null;
+      const eventId = await this.o.manager.notice(mapped.room.roomId, speaker, m.content, `notice:${m.id}`, userEvent ? { 'm.in_reply_to': { event_id: userEvent } } : undefined);
+      await this.o.rooms.recordSentEvent(m.id, mapped.room.roomId, eventId);
+      return;
+    }
+    if (m.role === 'user' && m.channel !== 'matrix') {
+      if (!(await this.claim(`mirror:${m.id}`))) return;
+      const speaker = await this.o.manager.speakerFor(mapped);
+      const quoted = m.content.split('\n').map((l) => `> ${l}`).join('\n');
+      const eventId = await this.o.manager.notice(mapped.room.roomId, speaker, `Written in ${m.channel}:\n\n${quoted}`, `mirror:${m.id}`);
+      await this.o.rooms.recordSentEvent(m.id, mapped.room.roomId, eventId);
+    }
+  }
+
+  /** The last edit: the whole text, the routing line, `mosaic.routing`. */
+  private async finalAnswer(mapped: RoomWithConversation, m: StoredMessageView, failure: string | null): Promise<void> {
+    if (!(await this.claim(`final:${m.id}`))) return;
+    let s = this.streams.get(m.id);
+    if (s) {
+      s.finished = true;
+      if (s.timer) clearTimeout(s.timer);
+      await s.chain.catch(() => undefined);
+    } else {
+      // Streamed elsewhere (a replica that died), or not streamed: finish from what Valkey remembers.
+      const speaker = await this.o.manager.speakerFor(mapped, m.senderType === 'agent' && /^[0-9a-f-]{36}$/.test(m.senderId) ? m.senderId : mapped.agentId);
+      s = {
+        replyId: m.id,
+        roomId: mapped.room.roomId,
+        speaker,
+        eventId: await this.o.valkey.get(this.key('event', m.id)),
+        text: m.content,
+        sentText: '',
+        lastSentAt: 0,
+        edits: 0,
+        timer: null,
+        chain: Promise.resolve(),
+        relatesTo: m.replyToId ? await this.relationFor(m.replyToId) : null,
+        finished: true,
+      };
+    }
+    try {
+      const routing = failure === null ? (m.routing as RoutingSummary | null) : null;
+      const line = routingLine(routing, m.model);
+      const text = failure === null ? m.content : `${m.content}${m.content ? '\n\n' : ''}${failure}`;
+      const content = markdownContent(text || '…', 'm.text', line?.html ?? '', line?.plain ?? '');
+      await this.sendOrEdit(s, content, failure === null ? (m.routing ?? null) : null, `${m.id}:final`);
+      if (s.eventId) await this.o.rooms.recordSentEvent(m.id, s.roomId, s.eventId);
+      this.o.logger.info({ channel: 'matrix', event: 'answer.sent', roomId: s.roomId, replyId: m.id, eventId: s.eventId, edits: s.edits }, 'answer sent');
+    } catch (err) {
+      await this.o.valkey.del(this.key('claim', `final:${m.id}`));
+      throw err;
+    } finally {
+      this.streams.delete(m.id);
+      await this.o.client.setTyping(s.roomId, s.speaker, false).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Which Matrix room is which conversation (conversation_matrix_rooms), and
+ * the Matrix-side facts Mosaic keeps about the room: reply mode, when we
+ * joined, encryption, tombstone. Also the few message lookups the channel
+ * needs by Matrix event id (the conversation store works per actor; these
+ * run before an actor is known or across the room's owner).
+ */
+import { and, desc, eq, isNull, or, sql } from 'drizzle-orm';
+import type { Db } from '../src/db/client.ts';
+import { conversationMatrixRooms, conversations, messages } from '../src/db/schema.ts';
+
+export type RoomRow = typeof conversationMatrixRooms.$inferSelect;
+export type ReplyMode = RoomRow['replyMode'];
+
+export interface RoomWithConversation {
+  room: RoomRow;
+  ownerId: string;
+  agentId: string | null;
+  title: string;
+  archived: boolean;
+  deleted: boolean;
+}
+
+export class RoomStore {
+  constructor(private readonly db: Db) {}
+
+  async byRoomId(roomId: string): Promise<RoomWithConversation | null> {
+    const [row] = await this.db
+      .select({ room: conversationMatrixRooms, c: conversations })
+      .from(conversationMatrixRooms)
+      .innerJoin(conversations, eq(conversations.id, conversationMatrixRooms.conversationId))
+      .where(eq(conversationMatrixRooms.roomId, roomId))
+      .limit(1);
+    return row ? { room: row.room, ownerId: row.c.ownerId, agentId: row.c.agentId, title: row.c.title, archived: row.c.archivedAt !== null, deleted: row.c.deletedAt !== null } : null;
+  }
+
+  async byConversation(conversationId: string): Promise<RoomWithConversation | null> {
+    const [row] = await this.db
+      .select({ room: conversationMatrixRooms, c: conversations })
+      .from(conversationMatrixRooms)
+      .innerJoin(conversations, eq(conversations.id, conversationMatrixRooms.conversationId))
+      .where(eq(conversationMatrixRooms.conversationId, conversationId))
+      .limit(1);
+    return row ? { room: row.room, ownerId: row.c.ownerId, agentId: row.c.agentId, title: row.c.title, archived: row.c.archivedAt !== null, deleted: row.c.deletedAt !== null } : null;
+  }
+
+  /**
+   * Links a room to a conversation. When two replicas race, the first link
+   * wins and both get it back.
+   */
+  async link(input: { conversationId: string; roomId: string; botJoinedAt: Date; encrypted?: boolean }): Promise<RoomRow> {
+    await this.db
+      .insert(conversationMatrixRooms)
+      .values({ conversationId: input.conversationId, roomId: input.roomId, botJoinedAt: input.botJoinedAt, encrypted: input.encrypted ?? false })
+      .onConflictDoNothing();
+    const [row] = await this.db.select().from(conversationMatrixRooms).where(eq(conversationMatrixRooms.roomId, input.roomId)).limit(1);
+    return row!;
+  }
+
+  async setReplyMode(conversationId: string, mode: ReplyMode): Promise<boolean> {
+    const rows = await this.db.update(conversationMatrixRooms).set({ replyMode: mode }).where(eq(conversationMatrixRooms.conversationId, conversationId)).returning({ id: conversationMatrixRooms.conversationId });
+    return rows.length > 0;
+  }
+
+  /** Marks the room encrypted; true only for the call that changed it (so the notice is said once). */
+  async markEncrypted(roomId: string): Promise<boolean> {
+    const rows = await this.db
+      .update(conversationMatrixRooms)
+      .set({ encrypted: true })
+      .where(and(eq(conversationMatrixRooms.roomId, roomId), eq(conversationMatrixRooms.encrypted, false)))
+      .returning({ id: conversationMatrixRooms.conversationId });
+    return rows.length > 0;
+  }
+
+  /** True only for the call that tombstoned it. */
+  async markTombstoned(conversationId: string): Promise<boolean> {
+    const rows = await this.db
+      .update(conversationMatrixRooms)
+      .set({ tombstonedAt: new Date() })
+      .where(and(eq(conversationMatrixRooms.conversationId, conversationId), isNull(conversationMatrixRooms.tombstonedAt)))
+      .returning({ id: conversationMatrixRooms.conversationId });
+    return rows.length > 0;
+  }
+
+  /** The user's conversations with their rooms (if any), newest first. */
+  async conversationsOf(userId: string, limit = 20): Promise<Array<{ id: string; title: string; archived: boolean; roomId: string | null }>> {
+    const rows = await this.db
+      .select({ id: conversations.id, title: conversations.title, archivedAt: conversations.archivedAt, roomId: conversationMatrixRooms.roomId })
+      .from(conversations)
+      .leftJoin(conversationMatrixRooms, eq(conversationMatrixRooms.conversationId, conversations.id))
+      .where(and(eq(conversations.ownerId, userId), isNull(conversations.deletedAt)))
+      .orderBy(desc(conversations.updatedAt))
+      .limit(limit);
+    return rows.map((r) => ({ id: r.id, title: r.title, archived: r.archivedAt !== null, roomId: r.roomId }));
+  }
+
+  // ---- messages by Matrix event id -------------------------------------------------------
+
+  /** Our message id for a Matrix event in this conversation: an inbound message, or a reply we sent. */
+  async messageIdForEvent(conversationId: string, eventId: string): Promise<string | null> {
+    const [row] = await this.db
+      .select({ id: messages.id })
+      .from(messages)
+      .where(
+        and(
+          eq(messages.conversationId, conversationId),
+          or(and(eq(messages.channel, 'matrix'), eq(messages.externalId, eventId)), sql`${messages.metadata}->'matrix'->>'eventId' = ${eventId}`),
+        ),
+      )
+      .limit(1);
+    return row?.id ?? null;
+  }
+
+  /** The Matrix event a stored message is (inbound) or was sent as (a reply). */
+  async eventIdForMessage(messageId: string): Promise<string | null> {
+    const [row] = await this.db.select({ externalId: messages.externalId, channel: messages.channel, metadata: messages.metadata }).from(messages).where(eq(messages.id, messageId)).limit(1);
+    if (!row) return null;
+    if (row.channel === 'matrix') return row.externalId;
+    const matrix = row.metadata.matrix as { eventId?: unknown } | undefined;
+    return typeof matrix?.eventId === 'string' ? matrix.eventId : null;
+  }
+
+  /** What the outbound side needs to know about a stored message to relate an answer to it. */
+  async messageBrief(messageId: string): Promise<{ channel: string; externalId: string | null; threadId: string | null; senderName: string | null } | null> {
+    const [row] = await this.db
+      .select({ channel: messages.channel, externalId: messages.externalId, threadId: messages.threadId, metadata: messages.metadata })
+      .from(messages)
+      .where(eq(messages.id, messageId))
+      .limit(1);
+    if (!row) return null;
+    return { channel: row.channel, externalId: row.externalId, threadId: row.threadId, senderName: typeof row.metadata.senderName === 'string' ? row.metadata.senderName : null };
+  }
+
+  /** Remembers the Matrix event a reply was sent as (for replies to it, and for later edits). */
+  async recordSentEvent(messageId: string, roomId: string, eventId: string): Promise<void> {
+    await this.db
+      .update(messages)
+      .set({ metadata: sql`${messages.metadata} || ${JSON.stringify({ matrix: { roomId, eventId } })}::jsonb` })
+      .where(eq(messages.id, messageId));
+  }
+
+  /** Records a redaction on the stored message; the content stays (append-only audit), clients hide it. */
+  async markRedacted(roomId: string, redactedEventId: string, by: string, reason: string | null): Promise<boolean> {
+    const mapped = await this.byRoomId(roomId);
+    if (!mapped) return false;
+    const [row] = await this.db
+      .select({ id: messages.id, metadata: messages.metadata })
+      .from(messages)
+      .where(and(eq(messages.conversationId, mapped.room.conversationId), eq(messages.channel, 'matrix'), eq(messages.externalId, redactedEventId)))
+      .limit(1);
+    if (!row) return false;
+    await this.db
+      .update(messages)
+      .set({ redactedAt: new Date(), metadata: { ...row.metadata, redactedBy: by, ...(reason ? { redactionReason: reason } : {}) } })
+      .where(eq(messages.id, row.id));
+    return true;
+  }
+}
