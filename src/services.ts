@@ -20,6 +20,8 @@ import { conservativeDefaults, findModel } from './providers/catalogue.ts';
 import type { ModelInfo } from './providers/types.ts';
 import { configAvailability } from './routing/config-availability.ts';
 import { createRoutingService, type RoutingService } from './routing/routing-service.ts';
+import { valkeyClassificationCache } from './routing/classification-cache.ts';
+import { modelClassifier } from './agents/model-classifier.ts';
 import type { ModelDirectory } from './routing/types.ts';
 import { providerEmbedder, type Embedder } from './agents/embedder.ts';
 import { MemoryStore } from './agents/memory-store.ts';
@@ -110,7 +112,18 @@ export function buildServices(deps: ServiceDeps): Services {
     isHealthy: (p) => providers.isEnabled(p) && health.isUsable(p),
     userHasKey: (userId, p) => deps.credentials.has(memberActor(userId), p),
   });
-  const routing = createRoutingService({ db, routing: config.routing, directory, availability });
+  const classifierAdapter = config.routing.classifierModel.enabled ? providers.get(config.routing.classifierModel.provider) : undefined;
+  if (config.routing.classifierModel.enabled && !classifierAdapter) {
+    logger.warn({ event: 'routing.classifier_unavailable', provider: config.routing.classifierModel.provider }, 'the classifier model\'s provider is not enabled; routing uses its own rules only');
+  }
+  const routing = createRoutingService({
+    db,
+    routing: config.routing,
+    directory,
+    availability,
+    classificationCache: valkeyClassificationCache(valkey, config.valkey.keyPrefix),
+    ...(classifierAdapter ? { modelClassify: modelClassifier(classifierAdapter, config.routing.classifierModel.model) } : {}),
+  });
 
   let embedder: Embedder | null = null;
   const embedAdapter = providers.get(config.embeddings.provider);

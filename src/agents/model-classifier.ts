@@ -1,0 +1,38 @@
+/**
+ * Asks a cheap model what a message is, for the routing classifier when
+ * its own rules are unsure. The answer is a small JSON object; anything
+ * else is ignored (routing then keeps the deterministic result).
+ */
+import type { ProviderAdapter } from '../providers/types.ts';
+import { COMPLEXITIES, TASK_TYPES, type Classification } from '../routing/types.ts';
+
+const PROMPT = `Classify the user's message for routing to an AI model. Answer with JSON only, no prose:
+{"taskType": one of ${TASK_TYPES.map((t) => `"${t}"`).join(', ')},
+ "complexity": one of ${COMPLEXITIES.map((c) => `"${c}"`).join(', ')},
+ "domain": a single lowercase word such as "software", "medicine", "finance", "general"}`;
+
+export function parseClassification(text: string): Partial<Classification> {
+  const match = /\{[\s\S]*\}/.exec(text);
+  if (!match) return {};
+  let value: Record<string, unknown>;
+  try {
+    value = JSON.parse(match[0]) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+  const out: Partial<Classification> = {};
+  if (typeof value.taskType === 'string' && (TASK_TYPES as readonly string[]).includes(value.taskType)) out.taskType = value.taskType as Classification['taskType'];
+  if (typeof value.complexity === 'string' && (COMPLEXITIES as readonly string[]).includes(value.complexity)) out.complexity = value.complexity as Classification['complexity'];
+  if (typeof value.domain === 'string' && /^[a-z][a-z-]{0,30}$/.test(value.domain)) out.domain = value.domain;
+  return out;
+}
+
+export function modelClassifier(adapter: ProviderAdapter, model: string) {
+  return async (text: string, signal: AbortSignal): Promise<Partial<Classification>> => {
+    let answer = '';
+    for await (const event of adapter.chat({ model, system: PROMPT, messages: [{ role: 'user', content: text.slice(0, 4000) }], maxTokens: 100, temperature: 0, signal })) {
+      if (event.type === 'text') answer += event.delta;
+    }
+    return parseClassification(answer);
+  };
+}
