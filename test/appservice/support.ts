@@ -42,7 +42,7 @@ export interface MatrixWorld {
   stop(): Promise<void>;
 }
 
-export async function startMatrixWorld(options: { matrix?: Record<string, unknown> } = {}): Promise<MatrixWorld> {
+export async function startMatrixWorld(options: { matrix?: Record<string, unknown>; sweepIntervalMs?: number } = {}): Promise<MatrixWorld> {
   const port = await freePort();
   const registration = generateRegistration(parseConfig({ matrix: { serverName: SERVER, port, host: '127.0.0.1' } }));
   const hs = await TestHomeserver.start({ serverName: SERVER, registration, push: { retryInitialMs: 20, retryMaxMs: 200 } });
@@ -53,7 +53,7 @@ export async function startMatrixWorld(options: { matrix?: Record<string, unknow
       matrixPlugin({
         registration,
         faults,
-        sweepIntervalMs: 300,
+        sweepIntervalMs: options.sweepIntervalMs ?? 300,
         clientRetry: { baseDelayMs: 20, maxDelayMs: 200 },
         onStarted: (a) => (adapter = a),
       }),
