@@ -67,6 +67,11 @@ function conversationOf(ctx: CommandContext): string {
 export function coreCommands(deps: CoreCommandDeps, registry: CommandRegistry): CommandDefinition[] {
   const { service, directory } = deps;
   const stores = service.stores;
+  const requireModel = (name: string, usage: string): ModelInfo => {
+    const { found, suggestions } = findModelByName(directory, name);
+    if (found) return found;
+    throw new CommandUsageError(usage, `Unknown model "${name}". Close matches: ${suggestions.map((m) => `\`${ref(m)}\``).join(', ') || 'none'}`);
+  };
 
   const model: CommandDefinition = {
     name: 'model',
@@ -89,11 +94,7 @@ export function coreCommands(deps: CoreCommandDeps, registry: CommandRegistry): 
         await service.publishSessionInfo(ctx.actor, id);
         return { text: 'Model: automatic routing — each message goes to the model its rules choose.', data: { pinned: false } };
       }
-      const { found, suggestions } = findModelByName(directory, arg);
-      if (!found) {
-        const list = suggestions.map((m) => `\`${ref(m)}\``).join(', ');
-        throw new CommandUsageError('/model <name>', `Unknown model "${arg}". Close matches: ${list || 'none'}`);
-      }
+      const found = requireModel(arg, '/model <name>');
       await stores.conversations.update(ctx.actor, id, { pinnedProvider: found.provider, pinnedModel: found.id });
       const info = await service.sessionInfo(ctx.actor, id);
       if (info.sessionId) await stores.sessions.recordModel(ctx.actor, info.sessionId, found.provider, found.id);
@@ -123,8 +124,7 @@ export function coreCommands(deps: CoreCommandDeps, registry: CommandRegistry): 
         let provider: string | null = null;
         let modelId: string | null = null;
         if (typeof cmd.flags.model === 'string') {
-          const { found, suggestions } = findModelByName(directory, cmd.flags.model);
-          if (!found) throw new CommandUsageError(this.usage, `Unknown model "${cmd.flags.model}". Close matches: ${suggestions.map((m) => `\`${ref(m)}\``).join(', ') || 'none'}`);
+          const found = requireModel(cmd.flags.model, this.usage);
           provider = found.provider;
           modelId = found.id;
         }
