@@ -213,6 +213,11 @@ export function buildServices(deps: ServiceDeps): Services {
     jobs: jobSystem,
     async start() {
       await jobSystem.start();
+      // Re-queue answers whose jobs were lost (a flushed Valkey); a job that
+      // still exists has the same id, so nothing is answered twice.
+      const waiting = await conversationStore.unansweredSince(new Date(Date.now() - 3_600_000));
+      for (const w of waiting) await replies.schedule({ conversationId: w.conversationId, userId: w.ownerId, messageId: w.messageId });
+      if (waiting.length) logger.info({ event: 'replies.requeued', count: waiting.length }, `re-queued ${waiting.length} unanswered message(s)`);
     },
     async stop() {
       await jobSystem.stop();

@@ -71,6 +71,21 @@ describe('conversations over the REST API', () => {
     expect(messages.body.items.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user', 'assistant']);
   });
 
+  it('a message whose answer job was lost is answered after a restart', async () => {
+    const id = await newConversation(alice.token);
+    // Stored without its job, as after a flushed Valkey.
+    const { message } = await t.service.stores.conversations.append(alice.actor, id, { role: 'user', senderId: alice.actor.userId, senderType: 'user', content: 'Are you still there?', channel: 'api' });
+    await t.restart();
+    const deadline = Date.now() + 15_000;
+    let reply: { content: string } | undefined;
+    while (!reply && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      const items = (await t.api<{ items: Array<{ replyToId: string | null; role: string; content: string }> }>(alice.token, 'GET', `/api/conversations/${id}/messages`)).body.items;
+      reply = items.find((m) => m.replyToId === message.id && m.role === 'assistant');
+    }
+    expect(reply?.content).toBe('Echo: Are you still there?');
+  });
+
   it('every reply carries its routing decision, and the default rules pick the model', async () => {
     const id = await newConversation(alice.token);
     const coding = await say(alice.token, id, 'Fix this TypeScript error:\n```ts\nconst x: number = "a";\n```\nTS2322: Type string is not assignable to type number');

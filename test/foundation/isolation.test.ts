@@ -50,6 +50,7 @@ const coverage: Coverage = {
   'CredentialStore.remove': { isolation: async (c) => credentialIsolation(c) },
   'CredentialStore.resolveForUse': { isolation: async (c) => credentialIsolation(c) },
   'CredentialStore.has': { isolation: async (c) => credentialIsolation(c) },
+  'ConversationStore.unansweredSince': { notUserOwned: 'housekeeping at start: ids only, to re-queue lost answer jobs' },
   'ConversationStore.activeSince': { notUserOwned: 'housekeeping: ids and owners only; every later read acts as the owner' },
   'AgentStore.create': { isolation: async (c) => agentIsolation(c) },
   'AgentStore.list': { isolation: async (c) => agentIsolation(c) },
