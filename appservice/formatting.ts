@@ -32,6 +32,8 @@ const SANITIZE: sanitizeHtml.IOptions = {
   allowedSchemesAppliedToAttributes: ['href', 'src'],
   allowProtocolRelative: false,
   nestingLimit: 100,
+  // Clients only load mxc images; any other image becomes nothing rather than a broken tag.
+  exclusiveFilter: (frame) => frame.tag === 'img' && !(frame.attribs.src ?? '').startsWith('mxc://'),
   disallowedTagsMode: 'discard',
 };
 
