@@ -10,7 +10,7 @@ import type { Human } from '../homeserver/index.ts';
 import { answerIn, CODER_ID, say, ghostOf, inviteAgent, startMatrixWorld, waitForAnswer, type MatrixWorld } from './support.ts';
 
 let w: MatrixWorld;
-let alice: Human & { mosaicUserId: string };
+let alice: Human & { mosaicUserId: string; token: string };
 const coder = ghostOf(CODER_ID);
 
 beforeAll(async () => {
@@ -77,6 +77,32 @@ describe('talking to an agent in a Matrix room', () => {
     expect(String(history.content.body)).toMatch(/\*\*History\*\*: \d+ messages/);
     // Commands are not sent to a model.
     expect(chats('openai').length).toBe(before + 1);
+  });
+
+  it('a question in a thread is answered in the thread', async () => {
+    const root = await say(alice, roomId, 'Starting a thread about sorting algorithms.');
+    await waitForAnswer(alice, roomId, coder, root);
+    const { event_id: q } = await alice.client.sendEvent(roomId, 'm.room.message' as never, {
+      msgtype: 'm.text',
+      body: 'Which sorting algorithm is stable?',
+      'm.relates_to': { rel_type: 'm.thread', event_id: root, is_falling_back: true, 'm.in_reply_to': { event_id: root } },
+    } as never);
+    await alice.waitForEvent(roomId, (e) => e.event_id === q);
+    await waitForAnswer(alice, roomId, coder, q);
+    const events = (await alice.history(roomId)).filter((e) => e.type === 'm.room.message');
+    const answer = answerIn(events.slice(events.findIndex((e) => e.event_id === q)), coder)[0]!;
+    expect(answer.original.content['m.relates_to']).toMatchObject({ rel_type: 'm.thread', event_id: root });
+  });
+
+  it('a message written to the conversation on another surface shows in the room, and its answer is streamed there', async () => {
+    const conversationId = (await w.mosaic.core.database.db.query.conversationMatrixRooms.findFirst({ where: (r, { eq: is }) => is(r.roomId, roomId) }))!.conversationId;
+    w.mosaic.simulators.anthropic.script({ text: 'Quicksort is not stable; merge sort is.' });
+    const res = await w.mosaic.api<{ messageId: string }>(alice.token, 'POST', `/api/conversations/${conversationId}/messages`, { content: 'Is quicksort a stable sorting algorithm? Explain with code.' });
+    expect(res.status).toBe(202);
+    const mirrored = await alice.waitForEvent(roomId, (e) => e.sender === coder && String(e.content.body).includes('Is quicksort a stable'));
+    expect(mirrored.content.msgtype).toBe('m.notice');
+    const done = await waitForAnswer(alice, roomId, coder, mirrored.event_id);
+    expect(String((done.content['m.new_content'] as { body: string }).body)).toContain('merge sort is');
   });
 
   it('after a restart the next message is answered with the earlier history (AC-1)', async () => {

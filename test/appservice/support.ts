@@ -38,7 +38,7 @@ export interface MatrixWorld {
   faults: ProcessorFaults;
   adapter(): MatrixAdapter;
   /** A human on the homeserver whose Matrix id is linked to a new Mosaic account. */
-  linkedHuman(name: string): Promise<Human & { mosaicUserId: string }>;
+  linkedHuman(name: string): Promise<Human & { mosaicUserId: string; token: string }>;
   stop(): Promise<void>;
 }
 
@@ -68,9 +68,9 @@ export async function startMatrixWorld(options: { matrix?: Record<string, unknow
     adapter: () => adapter!,
     async linkedHuman(name) {
       const human = await hs.createHuman(name, { displayname: name[0]!.toUpperCase() + name.slice(1) });
-      const { actor } = await mosaic.createUser(name);
+      const { actor, token } = await mosaic.createUser(name);
       await mosaic.core.database.db.insert(channelIdentities).values({ channel: 'matrix', channelUserId: human.userId, userId: actor.userId });
-      return Object.assign(human, { mosaicUserId: actor.userId });
+      return Object.assign(human, { mosaicUserId: actor.userId, token });
     },
     async stop() {
       await mosaic.stop();
