@@ -120,7 +120,15 @@ export class EventProcessor {
 
   /** Picks up leftovers (a crashed replica's claims) on an interval. */
   startSweeping(intervalMs: number): void {
-    this.timer = setInterval(() => void this.drain(), intervalMs);
+    let lastPrune = 0;
+    this.timer = setInterval(() => {
+      void this.drain();
+      // Transaction ids are kept 48 h (Conduit retries for up to 24 h); event ids stay: they are the identity.
+      if (Date.now() - lastPrune > 3600_000) {
+        lastPrune = Date.now();
+        void this.journal.pruneTransactions(48 * 3600_000).catch((err: unknown) => this.logger.warn({ channel: 'matrix', event: 'prune.failed', err: errorMessage(err) }, 'pruning old transaction ids failed'));
+      }
+    }, intervalMs);
     this.timer.unref();
   }
 
