@@ -1,6 +1,6 @@
 /**
  * Isolation of user-owned data. Every method of every storage class in
- * src/**\/*-store.ts must appear in `coverage` below: either with a case
+ * src/**\/*-store.ts and appservice/**\/*-store.ts must appear in `coverage` below: either with a case
  * proving another user cannot reach the acting user's rows, or marked as not
  * touching user-owned data (with the reason). A new storage function without
  * an entry fails this test, so it cannot be forgotten.
@@ -21,6 +21,7 @@ import { ConversationStore } from '../../src/conversations/conversation-store.ts
 import { SessionStore } from '../../src/conversations/session-store.ts';
 import { MemoryStore } from '../../src/agents/memory-store.ts';
 import { RuleStore } from '../../src/routing/rule-store.ts';
+import { RoomStore } from '../../appservice/room-store.ts';
 import { createPgDatabase } from '../support/databases.ts';
 
 interface Ctx {
@@ -103,6 +104,27 @@ const coverage: Coverage = {
   'RuleStore.visibleRow': { notUserOwned: 'private helper scoped by the actor; exercised through get/setDisabledForMe' },
   'RuleStore.writableRow': { notUserOwned: 'private helper scoped by the actor; exercised through update/remove' },
   'RuleStore.nextPriority': { notUserOwned: 'private: the next free priority number of a scope; returns no rows' },
+  'RoomStore.byRoomId': { notUserOwned: 'channel mapping: the room a homeserver event came from to its conversation (who may speak there is the room membership)' },
+  'RoomStore.byConversation': { notUserOwned: "channel mapping: a conversation to its room, for delivering that conversation's own events" },
+  'RoomStore.link': { notUserOwned: 'channel mapping written when a room becomes a conversation' },
+  'RoomStore.setReplyMode': { notUserOwned: 'room setting changed by !room inside that room' },
+  'RoomStore.markEncrypted': { notUserOwned: "room flag set from the room's own state event" },
+  'RoomStore.markTombstoned': { notUserOwned: 'room flag set when its conversation is archived or deleted' },
+  'RoomStore.messageIdForEvent': { notUserOwned: 'channel bookkeeping: a Matrix event id the homeserver delivered in that room to our message id; no listing' },
+  'RoomStore.eventIdForMessage': { notUserOwned: 'channel bookkeeping: our message id to the Matrix event sent for it; no listing' },
+  'RoomStore.messageBrief': { notUserOwned: 'channel bookkeeping for replies and threads of a message the channel is delivering; no listing' },
+  'RoomStore.recordSentEvent': { notUserOwned: 'channel bookkeeping: remembers the Matrix event id of a sent answer' },
+  'RoomStore.markRedacted': { notUserOwned: 'records a redaction the homeserver delivered for an event in that room' },
+  'RoomStore.conversationsOf': {
+    isolation: async ({ database, alice, bob }) => {
+      const conversations = new ConversationStore(database.db);
+      const rooms = new RoomStore(database.db);
+      const conv = await conversations.create(alice, { title: 'Alice room' });
+      expect((await rooms.conversationsOf(alice.userId)).map((c) => c.id)).toContain(conv.id);
+      expect((await rooms.conversationsOf(bob.userId)).map((c) => c.id)).not.toContain(conv.id);
+      await conversations.remove(alice, conv.id);
+    },
+  },
   'TokenStore.authenticate': { notUserOwned: 'resolves a presented secret to its own user; cannot name another user' },
   'TokenStore.issue': {
     isolation: async ({ database, alice, bob }) => {
@@ -256,7 +278,7 @@ function storeFiles(dir: string): string[] {
 
 async function storeMethods(): Promise<string[]> {
   const keys: string[] = [];
-  for (const file of storeFiles(path.resolve('src'))) {
+  for (const file of [...storeFiles(path.resolve('src')), ...storeFiles(path.resolve('appservice'))]) {
     const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
     for (const [exportName, value] of Object.entries(mod)) {
       if (typeof value !== 'function' || !/^class\s/.test(Function.prototype.toString.call(value))) continue;
