@@ -115,8 +115,12 @@ export class JobAdmin {
   }
 
   async getJob(ref: string): Promise<JobDetail> {
-    const { queue, job } = await this.findJob(ref);
-    const state = await job.getState();
+    const found = await this.findJob(ref);
+    const { queue } = found;
+    const state = await found.job.getState();
+    // The job may have finished between reading it and reading its state:
+    // read it again so its result and failure match the state shown.
+    const job = (state === 'completed' || state === 'failed' ? await (await this.registry.queue(queue)).getJob(found.job.id!) : null) ?? found.job;
     const logs = this.logs ? await this.logs.listForJob(queue, job.id!) : [];
     return {
       ...summarize(queue, job, state),
