@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // The `mosaic` command: the core CLI (src/cli.ts) plus the channels that plug
 // into it (appservice/). Wiring happens here so src/ never imports channels.
-// Uses the compiled build when present (Docker image), else the TypeScript
-// sources through tsx.
+// Runs the TypeScript sources through tsx, or the compiled build in an
+// image that ships no sources.
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const built = existsSync(path.join(root, 'dist', 'src', 'cli.js')) && process.env.MOSAIC_FROM_SOURCE !== '1';
+// The compiled build is used where there are no sources (the Docker image),
+// so a checkout never runs a stale dist/ by accident.
+const built = existsSync(path.join(root, 'dist', 'src', 'cli.js')) && !existsSync(path.join(root, 'src', 'cli.ts'));
 if (!built) {
   const { register } = await import('tsx/esm/api');
   register();

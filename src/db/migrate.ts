@@ -3,7 +3,7 @@
  * Idempotent; serialised across replicas by an advisory lock; refuses a
  * database whose schema is newer than this code.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
@@ -14,7 +14,14 @@ import type { PgliteDatabase } from 'drizzle-orm/pglite';
 import { MosaicError } from '../errors.ts';
 import { sqlRows, type Database } from './client.ts';
 
-export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'migrations');
+/** migrations/ at the project root: two levels up from src/db, three from dist/src/db (the build). */
+function findMigrationsDir(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.resolve(here, '..', '..', 'migrations'), path.resolve(here, '..', '..', '..', 'migrations')];
+  return candidates.find((dir) => existsSync(path.join(dir, 'meta', '_journal.json'))) ?? candidates[0]!;
+}
+
+export const MIGRATIONS_DIR = findMigrationsDir();
 const MIGRATION_LOCK = 0x6d6f7361; // "mosa"
 
 interface JournalEntry {

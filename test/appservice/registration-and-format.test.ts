@@ -18,7 +18,7 @@ import { SPEC_DIR } from '../homeserver/spec-checker.ts';
 import { startMatrixWorld } from './support.ts';
 
 const BIN = path.resolve('bin/mosaic.js');
-const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'warn', MOSAIC_FROM_SOURCE: '1' };
+const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'warn' };
 const mosaic = (args: string[], extra: Record<string, string> = {}) =>
   spawnSync('node', [BIN, ...args], { cwd: mkdtempSync(path.join(tmpdir(), 'mosaic-reg-')), env: { ...env, ...extra }, encoding: 'utf8', timeout: 60_000 });
 

@@ -9,7 +9,7 @@ import { TokenStore } from '../../src/identity/token-store.ts';
 import { createEmptyPgDatabase, redisPrefix } from '../support/databases.ts';
 
 const BIN = path.resolve('bin/mosaic.js');
-const baseEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'warn', MOSAIC_FROM_SOURCE: '1' };
+const baseEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'warn' };
 
 function mosaic(args: string[], env: Record<string, string>, input?: string) {
   const cwd = mkdtempSync(path.join(tmpdir(), 'mosaic-cli-'));
