@@ -1,10 +1,13 @@
 /**
  * The whole gateway for end-to-end tests: real PostgreSQL (a fresh
- * database), real Redis (a fresh prefix), every provider pointed at its
+ * database; or the embedded PGlite in a fresh folder), real Redis (a fresh prefix), every provider pointed at its
  * simulator, migrations with the default rules and system agents, reply
  * workers running, HTTP on a random port. `restart()` stops the process
  * state and starts again on the same database, Redis and simulators.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { parseConfig } from '../../src/config/load.ts';
 import type { MosaicConfig } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/logging.ts';
@@ -22,6 +25,8 @@ export interface TestMosaicOptions {
   config?: Record<string, unknown>;
   /** Providers to run (default: all five). Others are disabled. */
   providers?: ProviderName[];
+  /** 'pglite': the embedded default database, in a fresh folder, instead of PostgreSQL. */
+  database?: 'postgres' | 'pglite';
 }
 
 export interface TestMosaic {
@@ -54,11 +59,11 @@ export async function startTestMosaic(options: TestMosaicOptions = {}): Promise<
   for (const p of wanted) simulators[p] = await startSimulator(p);
   const providers: Record<string, unknown> = simulatorProviderConfig(simulators);
   for (const p of PROVIDER_NAMES) if (!wanted.includes(p)) providers[p] = { enabled: false };
-  const dbUrl = await createEmptyPgDatabase();
+  const database = options.database === 'pglite' ? { dataDir: mkdtempSync(path.join(tmpdir(), 'mosaic-pglite-')) } : { url: await createEmptyPgDatabase(), poolSize: 5 };
   const raw = merge(
     {
       http: { port: 0, host: '127.0.0.1', rateLimitPerMinute: 100_000 },
-      database: { url: dbUrl, poolSize: 5 },
+      database,
       valkey: { keyPrefix: redisPrefix('e2e') },
       log: { level: (process.env.TEST_LOG_LEVEL as string | undefined) ?? 'silent' },
       secrets: { key: 'test-secret-key-0123456789-abcdefghijklmnop' },
