@@ -9,7 +9,7 @@ import type { Actor } from '../identity/actor.ts';
 import type { Logger } from '../logging.ts';
 import type { ChannelMessage } from '../protocol/channel-message.ts';
 import type { Credential, ProviderAdapter, ProviderName, Usage } from '../providers/types.ts';
-import type { AgentProfile, ModelDirectory, RoutingDecision, RoutingInput, RoutingResult } from '../routing/types.ts';
+import type { AgentProfile, FallbackTried, ModelDirectory, RoutingDecision, RoutingInput, RoutingResult } from '../routing/types.ts';
 import type { AgentConfig, AgentStore } from '../agents/agent-store.ts';
 import { runAgentTurn, type RunnerResult } from '../agents/runner.ts';
 import type { AgentTool } from '../agents/tool.ts';
@@ -96,6 +96,10 @@ export interface SessionInfo {
   lastRouting: unknown;
   metrics: unknown;
 }
+
+/** Failures after which another model may take the message (the provider, not the request, is at fault). */
+const FAILOVER_CODES = new Set(['provider_unavailable', 'provider_rate_limit', 'provider_timeout', 'provider_malformed_stream', 'provider_auth', 'provider_disabled', 'provider_stream_incomplete']);
+const MAX_FAILOVERS = 2;
 
 const DEFAULT_AGENT_PROMPT = 'You are Mosaic, a helpful assistant. Answer clearly and concisely. Use markdown when it helps.';
 const SUMMARY_PROMPT =
@@ -350,32 +354,17 @@ export class ConversationService {
     const agent = await this.agentOf(actor, conv);
     const replyId = replyIdFor(userMessage.id);
     const localOnly = conv.localOnly || (await this.userLocalOnly(actor));
-    const routed = await this.deps.routing.route(actor, {
+    const routingInput: Omit<RoutingInput, 'userId'> = {
       text: userMessage.content,
       attachments: userMessage.attachments.map((a) => ({ name: a.name, mimeType: a.mimeType, ...(a.sizeBytes !== undefined ? { sizeBytes: a.sizeBytes } : {}) })),
       channel: userMessage.channel,
       agent: agentProfile(agent),
       pin: conv.pinnedProvider && conv.pinnedModel ? { provider: conv.pinnedProvider as ProviderName, model: conv.pinnedModel } : null,
       localOnly,
-    });
-    if (routed.outcome === 'refused') {
-      await this.storeNotice(actor, conversationId, userMessage, `⚠️ ${routed.userNotice}`, { routing: routed, refused: routed.code });
-      await this.deps.conversations.update(actor, conversationId, { lastRouting: routed });
-      await this.publish({ type: 'answer:failed', conversationId, replyId, replyTo: userMessage.id, notice: routed.userNotice });
-      return;
-    }
-    const adapter = this.deps.providers.adapter(routed.provider);
-    if (!adapter) {
-      await this.storeNotice(actor, conversationId, userMessage, `⚠️ ${routed.provider} is not enabled on this server.`, { routing: routed });
-      return;
-    }
-    const session = await this.deps.sessions.current(actor, conversationId, { agentId: agent?.id ?? null, provider: routed.provider, model: routed.model });
-    await this.deps.sessions.recordModel(actor, session.id, routed.provider, routed.model);
-    const credential = await this.deps.providers.credential(actor, routed.provider);
+    };
 
     const controller = new AbortController();
-    const abortOn = (signal: AbortSignal) => signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
-    abortOn(lease.signal);
+    lease.signal.addEventListener('abort', () => controller.abort(lease.signal.reason), { once: true });
     let stoppedByUser = false;
     const unsubscribe = await this.deps.bus.subscribe(conversationId, (event) => {
       if (event.type === 'answer:cancel') {
@@ -383,11 +372,66 @@ export class ConversationService {
         controller.abort(new Error('stopped by the user'));
       }
     });
-
-    const systemBase = routed.agent?.systemPromptOverride ?? agent?.systemPrompt ?? DEFAULT_AGENT_PROMPT;
-    const tools = this.toolsFor(agent, routed);
-    let streamed = '';
+    const avoid: FallbackTried[] = [];
     try {
+      for (;;) {
+        const routed = await this.deps.routing.route(actor, { ...routingInput, ...(avoid.length ? { avoid } : {}) });
+        if (routed.outcome === 'refused') {
+          await this.storeNotice(actor, conversationId, userMessage, `⚠️ ${routed.userNotice}`, { routing: routed, refused: routed.code });
+          await this.deps.conversations.update(actor, conversationId, { lastRouting: routed });
+          await this.publish({ type: 'answer:failed', conversationId, replyId, replyTo: userMessage.id, notice: routed.userNotice });
+          return;
+        }
+        const outcome = await this.attemptAnswer(actor, conv, agent, userMessage, replyId, routed, localOnly, controller.signal);
+        if (outcome.ok) return;
+        const { err, streamed, toolsRan } = outcome;
+        if (controller.signal.aborted) {
+          const why = stoppedByUser ? 'Stopped.' : 'Interrupted: this answer was taken over by another worker.';
+          await this.storeStopped(actor, conversationId, userMessage, replyId, streamed, routed, why);
+          await this.publish({ type: 'answer:stopped', conversationId, replyId, replyTo: userMessage.id });
+          return;
+        }
+        // Fail over only while nothing has reached anyone: no text shown and
+        // no tool run, so two models' work is never spliced into one answer.
+        const code = isMosaicError(err) ? err.code : '';
+        if (!streamed && !toolsRan && FAILOVER_CODES.has(code) && avoid.length < MAX_FAILOVERS) {
+          avoid.push({ provider: routed.provider, model: routed.model, why: `failed just now (${code.replace(/^provider_/, '')})` });
+          this.deps.logger.info({ event: 'answer.failover', conversationId, provider: routed.provider, model: routed.model, code }, 'model failed before answering; trying the next one');
+          continue;
+        }
+        const notice = isMosaicError(err) ? err.userNotice : 'Something went wrong while answering.';
+        this.deps.logger.warn({ event: 'answer.failed', conversationId, provider: routed.provider, model: routed.model, err: errorMessage(err) }, 'answer failed');
+        await this.storeNotice(actor, conversationId, userMessage, `⚠️ ${routed.provider}/${routed.model} could not answer: ${notice}`, { routing: routed, error: code || 'internal' });
+        await this.publish({ type: 'answer:failed', conversationId, replyId, replyTo: userMessage.id, notice });
+        return;
+      }
+    } finally {
+      unsubscribe();
+    }
+  }
+
+  /** One model's attempt at the answer; the turn is stored when it succeeds. */
+  private async attemptAnswer(
+    actor: Actor,
+    conv: ConversationRow,
+    agent: AgentConfig | null,
+    userMessage: MessageRow,
+    replyId: string,
+    routed: RoutingDecision,
+    localOnly: boolean,
+    signal: AbortSignal,
+  ): Promise<{ ok: true } | { ok: false; err: unknown; streamed: string; toolsRan: boolean }> {
+    const conversationId = conv.id;
+    let streamed = '';
+    let toolsRan = false;
+    try {
+      const adapter = this.deps.providers.adapter(routed.provider);
+      if (!adapter) throw new MosaicError('provider_disabled', `${routed.provider} is not enabled on this server`, { httpStatus: 503, userNotice: `${routed.provider} is not enabled on this server.` });
+      const session = await this.deps.sessions.current(actor, conversationId, { agentId: agent?.id ?? null, provider: routed.provider, model: routed.model });
+      await this.deps.sessions.recordModel(actor, session.id, routed.provider, routed.model);
+      const credential = await this.deps.providers.credential(actor, routed.provider);
+      const systemBase = routed.agent?.systemPromptOverride ?? agent?.systemPrompt ?? DEFAULT_AGENT_PROMPT;
+      const tools = this.toolsFor(agent, routed);
       const history = await this.fitContext(actor, conversationId, conv, userMessage, routed, systemBase, tools.length, localOnly, session.id, agent?.id ?? null);
       await this.publish({ type: 'answer:started', conversationId, replyId, replyTo: userMessage.id, agentId: agent?.id ?? null, provider: routed.provider, model: routed.model, routing: routed });
       let lastPublish = 0;
@@ -401,8 +445,9 @@ export class ConversationService {
         tools,
         maxSteps: this.deps.settings.maxToolSteps,
         context: { actor, conversationId, agentId: agent?.id ?? null },
-        signal: controller.signal,
+        signal,
         onEvent: (event) => {
+          if (event.type === 'tool_start') toolsRan = true;
           if (event.type !== 'text') return;
           streamed += event.delta;
           const now = Date.now();
@@ -413,19 +458,9 @@ export class ConversationService {
         },
       });
       await this.storeTurn(actor, conversationId, userMessage, replyId, result, routed, session.id, agent?.id ?? null);
+      return { ok: true };
     } catch (err) {
-      if (controller.signal.aborted) {
-        const why = stoppedByUser ? 'Stopped.' : 'Interrupted: this answer was taken over by another worker.';
-        await this.storeStopped(actor, conversationId, userMessage, replyId, streamed, routed, why);
-        await this.publish({ type: 'answer:stopped', conversationId, replyId, replyTo: userMessage.id });
-        return;
-      }
-      const notice = isMosaicError(err) ? err.userNotice : 'Something went wrong while answering.';
-      this.deps.logger.warn({ event: 'answer.failed', conversationId, provider: routed.provider, model: routed.model, err: errorMessage(err) }, 'answer failed');
-      await this.storeNotice(actor, conversationId, userMessage, `⚠️ ${routed.provider}/${routed.model} could not answer: ${notice}`, { routing: routed, error: isMosaicError(err) ? err.code : 'internal' });
-      await this.publish({ type: 'answer:failed', conversationId, replyId, replyTo: userMessage.id, notice });
-    } finally {
-      unsubscribe();
+      return { ok: false, err, streamed, toolsRan };
     }
   }
 

@@ -134,7 +134,7 @@ export class Router {
       const key = ref(c);
       if (seen.has(key)) continue;
       seen.add(key);
-      let why = staticUnfitness(c, localOnly, availability, directory, classification.capabilities);
+      let why = input.avoid?.find((a) => a.provider === c.provider && a.model === c.model)?.why ?? staticUnfitness(c, localOnly, availability, directory, classification.capabilities);
       if (why === null) {
         const up = isHealthy(c.provider);
         if (!(up instanceof Promise ? await up : up)) why = `${c.provider} is down`;

@@ -74,6 +74,8 @@ export interface RoutingInput {
   localOnly?: boolean;
   /** A cost tier asked for (a user preference or budget); otherwise derived from complexity. */
   costTier?: CostTier;
+  /** Models that just failed this message: skipped with their reason, so the next candidate answers. */
+  avoid?: FallbackTried[];
 }
 
 export interface FallbackTried {

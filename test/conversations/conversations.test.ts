@@ -95,6 +95,16 @@ describe('conversations over the REST API', () => {
     expect((lastChat().body as { model: string }).model).toBe('claude-opus-4-5');
   });
 
+  it('a model that fails before answering hands the message to the next candidate, and the reason says so', async () => {
+    const id = await newConversation(alice.token);
+    t.simulators.anthropic.script({ error: 'overloaded' });
+    const answered = await say(alice.token, id, 'Refactor this function:\n```python\ndef f(x):\n    return x*2\n```');
+    expect(answered.reply).toMatchObject({ role: 'assistant', provider: 'openai', model: 'gpt-5' });
+    expect(answered.reply?.routing?.reason).toMatch(/anthropic\/claude-opus-4-5 skipped: failed just now \(unavailable\); used a fallback of the rule openai\/gpt-5/);
+    const messages = await t.api<{ items: Array<{ role: string }> }>(alice.token, 'GET', `/api/conversations/${id}/messages`);
+    expect(messages.body.items.map((m) => m.role)).toEqual(['user', 'assistant']);
+  });
+
   it('a conversation past 80 % of a small context window is summarised; the next request fits and carries the summary', async () => {
     const id = await newConversation(alice.token);
     const pin = await say(alice.token, id, '!model ollama/phi-sim:latest');
