@@ -172,6 +172,43 @@ export class ConversationStore {
     return row?.m ?? null;
   }
 
+  /**
+   * Records that a channel deleted (redacted) one of its messages. The row
+   * stays for the audit trail; `redactedAt` keeps it out of the model's
+   * context and out of search. `meta` (who, why) is merged into the
+   * metadata. True when the message is (now or already) marked.
+   */
+  async markRedacted(actor: Actor, channel: string, externalId: string, meta: Record<string, unknown>): Promise<boolean> {
+    const row = await this.findByExternalId(actor, channel, externalId);
+    if (!row) return false;
+    if (row.redactedAt) return true;
+    await this.db
+      .update(messages)
+      .set({ redactedAt: new Date(), metadata: sql`${messages.metadata} || ${JSON.stringify(meta)}::jsonb` })
+      .where(and(eq(messages.id, row.id), isNull(messages.redactedAt)));
+    return true;
+  }
+
+  /**
+   * Remembers how a stored message was delivered on a channel, under
+   * `metadata[channel]` (for Matrix: the room and the event it was sent as),
+   * so replies can point at it and undelivered messages can be found. False
+   * when the message is not in one of the actor's conversations.
+   */
+  async recordDelivery(actor: Actor, messageId: string, channel: string, info: Record<string, unknown>): Promise<boolean> {
+    const rows = await this.db
+      .update(messages)
+      .set({ metadata: sql`${messages.metadata} || jsonb_build_object(${channel}::text, ${JSON.stringify(info)}::jsonb)` })
+      .where(
+        and(
+          eq(messages.id, messageId),
+          sql`exists (select 1 from ${conversations} where ${conversations.id} = ${messages.conversationId} and ${conversations.ownerId} = ${actor.userId})`,
+        ),
+      )
+      .returning({ id: messages.id });
+    return rows.length > 0;
+  }
+
   async listMessages(actor: Actor, conversationId: string, options: { limit: number; beforeSeq?: number; afterSeq?: number }): Promise<MessageRow[]> {
     await this.get(actor, conversationId);
     const rows = await this.db

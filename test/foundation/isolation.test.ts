@@ -75,6 +75,8 @@ const coverage: Coverage = {
   'ConversationStore.setSummary': { isolation: async (c) => conversationIsolation(c) },
   'ConversationStore.nextUnanswered': { isolation: async (c) => conversationIsolation(c) },
   'ConversationStore.search': { isolation: async (c) => conversationIsolation(c) },
+  'ConversationStore.markRedacted': { isolation: async (c) => channelBookkeepingIsolation(c) },
+  'ConversationStore.recordDelivery': { isolation: async (c) => channelBookkeepingIsolation(c) },
   'SessionStore.current': { isolation: async (c) => sessionIsolation(c) },
   'SessionStore.get': { isolation: async (c) => sessionIsolation(c) },
   'SessionStore.end': { isolation: async (c) => sessionIsolation(c) },
@@ -113,8 +115,7 @@ const coverage: Coverage = {
   'RoomStore.messageIdForEvent': { notUserOwned: 'channel bookkeeping: a Matrix event id the homeserver delivered in that room to our message id; no listing' },
   'RoomStore.eventIdForMessage': { notUserOwned: 'channel bookkeeping: our message id to the Matrix event sent for it; no listing' },
   'RoomStore.messageBrief': { notUserOwned: 'channel bookkeeping for replies and threads of a message the channel is delivering; no listing' },
-  'RoomStore.recordSentEvent': { notUserOwned: 'channel bookkeeping: remembers the Matrix event id of a sent answer' },
-  'RoomStore.markRedacted': { notUserOwned: 'records a redaction the homeserver delivered for an event in that room' },
+  'RoomStore.undeliveredSince': { notUserOwned: 'outbound recovery over every room the appservice serves: ids and owners only; every later read and write acts as the owner' },
   'RoomStore.conversationsOf': {
     isolation: async ({ database, alice, bob }) => {
       const conversations = new ConversationStore(database.db);
@@ -266,6 +267,29 @@ async function credentialIsolation({ database, alice, bob }: Ctx): Promise<void>
   expect(await store.has(bob, 'openai')).toBe(false);
   expect((await store.get(alice, mine.id)).label).toBe('');
   await store.remove(alice, mine.id);
+}
+
+/** What a channel writes onto stored messages (redactions, where a message was delivered) only reaches the owner's. */
+async function channelBookkeepingIsolation({ database, alice, bob }: Ctx): Promise<void> {
+  const store = new ConversationStore(database.db);
+  const conv = await store.create(alice, { title: 'Alice only' });
+  const externalId = `$iso-${conv.id}`;
+  const { message } = await store.append(alice, conv.id, { role: 'user', senderId: alice.userId, senderType: 'user', content: 'kohlrabi secret', channel: 'iso', externalId });
+  // Bob names Alice's message exactly: nothing changes.
+  expect(await store.markRedacted(bob, 'iso', externalId, { redactedBy: 'bob' })).toBe(false);
+  expect(await store.recordDelivery(bob, message.id, 'iso', { eventId: '$stolen' })).toBe(false);
+  let row = (await store.getMessage(alice, message.id))!;
+  expect(row.redactedAt).toBeNull();
+  expect(row.metadata).not.toHaveProperty('iso');
+  expect(row.metadata).not.toHaveProperty('redactedBy');
+  // Alice (the owner) can.
+  expect(await store.recordDelivery(alice, message.id, 'iso', { eventId: '$sent' })).toBe(true);
+  expect(await store.markRedacted(alice, 'iso', externalId, { redactedBy: 'alice' })).toBe(true);
+  row = (await store.getMessage(alice, message.id))!;
+  expect(row.redactedAt).not.toBeNull();
+  expect(row.metadata).toMatchObject({ iso: { eventId: '$sent' }, redactedBy: 'alice' });
+  expect(await store.search(alice, 'kohlrabi')).toEqual([]);
+  await store.remove(alice, conv.id);
 }
 
 function storeFiles(dir: string): string[] {
