@@ -39,6 +39,7 @@ export class AppservicePusher {
   private stopped = false;
   private paused = false;
   private dropAnswers = 0;
+  private unreachable = false;
   private duplicates = 0;
   private idleWaiters: (() => void)[] = [];
   private wakeRetry: (() => void) | undefined;
@@ -77,6 +78,8 @@ export class AppservicePusher {
   resetTxnIds(): void { this.nextTxn = 1; }
   /** Retry a failing push now instead of after its backoff. */
   retryNow(): void { this.wakeRetry?.(); }
+  /** Test control: a network partition; every request to the appservice (push, query, ping) fails to connect until `cutOff(false)`. */
+  cutOff(on = true): void { this.unreachable = on; if (!on) this.wakeRetry?.(); }
 
   get pending(): number { return this.queue.length + (this.inFlight ? this.inFlight.body.events.length + (this.inFlight.body.ephemeral?.length ?? 0) : 0); }
 
@@ -156,6 +159,7 @@ export class AppservicePusher {
   async request(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown } | string> {
     const url = this.registration.url;
     if (!url) return 'M_URL_NOT_SET';
+    if (this.unreachable) return 'M_CONNECTION_FAILED';
     const target = new URL(url.replace(/\/$/, '') + path);
     const headers: Record<string, string> = {};
     if (this.opts.hsTokenIn === 'query') target.searchParams.set('access_token', this.registration.hs_token);

@@ -18,6 +18,7 @@ import { registerRoomApi } from './api-rooms.ts';
 import { registerSyncApi } from './api-sync.ts';
 import { registerAppserviceApi } from './api-appservice.ts';
 import { AdminHooks, registerAdminApi } from './admin.ts';
+import { SendFaults } from './faults.ts';
 import { createHuman, type Human } from './humans.ts';
 
 export interface TestHomeserverOptions {
@@ -41,6 +42,8 @@ export class TestHomeserver {
   readonly accounts: Accounts;
   readonly rooms: RoomStore;
   readonly media = new MediaStore();
+  /** Test control: refuse sends (see faults.ts). */
+  readonly sendFaults = new SendFaults();
   readonly checker = SpecChecker.get();
   readonly pushers = new Map<string, AppservicePusher>();
   readonly admin: AdminHooks;
