@@ -5,6 +5,7 @@
  * redactions, encryption. Events of our own users are never acted on.
  */
 import type { ConversationService } from '../src/conversations/conversation-service.ts';
+import type { ConversationStore } from '../src/conversations/conversation-store.ts';
 import type { CommandRegistry } from '../src/commands/registry.ts';
 import type { Logger } from '../src/logging.ts';
 import type { ChannelMessage } from '../src/protocol/channel-message.ts';
@@ -29,6 +30,7 @@ export interface EventHandlerDeps {
   client: MatrixClient;
   ghosts: Ghosts;
   rooms: RoomStore;
+  conversations: ConversationStore;
   manager: RoomManager;
   identities: IdentityService;
   service: ConversationService;
@@ -205,7 +207,12 @@ export class EventHandler {
     const target = typeof e.redacts === 'string' ? e.redacts : typeof e.content.redacts === 'string' ? e.content.redacts : null;
     if (!target) return skip('redaction without a target');
     const reason = typeof e.content.reason === 'string' ? e.content.reason : null;
-    return (await this.d.rooms.markRedacted(e.room_id, target, e.sender, reason)) ? done : skip('redacted event is not stored');
+    const mapped = await this.d.rooms.byRoomId(e.room_id);
+    const owner = mapped ? await this.d.identities.actorById(mapped.ownerId) : null;
+    if (!owner) return skip('redaction in a room that is not a conversation');
+    // Scoped to the room's owner: an event id from another conversation is not found.
+    const marked = await this.d.conversations.markRedacted(owner, 'matrix', target, { redactedBy: e.sender, ...(reason ? { redactionReason: reason } : {}) });
+    return marked ? done : skip('redacted event is not stored');
   }
 
   private async encryption(e: MatrixEvent): Promise<Outcome> {

@@ -9,6 +9,7 @@ import { ChannelConnectError, ChannelSendError } from '../src/protocol/channel-e
 import type { ChannelMessage } from '../src/protocol/channel-message.ts';
 import type { Logger } from '../src/logging.ts';
 import { errorMessage } from '../src/errors.ts';
+import type { DeliveryRecovery } from './delivery-recovery.ts';
 import type { EventProcessor } from './event-processor.ts';
 import { codeContent, markdownContent } from './formatting.ts';
 import type { Ghosts } from './ghosts.ts';
@@ -27,6 +28,9 @@ export interface MatrixAdapterDeps {
   manager: RoomManager;
   processor: EventProcessor;
   streamer: ReplyStreamer;
+  recovery: DeliveryRecovery;
+  /** How often undelivered answers are looked for (default 60 s). */
+  recoveryIntervalMs?: number;
   host: string;
   port: number;
   maxBodyBytes: number;
@@ -100,6 +104,8 @@ export class MatrixAdapter implements IChannelAdapter {
       throw new ChannelConnectError('matrix', `cannot listen on ${this.d.host}:${this.d.port} (${errorMessage(err)}): free the port or change APPSERVICE_PORT`, { cause: err });
     }
     await this.d.streamer.start();
+    // Answers stored but never sent to their room (a crash, a long outage) are sent now, then periodically.
+    this.d.recovery.start(this.d.recoveryIntervalMs ?? 60_000);
     // Events stored before a crash or restart are processed now.
     void this.d.processor.drain();
     this.d.processor.startSweeping(this.d.sweepIntervalMs ?? 30_000);
@@ -110,6 +116,7 @@ export class MatrixAdapter implements IChannelAdapter {
     await this.listener?.close();
     this.listener = null;
     await this.d.processor.stop();
+    await this.d.recovery.stop();
     await this.d.streamer.stop();
     this.connecting = null;
   }

@@ -6,7 +6,9 @@
  */
 import type { MosaicCore, MosaicPlugin } from '../src/main.ts';
 import { ChannelRegistry } from '../src/protocol/channel-registry.ts';
+import { ConversationStore } from '../src/conversations/conversation-store.ts';
 import { BotCommands, roomCommand } from './bot-commands.ts';
+import { DeliveryRecovery } from './delivery-recovery.ts';
 import { EventHandler } from './event-handler.ts';
 import { EventJournal } from './event-journal.ts';
 import { EventProcessor, type ProcessorFaults } from './event-processor.ts';
@@ -26,6 +28,8 @@ export interface MatrixPluginOptions {
   faults?: ProcessorFaults;
   /** How often stale events are picked up again (default 30 s). */
   sweepIntervalMs?: number;
+  /** Outbound recovery: how often to look for undelivered answers (default 60 s), and how old they must be (default 30 s). */
+  recovery?: { intervalMs?: number; graceMs?: number };
   /** Retry pacing of Client-Server calls (tests make it fast). */
   clientRetry?: { baseDelayMs?: number; maxDelayMs?: number; maxAttempts?: number };
   /** Receives the adapter once started (tests, other plugins). */
@@ -47,8 +51,10 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
       const client = new MatrixClient({ homeserverUrl: m.homeserverUrl, asToken: registration.as_token, botUserId, logger, ...options.clientRetry });
       const ghosts = new Ghosts(client, database.db, m.serverName, logger);
       const rooms = new RoomStore(database.db);
+      const conversations = new ConversationStore(database.db);
       const identities = new IdentityService(database.db, core.accounts.users, { unlinkedUsers: m.unlinkedUsers, autoProvisionDomains: m.autoProvisionDomains, serverName: m.serverName }, logger);
       const manager = new RoomManager(client, ghosts, rooms, logger);
+      const ownerActor = (userId: string) => identities.actorById(userId);
       const service = services.conversations;
       services.commands.register(roomCommand(rooms));
       const bot = new BotCommands({ service, commands: services.commands, identities, ghosts, rooms, manager, logger });
@@ -57,6 +63,7 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
         client,
         ghosts,
         rooms,
+        conversations,
         manager,
         identities,
         service,
@@ -67,7 +74,8 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
         observe: (msg) => adapter?.deliver(msg) ?? Promise.resolve(),
       });
       const processor = new EventProcessor(new EventJournal(database.db), handler, logger, options.faults);
-      const streamer = new ReplyStreamer({ client, bus: services.bus, rooms, manager, valkey: core.valkey, keyPrefix: config.valkey.keyPrefix, editIntervalMs: m.editIntervalMs, logger });
+      const streamer = new ReplyStreamer({ client, bus: services.bus, rooms, conversations, ownerActor, manager, valkey: core.valkey, keyPrefix: config.valkey.keyPrefix, editIntervalMs: m.editIntervalMs, logger });
+      const recovery = new DeliveryRecovery({ rooms, conversations, streamer, ownerActor, logger, ...(options.recovery?.graceMs !== undefined ? { graceMs: options.recovery.graceMs } : {}) });
       adapter = new MatrixAdapter({
         registration,
         client,
@@ -76,6 +84,8 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
         manager,
         processor,
         streamer,
+        recovery,
+        ...(options.recovery?.intervalMs ? { recoveryIntervalMs: options.recovery.intervalMs } : {}),
         host: m.host,
         port: m.port,
         maxBodyBytes: m.maxBodyBytes,

@@ -13,6 +13,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ConversationBus, ConversationEvent, StoredMessageView } from '../src/conversations/conversation-bus.ts';
 import { replyIdFor } from '../src/conversations/ids.ts';
+import type { ConversationStore } from '../src/conversations/conversation-store.ts';
+import type { Actor } from '../src/identity/actor.ts';
 import type { Logger } from '../src/logging.ts';
 import type { Redis } from '../src/valkey/client.ts';
 import { markdownContent, routingLine, type RoutingSummary, type TextContent } from './formatting.ts';
@@ -41,6 +43,9 @@ export interface ReplyStreamerOptions {
   client: MatrixClient;
   bus: ConversationBus;
   rooms: RoomStore;
+  /** Where sent event ids are recorded (acting as the conversation's owner). */
+  conversations: ConversationStore;
+  ownerActor(userId: string): Promise<Actor | null>;
   manager: RoomManager;
   valkey: Redis;
   keyPrefix: string;
@@ -98,6 +103,36 @@ export class ReplyStreamer {
 
   private async claim(name: string, ms = CLAIM_MS): Promise<boolean> {
     return (await this.o.valkey.set(this.key('claim', name), this.instance, 'PX', ms, 'NX')) === 'OK';
+  }
+
+  /** A failed send gives its claim back, so the recovery sweep (on any replica) can try again. */
+  private async release(name: string): Promise<void> {
+    await this.o.valkey.del(this.key('claim', name)).catch(() => undefined);
+  }
+
+  /** Remembers the Matrix event a message was sent as: replies point at it, and the recovery sweep skips it. */
+  private async recordSent(mapped: RoomWithConversation, messageIds: string[], eventId: string): Promise<void> {
+    const owner = await this.o.ownerActor(mapped.ownerId);
+    if (!owner) return;
+    for (const id of messageIds) await this.o.conversations.recordDelivery(owner, id, 'matrix', { roomId: mapped.room.roomId, eventId });
+  }
+
+  /**
+   * Delivers a stored answer or notice that never reached the room (the
+   * recovery sweep). Same path, claims and transaction ids as the live
+   * delivery, so it is the same send if that one is still under way.
+   */
+  redeliver(mapped: RoomWithConversation, m: StoredMessageView): Promise<void> {
+    const key = m.conversationId;
+    const before = this.queues.get(key) ?? Promise.resolve();
+    const next = before.then(() => this.message(mapped, m));
+    const settled = next.catch(() => undefined);
+    this.queues.set(key, settled);
+    this.track(settled);
+    void settled.then(() => {
+      if (this.queues.get(key) === settled) this.queues.delete(key);
+    });
+    return next;
   }
 
   private async handle(event: ConversationEvent): Promise<void> {
@@ -209,28 +244,52 @@ export class ReplyStreamer {
       // A failure after streamed text ends that message instead of adding another.
       const replyId = m.replyToId ? replyIdFor(m.replyToId) : null;
       const s = replyId ? this.streams.get(replyId) : undefined;
-      if (s && (s.eventId !== null || s.text)) return this.finalAnswer(mapped, { ...m, id: s.replyId, content: s.text }, m.content);
+      if (s && (s.eventId !== null || s.text)) return this.finalAnswer(mapped, { ...m, id: s.replyId, content: s.text }, m.content, m.id);
       if (s) await this.o.client.setTyping(s.roomId, s.speaker, false).catch(() => undefined);
       if (replyId) this.streams.delete(replyId);
+      // Streamed before a restart (the stream is gone from memory, its message is not): end that message.
+      const streamedEvent = replyId ? await this.o.valkey.get(this.key('event', replyId)) : null;
+      if (replyId && streamedEvent) return this.finalAnswer(mapped, { ...m, id: replyId, content: '' }, m.content, m.id);
       if (!(await this.claim(`notice:${m.id}`))) return;
-      const speaker = await this.o.manager.speakerFor(mapped);
-      const userEvent = m.replyToId ? await this.o.rooms.eventIdForMessage(m.replyToId) : null;
-      const eventId = await this.o.manager.notice(mapped.room.roomId, speaker, m.content, `notice:${m.id}`, userEvent ? { 'm.in_reply_to': { event_id: userEvent } } : undefined);
-      await this.o.rooms.recordSentEvent(m.id, mapped.room.roomId, eventId);
+      try {
+        const speaker = await this.o.manager.speakerFor(mapped);
+        const userEvent = m.replyToId ? await this.o.rooms.eventIdForMessage(m.replyToId) : null;
+        const eventId = await this.o.manager.notice(mapped.room.roomId, speaker, m.content, `notice:${m.id}`, userEvent ? { 'm.in_reply_to': { event_id: userEvent } } : undefined);
+        await this.recordSent(mapped, [m.id], eventId);
+      } catch (err) {
+        await this.release(`notice:${m.id}`);
+        throw err;
+      }
       return;
     }
     if (m.role === 'user' && m.channel !== 'matrix') {
       if (!(await this.claim(`mirror:${m.id}`))) return;
-      const speaker = await this.o.manager.speakerFor(mapped);
-      const quoted = m.content.split('\n').map((l) => `> ${l}`).join('\n');
-      const eventId = await this.o.manager.notice(mapped.room.roomId, speaker, `Written in ${m.channel}:\n\n${quoted}`, `mirror:${m.id}`);
-      await this.o.rooms.recordSentEvent(m.id, mapped.room.roomId, eventId);
+      try {
+        const speaker = await this.o.manager.speakerFor(mapped);
+        const quoted = m.content.split('\n').map((l) => `> ${l}`).join('\n');
+        const eventId = await this.o.manager.notice(mapped.room.roomId, speaker, `Written in ${m.channel}:\n\n${quoted}`, `mirror:${m.id}`);
+        await this.recordSent(mapped, [m.id], eventId);
+      } catch (err) {
+        await this.release(`mirror:${m.id}`);
+        throw err;
+      }
     }
   }
 
-  /** The last edit: the whole text, the routing line, `mosaic.routing`. */
-  private async finalAnswer(mapped: RoomWithConversation, m: StoredMessageView, failure: string | null): Promise<void> {
-    if (!(await this.claim(`final:${m.id}`))) return;
+  /**
+   * The last edit: the whole text, the routing line, `mosaic.routing`. With
+   * a failure, the streamed text ends with the failure notice (one message,
+   * never a second answer); `noticeId` is that notice's stored message.
+   */
+  private async finalAnswer(mapped: RoomWithConversation, m: StoredMessageView, failure: string | null, noticeId?: string): Promise<void> {
+    if (!(await this.claim(`final:${m.id}`))) {
+      // Another replica (or the recovery sweep) finishes it; drop our half of the stream.
+      const gone = this.streams.get(m.id);
+      if (gone?.timer) clearTimeout(gone.timer);
+      if (gone) gone.finished = true;
+      this.streams.delete(m.id);
+      return;
+    }
     let s = this.streams.get(m.id);
     if (s) {
       s.finished = true;
@@ -260,10 +319,10 @@ export class ReplyStreamer {
       const text = failure === null ? m.content : `${m.content}${m.content ? '\n\n' : ''}${failure}`;
       const content = markdownContent(text || '…', 'm.text', line?.html ?? '', line?.plain ?? '');
       await this.sendOrEdit(s, content, failure === null ? (m.routing ?? null) : null, `${m.id}:final`);
-      if (s.eventId) await this.o.rooms.recordSentEvent(m.id, s.roomId, s.eventId);
+      if (s.eventId) await this.recordSent(mapped, noticeId ? [m.id, noticeId] : [m.id], s.eventId);
       this.o.logger.info({ channel: 'matrix', event: 'answer.sent', roomId: s.roomId, replyId: m.id, eventId: s.eventId, edits: s.edits }, 'answer sent');
     } catch (err) {
-      await this.o.valkey.del(this.key('claim', `final:${m.id}`));
+      await this.release(`final:${m.id}`);
       throw err;
     } finally {
       this.streams.delete(m.id);

@@ -2,11 +2,14 @@
  * Which Matrix room is which conversation (conversation_matrix_rooms), and
  * the Matrix-side facts Mosaic keeps about the room: reply mode, when we
  * joined, encryption, tombstone. Also the few message lookups the channel
- * needs by Matrix event id (the conversation store works per actor; these
- * run before an actor is known or across the room's owner).
+ * needs by Matrix event id, and the search for undelivered answers. These
+ * stay here, unscoped, because they run before an actor is known (an
+ * event arrives for a room, not for a user) and return ids or relation
+ * facts, never listings of someone's messages; writes to messages go
+ * through the ConversationStore as the conversation's owner.
  */
 import { and, desc, eq, isNull, or, sql } from 'drizzle-orm';
-import type { Db } from '../src/db/client.ts';
+import { sqlRows, type Db } from '../src/db/client.ts';
 import { conversationMatrixRooms, conversations, messages } from '../src/db/schema.ts';
 
 export type RoomRow = typeof conversationMatrixRooms.$inferSelect;
@@ -131,28 +134,27 @@ export class RoomStore {
     return { channel: row.channel, externalId: row.externalId, threadId: row.threadId, senderName: typeof row.metadata.senderName === 'string' ? row.metadata.senderName : null };
   }
 
-  /** Remembers the Matrix event a reply was sent as (for replies to it, and for later edits). */
-  async recordSentEvent(messageId: string, roomId: string, eventId: string): Promise<void> {
-    await this.db
-      .update(messages)
-      .set({ metadata: sql`${messages.metadata} || ${JSON.stringify({ matrix: { roomId, eventId } })}::jsonb` })
-      .where(eq(messages.id, messageId));
-  }
-
-  /** Records a redaction on the stored message; the content stays (append-only audit), clients hide it. */
-  async markRedacted(roomId: string, redactedEventId: string, by: string, reason: string | null): Promise<boolean> {
-    const mapped = await this.byRoomId(roomId);
-    if (!mapped) return false;
-    const [row] = await this.db
-      .select({ id: messages.id, metadata: messages.metadata })
-      .from(messages)
-      .where(and(eq(messages.conversationId, mapped.room.conversationId), eq(messages.channel, 'matrix'), eq(messages.externalId, redactedEventId)))
-      .limit(1);
-    if (!row) return false;
-    await this.db
-      .update(messages)
-      .set({ redactedAt: new Date(), metadata: { ...row.metadata, redactedBy: by, ...(reason ? { redactionReason: reason } : {}) } })
-      .where(eq(messages.id, row.id));
-    return true;
+  /**
+   * Outbound recovery: answers and notices of conversations with a room
+   * that were stored since `since` (and after the room was linked, so a
+   * conversation opened in Matrix later does not replay its past) but have
+   * no recorded Matrix event. Unscoped because it runs for every room the
+   * appservice serves, before an actor is known; it returns ids and owners
+   * only, and every read after it acts as the owner.
+   */
+  async undeliveredSince(since: Date, before: Date, limit = 200): Promise<Array<{ conversationId: string; ownerId: string; messageId: string }>> {
+    return sqlRows<{ conversationId: string; ownerId: string; messageId: string }>(
+      this.db,
+      sql`select m.conversation_id as "conversationId", c.owner_id as "ownerId", m.id as "messageId"
+          from conversation_matrix_rooms r
+          join conversations c on c.id = r.conversation_id
+          join messages m on m.conversation_id = r.conversation_id
+          where m.created_at > ${since} and m.created_at < ${before} and m.created_at >= r.created_at
+            and r.encrypted = false and r.tombstoned_at is null
+            and c.deleted_at is null and c.archived_at is null
+            and m.redacted_at is null and m.metadata->'matrix' is null
+            and (m.role = 'system' or (m.role = 'assistant' and coalesce((m.metadata->>'final')::boolean, false)))
+          order by m.seq limit ${limit}`,
+    );
   }
 }

@@ -37,27 +37,34 @@ export interface MatrixWorld {
   registration: Registration;
   faults: ProcessorFaults;
   adapter(): MatrixAdapter;
+  /** Runs at each boot (start and restart), after the previous gateway stopped and before the new one starts. */
+  beforeBoot: (() => void) | null;
   /** A human on the homeserver whose Matrix id is linked to a new Mosaic account. */
   linkedHuman(name: string): Promise<Human & { mosaicUserId: string; token: string }>;
   stop(): Promise<void>;
 }
 
-export async function startMatrixWorld(options: { matrix?: Record<string, unknown>; sweepIntervalMs?: number } = {}): Promise<MatrixWorld> {
+export async function startMatrixWorld(options: { matrix?: Record<string, unknown>; sweepIntervalMs?: number; recovery?: { intervalMs?: number; graceMs?: number } } = {}): Promise<MatrixWorld> {
   const port = await freePort();
   const registration = generateRegistration(parseConfig({ matrix: { serverName: SERVER, port, host: '127.0.0.1' } }));
   const hs = await TestHomeserver.start({ serverName: SERVER, registration, push: { retryInitialMs: 20, retryMaxMs: 200 } });
   const faults: ProcessorFaults = {};
   let adapter: MatrixAdapter | null = null;
+  const hooks: { beforeBoot: (() => void) | null } = { beforeBoot: null };
   const mosaic = await startTestMosaic({
-    plugins: () => [
+    plugins: () => {
+      hooks.beforeBoot?.();
+      return [
       matrixPlugin({
         registration,
         faults,
         sweepIntervalMs: options.sweepIntervalMs ?? 300,
         clientRetry: { baseDelayMs: 20, maxDelayMs: 200 },
+        ...(options.recovery ? { recovery: options.recovery } : {}),
         onStarted: (a) => (adapter = a),
       }),
-    ],
+      ];
+    },
     config: { matrix: { enabled: true, homeserverUrl: hs.url, serverName: SERVER, host: '127.0.0.1', port, editIntervalMs: 40, ...options.matrix } },
   });
   return {
@@ -66,6 +73,12 @@ export async function startMatrixWorld(options: { matrix?: Record<string, unknow
     registration,
     faults,
     adapter: () => adapter!,
+    get beforeBoot() {
+      return hooks.beforeBoot;
+    },
+    set beforeBoot(fn) {
+      hooks.beforeBoot = fn;
+    },
     async linkedHuman(name) {
       const human = await hs.createHuman(name, { displayname: name[0]!.toUpperCase() + name.slice(1) });
       const { actor, token } = await mosaic.createUser(name);
