@@ -133,7 +133,8 @@ export function createAppserviceApp(options: ListenerOptions): express.Express {
 
 export async function listen(app: express.Express, host: string, port: number): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(port, host, () => resolve(s));
+    // Express 5 hands a listen error (EADDRINUSE) to this callback as well as emitting it.
+    const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
     s.once('error', reject);
   });
   const address = server.address() as AddressInfo;

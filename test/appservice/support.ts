@@ -44,7 +44,24 @@ export interface MatrixWorld {
   stop(): Promise<void>;
 }
 
-export async function startMatrixWorld(options: { matrix?: Record<string, unknown>; sweepIntervalMs?: number; recovery?: { intervalMs?: number; graceMs?: number } } = {}): Promise<MatrixWorld> {
+export interface MatrixWorldOptions {
+  matrix?: Record<string, unknown>;
+  sweepIntervalMs?: number;
+  recovery?: { intervalMs?: number; graceMs?: number };
+}
+
+export async function startMatrixWorld(options: MatrixWorldOptions = {}): Promise<MatrixWorld> {
+  // The port is chosen before it is listened on; another test file may take it in between (files run in parallel).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startMatrixWorldOnce(options);
+    } catch (err) {
+      if (attempt >= 3 || !/cannot listen on/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startMatrixWorldOnce(options: MatrixWorldOptions): Promise<MatrixWorld> {
   const port = await freePort();
   const registration = generateRegistration(parseConfig({ matrix: { serverName: SERVER, port, host: '127.0.0.1' } }));
   const hs = await TestHomeserver.start({ serverName: SERVER, registration, push: { retryInitialMs: 20, retryMaxMs: 200 } });
@@ -55,17 +72,20 @@ export async function startMatrixWorld(options: { matrix?: Record<string, unknow
     plugins: () => {
       hooks.beforeBoot?.();
       return [
-      matrixPlugin({
-        registration,
-        faults,
-        sweepIntervalMs: options.sweepIntervalMs ?? 300,
-        clientRetry: { baseDelayMs: 20, maxDelayMs: 200 },
-        ...(options.recovery ? { recovery: options.recovery } : {}),
-        onStarted: (a) => (adapter = a),
-      }),
+        matrixPlugin({
+          registration,
+          faults,
+          sweepIntervalMs: options.sweepIntervalMs ?? 300,
+          clientRetry: { baseDelayMs: 20, maxDelayMs: 200 },
+          ...(options.recovery ? { recovery: options.recovery } : {}),
+          onStarted: (a) => (adapter = a),
+        }),
       ];
     },
     config: { matrix: { enabled: true, homeserverUrl: hs.url, serverName: SERVER, host: '127.0.0.1', port, editIntervalMs: 40, ...options.matrix } },
+  }).catch(async (err: unknown) => {
+    await hs.stop();
+    throw err;
   });
   return {
     hs,
