@@ -27,6 +27,8 @@ export interface TestMosaicOptions {
   providers?: ProviderName[];
   /** 'pglite': the embedded default database, in a fresh folder, instead of PostgreSQL. */
   database?: 'postgres' | 'pglite';
+  /** Start a second replica of a running gateway: same database, Valkey prefix and simulators. */
+  replicaOf?: TestMosaic;
 }
 
 export interface TestMosaic {
@@ -54,30 +56,37 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
 }
 
 export async function startTestMosaic(options: TestMosaicOptions = {}): Promise<TestMosaic> {
-  const wanted = options.providers ?? [...PROVIDER_NAMES];
-  const simulators = {} as Record<ProviderName, AnySimulator>;
-  for (const p of wanted) simulators[p] = await startSimulator(p);
-  const providers: Record<string, unknown> = simulatorProviderConfig(simulators);
-  for (const p of PROVIDER_NAMES) if (!wanted.includes(p)) providers[p] = { enabled: false };
-  const database = options.database === 'pglite' ? { dataDir: mkdtempSync(path.join(tmpdir(), 'mosaic-pglite-')) } : { url: await createEmptyPgDatabase(), poolSize: 5 };
-  const raw = merge(
-    {
-      http: { port: 0, host: '127.0.0.1', rateLimitPerMinute: 100_000 },
-      database,
-      valkey: { keyPrefix: redisPrefix('e2e') },
-      log: { level: (process.env.TEST_LOG_LEVEL as string | undefined) ?? 'silent' },
-      secrets: { key: 'test-secret-key-0123456789-abcdefghijklmnop' },
-      providers: { ...providers, maxRetries: 0, streamIdleTimeoutMs: 5000, requestTimeoutMs: 20_000 },
-      jobs: { shutdownTimeoutMs: 2000, lockDurationMs: 5000, stalledIntervalMs: 2000 },
-    },
-    options.config ?? {},
-  );
-  const config = parseConfig(raw);
+  let simulators: Record<ProviderName, AnySimulator>;
+  let config: MosaicConfig;
+  if (options.replicaOf) {
+    simulators = options.replicaOf.simulators;
+    config = options.replicaOf.config;
+  } else {
+    const wanted = options.providers ?? [...PROVIDER_NAMES];
+    simulators = {} as Record<ProviderName, AnySimulator>;
+    for (const p of wanted) simulators[p] = await startSimulator(p);
+    const providers: Record<string, unknown> = simulatorProviderConfig(simulators);
+    for (const p of PROVIDER_NAMES) if (!wanted.includes(p)) providers[p] = { enabled: false };
+    const database = options.database === 'pglite' ? { dataDir: mkdtempSync(path.join(tmpdir(), 'mosaic-pglite-')) } : { url: await createEmptyPgDatabase(), poolSize: 5 };
+    const raw = merge(
+      {
+        http: { port: 0, host: '127.0.0.1', rateLimitPerMinute: 100_000 },
+        database,
+        valkey: { keyPrefix: redisPrefix('e2e') },
+        log: { level: (process.env.TEST_LOG_LEVEL as string | undefined) ?? 'silent' },
+        secrets: { key: 'test-secret-key-0123456789-abcdefghijklmnop' },
+        providers: { ...providers, maxRetries: 0, streamIdleTimeoutMs: 5000, requestTimeoutMs: 20_000 },
+        jobs: { shutdownTimeoutMs: 2000, lockDurationMs: 5000, stalledIntervalMs: 2000 },
+      },
+      options.config ?? {},
+    );
+    config = parseConfig(raw);
+  }
   const logger = createLogger(config.log.level);
 
   const boot = () => startMosaic({ config, logger, plugins: options.plugins?.() ?? [] });
   let running = await boot();
-  const admin = await running.core.accounts.createUser({ username: 'admin', admin: true });
+  const adminToken = options.replicaOf ? options.replicaOf.adminToken : (await running.core.accounts.createUser({ username: 'admin', admin: true })).token;
 
   const harness: TestMosaic = {
     get running() {
@@ -94,7 +103,7 @@ export async function startTestMosaic(options: TestMosaicOptions = {}): Promise<
     },
     simulators,
     config,
-    adminToken: admin.token,
+    adminToken,
     async createUser(name, opts = {}) {
       const { token } = await running.core.accounts.createUser({ username: name, admin: opts.admin ?? false });
       const row = await running.core.accounts.users.findByUsername(name);
@@ -115,7 +124,8 @@ export async function startTestMosaic(options: TestMosaicOptions = {}): Promise<
     },
     async stop() {
       await running.stop();
-      await Promise.all(Object.values(simulators).map((s) => s.close()));
+      // A replica's simulators belong to the gateway it replicates.
+      if (!options.replicaOf) await Promise.all(Object.values(simulators).map((s) => s.close()));
     },
   };
   return harness;
