@@ -169,6 +169,29 @@ describe('bad input changes nothing', () => {
     }
   });
 
+  it('messages older than the bot joining, and backfilled history, are never answered', async () => {
+    const chats = totalChats();
+    const old = { ...textEvent('An old question from before Mosaic was here?'), origin_server_ts: Date.now() - 86_400_000 };
+    const historical = { ...textEvent('A backfilled question?'), content: { msgtype: 'm.text', body: 'A backfilled question?', 'org.matrix.msc2716.historical': true } };
+    const fresh = textEvent('A question asked now?');
+    const res = await put(`/_matrix/app/v1/transactions/old-${Date.now()}`, { events: [old, historical, fresh] });
+    expect(res.status).toBe(200);
+    for (const e of [old, historical]) {
+      const row = await until(`${e.event_id} to be processed`, async () => {
+        const [r] = await db().select().from(appserviceEvents).where(eq(appserviceEvents.eventId, e.event_id));
+        return r && r.status !== 'pending' ? r : null;
+      });
+      expect(row.status).toBe('skipped');
+    }
+    await until('the fresh question to be answered', async () => {
+      const [q] = await db().select().from(messages).where(eq(messages.externalId, fresh.event_id));
+      return q ? (await db().select().from(messages).where(eq(messages.replyToId, q.id))).length > 0 : false;
+    });
+    expect(await storedCopies(old.event_id)).toBe(0);
+    expect(await storedCopies(historical.event_id)).toBe(0);
+    expect(totalChats() - chats).toBe(1);
+  });
+
   it('a body that is not JSON, not a transaction, or too large gets the spec error and changes nothing', async () => {
     const notJson = await put('/_matrix/app/v1/transactions/nj-1', null, w.registration.hs_token, '{not json');
     expect(notJson.status).toBe(400);
