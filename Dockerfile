@@ -15,6 +15,9 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/migrations ./migrations
 COPY --from=build /app/clients ./clients
+# Named volumes copy the image's ownership on first use, so the unprivileged
+# user can write the registration and the embedded database.
+RUN mkdir -p /registration /app/data && chown node:node /registration /app/data
 USER node
 EXPOSE 3000 9000
 ENTRYPOINT ["node", "bin/mosaic.js"]
