@@ -12,6 +12,7 @@ import type { Credential, ProviderAdapter, ProviderName, Usage } from '../provid
 import type { AgentProfile, FallbackTried, ModelDirectory, RoutingDecision, RoutingInput, RoutingResult } from '../routing/types.ts';
 import type { AgentConfig, AgentStore } from '../agents/agent-store.ts';
 import { runAgentTurn, type RunnerResult } from '../agents/runner.ts';
+import { isProviderError } from '../providers/errors.ts';
 import type { AgentTool } from '../agents/tool.ts';
 import { MosaicError, errorMessage, isMosaicError, notFound } from '../errors.ts';
 import type { CommandRegistry } from '../commands/registry.ts';
@@ -176,8 +177,9 @@ export class ConversationService {
     }
   }
 
-  async update(actor: Actor, id: string, patch: { title?: string; archived?: boolean }): Promise<Conversation> {
+  async update(actor: Actor, id: string, patch: { title?: string; archived?: boolean; localOnly?: boolean }): Promise<Conversation> {
     const row = await this.deps.conversations.update(actor, id, patch);
+    if (patch.localOnly !== undefined) await this.publishSessionInfo(actor, id);
     if (patch.title !== undefined) await this.publish({ type: 'conversation:updated', conversationId: id, change: 'title', title: row.title });
     if (patch.archived !== undefined) await this.publish({ type: 'conversation:updated', conversationId: id, change: 'archived' });
     return toConversation(row);
@@ -394,8 +396,10 @@ export class ConversationService {
         // Fail over only while nothing has reached anyone: no text shown and
         // no tool run, so two models' work is never spliced into one answer.
         const code = isMosaicError(err) ? err.code : '';
-        if (!streamed && !toolsRan && FAILOVER_CODES.has(code) && avoid.length < MAX_FAILOVERS) {
-          avoid.push({ provider: routed.provider, model: routed.model, why: `failed just now (${code.replace(/^provider_/, '')})` });
+        // A model the provider does not have (404: not pulled, retired) is as good as down for this message.
+        const missingModel = isProviderError(err) && err.status === 404;
+        if (!streamed && !toolsRan && (FAILOVER_CODES.has(code) || missingModel) && avoid.length < MAX_FAILOVERS) {
+          avoid.push({ provider: routed.provider, model: routed.model, why: missingModel ? 'failed just now (the provider does not have this model)' : `failed just now (${code.replace(/^provider_/, '')})` });
           this.deps.logger.info({ event: 'answer.failover', conversationId, provider: routed.provider, model: routed.model, code }, 'model failed before answering; trying the next one');
           continue;
         }

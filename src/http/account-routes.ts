@@ -15,6 +15,15 @@ export function meRouter(accounts: AccountService): Router {
     if (!row) throw notFound('user');
     res.json(toPublicUser(row));
   });
+  // localOnly: every message of this user only ever goes to local models (Ollama).
+  r.patch('/', async (req, res) => {
+    const actor = actorOf(res);
+    const body = parseInput(z.object({ localOnly: z.boolean() }).strict(), req.body ?? {});
+    await accounts.users.setLocalOnly(actor.userId, body.localOnly);
+    const row = await accounts.users.findById(actor.userId);
+    if (!row) throw notFound('user');
+    res.json(toPublicUser(row));
+  });
   return r;
 }
 

@@ -61,7 +61,7 @@ export function conversationRouter(service: ConversationService, options: { wait
   });
 
   r.patch('/:id', async (req, res) => {
-    const body = parseInput(z.object({ title: z.string().max(200).optional(), archived: z.boolean().optional() }).strict(), req.body ?? {});
+    const body = parseInput(z.object({ title: z.string().max(200).optional(), archived: z.boolean().optional(), localOnly: z.boolean().optional() }).strict(), req.body ?? {});
     res.json(await service.update(actorOf(res), id(req.params.id), body));
   });
 

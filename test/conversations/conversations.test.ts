@@ -105,6 +105,34 @@ describe('conversations over the REST API', () => {
     expect(messages.body.items.map((m) => m.role)).toEqual(['user', 'assistant']);
   });
 
+  it('a conversation or a user marked local-only is answered by Ollama only, whatever the rules say', async () => {
+    const id = await newConversation(alice.token);
+    const patched = await t.api<{ localOnly: boolean }>(alice.token, 'PATCH', `/api/conversations/${id}`, { localOnly: true });
+    expect(patched.body.localOnly).toBe(true);
+    const coding = await say(alice.token, id, 'Fix this bug:\n```js\nconst a = [1,2,3]; a.lenght\n```');
+    expect(coding.reply?.provider, JSON.stringify(coding.reply)).toBe('ollama');
+    const other = await newConversation(bob.token);
+    const me = await t.api<{ localOnly: boolean }>(bob.token, 'PATCH', '/api/me', { localOnly: true });
+    expect(me.body.localOnly).toBe(true);
+    const answered = await say(bob.token, other, 'Summarize: the meeting moved to Tuesday and the budget was approved.');
+    expect(answered.reply?.provider).toBe('ollama');
+    const cloudChats = () => (['anthropic', 'openai', 'openrouter', 'zai'] as const).reduce((n, p) => n + t.simulators[p].requests.filter((r) => r.kind === 'chat').length, 0);
+    const cloudBefore = cloudChats();
+    t.simulators.ollama.failAll('server');
+    try {
+      // Ollama down: the user is told, and nothing leaks to a cloud provider.
+      const refused = await say(bob.token, other, 'Hello again');
+      expect(refused.reply).toMatchObject({ role: 'system', provider: null });
+      expect(refused.reply?.content).toMatch(/^⚠️ ollama\/\S+ could not answer/);
+      expect(cloudChats()).toBe(cloudBefore);
+    } finally {
+      t.simulators.ollama.failAll(null);
+      // The failures above count against Ollama's health: start the next tests from a clean slate.
+      await t.core.services.health.reset('ollama');
+      await t.api(bob.token, 'PATCH', '/api/me', { localOnly: false });
+    }
+  });
+
   it('a conversation past 80 % of a small context window is summarised; the next request fits and carries the summary', async () => {
     const id = await newConversation(alice.token);
     const pin = await say(alice.token, id, '!model ollama/phi-sim:latest');
