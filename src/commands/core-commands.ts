@@ -6,7 +6,7 @@ import type { ConversationService } from '../conversations/conversation-service.
 import { estimateTokens, logicalOrder } from '../conversations/context-window.ts';
 import type { ModelInfo, ProviderName } from '../providers/types.ts';
 import type { ModelDirectory } from '../routing/types.ts';
-import { PROVIDER_NAMES } from '../config/schema.ts';
+import { parseModelSelection } from '../routing/model-pin.ts';
 import { notFound } from '../errors.ts';
 import { CommandUsageError, type CommandRegistry } from './registry.ts';
 import type { CommandContext, CommandDefinition } from './types.ts';
@@ -31,29 +31,32 @@ export function distance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-/** Finds a model by `provider/model`, exact id, or a unique partial name ("opus"). */
-export function findModelByName(directory: ModelDirectory, name: string): { found?: ModelInfo; suggestions: ModelInfo[] } {
-  const models = directory.list().filter((m) => !m.embedding);
+/** The models closest to what was typed, for "did you mean" answers. */
+export function closeMatches(directory: ModelDirectory, name: string, limit = 5): ModelInfo[] {
   const wanted = name.toLowerCase();
-  const slash = wanted.indexOf('/');
-  if (slash > 0 && (PROVIDER_NAMES as readonly string[]).includes(wanted.slice(0, slash))) {
-    const found = directory.find(wanted.slice(0, slash) as ProviderName, name.slice(slash + 1));
-    if (found) return { found, suggestions: [] };
-  }
-  const exact = models.filter((m) => m.id.toLowerCase() === wanted);
-  if (exact.length >= 1) return { found: exact[0]!, suggestions: exact.slice(1) };
-  const partial = models.filter((m) => m.id.toLowerCase().includes(wanted) || m.displayName.toLowerCase().includes(wanted));
-  if (partial.length === 1) return { found: partial[0]!, suggestions: [] };
-  const ranked = (partial.length ? partial : models)
+  return directory
+    .list()
+    .filter((m) => !m.embedding)
     .map((m) => {
       // Compare with the whole name and with each of its parts, so "opuss" is close to "claude-opus-4-5".
       const names = [m.id, m.displayName, ...m.id.split(/[-/.:\s]+/), ...m.displayName.split(/\s+/)].map((n) => n.toLowerCase()).filter(Boolean);
       return { m, d: Math.min(...names.map((n) => distance(wanted, n))) };
     })
     .sort((a, b) => a.d - b.d || a.m.id.localeCompare(b.m.id))
-    .slice(0, 5)
+    .slice(0, limit)
     .map((x) => x.m);
-  return { suggestions: ranked };
+}
+
+/**
+ * Resolves a typed model name the way routing resolves pins
+ * (parseModelSelection); when it does not resolve, the close matches.
+ */
+export function findModelByName(directory: ModelDirectory, name: string): { found?: ModelInfo; problem?: string; suggestions: ModelInfo[] } {
+  const sel = parseModelSelection(name, directory);
+  const found = sel.kind === 'pin' ? directory.find(sel.provider, sel.model) : undefined;
+  if (found) return { found, suggestions: [] };
+  const problem = sel.kind === 'invalid' && !sel.message.startsWith('no model called') ? sel.message : undefined;
+  return { ...(problem ? { problem } : {}), suggestions: closeMatches(directory, name) };
 }
 
 const ref = (m: { provider: string; id: string }) => `${m.provider}/${m.id}`;
@@ -68,9 +71,10 @@ export function coreCommands(deps: CoreCommandDeps, registry: CommandRegistry): 
   const { service, directory } = deps;
   const stores = service.stores;
   const requireModel = (name: string, usage: string): ModelInfo => {
-    const { found, suggestions } = findModelByName(directory, name);
+    const { found, problem, suggestions } = findModelByName(directory, name);
     if (found) return found;
-    throw new CommandUsageError(usage, `Unknown model "${name}". Close matches: ${suggestions.map((m) => `\`${ref(m)}\``).join(', ') || 'none'}`);
+    const list = suggestions.map((m) => `\`${ref(m)}\``).join(', ') || 'none';
+    throw new CommandUsageError(usage, problem ? `Model "${name}": ${problem}. Close matches: ${list}` : `Unknown model "${name}". Close matches: ${list}`);
   };
 
   const model: CommandDefinition = {
