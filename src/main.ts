@@ -24,8 +24,6 @@ import { providerRouter } from './http/provider-routes.ts';
 import { routingRouter } from './http/routing-routes.ts';
 import { agentRouter, conversationRouter, usageRouter } from './http/conversation-routes.ts';
 import { jobsRouter } from './http/jobs-routes.ts';
-import { agentProfile } from './conversations/conversation-service.ts';
-import type { ProviderName } from './providers/types.ts';
 
 /** Everything a plugin (channel, worker set) may use. */
 export interface MosaicCore {
@@ -120,16 +118,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
         path: '/routing',
         router: routingRouter({
           routing: services.routing,
-          conversationState: async (actor, id) => {
-            const conv = await conversations.stores.conversations.get(actor, id).catch(() => null);
-            if (!conv) return null;
-            const agent = await conversations.agentOf(actor, conv);
-            return {
-              pin: conv.pinnedProvider && conv.pinnedModel ? { provider: conv.pinnedProvider as ProviderName, model: conv.pinnedModel } : null,
-              localOnly: conv.localOnly,
-              agent: agentProfile(agent),
-            };
-          },
+          conversationState: (actor, id) => conversations.routingState(actor, id),
         }),
       },
       { path: '/conversations', router: conversationRouter(conversations) },

@@ -164,7 +164,7 @@ export function buildServices(deps: ServiceDeps): Services {
     tools,
     actorFor: async (userId) => {
       const row = await users.findById(userId);
-      return row && !row.disabledAt ? { ...actorOf(row), localOnly: row.localOnly } : null;
+      return row && !row.disabledAt ? actorOf(row) : null;
     },
     settings: { summarizeAt: config.conversations.summarizeAt, keepRecentMessages: config.conversations.keepRecentMessages, maxToolSteps: config.conversations.maxToolSteps },
     logger,

@@ -9,7 +9,8 @@ import type { Actor } from '../identity/actor.ts';
 import type { Logger } from '../logging.ts';
 import type { ChannelMessage } from '../protocol/channel-message.ts';
 import type { Credential, ProviderAdapter, ProviderName, Usage } from '../providers/types.ts';
-import type { AgentProfile, FallbackTried, ModelDirectory, RoutingDecision, RoutingInput, RoutingResult } from '../routing/types.ts';
+import { toAgentProfile } from '../routing/agent-profile.ts';
+import type { AgentProfile, ModelRef, FallbackTried, ModelDirectory, RoutingDecision, RoutingInput, RoutingResult } from '../routing/types.ts';
 import type { AgentConfig, AgentStore } from '../agents/agent-store.ts';
 import { runAgentTurn, type RunnerResult } from '../agents/runner.ts';
 import { isProviderError } from '../providers/errors.ts';
@@ -40,6 +41,12 @@ export interface ProviderPort {
 /** Queues the answer to a stored message (BullMQ in production). */
 export interface ReplyScheduler {
   schedule(job: { conversationId: string; userId: string; messageId: string }): Promise<void>;
+}
+
+export interface ConversationRoutingState {
+  pin: ModelRef | null;
+  localOnly: boolean;
+  agent: AgentProfile | null;
 }
 
 export interface ConversationSettings {
@@ -130,18 +137,6 @@ export function toView(row: MessageRow): StoredMessageView {
   };
 }
 
-export function agentProfile(agent: AgentConfig | null): AgentProfile | null {
-  if (!agent) return null;
-  const preferred = (agent.capabilities.preferredModels ?? [])
-    .map((ref) => {
-      const [provider, ...model] = ref.split('/');
-      return provider && model.length ? { provider: provider as ProviderName, model: model.join('/') } : null;
-    })
-    .filter((r): r is { provider: ProviderName; model: string } => r !== null);
-  if (agent.provider && agent.model) preferred.unshift({ provider: agent.provider as ProviderName, model: agent.model });
-  return { id: agent.id, name: agent.name, ...(agent.capabilities.domains ? { domains: agent.capabilities.domains } : {}), ...(preferred.length ? { preferredModels: preferred } : {}), tools: agent.tools };
-}
-
 export class ConversationService {
   constructor(private readonly deps: ConversationServiceDeps) {}
 
@@ -155,6 +150,23 @@ export class ConversationService {
     const agent = input.agent ? await this.resolveAgent(actor, input.agent) : await this.deps.agents.findByName(actor, 'assistant');
     const row = await this.deps.conversations.create(actor, { ...(input.title ? { title: input.title } : {}), agentId: agent?.id ?? null, localOnly: input.localOnly ?? false });
     return toConversation(row);
+  }
+
+  /** What a conversation contributes to routing: its /model pin, data policy and agent. */
+  private routingStateOf(conv: ConversationRow, agent: AgentConfig | null): ConversationRoutingState {
+    return {
+      pin: conv.pinnedProvider && conv.pinnedModel ? { provider: conv.pinnedProvider as ProviderName, model: conv.pinnedModel } : null,
+      // The user's own local-only flag is applied by routing itself.
+      localOnly: conv.localOnly,
+      agent: agent ? toAgentProfile(agent, this.deps.directory) : null,
+    };
+  }
+
+  /** The routing state of one of the actor's conversations, or null when it is not theirs (for /api/routing/explain). */
+  async routingState(actor: Actor, conversationId: string): Promise<ConversationRoutingState | null> {
+    const conv = await this.deps.conversations.get(actor, conversationId).catch(() => null);
+    if (!conv) return null;
+    return this.routingStateOf(conv, await this.agentOf(actor, conv));
   }
 
   /** An agent by id or name, visible to the actor. */
@@ -355,14 +367,12 @@ export class ConversationService {
     const conv = await this.deps.conversations.get(actor, conversationId);
     const agent = await this.agentOf(actor, conv);
     const replyId = replyIdFor(userMessage.id);
-    const localOnly = conv.localOnly || (await this.userLocalOnly(actor));
+    const localOnly = conv.localOnly;
     const routingInput: Omit<RoutingInput, 'userId'> = {
       text: userMessage.content,
       attachments: userMessage.attachments.map((a) => ({ name: a.name, mimeType: a.mimeType, ...(a.sizeBytes !== undefined ? { sizeBytes: a.sizeBytes } : {}) })),
       channel: userMessage.channel,
-      agent: agentProfile(agent),
-      pin: conv.pinnedProvider && conv.pinnedModel ? { provider: conv.pinnedProvider as ProviderName, model: conv.pinnedModel } : null,
-      localOnly,
+      ...this.routingStateOf(conv, agent),
     };
 
     const controller = new AbortController();
@@ -468,11 +478,6 @@ export class ConversationService {
     }
   }
 
-  private async userLocalOnly(actor: Actor): Promise<boolean> {
-    const user = await this.deps.actorFor(actor.userId);
-    return (user as (Actor & { localOnly?: boolean }) | null)?.localOnly === true;
-  }
-
   private toolsFor(agent: AgentConfig | null, routed: RoutingDecision): AgentTool[] {
     const wanted = agent?.tools ?? [];
     const allow = routed.agent?.toolAllowlist;
@@ -543,7 +548,7 @@ export class ConversationService {
       if (!newest) return 'not-needed';
       const agent = await this.agentOf(actor, conv);
       const session = await this.deps.sessions.current(actor, conversationId, { agentId: agent?.id ?? null, provider: last.provider, model: last.model });
-      const localOnly = conv.localOnly || (await this.userLocalOnly(actor));
+      const localOnly = conv.localOnly;
       const tools = (agent?.tools ?? []).filter((t) => this.deps.tools.has(t)).length;
       await this.fitContext(actor, conversationId, conv, { seq: newest.anchor }, { provider: last.provider, model: last.model }, agent?.systemPrompt ?? DEFAULT_AGENT_PROMPT, tools, localOnly, session.id, agent?.id ?? null);
       const after = await this.deps.conversations.get(actor, conversationId);
