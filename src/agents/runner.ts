@@ -4,7 +4,7 @@
  * the model answers in text or the step budget is spent.
  */
 import { MosaicError, errorMessage, isMosaicError } from '../errors.ts';
-import type { ChatMessage, Credential, ProviderAdapter, StopReason, ToolCall, Usage } from '../providers/types.ts';
+import type { ChatMessage, Credential, ProviderAdapter, ProviderState, StopReason, ToolCall, Usage } from '../providers/types.ts';
 import { toolSpec, type AgentTool, type ToolContext } from './tool.ts';
 
 export type RunnerEvent =
@@ -94,7 +94,7 @@ export async function runAgentTurn(input: RunnerInput): Promise<RunnerResult> {
     const offerTools = specs.length > 0 && toolSteps < input.maxSteps;
     let text = '';
     const toolCalls: ToolCall[] = [];
-    let done: { usage: Usage; stopReason: StopReason; model: string } | null = null;
+    let done: { usage: Usage; stopReason: StopReason; model: string; providerState?: ProviderState } | null = null;
     for await (const event of input.adapter.chat({
       model: input.model,
       system: input.system,
@@ -129,7 +129,8 @@ export async function runAgentTurn(input: RunnerInput): Promise<RunnerResult> {
       break;
     }
     const assistant: ChatMessage = { role: 'assistant', content: text, toolCalls };
-    conversation.push(assistant);
+    // The provider's opaque state (signed thinking) goes back to it within this loop only; it is not part of the stored turn.
+    conversation.push(done.providerState ? { ...assistant, providerState: done.providerState } : assistant);
     produced.push(assistant);
     toolSteps += 1;
     for (const call of toolCalls) {

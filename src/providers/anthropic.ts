@@ -1,6 +1,6 @@
 /** Anthropic (Messages API) through @anthropic-ai/sdk. */
 import Anthropic from '@anthropic-ai/sdk';
-import type { ContentBlockParam, MessageParam, RawMessageStreamEvent, StopReason as AnthropicStopReason, Tool } from '@anthropic-ai/sdk/resources/messages/messages';
+import type { ContentBlockParam, MessageParam, RawMessageStreamEvent, RedactedThinkingBlockParam, StopReason as AnthropicStopReason, ThinkingBlockParam, Tool } from '@anthropic-ai/sdk/resources/messages/messages';
 import { ProviderError, kindForStatus, looksLikeContextLength, parseRetryAfter } from './errors.ts';
 import { guardedStream, HEARTBEAT, type Heartbeat } from './stream-guard.ts';
 import { mergeWithCatalogue } from './catalogue.ts';
@@ -60,8 +60,13 @@ function stopReason(reason: AnthropicStopReason | null): StopReason {
 
 type ImageMime = 'image/jpeg' | 'image/png' | 'image/gif' | 'image/webp';
 
-/** Our history → Anthropic messages: tool results go back as user turns, consecutive ones merged. */
-export function toAnthropicMessages(messages: ChatMessage[]): MessageParam[] {
+/**
+ * Our history → Anthropic messages: tool results go back as user turns,
+ * consecutive ones merged. Thinking blocks the same model produced earlier in
+ * this tool loop lead their assistant turn again, exactly as received: the
+ * API refuses a tool result whose assistant turn lost them when thinking is on.
+ */
+export function toAnthropicMessages(messages: ChatMessage[], model?: string): MessageParam[] {
   const out: MessageParam[] = [];
   const push = (role: 'user' | 'assistant', blocks: ContentBlockParam[]) => {
     const last = out[out.length - 1];
@@ -74,6 +79,9 @@ export function toAnthropicMessages(messages: ChatMessage[]): MessageParam[] {
       continue;
     }
     const blocks: ContentBlockParam[] = [];
+    if (m.role === 'assistant' && m.providerState?.provider === NAME && m.providerState.model === model) {
+      blocks.push(...(m.providerState.blocks as ContentBlockParam[]));
+    }
     for (const img of m.images ?? []) {
       blocks.push({ type: 'image', source: { type: 'base64', media_type: img.mimeType as ImageMime, data: img.data } });
     }
@@ -116,14 +124,17 @@ export class AnthropicAdapter implements ProviderAdapter {
 
   async listModels(credential?: Credential): Promise<ModelInfo[]> {
     const client = this.client(credential);
-    const listed: Array<{ id: string; displayName?: string; contextWindow?: number; maxOutput?: number }> = [];
+    const listed: Array<{ id: string; displayName?: string; contextWindow?: number; maxOutput?: number; retiresAt?: string }> = [];
     try {
       for await (const m of client.models.list({ limit: 100 })) {
+        // `lifecycle` is the retirement signal; a retired model's date may be missing, so it retires now.
+        const retiresAt = m.lifecycle === 'retired' ? (m.retires_at ?? m.deprecated_at ?? new Date().toISOString()) : m.retires_at;
         listed.push({
           id: m.id,
           displayName: m.display_name,
           ...(m.max_input_tokens ? { contextWindow: m.max_input_tokens } : {}),
           ...(m.max_tokens ? { maxOutput: m.max_tokens } : {}),
+          ...(retiresAt ? { retiresAt } : {}),
         });
       }
     } catch (err) {
@@ -154,7 +165,7 @@ export class AnthropicAdapter implements ProviderAdapter {
       {
         model: request.model,
         max_tokens: request.maxTokens ?? defaultMaxTokens(NAME, request.model),
-        messages: toAnthropicMessages(request.messages),
+        messages: toAnthropicMessages(request.messages, request.model),
         ...(request.system ? { system: request.system } : {}),
         ...(tools?.length ? { tools } : {}),
         ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
@@ -169,6 +180,8 @@ export class AnthropicAdapter implements ProviderAdapter {
     let stopped = false;
     let toolOrdinal = 0;
     const tools_ = new Map<number, { ordinal: number; id: string; name: string; json: string }>();
+    // Signed thinking blocks, rebuilt from their deltas, to hand back with a tool result.
+    const reasoning = new Map<number, ThinkingBlockParam | RedactedThinkingBlockParam>();
 
     for await (const event of stream as AsyncIterable<RawMessageStreamEvent>) {
       switch (event.type) {
@@ -190,8 +203,12 @@ export class AnthropicAdapter implements ProviderAdapter {
             yield { type: 'tool_call_delta', index: entry.ordinal, id: block.id, name: block.name, argumentsDelta: '' };
           } else if (block.type === 'text' && block.text) {
             yield { type: 'text', delta: block.text };
-          } else if (block.type === 'thinking' && block.thinking) {
-            yield { type: 'thinking', delta: block.thinking };
+          } else if (block.type === 'thinking') {
+            reasoning.set(event.index, { type: 'thinking', thinking: block.thinking, signature: block.signature });
+            yield block.thinking ? { type: 'thinking', delta: block.thinking } : HEARTBEAT;
+          } else if (block.type === 'redacted_thinking') {
+            reasoning.set(event.index, { type: 'redacted_thinking', data: block.data });
+            yield HEARTBEAT;
           } else {
             yield HEARTBEAT;
           }
@@ -200,7 +217,15 @@ export class AnthropicAdapter implements ProviderAdapter {
         case 'content_block_delta': {
           const d = event.delta;
           if (d.type === 'text_delta') yield { type: 'text', delta: d.text };
-          else if (d.type === 'thinking_delta') yield { type: 'thinking', delta: d.thinking };
+          else if (d.type === 'thinking_delta') {
+            const block = reasoning.get(event.index);
+            if (block?.type === 'thinking') block.thinking += d.thinking;
+            yield { type: 'thinking', delta: d.thinking };
+          } else if (d.type === 'signature_delta') {
+            const block = reasoning.get(event.index);
+            if (block?.type === 'thinking') block.signature += d.signature;
+            yield HEARTBEAT;
+          }
           else if (d.type === 'input_json_delta') {
             const entry = tools_.get(event.index);
             if (!entry) throw new ProviderError(NAME, 'malformed_stream', `input_json_delta for block ${event.index}, which is not a tool_use block`);
@@ -235,6 +260,7 @@ export class AnthropicAdapter implements ProviderAdapter {
       if (stopped) break;
     }
     if (!stopped) throw new ProviderError(NAME, 'malformed_stream', 'the stream ended without message_stop');
-    yield { type: 'done', usage, stopReason: stop, model };
+    const blocks = [...reasoning.entries()].sort(([a], [b]) => a - b).map(([, b]) => b);
+    yield { type: 'done', usage, stopReason: stop, model, ...(blocks.length ? { providerState: { provider: NAME, model: request.model, blocks } } : {}) };
   }
 }

@@ -101,6 +101,7 @@ export function conservativeDefaults(provider: ProviderName, id: string, known: 
     embedding,
     inputPricePerMTok: known.inputPricePerMTok ?? (provider === 'ollama' ? 0 : 0),
     outputPricePerMTok: known.outputPricePerMTok ?? 0,
+    ...(known.retiresAt ? { retiresAt: known.retiresAt } : {}),
     source: 'listed',
   };
 }
@@ -115,7 +116,8 @@ export function mergeWithCatalogue(provider: ProviderName, listed: Array<{ id: s
   const out = new Map<string, ModelInfo>();
   for (const item of listed) {
     const known = findModel(provider, item.id);
-    out.set(item.id, known ? { ...known, id: item.id, source: 'both' } : conservativeDefaults(provider, item.id, item));
+    // The provider's own retirement date is fresher than ours.
+    out.set(item.id, known ? { ...known, ...(item.retiresAt ? { retiresAt: item.retiresAt } : {}), id: item.id, source: 'both' } : conservativeDefaults(provider, item.id, item));
   }
   const listedCanon = new Set(listed.map((l) => canonicalModelId(provider, l.id)));
   for (const model of catalogueModels(provider)) {

@@ -15,7 +15,18 @@ export interface ChatMessage {
   /** For role 'tool': the id of the call this message answers. */
   toolCallId?: string;
   images?: Array<{ mimeType: string; data: string /* base64 */ }>;
+  /** For role 'assistant' inside one tool loop: what the provider needs back verbatim (see ProviderState). */
+  providerState?: ProviderState;
 }
+
+/**
+ * Opaque content a provider returned with an answer and requires back,
+ * unchanged, when the conversation continues with the same model: Anthropic's
+ * signed thinking blocks, which models with thinking always on (Opus 5.5,
+ * Fable 5.x) reject a tool result without. It is bound to the provider and
+ * model that produced it, so adapters ignore state from anyone else.
+ */
+export interface ProviderState { provider: ProviderName; model: string; blocks: unknown[] }
 
 export interface ToolSpec { name: string; description: string; parameters: Record<string, unknown> /* JSON schema */ }
 
@@ -47,7 +58,7 @@ export type ChatEvent =
   | { type: 'thinking'; delta: string }
   | { type: 'tool_call_delta'; index: number; id?: string; name?: string; argumentsDelta: string }
   | { type: 'tool_call'; call: ToolCall } // emitted once a call is complete, arguments parsed
-  | { type: 'done'; usage: Usage; stopReason: StopReason; model: string };
+  | { type: 'done'; usage: Usage; stopReason: StopReason; model: string; providerState?: ProviderState };
 
 export interface ModelInfo {
   provider: ProviderName;
@@ -62,6 +73,12 @@ export interface ModelInfo {
   embedding: boolean;
   inputPricePerMTok: number;
   outputPricePerMTok: number;
+  /**
+   * When the provider stops serving the model (ISO date). From the provider's
+   * listing where it says so, else the catalogue. Routing never picks a model
+   * past this date; the models endpoint shows it so admins can move rules on.
+   */
+  retiresAt?: string;
   source: 'catalogue' | 'listed' | 'both';
 }
 

@@ -12,6 +12,8 @@ import { MemoryStore } from '../../src/agents/memory-store.ts';
 import { MemoryService } from '../../src/agents/memory-service.ts';
 import { memoryTools } from '../../src/agents/tools/memory-tools.ts';
 import { runAgentTurn, type RunnerEvent } from '../../src/agents/runner.ts';
+import { toAnthropicMessages } from '../../src/providers/anthropic.ts';
+import type { ChatMessage } from '../../src/providers/types.ts';
 import { AccountService } from '../../src/identity/account-service.ts';
 import { actorOf } from '../../src/identity/user-store.ts';
 import type { Actor } from '../../src/identity/actor.ts';
@@ -111,7 +113,7 @@ describe('agent runner', () => {
     const events: RunnerEvent[] = [];
     const result = await runAgentTurn({
       adapter: registry.get('anthropic')!,
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-5-5',
       system: 'You are a test agent.',
       history: [{ role: 'user', content: 'Remember that I like green tea.' }],
       tools: memoryTools(memory),
@@ -140,7 +142,7 @@ describe('agent runner', () => {
     );
     const result = await runAgentTurn({
       adapter: registry.get('anthropic')!,
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-5-5',
       system: 'test',
       history: [{ role: 'user', content: 'x' }],
       tools: memoryTools(memory),
@@ -162,7 +164,7 @@ describe('agent runner', () => {
     let seen = 0;
     const run = runAgentTurn({
       adapter: registry.get('anthropic')!,
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-5-5',
       system: 'test',
       history: [{ role: 'user', content: 'long answer please' }],
       tools: [],
@@ -175,5 +177,47 @@ describe('agent runner', () => {
     });
     await expect(run).rejects.toMatchObject({ kind: 'cancelled' });
     expect(seen).toBeLessThan(20);
+  });
+
+  it('a model that always thinks gets its signed thinking back with each tool result, within the turn only', async () => {
+    // The simulator, like the API for Opus 5.5, refuses a tool result whose assistant turn lost the thinking block it signed.
+    anthropic.script(
+      { toolCall: { name: 'memory_save', arguments: { content: 'The user drinks oolong.' } } },
+      { toolCall: { name: 'memory_search', arguments: { query: 'oolong' } } },
+      { text: 'Saved, and I can find it again.' },
+    );
+    const before = anthropic.chatRequests().length;
+    const result = await runAgentTurn({
+      adapter: registry.get('anthropic')!,
+      model: 'claude-opus-5-5',
+      system: 'test',
+      history: [{ role: 'user', content: 'Remember that I drink oolong.' }],
+      tools: memoryTools(memory),
+      maxSteps: 4,
+      context: { actor: alice },
+    });
+    expect(result.text).toBe('Saved, and I can find it again.');
+    expect(result.toolSteps).toBe(2);
+    type Sent = { messages: Array<{ role: string; content: Array<{ type: string; signature?: string }> }> };
+    const sent = anthropic.chatRequests().slice(before).map((r) => r.body as Sent);
+    expect(sent).toHaveLength(3);
+    const assistantTurns = sent[2]!.messages.filter((m) => m.role === 'assistant');
+    expect(assistantTurns.map((m) => m.content.map((b) => b.type))).toEqual([['thinking', 'tool_use'], ['thinking', 'tool_use']]);
+    const signatures = assistantTurns.map((m) => m.content[0]!.signature);
+    expect(new Set(signatures).size).toBe(2);
+    // The signed blocks are not part of what gets stored for the conversation.
+    expect(result.messages.some((m) => m.providerState !== undefined)).toBe(false);
+  });
+
+  it('signed thinking is only handed back to the model that produced it', () => {
+    const blocks = [{ type: 'thinking', thinking: '', signature: 'sig' }];
+    const history: ChatMessage[] = [
+      { role: 'user', content: 'q' },
+      { role: 'assistant', content: '', toolCalls: [{ id: 'toolu_1', name: 'memory_search', arguments: { query: 'x' } }], providerState: { provider: 'anthropic', model: 'claude-opus-5-5', blocks } },
+      { role: 'tool', content: '[]', toolCallId: 'toolu_1' },
+    ];
+    const kinds = (model: string) => (toAnthropicMessages(history, model)[1]!.content as Array<{ type: string }>).map((b) => b.type);
+    expect(kinds('claude-opus-5-5')).toEqual(['thinking', 'tool_use']);
+    expect(kinds('claude-sonnet-5-5')).toEqual(['tool_use']);
   });
 });

@@ -5,32 +5,44 @@
  * events) and GET /v1/models. Frames are typed with @anthropic-ai/sdk's own
  * types.
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Message, MessageCreateParams, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages/messages';
 import type { ModelInfo } from '@anthropic-ai/sdk/resources/models';
 import type { ErrorResponse, ErrorType } from '@anthropic-ai/sdk/resources/shared';
 import { SimulatorCore, bearer, buildPlan, sendJson, type HandlerContext, type Plan, type Route, type SimErrorKind, type SimulatorOptions, type Step } from './common.ts';
 
-const model = (id: string, display: string, context: number, maxTokens: number, created: string): ModelInfo => ({
+const model = (id: string, display: string, context: number, maxTokens: number, created: string, retires?: { deprecated: string; retires: string }): ModelInfo => ({
   id,
   type: 'model',
   display_name: display,
   created_at: created,
   capabilities: null,
-  deprecated_at: null,
-  lifecycle: 'active',
+  deprecated_at: retires?.deprecated ?? null,
+  lifecycle: retires ? 'deprecated' : 'active',
   line: null,
   max_input_tokens: context,
   max_tokens: maxTokens,
-  retires_at: null,
+  retires_at: retires?.retires ?? null,
 });
 
 export const ANTHROPIC_MODELS: ModelInfo[] = [
-  model('claude-opus-4-5-20251101', 'Claude Opus 4.5', 200_000, 64_000, '2025-11-24T00:00:00Z'),
-  model('claude-sonnet-4-5-20250929', 'Claude Sonnet 4.5', 200_000, 64_000, '2025-09-29T00:00:00Z'),
+  model('claude-opus-5-5', 'Claude Opus 5.5', 1_000_000, 128_000, '2026-09-22T00:00:00Z'),
+  model('claude-sonnet-5-5', 'Claude Sonnet 5.5', 1_000_000, 128_000, '2026-09-22T00:00:00Z'),
+  model('claude-haiku-5-5', 'Claude Haiku 5.5', 1_000_000, 128_000, '2026-10-07T00:00:00Z'),
+  model('claude-opus-4-5-20251101', 'Claude Opus 4.5', 200_000, 64_000, '2025-11-24T00:00:00Z', { deprecated: '2026-07-24T00:00:00Z', retires: '2027-01-22T00:00:00Z' }),
+  model('claude-sonnet-4-5-20250929', 'Claude Sonnet 4.5', 200_000, 64_000, '2025-09-29T00:00:00Z', { deprecated: '2026-05-30T00:00:00Z', retires: '2026-11-30T00:00:00Z' }),
   model('claude-haiku-4-5-20251001', 'Claude Haiku 4.5', 200_000, 64_000, '2025-10-15T00:00:00Z'),
   model('claude-sim-experimental', 'Claude Simulated Experimental', 100_000, 8192, '2026-01-01T00:00:00Z'),
 ];
+
+/**
+ * Models that always think (Opus 5.5, Fable 5.x): every answer starts with a
+ * signed thinking block, `thinking` cannot be disabled or given a manual
+ * budget, forced tool use is refused, and a tool result is refused unless its
+ * assistant turn still starts with the thinking block this model signed.
+ */
+export const ALWAYS_THINKING = new Set(['claude-opus-5-5', 'claude-fable-5-1', 'claude-fable-5-2']);
 
 function errorSpec(kind: SimErrorKind): { status: number; type: ErrorType; message: string } {
   switch (kind) {
@@ -92,10 +104,48 @@ export class AnthropicSimulator extends SimulatorCore {
     ];
   }
 
+  /** Signatures this simulator issued, and for which model: a thinking block is only valid with the model that signed it. */
+  private readonly signatures = new Map<string, string>();
+
+  private sign(modelId: string): string {
+    const signature = Buffer.from(`sim-signature:${modelId}:${randomUUID()}`).toString('base64');
+    this.signatures.set(signature, modelId);
+    return signature;
+  }
+
+  private validateThinking(params: MessageCreateParams): string | null {
+    const thinking = (params as { thinking?: { type?: string } }).thinking;
+    if (thinking?.type === 'disabled' || thinking?.type === 'enabled') {
+      return `"thinking.type.${thinking.type}" is not supported for this model. Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.`;
+    }
+    const choice = (params as { tool_choice?: { type?: string } }).tool_choice?.type;
+    if (choice === 'any' || choice === 'tool') return 'tool_choice: forced tool use is not supported for this model; use "auto" or "none".';
+    for (let i = 0; i < params.messages.length; i++) {
+      const m = params.messages[i]!;
+      if (m.role !== 'assistant' || !Array.isArray(m.content)) continue;
+      for (const [j, b] of m.content.entries()) {
+        if (b.type === 'thinking' && this.signatures.get(b.signature) !== params.model) return `messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block`;
+      }
+    }
+    const lastAssistant = params.messages.findLastIndex((m) => m.role === 'assistant');
+    const last = params.messages[lastAssistant];
+    if (last && Array.isArray(last.content) && last.content.some((b) => b.type === 'tool_use')) {
+      const first = last.content[0]!;
+      if (first.type !== 'thinking' && first.type !== 'redacted_thinking') {
+        return `messages.${lastAssistant}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${first.type}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block (preceeding the lastmost set of \`tool_use\` and \`tool_result\` blocks).`;
+      }
+    }
+    return null;
+  }
+
   private validate(params: MessageCreateParams): string | null {
     if (typeof params.max_tokens !== 'number') return 'max_tokens: Field required';
     if (!params.model) return 'model: Field required';
     if (!Array.isArray(params.messages) || params.messages.length === 0) return 'messages: at least one message is required';
+    if (ALWAYS_THINKING.has(params.model)) {
+      const problem = this.validateThinking(params);
+      if (problem) return problem;
+    }
     for (let i = 0; i < params.messages.length; i++) {
       const m = params.messages[i]!;
       if (!Array.isArray(m.content)) continue;
@@ -120,6 +170,12 @@ export class AnthropicSimulator extends SimulatorCore {
       return;
     }
     const plan = buildPlan(step, params.model, params.messages, { system: params.system, messages: params.messages });
+    if (ALWAYS_THINKING.has(params.model)) {
+      // At the default display ("omitted") the thinking text comes back empty; only "summarized" shows it.
+      const display = (params as { thinking?: { display?: string } }).thinking?.display;
+      plan.thinking = display === 'summarized' ? (plan.thinking ?? '') : '';
+      plan.signature = this.sign(params.model);
+    }
     if (!params.stream) {
       sendJson(res, 200, this.message(plan));
       return;
@@ -170,10 +226,12 @@ export class AnthropicSimulator extends SimulatorCore {
   frames(plan: Plan): string[] {
     const out: string[] = [sse({ type: 'message_start', message: this.skeleton(plan) }), sse({ type: 'ping' })];
     let index = 0;
-    if (plan.thinking) {
+    if (plan.thinking !== undefined) {
       out.push(sse({ type: 'content_block_start', index, content_block: { type: 'thinking', thinking: '', signature: '' } }));
       for (const piece of plan.thinking.match(/.{1,12}/gs) ?? []) out.push(sse({ type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking: piece } }));
-      out.push(sse({ type: 'content_block_delta', index, delta: { type: 'signature_delta', signature: 'c2ltdWxhdGVk' } }));
+      // Signatures stream in pieces too; the client must put them back together.
+      const signature = plan.signature ?? 'c2ltdWxhdGVk';
+      for (const piece of signature.match(/.{1,16}/gs) ?? []) out.push(sse({ type: 'content_block_delta', index, delta: { type: 'signature_delta', signature: piece } }));
       out.push(sse({ type: 'content_block_stop', index }));
       index++;
     }
@@ -209,6 +267,7 @@ export class AnthropicSimulator extends SimulatorCore {
 
   private message(plan: Plan): Message {
     const msg = this.skeleton(plan);
+    if (plan.thinking !== undefined) msg.content.push({ type: 'thinking', thinking: plan.thinking, signature: plan.signature ?? 'c2ltdWxhdGVk' });
     const text = plan.textChunks.join('');
     if (text) msg.content.push({ type: 'text', text, citations: null });
     if (plan.toolCall) msg.content.push({ type: 'tool_use', id: plan.toolCall.id.replace(/^call_/, 'toolu_'), name: plan.toolCall.name, input: plan.toolCall.arguments, caller: { type: 'direct' } });

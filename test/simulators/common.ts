@@ -66,6 +66,8 @@ export interface RecordedRequest {
 export interface Plan {
   model: string;
   thinking?: string;
+  /** Anthropic: the signature of the thinking block (a fixed one when unset). */
+  signature?: string;
   textChunks: string[];
   toolCall?: { id: string; name: string; arguments: Record<string, unknown>; argChunks: string[] };
   usage: { input: number; output: number; cacheRead: number; cacheWrite: number };
