@@ -14,11 +14,11 @@ import { isMosaicError } from '../src/errors.ts';
 import type { Logger } from '../src/logging.ts';
 import type { Ghosts } from './ghosts.ts';
 import { howToLinkLine, type IdentityService } from './identities.ts';
-import type { RoomManager } from './room-manager.ts';
+import { matrixTo, type RoomManager } from './room-manager.ts';
 import type { RoomStore } from './room-store.ts';
 import type { MatrixEvent } from './translate-inbound.ts';
 
-const link = (roomId: string) => `https://matrix.to/#/${encodeURIComponent(roomId)}`;
+const link = matrixTo;
 
 export const DM_HELP = [
   '**In this direct message**',

@@ -47,6 +47,16 @@ export class IdentityService {
     return row?.userId ?? null;
   }
 
+  /** The Matrix users linked to a Mosaic user (someone may link several). */
+  async matrixUsersOf(userId: string): Promise<string[]> {
+    const rows = await this.db
+      .select({ matrixUserId: channelIdentities.channelUserId })
+      .from(channelIdentities)
+      .where(and(eq(channelIdentities.channel, CHANNEL), eq(channelIdentities.userId, userId)))
+      .orderBy(channelIdentities.linkedAt);
+    return rows.map((r) => r.matrixUserId);
+  }
+
   async link(matrixUserId: string, userId: string): Promise<void> {
     await this.db.insert(channelIdentities).values({ channel: CHANNEL, channelUserId: matrixUserId, userId }).onConflictDoNothing();
   }

@@ -4,7 +4,8 @@
  * edited (m.replace) at most once per `editIntervalMs`; the final edit
  * carries the whole text, a short routing line and `mosaic.routing`.
  * Notices (command results, failures) are m.notice; messages written on
- * other surfaces are mirrored; archiving tombstones the room.
+ * other surfaces are mirrored; archiving tombstones the room, unarchiving
+ * reopens it.
  *
  * Every send uses a transaction id derived from the reply's id, so a
  * retried or repeated send is the same event. With several replicas, each
@@ -46,6 +47,8 @@ export interface ReplyStreamerOptions {
   /** Where sent event ids are recorded (acting as the conversation's owner). */
   conversations: ConversationStore;
   ownerActor(userId: string): Promise<Actor | null>;
+  /** The Matrix users linked to a Mosaic user: invited when a conversation moves to a new room. */
+  matrixUsersOf(userId: string): Promise<string[]>;
   manager: RoomManager;
   valkey: Redis;
   keyPrefix: string;
@@ -157,7 +160,27 @@ export class ReplyStreamer {
           const fresh = await this.o.rooms.byConversation(event.conversationId);
           if (event.change === 'deleted' || fresh?.archived) await this.o.manager.tombstone(event.conversationId, event.change === 'deleted' ? 'deleted' : 'archived');
         }
+        if (event.change === 'unarchived') return this.reopen(event.conversationId);
         return;
+    }
+  }
+
+  /**
+   * Unarchived: the conversation gets a usable room again. Every replica
+   * hears the event; the one that claims this room's reopening creates
+   * the successor, so a person is not invited to two new rooms.
+   */
+  private async reopen(conversationId: string): Promise<void> {
+    const fresh = await this.o.rooms.byConversation(conversationId);
+    if (!fresh?.room.tombstonedAt || fresh.archived || fresh.deleted) return;
+    const claim = `reopen:${fresh.room.roomId}`;
+    if (!(await this.claim(claim))) return;
+    try {
+      await this.o.manager.reopen(conversationId, await this.o.matrixUsersOf(fresh.ownerId));
+    } catch (err) {
+      // The owner's `!open` in the bot's DM tries again.
+      await this.release(claim);
+      throw err;
     }
   }
 

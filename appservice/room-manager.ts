@@ -1,8 +1,8 @@
 /**
  * Room-level actions: who speaks in a room, making sure a ghost is in it,
  * creating a conversation's room the first time it is opened in Matrix,
- * notices, and tombstoning a room when its conversation is archived or
- * deleted.
+ * notices, tombstoning a room when its conversation is archived or
+ * deleted, and reopening it (in a new room) when it is unarchived.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from '../src/logging.ts';
@@ -14,6 +14,11 @@ import type { RoomStore, RoomWithConversation } from './room-store.ts';
 /** A Matrix send transaction id derived from a name: the same name is the same send. */
 export function txnIdFor(name: string): string {
   return `mosaic.${createHash('sha256').update(name).digest('base64url').slice(0, 32)}`;
+}
+
+/** A link to a room that Matrix clients open. */
+export function matrixTo(roomId: string): string {
+  return `https://matrix.to/#/${encodeURIComponent(roomId)}`;
 }
 
 export class RoomManager {
@@ -79,11 +84,13 @@ export class RoomManager {
   }
 
   /**
-   * Creates the room of a conversation (first opened in Matrix): named
-   * `Mosaic: <title>`, the conversation id in the topic, invite-only, with
-   * power levels bot 100 / humans 50 / agents 0.
+   * A new room for a conversation: named `Mosaic: <title>`, the conversation
+   * id in the topic, invite-only, with power levels bot 100 / humans 50 /
+   * agents 0; the humans and the agent's ghost are invited and the ghost
+   * joins. `predecessor` is the room it replaces, so clients link the two.
+   * Not linked to the conversation yet: the caller decides how.
    */
-  async createConversationRoom(input: { conversationId: string; title: string; agentId: string | null; humans: string[] }): Promise<string> {
+  private async newConversationRoom(input: { conversationId: string; title: string; agentId: string | null; humans: string[]; predecessor?: string }): Promise<string> {
     const bot = this.ghosts.botUserId;
     const ghost = input.agentId ? await this.ghosts.ensureById(input.agentId) : null;
     const users: Record<string, number> = { [bot]: 100 };
@@ -96,6 +103,7 @@ export class RoomManager {
       name: `Mosaic: ${input.title}`.slice(0, 255),
       topic,
       invite: [...input.humans, ...(ghost ? [ghost] : [])],
+      ...(input.predecessor ? { creation_content: { predecessor: { room_id: input.predecessor } } } : {}),
       power_level_content_override: { users, users_default: 0, events_default: 0, invite: 50, kick: 50, ban: 50, redact: 50, state_default: 50 },
       initial_state: [
         { type: 'm.room.join_rules', state_key: '', content: { join_rule: 'invite' } },
@@ -103,6 +111,13 @@ export class RoomManager {
       ],
     });
     if (ghost) await this.client.join(roomId, ghost);
+    return roomId;
+  }
+
+  /** Creates the room of a conversation (first opened in Matrix) and links it. */
+  async createConversationRoom(input: { conversationId: string; title: string; agentId: string | null; humans: string[] }): Promise<string> {
+    const bot = this.ghosts.botUserId;
+    const roomId = await this.newConversationRoom(input);
     const linked = await this.rooms.link({ conversationId: input.conversationId, roomId, botJoinedAt: new Date() });
     if (linked.roomId !== roomId) {
       // Another replica opened it a moment earlier: keep theirs, leave ours.
@@ -114,14 +129,84 @@ export class RoomManager {
     return roomId;
   }
 
-  /** The conversation's room, created if it has none; `human` is invited either way. */
+  /** The conversation's room, created if it has none (reopened if it was unarchived); `human` is invited either way. */
   async openConversationRoom(input: { conversationId: string; title: string; agentId: string | null; human: string }): Promise<string> {
-    const existing = await this.rooms.byConversation(input.conversationId);
+    let existing = await this.rooms.byConversation(input.conversationId);
     if (!existing) return this.createConversationRoom({ ...input, humans: [input.human] });
+    if (existing.room.tombstonedAt && !existing.archived && !existing.deleted) {
+      // Unarchived while the room could not be reopened (the homeserver was away): reopen it now.
+      await this.reopen(input.conversationId, [input.human]);
+      existing = (await this.rooms.byConversation(input.conversationId)) ?? existing;
+    }
     const speaker = await this.speakerFor(existing).catch(() => this.ghosts.botUserId);
     const members = await this.client.joinedMembers(existing.room.roomId, speaker).catch(() => ({}) as Record<string, unknown>);
     if (!(input.human in members)) await this.client.invite(existing.room.roomId, input.human, speaker);
     return existing.room.roomId;
+  }
+
+  /**
+   * Unarchive: the conversation gets a room that is answered in again. A
+   * room that carries a tombstone is closed for clients for good, so a new
+   * room (same name, topic and power levels) replaces it: the `humans` and
+   * the people still in the old room are invited, the conversation moves
+   * to it, and the old room's tombstone now points at it. A room Mosaic
+   * could not tombstone (one a person created) is simply answered in again.
+   * Returns the conversation's room after this, or null if it has none.
+   */
+  async reopen(conversationId: string, humans: string[]): Promise<string | null> {
+    const mapped = await this.rooms.byConversation(conversationId);
+    if (!mapped) return null;
+    const closedAt = mapped.room.tombstonedAt;
+    if (!closedAt || mapped.archived || mapped.deleted) return mapped.room.roomId;
+    const oldRoom = mapped.room.roomId;
+    const bot = this.ghosts.botUserId;
+    const ghost = mapped.agentId ? this.ghosts.userIdFor(mapped.agentId) : null;
+
+    const tombstone = await this.readState(oldRoom, 'm.room.tombstone', [bot, ...(ghost ? [ghost] : [])]);
+    if (tombstone === null) {
+      if (await this.rooms.clearTombstone(conversationId, oldRoom)) {
+        const speaker = await this.speakerFor(mapped).catch(() => ghost ?? bot);
+        await this.notice(oldRoom, speaker, 'This conversation was unarchived in Mosaic: I answer here again.', `unarchived:${conversationId}:${closedAt.toISOString()}`).catch((err: unknown) =>
+          this.logger.warn({ channel: 'matrix', event: 'room.reopen_notice_failed', roomId: oldRoom, err: (err as Error).message }, 'could not tell the room it is answered in again'),
+        );
+        this.logger.info({ channel: 'matrix', event: 'room.reopened', roomId: oldRoom, conversationId }, 'room answered in again');
+      }
+      return oldRoom;
+    }
+
+    const members = await this.client.joinedMembers(oldRoom, bot).catch(() => ({}) as Record<string, unknown>);
+    const invitees = [...new Set([...humans, ...Object.keys(members).filter((m) => !this.ghosts.isOurs(m))])];
+    const roomId = await this.newConversationRoom({ conversationId, title: mapped.title, agentId: mapped.agentId, humans: invitees, predecessor: oldRoom });
+    if (!(await this.rooms.relink(conversationId, oldRoom, roomId))) {
+      // Another replica reopened it first, or it was archived again meanwhile: ours is no conversation's room.
+      for (const user of [...(ghost ? [ghost] : []), bot]) await this.client.leave(roomId, user).catch(() => undefined);
+      return (await this.rooms.byConversation(conversationId))?.room.roomId ?? null;
+    }
+    this.logger.info({ channel: 'matrix', event: 'room.reopened', roomId, replaces: oldRoom, conversationId }, 'conversation moved to a new room');
+    const text = `This conversation was unarchived in Mosaic and continues in a new room: ${matrixTo(roomId)}`;
+    try {
+      // Clients follow the tombstone's replacement_room ("the conversation continues here").
+      await this.client.putState(oldRoom, 'm.room.tombstone', '', { body: text, replacement_room: roomId }, bot);
+      await this.notice(oldRoom, bot, text, `reopened:${roomId}`);
+    } catch (err) {
+      this.logger.warn({ channel: 'matrix', event: 'room.successor_notice_failed', roomId: oldRoom, err: (err as Error).message }, 'could not point the old room at the new one');
+    }
+    return roomId;
+  }
+
+  /**
+   * A state event's content as the first of `asUsers` allowed to read it;
+   * null if the room has none; undefined if none of them can read the room.
+   */
+  private async readState(roomId: string, type: string, asUsers: string[]): Promise<Record<string, unknown> | null | undefined> {
+    for (const user of asUsers) {
+      try {
+        return await this.client.getState(roomId, type, '', user);
+      } catch (err) {
+        this.logger.debug({ channel: 'matrix', event: 'room.state_unreadable', roomId, type, user, err: (err as Error).message }, 'cannot read room state as this user');
+      }
+    }
+    return undefined;
   }
 
   /**

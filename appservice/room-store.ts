@@ -8,7 +8,7 @@
  * facts, never listings of someone's messages; writes to messages go
  * through the ConversationStore as the conversation's owner.
  */
-import { and, desc, eq, isNull, or, sql } from 'drizzle-orm';
+import { and, desc, eq, isNotNull, isNull, or, sql } from 'drizzle-orm';
 import { sqlRows, type Db } from '../src/db/client.ts';
 import { conversationMatrixRooms, conversations, messages } from '../src/db/schema.ts';
 
@@ -81,6 +81,38 @@ export class RoomStore {
       .update(conversationMatrixRooms)
       .set({ tombstonedAt: new Date() })
       .where(and(eq(conversationMatrixRooms.conversationId, conversationId), isNull(conversationMatrixRooms.tombstonedAt)))
+      .returning({ id: conversationMatrixRooms.conversationId });
+    return rows.length > 0;
+  }
+
+  /**
+   * Moves a conversation from its tombstoned room to `toRoomId`. The move
+   * only happens from that exact tombstoned room, so of two replicas
+   * reopening at once one wins (the other gets null) and a later archive
+   * of the new room is not undone by a stale reopen. The link time is reset
+   * to now: the recovery sweep must not replay older messages into the new
+   * room, and events are answered from it on.
+   */
+  async relink(conversationId: string, fromRoomId: string, toRoomId: string): Promise<RoomRow | null> {
+    const now = new Date();
+    const [row] = await this.db
+      .update(conversationMatrixRooms)
+      .set({ roomId: toRoomId, tombstonedAt: null, encrypted: false, botJoinedAt: now, createdAt: now })
+      .where(and(eq(conversationMatrixRooms.conversationId, conversationId), eq(conversationMatrixRooms.roomId, fromRoomId), isNotNull(conversationMatrixRooms.tombstonedAt)))
+      .returning();
+    return row ?? null;
+  }
+
+  /**
+   * The room was only marked as closed (Mosaic could not tombstone it, see
+   * RoomManager.tombstone): it is answered in again. True only for the call
+   * that reopened it.
+   */
+  async clearTombstone(conversationId: string, roomId: string): Promise<boolean> {
+    const rows = await this.db
+      .update(conversationMatrixRooms)
+      .set({ tombstonedAt: null })
+      .where(and(eq(conversationMatrixRooms.conversationId, conversationId), eq(conversationMatrixRooms.roomId, roomId), isNotNull(conversationMatrixRooms.tombstonedAt)))
       .returning({ id: conversationMatrixRooms.conversationId });
     return rows.length > 0;
   }

@@ -36,7 +36,7 @@ export type ConversationEvent =
   | { type: 'answer:stopped'; conversationId: string; replyId: string; replyTo: string }
   | { type: 'answer:cancel'; conversationId: string; requestedBy: string }
   | { type: 'session:info'; conversationId: string; info: unknown }
-  | { type: 'conversation:updated'; conversationId: string; change: 'title' | 'archived' | 'deleted' | 'agent' | 'model'; title?: string };
+  | { type: 'conversation:updated'; conversationId: string; change: 'title' | 'archived' | 'unarchived' | 'deleted' | 'agent' | 'model'; title?: string };
 
 export type EventHandler = (event: ConversationEvent) => void;
 

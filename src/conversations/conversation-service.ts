@@ -193,7 +193,8 @@ export class ConversationService {
     const row = await this.deps.conversations.update(actor, id, patch);
     if (patch.localOnly !== undefined) await this.publishSessionInfo(actor, id);
     if (patch.title !== undefined) await this.publish({ type: 'conversation:updated', conversationId: id, change: 'title', title: row.title });
-    if (patch.archived !== undefined) await this.publish({ type: 'conversation:updated', conversationId: id, change: 'archived' });
+    // Surfaces act on the direction (a channel closes or reopens its side), so it is part of the change.
+    if (patch.archived !== undefined) await this.publish({ type: 'conversation:updated', conversationId: id, change: patch.archived ? 'archived' : 'unarchived' });
     return toConversation(row);
   }
 
