@@ -142,6 +142,15 @@ export class MatrixAdapter implements IChannelAdapter {
     return value;
   }
 
+  /**
+   * Runs the outbound recovery now instead of waiting for its interval
+   * (after an outage is known to be over; tests). Resolves with how many
+   * undelivered answers and notices were handed to the sender.
+   */
+  sweepUndelivered(): Promise<number> {
+    return this.d.recovery.sweep();
+  }
+
   onMessage(handler: (msg: ChannelMessage) => Promise<void>): void {
     this.handler = handler;
   }

@@ -39,9 +39,20 @@ export interface MatrixWorld {
   adapter(): MatrixAdapter;
   /** Runs at each boot (start and restart), after the previous gateway stopped and before the new one starts. */
   beforeBoot: (() => void) | null;
+  /**
+   * A second gateway with the matrix plugin on the same database, Valkey and
+   * registration (the homeserver keeps pushing to the first one's URL; the
+   * replica listens on a port of its own). Stopped with the world.
+   */
+  replica(): Promise<MatrixReplica>;
   /** A human on the homeserver whose Matrix id is linked to a new Mosaic account. */
   linkedHuman(name: string): Promise<Human & { mosaicUserId: string; token: string }>;
   stop(): Promise<void>;
+}
+
+export interface MatrixReplica {
+  mosaic: TestMosaic;
+  adapter(): MatrixAdapter;
 }
 
 export interface MatrixWorldOptions {
@@ -68,19 +79,20 @@ async function startMatrixWorldOnce(options: MatrixWorldOptions): Promise<Matrix
   const faults: ProcessorFaults = {};
   let adapter: MatrixAdapter | null = null;
   const hooks: { beforeBoot: (() => void) | null } = { beforeBoot: null };
+  const replicas: TestMosaic[] = [];
+  const plugin = (onStarted: (a: MatrixAdapter) => void, pluginFaults: ProcessorFaults = {}) =>
+    matrixPlugin({
+      registration,
+      faults: pluginFaults,
+      sweepIntervalMs: options.sweepIntervalMs ?? 300,
+      clientRetry: { baseDelayMs: 20, maxDelayMs: 200 },
+      ...(options.recovery ? { recovery: options.recovery } : {}),
+      onStarted,
+    });
   const mosaic = await startTestMosaic({
     plugins: () => {
       hooks.beforeBoot?.();
-      return [
-        matrixPlugin({
-          registration,
-          faults,
-          sweepIntervalMs: options.sweepIntervalMs ?? 300,
-          clientRetry: { baseDelayMs: 20, maxDelayMs: 200 },
-          ...(options.recovery ? { recovery: options.recovery } : {}),
-          onStarted: (a) => (adapter = a),
-        }),
-      ];
+      return [plugin((a) => (adapter = a), faults)];
     },
     config: { matrix: { enabled: true, homeserverUrl: hs.url, serverName: SERVER, host: '127.0.0.1', port, editIntervalMs: 40, ...options.matrix } },
   }).catch(async (err: unknown) => {
@@ -99,6 +111,16 @@ async function startMatrixWorldOnce(options: MatrixWorldOptions): Promise<Matrix
     set beforeBoot(fn) {
       hooks.beforeBoot = fn;
     },
+    async replica() {
+      let replicaAdapter: MatrixAdapter | null = null;
+      const replica = await startTestMosaic({
+        replicaOf: mosaic,
+        config: { matrix: { port: await freePort() } },
+        plugins: () => [plugin((a) => (replicaAdapter = a))],
+      });
+      replicas.push(replica);
+      return { mosaic: replica, adapter: () => replicaAdapter! };
+    },
     async linkedHuman(name) {
       const human = await hs.createHuman(name, { displayname: name[0]!.toUpperCase() + name.slice(1) });
       const { actor, token } = await mosaic.createUser(name);
@@ -106,6 +128,7 @@ async function startMatrixWorldOnce(options: MatrixWorldOptions): Promise<Matrix
       return Object.assign(human, { mosaicUserId: actor.userId, token });
     },
     async stop() {
+      for (const r of replicas) await r.stop();
       await mosaic.stop();
       await hs.stop();
     },

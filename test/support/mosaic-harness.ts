@@ -27,7 +27,11 @@ export interface TestMosaicOptions {
   providers?: ProviderName[];
   /** 'pglite': the embedded default database, in a fresh folder, instead of PostgreSQL. */
   database?: 'postgres' | 'pglite';
-  /** Start a second replica of a running gateway: same database, Valkey prefix and simulators. */
+  /**
+   * Start a second replica of a running gateway: same database, Valkey prefix
+   * and simulators. `config` then only sets what each process has of its
+   * own (the appservice's listening port).
+   */
   replicaOf?: TestMosaic;
 }
 
@@ -60,7 +64,7 @@ export async function startTestMosaic(options: TestMosaicOptions = {}): Promise<
   let config: MosaicConfig;
   if (options.replicaOf) {
     simulators = options.replicaOf.simulators;
-    config = options.replicaOf.config;
+    config = options.config ? parseConfig(merge(options.replicaOf.config as unknown as Record<string, unknown>, options.config)) : options.replicaOf.config;
   } else {
     const wanted = options.providers ?? [...PROVIDER_NAMES];
     simulators = {} as Record<ProviderName, AnySimulator>;
