@@ -5,10 +5,11 @@
  */
 import OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionContentPart, ChatCompletionCreateParamsStreaming, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions/completions';
-import { ProviderError, kindForStatus, looksLikeContextLength, parseRetryAfter, type ProviderErrorKind } from './errors.ts';
+import { ProviderError } from './errors.ts';
+import { mapOpenAISdkError, type ErrorKindHook } from './openai-errors.ts';
 import { guardedStream, HEARTBEAT, type Heartbeat } from './stream-guard.ts';
 import { mergeWithCatalogue } from './catalogue.ts';
-import { mapCommonError, missingKey, parseToolArguments, resolveCredential, sdkLogger, timedHealth, type AdapterOptions, type CloudProviderSettings } from './base.ts';
+import { missingKey, parseToolArguments, resolveCredential, sdkLogger, timedHealth, type AdapterOptions, type CloudProviderSettings } from './base.ts';
 import { emptyUsage, type ChatEvent, type ChatMessage, type ChatRequest, type Credential, type HealthResult, type ModelInfo, type ProviderAdapter, type ProviderName, type StopReason, type Usage } from './types.ts';
 
 export type ListedModel = { id: string } & Partial<ModelInfo>;
@@ -24,7 +25,7 @@ export interface OpenAIFlavor {
   /** Turns one raw item of GET /models into what Mosaic knows about it. */
   parseListed?: (raw: Record<string, unknown>) => ListedModel;
   /** Maps the provider's own error codes before the generic status mapping. */
-  errorKind?: (code: string | undefined, status: number | undefined, message: string) => ProviderErrorKind | undefined;
+  errorKind?: ErrorKindHook;
   /** The provider offers /embeddings. */
   embeddings: boolean;
   /** A 404 on /models means the provider has no listing (health then only checks reachability). */
@@ -100,8 +101,8 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
   private systemClient: OpenAI | undefined;
 
   constructor(
-    private readonly flavor: OpenAIFlavor,
-    private readonly options: AdapterOptions<CloudProviderSettings>,
+    protected readonly flavor: OpenAIFlavor,
+    protected readonly options: AdapterOptions<CloudProviderSettings>,
   ) {
     this.name = flavor.name;
     if (flavor.embeddings) this.embed = this.embedImpl.bind(this);
@@ -113,27 +114,10 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     return !!this.options.settings.apiKey;
   }
 
-  mapError = (err: unknown): ProviderError => {
-    const name = this.name;
-    if (err instanceof OpenAI.APIError && !(err instanceof OpenAI.APIUserAbortError) && !(err instanceof OpenAI.APIConnectionError)) {
-      const body = (err.error ?? {}) as { message?: string; code?: string | number; type?: string; error?: { message?: string; code?: string | number } };
-      const code = err.code ?? (body.code !== undefined ? String(body.code) : body.error?.code !== undefined ? String(body.error.code) : undefined) ?? err.type ?? undefined;
-      const message = body.message ?? body.error?.message ?? err.message;
-      const retryAfterMs = parseRetryAfter(err.headers);
-      let kind = this.flavor.errorKind?.(code ?? undefined, err.status, message);
-      if (!kind && err.status === undefined && typeof body.code === 'number') kind = kindForStatus(body.code, message, code ?? undefined);
-      if (!kind) kind = err.status !== undefined ? kindForStatus(err.status, message, code ?? undefined) : looksLikeContextLength(message, code ?? undefined) ? 'context_length' : 'unavailable';
-      return new ProviderError(name, kind, message, {
-        ...(err.status !== undefined ? { status: err.status } : {}),
-        ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-        ...(code ? { providerCode: code } : {}),
-        cause: err,
-      });
-    }
-    return mapCommonError(name, err) ?? new ProviderError(name, 'unavailable', (err as Error)?.message ?? String(err), { cause: err });
-  };
+  mapError = (err: unknown): ProviderError => mapOpenAISdkError(this.name, err, this.flavor.errorKind);
 
-  private client(credential?: Credential): OpenAI {
+  /** The SDK client for a request: the user's own key when given, else the shared system client. */
+  protected client(credential?: Credential): OpenAI {
     const { apiKey, baseUrl, user } = resolveCredential(this.options.settings, credential);
     if (!apiKey) throw missingKey(this.name);
     const make = () =>

@@ -95,8 +95,9 @@ describe.each(PROVIDER_NAMES.map((p) => [p]))('%s adapter against its simulator'
     const expected = {
       anthropic: { inputTokens: 120, outputTokens: 30, cacheReadTokens: 50, cacheWriteTokens: 10 },
       openrouter: { inputTokens: 120, outputTokens: 30, cacheReadTokens: 50, cacheWriteTokens: 10 },
-      // OpenAI-style prompt_tokens include cached ones; no cache-write figure.
-      openai: { inputTokens: 130, outputTokens: 30, cacheReadTokens: 50, cacheWriteTokens: 0 },
+      // Responses' input_tokens include cached and cache-written ones, each reported in input_tokens_details.
+      openai: { inputTokens: 120, outputTokens: 30, cacheReadTokens: 50, cacheWriteTokens: 10 },
+      // Chat-completions prompt_tokens include cached ones; no cache-write figure.
       zai: { inputTokens: 130, outputTokens: 30, cacheReadTokens: 50, cacheWriteTokens: 0 },
       ollama: { inputTokens: 120, outputTokens: 30, cacheReadTokens: 0, cacheWriteTokens: 0 },
     }[provider];
@@ -109,8 +110,8 @@ describe.each(PROVIDER_NAMES.map((p) => [p]))('%s adapter against its simulator'
     const events = await collect(adapterFor(provider, sim).chat(request(provider)));
     expect(textOf(events)).toBe('Sunny.');
     const thinking = events.filter((e) => e.type === 'thinking').map((e) => (e as { delta: string }).delta).join('');
-    // OpenAI's chat completions never stream reasoning text.
-    expect(thinking).toBe(provider === 'openai' ? '' : 'The user wants weather.');
+    // OpenAI (Responses API) streams it as a reasoning summary.
+    expect(thinking).toBe('The user wants weather.');
   });
 
   const cases: Array<[SimErrorKind, ProviderError['kind']]> = [
@@ -154,7 +155,8 @@ describe.each(PROVIDER_NAMES.map((p) => [p]))('%s adapter against its simulator'
   });
 
   it('reports an error event in the middle of the stream and does not retry it', async () => {
-    sim.script({ text: 'Partial answer that breaks off', midStreamError: 'overloaded', errorAfterFrames: 4 });
+    // Frame 8 falls after the first text in every format (OpenAI's Responses stream opens with four frames of lifecycle and reasoning).
+    sim.script({ text: 'Partial answer that breaks off somewhere in the middle of a sentence', midStreamError: 'overloaded', errorAfterFrames: 8 });
     const { events, error } = await collectError(adapterFor(provider, sim).chat(request(provider)));
     expect(events.length).toBeGreaterThan(0);
     expect(error).toBeInstanceOf(ProviderError);
@@ -163,7 +165,7 @@ describe.each(PROVIDER_NAMES.map((p) => [p]))('%s adapter against its simulator'
   });
 
   it('cuts a stalled stream after the idle timeout and reports it', async () => {
-    sim.script({ text: 'This answer stops in the middle of it', stallAfterFrames: 4 });
+    sim.script({ text: 'This answer stops in the middle of it, long after its first words arrived', stallAfterFrames: 8 });
     const started = Date.now();
     const { events, error } = await collectError(adapterFor(provider, sim, { streamIdleTimeoutMs: 300 }).chat(request(provider)));
     expect(Date.now() - started).toBeLessThan(3000);

@@ -8,6 +8,7 @@ import type { ChatCompletion, ChatCompletionChunk, ChatCompletionCreateParams } 
 import type { CompletionUsage } from 'openai/resources/completions';
 import type { Model } from 'openai/resources/models';
 import type { CreateEmbeddingResponse, EmbeddingCreateParams } from 'openai/resources/embeddings';
+import { ResponsesEndpoint } from './openai-responses.ts';
 import { SimulatorCore, bearer, buildPlan, fakeEmbedding, nowSeconds, sendJson, type HandlerContext, type Plan, type Route, type SimErrorKind, type SimulatorOptions, type Step } from './common.ts';
 
 export type OpenAIStyleFlavor = 'openai' | 'openrouter' | 'zai';
@@ -34,11 +35,14 @@ export interface OpenRouterModel {
   supported_parameters: string[];
 }
 
-const OPENAI_MODELS: Model[] = [
-  { id: 'gpt-5', object: 'model', created: 1754425777, owned_by: 'system' },
-  { id: 'gpt-5-mini', object: 'model', created: 1754425928, owned_by: 'system' },
-  { id: 'gpt-4.1', object: 'model', created: 1744316542, owned_by: 'system' },
-  { id: 'o3', object: 'model', created: 1744225308, owned_by: 'system' },
+/** OpenAI's API reference lists `shutdown_date` on model objects; the SDK's `Model` type does not have it yet. */
+type OpenAIModel = Model & { shutdown_date?: string | null };
+
+const OPENAI_MODELS: OpenAIModel[] = [
+  { id: 'gpt-5', object: 'model', created: 1754425777, owned_by: 'system', shutdown_date: '2026-12-11' },
+  { id: 'gpt-5-mini', object: 'model', created: 1754425928, owned_by: 'system', shutdown_date: '2026-12-11' },
+  { id: 'gpt-4.1', object: 'model', created: 1744316542, owned_by: 'system', shutdown_date: '2027-01-14' },
+  { id: 'o3', object: 'model', created: 1744225308, owned_by: 'system', shutdown_date: '2026-12-11' },
   { id: 'text-embedding-3-small', object: 'model', created: 1705948997, owned_by: 'system' },
   { id: 'gpt-sim-experimental', object: 'model', created: 1760000000, owned_by: 'simulator' },
 ];
@@ -132,6 +136,21 @@ function zaiError(kind: SimErrorKind, model: string): ErrorSpec {
   }
 }
 
+/** gpt-5.4 and later, and every GPT-6: function tools need the Responses API unless reasoning is off. */
+const TOOLS_NEED_RESPONSES = /^gpt-(5\.([4-9]|\d{2,})|[6-9])/;
+/** GPT-6 models that cannot switch reasoning off at all. */
+const NO_EFFORT_NONE = /^gpt-(6-astra|6\.1-sol|6\.2-sol|6\.2-astra)/;
+
+/** What OpenAI's chat completions refuses for its newer reasoning models. */
+function chatCompletionsReasoningProblem(params: ChatCompletionCreateParams): string | null {
+  const effort = params.reasoning_effort ?? 'medium';
+  if (effort === 'none' && NO_EFFORT_NONE.test(params.model)) return `Unsupported value: 'reasoning_effort' does not support 'none' with this model. Supported values are: 'low', 'medium', 'high', 'xhigh' and 'max'.`;
+  if (params.tools?.some((t) => t.type === 'function') && effort !== 'none' && TOOLS_NEED_RESPONSES.test(params.model)) {
+    return `Function tools with reasoning_effort are not supported for ${params.model} in /v1/chat/completions. Please use /v1/responses instead, or set reasoning_effort to 'none'.`;
+  }
+  return null;
+}
+
 export class OpenAIStyleSimulator extends SimulatorCore {
   protected readonly prefix: string;
 
@@ -152,11 +171,15 @@ export class OpenAIStyleSimulator extends SimulatorCore {
     sendJson(res, spec.status, spec.body, headers);
   }
 
+  /** OpenAI only: the Responses API, with the state it needs to check replayed reasoning. */
+  readonly responses = new ResponsesEndpoint();
+
   protected routes(): Route[] {
     const routes: Route[] = [
       { method: 'POST', path: '/chat/completions', kind: 'chat', handle: (ctx) => this.chat(ctx) },
       { method: 'GET', path: '/models', kind: 'models', handle: async ({ res }) => this.models(res) },
     ];
+    if (this.flavor === 'openai') routes.push({ method: 'POST', path: '/responses', kind: 'chat', handle: (ctx) => this.responses.handle(ctx) });
     if (this.flavor !== 'openrouter') routes.push({ method: 'POST', path: '/embeddings', kind: 'embed', handle: async (ctx) => this.embeddings(ctx) });
     return routes;
   }
@@ -187,6 +210,10 @@ export class OpenAIStyleSimulator extends SimulatorCore {
   private validate(params: ChatCompletionCreateParams): string | null {
     if (!params.model) return "you must provide a model parameter";
     if (!Array.isArray(params.messages) || params.messages.length === 0) return "'messages' must contain at least one message";
+    if (this.flavor === 'openai') {
+      const problem = chatCompletionsReasoningProblem(params);
+      if (problem) return problem;
+    }
     const open = new Set<string>();
     for (const m of params.messages) {
       if (m.role === 'assistant' && m.tool_calls) for (const c of m.tool_calls) open.add(c.id);
