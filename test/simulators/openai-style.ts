@@ -44,7 +44,7 @@ const OPENAI_MODELS: OpenAIModel[] = [
   { id: 'gpt-4.1', object: 'model', created: 1744316542, owned_by: 'system', shutdown_date: '2027-01-14' },
   { id: 'o3', object: 'model', created: 1744225308, owned_by: 'system', shutdown_date: '2026-12-11' },
   { id: 'text-embedding-3-small', object: 'model', created: 1705948997, owned_by: 'system' },
-  { id: 'gpt-sim-experimental', object: 'model', created: 1760000000, owned_by: 'simulator' },
+  { id: 'gpt-sim-experimental', object: 'model', created: 1760000000, owned_by: 'simulator', shutdown_date: '2027-03-01' },
 ];
 
 const orModel = (id: string, name: string, context: number, maxOut: number, prompt: string, completion: string, inputs: string[], tools: boolean): OpenRouterModel => ({
