@@ -1,7 +1,9 @@
 /**
- * The chat-completions wire format through the `openai` SDK, shared by
- * OpenAI, OpenRouter and Z.ai. Each of those files supplies a flavour: its
- * quirks in request parameters, headers, model listing and error codes.
+ * The chat-completions wire format through the `openai` SDK, used by
+ * OpenRouter and Z.ai for chat, and by all three OpenAI-style providers for
+ * model listing, health and embeddings (OpenAI's own chat goes over the
+ * Responses API: openai.ts). Each provider supplies a flavour: its quirks in
+ * request parameters, headers, model listing and error codes.
  */
 import OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionContentPart, ChatCompletionCreateParamsStreaming, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions/completions';

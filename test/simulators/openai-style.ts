@@ -1,6 +1,7 @@
 /**
  * The chat-completions family: OpenAI (`/v1`), OpenRouter (`/api/v1`) and
- * Z.ai (`/api/paas/v4`). Frames are typed with the `openai` SDK's own types,
+ * Z.ai (`/api/paas/v4`). OpenAI also answers its Responses API
+ * (openai-responses.ts). Frames are typed with the `openai` SDK's own types,
  * so the simulator cannot drift from what the SDK parses.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
