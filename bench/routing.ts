@@ -26,7 +26,7 @@ const seeded = await new RuleStore(database.db).rulesFor(null);
 await database.close();
 
 // User rules that mostly do not match, so every decision walks most of the list, as a worst case would.
-const models: Array<[ProviderName, string]> = [['openai', 'gpt-5'], ['anthropic', 'claude-sonnet-4-5'], ['zai', 'glm-4.6'], ['ollama', 'llama3.2']];
+const models: Array<[ProviderName, string]> = [['openai', 'gpt-6-sol'], ['anthropic', 'claude-sonnet-5-5'], ['zai', 'glm-4.6'], ['ollama', 'llama3.2']];
 const userRules: RoutingRule[] = Array.from({ length: RULES - seeded.systemRules.length }, (_, i) => ({
   id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
   name: `user rule ${i}`,
@@ -48,7 +48,7 @@ const rules = compileRuleSet({ userRules, systemRules: seeded.systemRules });
 const down = new Set<ProviderName>();
 const availability: ProviderAvailability = { isHealthy: (p) => !down.has(p), hasCredential: () => true, isLocal: (p) => p === 'ollama' };
 const classifier = new ClassifierService({ config: { enabled: false, belowConfidence: 0.5, timeoutMs: 1000 } });
-const router = new Router({ directory: catalogueDirectory(), availability, classifier, fallbackChain: [{ provider: 'anthropic', model: 'claude-sonnet-4-5' }, { provider: 'ollama', model: 'llama3.2' }] });
+const router = new Router({ directory: catalogueDirectory(), availability, classifier, fallbackChain: [{ provider: 'anthropic', model: 'claude-sonnet-5-5' }, { provider: 'ollama', model: 'llama3.2' }] });
 
 // The huge pasted inputs of the labeled set are kept: they are part of real traffic.
 const inputs: RoutingInput[] = LABELED_MESSAGES.map((m, i) => ({ userId: 'bench-user', text: m.text, channel: i % 3 ? 'matrix' : 'tui', ...(m.attachments ? { attachments: m.attachments } : {}) }));

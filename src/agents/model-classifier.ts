@@ -30,7 +30,9 @@ export function parseClassification(text: string): Partial<Classification> {
 export function modelClassifier(adapter: ProviderAdapter, model: string) {
   return async (text: string, signal: AbortSignal): Promise<Partial<Classification>> => {
     let answer = '';
-    for await (const event of adapter.chat({ model, system: PROMPT, messages: [{ role: 'user', content: text.slice(0, 4000) }], maxTokens: 100, temperature: 0, signal })) {
+    // No temperature (Haiku 5.5 and other current models refuse a non-default one) and room for
+    // adaptive thinking, which counts against max_tokens; the answer itself is one short JSON line.
+    for await (const event of adapter.chat({ model, system: PROMPT, messages: [{ role: 'user', content: text.slice(0, 4000) }], maxTokens: 1024, signal })) {
       if (event.type === 'text') answer += event.delta;
     }
     return parseClassification(answer);

@@ -34,15 +34,18 @@ export function distance(a: string, b: string): number {
 /** The models closest to what was typed, for "did you mean" answers. */
 export function closeMatches(directory: ModelDirectory, name: string, limit = 5): ModelInfo[] {
   const wanted = name.toLowerCase();
+  const now = Date.now();
   return directory
     .list()
-    .filter((m) => !m.embedding)
+    // Suggesting a model routing would refuse helps nobody.
+    .filter((m) => !m.embedding && !(m.retiresAt && Date.parse(m.retiresAt) <= now))
     .map((m) => {
-      // Compare with the whole name and with each of its parts, so "opuss" is close to "claude-opus-4-5".
+      // Compare with the whole name and with each of its parts, so "opuss" is close to "claude-opus-5-5".
       const names = [m.id, m.displayName, ...m.id.split(/[-/.:\s]+/), ...m.displayName.split(/\s+/)].map((n) => n.toLowerCase()).filter(Boolean);
       return { m, d: Math.min(...names.map((n) => distance(wanted, n))) };
     })
-    .sort((a, b) => a.d - b.d || a.m.id.localeCompare(b.m.id))
+    // Equally close: the provider's own model before a proxy's copy, then the newest version.
+    .sort((a, b) => a.d - b.d || Number(a.m.provider === 'openrouter') - Number(b.m.provider === 'openrouter') || b.m.id.localeCompare(a.m.id, 'en', { numeric: true }))
     .slice(0, limit)
     .map((x) => x.m);
 }

@@ -112,6 +112,12 @@ export const configSchema = z
             embedding: bool.optional(),
             inputPricePerMTok: z.coerce.number().min(0).optional(),
             outputPricePerMTok: z.coerce.number().min(0).optional(),
+            retiresAt: z
+              .string()
+              .regex(/^\d{4}-\d{2}-\d{2}/, 'an ISO date such as 2027-01-22')
+              .refine((v) => !Number.isNaN(Date.parse(v)), 'an ISO date such as 2027-01-22')
+              .optional()
+              .describe('From this date routing never picks the model (the provider retires it).'),
           })
           .strict(),
       )
@@ -130,8 +136,8 @@ export const configSchema = z
         fallbackChain: z
           .array(z.object({ provider: z.enum(PROVIDER_NAMES), model: z.string().min(1) }).strict())
           .default([
-            { provider: 'anthropic', model: 'claude-sonnet-4-5' },
-            { provider: 'openai', model: 'gpt-5-mini' },
+            { provider: 'anthropic', model: 'claude-sonnet-5-5' },
+            { provider: 'openai', model: 'gpt-6-luna' },
             { provider: 'ollama', model: 'llama3.2' },
           ])
           .describe('Tried in order when a rule and its own fallbacks have no usable provider.'),
@@ -139,7 +145,7 @@ export const configSchema = z
           .object({
             enabled: bool.default(false).describe('Ask a cheap model when the deterministic classifier is unsure.'),
             provider: z.enum(PROVIDER_NAMES).default('anthropic'),
-            model: z.string().default('claude-haiku-4-5'),
+            model: z.string().default('claude-haiku-5-5'),
             timeoutMs: positiveInt.default(1500).describe('Routing never waits longer than this for the classifier model.'),
             belowConfidence: z.coerce.number().min(0).max(1).default(0.5),
           })

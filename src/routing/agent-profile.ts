@@ -1,6 +1,6 @@
 /**
  * An agent config row as routing sees it. `agent_configs.capabilities`
- * stores preferred models as strings ("anthropic/claude-opus-4-5", or a name
+ * stores preferred models as strings ("anthropic/claude-opus-5-5", or a name
  * `/model` would accept); the agent's own provider/model, when set, is its
  * first preference.
  */

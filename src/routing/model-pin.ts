@@ -11,7 +11,7 @@ export type ModelSelection = { kind: 'auto' } | ({ kind: 'pin' } & ModelRef) | {
 
 export function parseModelSelection(arg: string, directory: ModelDirectory): ModelSelection {
   const text = arg.trim();
-  if (!text) return { kind: 'invalid', message: 'name a model, e.g. /model claude-opus-4-5, or /model auto to let the rules choose' };
+  if (!text) return { kind: 'invalid', message: 'name a model, e.g. /model claude-opus-5-5, or /model auto to let the rules choose' };
   if (/^auto$/i.test(text)) return { kind: 'auto' };
   const chat = directory.list().filter((m) => !m.embedding);
   const slash = text.indexOf('/');
@@ -41,6 +41,6 @@ export function parseModelSelection(arg: string, directory: ModelDirectory): Mod
     return { kind: 'invalid', message: `"${text}" could mean ${hits.map((m) => `${m.provider}/${m.id}`).sort().join(', ')}; name one` };
   }
   const hit = hits[0];
-  if (!hit) return { kind: 'invalid', message: `no model called "${text}"; try provider/model, e.g. anthropic/claude-opus-4-5` };
+  if (!hit) return { kind: 'invalid', message: `no model called "${text}"; try provider/model, e.g. anthropic/claude-opus-5-5` };
   return { kind: 'pin', provider: hit.provider, model: hit.id };
 }

@@ -33,6 +33,8 @@ export interface RouterOptions {
   classifier: Classify;
   /** `routing.fallbackChain` from the config. */
   fallbackChain: readonly ModelRef[];
+  /** For retirement dates; tests pass their own. */
+  clock?: () => number;
 }
 
 type Origin = 'pin' | 'rule' | 'rule-fallback' | 'agent' | 'chain' | 'local';
@@ -134,7 +136,7 @@ export class Router {
       const key = ref(c);
       if (seen.has(key)) continue;
       seen.add(key);
-      let why = input.avoid?.find((a) => a.provider === c.provider && a.model === c.model)?.why ?? staticUnfitness(c, localOnly, availability, directory, classification.capabilities);
+      let why = input.avoid?.find((a) => a.provider === c.provider && a.model === c.model)?.why ?? staticUnfitness(c, localOnly, availability, directory, classification.capabilities, (this.options.clock ?? Date.now)());
       if (why === null) {
         const up = isHealthy(c.provider);
         if (!(up instanceof Promise ? await up : up)) why = `${c.provider} is down`;
@@ -233,10 +235,12 @@ function decisionAgent(input: RoutingInput, action: { agentConfigId?: string | u
 }
 
 /** Why a candidate cannot take this message whatever the provider state, or null. */
-function staticUnfitness(c: ModelRef, localOnly: boolean, availability: ProviderAvailability, directory: ModelDirectory, caps: Classification['capabilities']): string | null {
+function staticUnfitness(c: ModelRef, localOnly: boolean, availability: ProviderAvailability, directory: ModelDirectory, caps: Classification['capabilities'], now: number): string | null {
   if (localOnly && !availability.isLocal(c.provider)) return 'data policy is local-only: cloud providers are never used';
   const info = directory.find(c.provider, c.model);
   if (!info) return 'not in the model catalogue';
+  // The provider refuses a retired model; skipping it here keeps a stale rule from costing a failed call.
+  if (info.retiresAt && Date.parse(info.retiresAt) <= now) return `retired by the provider on ${info.retiresAt.slice(0, 10)}`;
   if (info.embedding) return 'an embedding model cannot chat';
   if (caps.vision && !info.vision) return 'cannot read images';
   if (caps.tools && !info.tools) return 'no tool use';

@@ -45,6 +45,8 @@ export interface CreateRoutingServiceOptions {
   modelClassify?: ModelClassify;
   /** Where classifier-model answers are cached (Valkey in production); an LRU otherwise. */
   classificationCache?: ClassificationCache;
+  /** For retirement dates; tests pass their own. */
+  clock?: () => number;
 }
 
 export function createRoutingService(options: CreateRoutingServiceOptions): RoutingService {
@@ -53,7 +55,7 @@ export function createRoutingService(options: CreateRoutingServiceOptions): Rout
     ...(options.modelClassify ? { modelClassify: options.modelClassify } : {}),
     ...(options.classificationCache ? { cache: options.classificationCache } : {}),
   });
-  const router = new Router({ directory: options.directory, availability: options.availability, classifier, fallbackChain: options.routing.fallbackChain });
+  const router = new Router({ directory: options.directory, availability: options.availability, classifier, fallbackChain: options.routing.fallbackChain, ...(options.clock ? { clock: options.clock } : {}) });
   const users = new UserStore(options.db);
   const userPolicy: UserPolicyLookup = async (userId) => ({ localOnly: (await users.findById(userId))?.localOnly ?? false });
   return new RoutingService(new RuleStore(options.db), router, userPolicy);

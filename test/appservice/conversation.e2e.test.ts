@@ -42,9 +42,9 @@ describe('talking to an agent in a Matrix room', () => {
     expect(a!.text.startsWith(answer)).toBe(true);
     expect(String(a!.original.content.body).length).toBeLessThan(a!.text.length);
     // Routing: a short final line and, machine-readable, mosaic.routing.
-    expect(a!.text).toMatch(/— anthropic\/claude-opus-4-5 · rule “Coding → Claude Opus”/);
+    expect(a!.text).toMatch(/— anthropic\/claude-opus-5-5 · rule “Coding → Claude Opus”/);
     const routing = a!.finalContent['mosaic.routing'] as { provider: string; model: string; rule: { name: string } };
-    expect(routing).toMatchObject({ provider: 'anthropic', model: 'claude-opus-4-5', rule: { name: 'Coding → Claude Opus' } });
+    expect(routing).toMatchObject({ provider: 'anthropic', model: 'claude-opus-5-5', rule: { name: 'Coding → Claude Opus' } });
     // Rendered markdown: the code block keeps its language.
     expect(String(a!.finalContent.formatted_body)).toContain('<code class="language-python">');
     expect(a!.original.content.msgtype).toBe('m.text');
@@ -57,14 +57,14 @@ describe('talking to an agent in a Matrix room', () => {
 
   it('`!model` (and `/model` sent as plain text) pins the model of the next answer; `!history` answers', async () => {
     const before = chats('openai').length;
-    const cmd = await say(alice, roomId, '!model openai/gpt-5');
+    const cmd = await say(alice, roomId, '!model openai/gpt-6-sol');
     const notice = await alice.waitForEvent(roomId, (e) => e.sender === coder && e.content.msgtype === 'm.notice', { after: cmd });
-    expect(String(notice.content.body)).toContain('Model pinned: **openai/gpt-5**');
+    expect(String(notice.content.body)).toContain('Model pinned: **openai/gpt-6-sol**');
 
     w.mosaic.simulators.openai.script({ text: 'A tuple is immutable; a list is not.' });
     const q = await say(alice, roomId, 'What is the difference between a tuple and a list?');
     const done = await waitForAnswer(alice, roomId, coder, q);
-    expect((done.content['mosaic.routing'] as { provider: string; model: string }).model).toBe('gpt-5');
+    expect((done.content['mosaic.routing'] as { provider: string; model: string }).model).toBe('gpt-6-sol');
     expect(chats('openai').length).toBe(before + 1);
 
     // `/model auto` as plain text (what Element sends with /plain) is the same command.

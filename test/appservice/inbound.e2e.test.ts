@@ -111,7 +111,7 @@ describe('images', () => {
     expect(row.attachments).toEqual([{ name: 'dot.png', mimeType: 'image/png', url: `data:image/png;base64,${png.toString('base64')}`, sizeBytes: png.length }]);
 
     // The default rules send images to a model that can see them, and the image is in the request.
-    expect(answer.content['mosaic.routing']).toMatchObject({ provider: 'anthropic', model: 'claude-sonnet-4-5' });
+    expect(answer.content['mosaic.routing']).toMatchObject({ provider: 'anthropic', model: 'claude-sonnet-5-5' });
     expect(w.mosaic.simulators.anthropic.chatRequests().length).toBe(chats + 1);
     const body = w.mosaic.simulators.anthropic.lastChatBody<{ messages: Array<{ role: string; content: unknown }> }>();
     const last = body.messages.at(-1)!;

@@ -112,6 +112,8 @@ const coverage: Coverage = {
   'RoomStore.setReplyMode': { notUserOwned: 'room setting changed by !room inside that room' },
   'RoomStore.markEncrypted': { notUserOwned: "room flag set from the room's own state event" },
   'RoomStore.markTombstoned': { notUserOwned: 'room flag set when its conversation is archived or deleted' },
+  'RoomStore.relink': { notUserOwned: 'channel mapping moved to a fresh room when its conversation is unarchived; only from the tombstoned room it had' },
+  'RoomStore.clearTombstone': { notUserOwned: "room flag cleared when its conversation is unarchived; keyed by the conversation and its own room" },
   'RoomStore.messageIdForEvent': { notUserOwned: 'channel bookkeeping: a Matrix event id the homeserver delivered in that room to our message id; no listing' },
   'RoomStore.eventIdForMessage': { notUserOwned: 'channel bookkeeping: our message id to the Matrix event sent for it; no listing' },
   'RoomStore.messageBrief': { notUserOwned: 'channel bookkeeping for replies and threads of a message the channel is delivering; no listing' },
@@ -204,12 +206,12 @@ async function sessionIsolation({ database, alice, bob }: Ctx): Promise<void> {
   const conversations = new ConversationStore(database.db);
   const sessions = new SessionStore(database.db);
   const conv = await conversations.create(alice);
-  const session = await sessions.current(alice, conv.id, { agentId: null, provider: 'anthropic', model: 'claude-haiku-4-5' });
-  await sessions.recordCall(alice, session.id, { provider: 'anthropic', model: 'claude-haiku-4-5', purpose: 'reply', inputTokens: 10, outputTokens: 5, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0.001 }, { conversationId: conv.id, agentId: null });
+  const session = await sessions.current(alice, conv.id, { agentId: null, provider: 'anthropic', model: 'claude-haiku-5-5' });
+  await sessions.recordCall(alice, session.id, { provider: 'anthropic', model: 'claude-haiku-5-5', purpose: 'reply', inputTokens: 10, outputTokens: 5, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0.001 }, { conversationId: conv.id, agentId: null });
   await sessions.recordMessages(alice, session.id, 2);
   const notFound = { httpStatus: 404 };
   await expect(sessions.get(bob, session.id)).rejects.toMatchObject(notFound);
-  await expect(sessions.recordModel(bob, session.id, 'openai', 'gpt-5')).rejects.toMatchObject(notFound);
+  await expect(sessions.recordModel(bob, session.id, 'openai', 'gpt-6-sol')).rejects.toMatchObject(notFound);
   await expect(sessions.recordCall(bob, session.id, { provider: 'x', model: 'y', purpose: 'reply', inputTokens: 1, outputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 1 }, { conversationId: conv.id, agentId: null })).rejects.toMatchObject(notFound);
   await expect(sessions.recordMessages(bob, session.id, 1)).rejects.toMatchObject(notFound);
   await sessions.end(bob, session.id);
@@ -220,7 +222,7 @@ async function sessionIsolation({ database, alice, bob }: Ctx): Promise<void> {
   expect((await sessions.userUsage(bob)).costUsd).toBe(0);
   expect((await sessions.usageBy(bob, 'model')).length).toBe(0);
   expect((await sessions.conversationUsage(alice, conv.id)).calls).toBe(1);
-  expect((await sessions.usageBy(alice, 'model')).map((r) => r.key)).toEqual(['anthropic/claude-haiku-4-5']);
+  expect((await sessions.usageBy(alice, 'model')).map((r) => r.key)).toEqual(['anthropic/claude-haiku-5-5']);
   await sessions.end(alice, session.id);
 }
 

@@ -37,13 +37,13 @@ describe('mosaic route', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).not.toContain('\n');
     const decision = JSON.parse(lines[0]!);
-    expect(decision).toMatchObject({ outcome: 'routed', provider: 'anthropic', model: 'claude-opus-4-5', rule: { name: 'Coding → Claude Opus' } });
+    expect(decision).toMatchObject({ outcome: 'routed', provider: 'anthropic', model: 'claude-opus-5-5', rule: { name: 'Coding → Claude Opus' } });
     expect(Object.keys(decision).sort()).toEqual(['agent', 'classification', 'estimatedCostTier', 'fallbacksTried', 'model', 'outcome', 'provider', 'reason', 'rule'].sort());
   });
 
   it('prints a readable decision, as a user, and says why a provider was skipped', async () => {
     const lines = (await run(['route', '--user', 'carol', 'Summarize this for me: the meeting moved to Friday.'], { zai: { enabled: false } })).join('\n').split('\n');
-    expect(lines[0]).toBe('→ anthropic/claude-haiku-4-5   (rule "Summaries → GLM-5")');
+    expect(lines[0]).toBe('→ anthropic/claude-haiku-5-5   (rule "Summaries → GLM-5")');
     expect(lines.join('\n')).toContain('skipped zai/glm-5: zai is down');
   });
 

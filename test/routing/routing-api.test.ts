@@ -30,12 +30,12 @@ beforeAll(async () => {
   adminToken = (await accountsRef.createUser({ username: 'root', admin: true })).token;
   memberToken = (await accountsRef.createUser({ username: 'member' })).token;
   otherToken = (await accountsRef.createUser({ username: 'other' })).token;
-  conversations.set(`member:${CONVERSATION}`, { pin: { provider: 'openai', model: 'o3' }, localOnly: false });
+  conversations.set(`member:${CONVERSATION}`, { pin: { provider: 'openai', model: 'gpt-6.2-astra' }, localOnly: false });
 });
 afterAll(async () => database.close());
 
 const as = (token: string) => ({ Authorization: `Bearer ${token}` });
-const validRule = { name: 'mine', conditions: [{ type: 'taskType', value: ['coding', 'analysis'] }], action: { routeTo: { provider: 'openai', model: 'gpt-5' } }, fallbacks: [{ provider: 'zai', model: 'glm-4.6' }] };
+const validRule = { name: 'mine', conditions: [{ type: 'taskType', value: ['coding', 'analysis'] }], action: { routeTo: { provider: 'openai', model: 'gpt-6-sol' } }, fallbacks: [{ provider: 'zai', model: 'glm-4.6' }] };
 
 describe('/api/routing/rules', () => {
   it('needs a token', async () => {
@@ -80,7 +80,7 @@ describe('/api/routing/rules', () => {
     ['an empty name', { ...validRule, name: '  ' }, 'body.name: must not be empty'],
     ['a negative context window', { ...validRule, conditions: [{ type: 'minContextWindow', value: -5 }] }, 'body.conditions.0.value: must be a positive number of tokens'],
     ['an unknown field', { ...validRule, colour: 'blue' }, 'colour'],
-    ['a bad agent config id', { ...validRule, action: { routeTo: { provider: 'openai', model: 'gpt-5', agentConfigId: 'bob' } } }, 'body.action.routeTo.agentConfigId: must be an agent config id (uuid)'],
+    ['a bad agent config id', { ...validRule, action: { routeTo: { provider: 'openai', model: 'gpt-6-sol', agentConfigId: 'bob' } } }, 'body.action.routeTo.agentConfigId: must be an agent config id (uuid)'],
   ])('400 for %s, with a message naming the field', async (_what, body, message) => {
     const res = await request(app).post('/api/routing/rules').set(as(memberToken)).send(body).expect(400);
     expect(res.body.error.code).toBe('bad_request');
@@ -103,14 +103,14 @@ describe('/api/routing/rules', () => {
 describe('POST /api/routing/explain', () => {
   it('returns the decision without calling a model', async () => {
     const res = await request(app).post('/api/routing/explain').set(as(memberToken)).send({ text: 'What is the capital of Australia?' }).expect(200);
-    expect(res.body).toMatchObject({ outcome: 'routed', provider: 'anthropic', model: 'claude-haiku-4-5', rule: { name: 'Simple questions → Claude Haiku' }, classification: { taskType: 'qa', complexity: 'simple' }, fallbacksTried: [] });
+    expect(res.body).toMatchObject({ outcome: 'routed', provider: 'anthropic', model: 'claude-haiku-5-5', rule: { name: 'Simple questions → Claude Haiku' }, classification: { taskType: 'qa', complexity: 'simple' }, fallbacksTried: [] });
     expect(res.body.reason).toContain('matched');
   });
 
   it('applies the conversation\'s pin and data policy; another user\'s or an unknown conversation is 404', async () => {
     const pinned = await request(app).post('/api/routing/explain').set(as(memberToken)).send({ text: 'Write a haiku', conversationId: CONVERSATION }).expect(200);
-    expect(pinned.body).toMatchObject({ provider: 'openai', model: 'o3', rule: null });
-    conversations.set(`member:${CONVERSATION}`, { pin: { provider: 'openai', model: 'o3' }, localOnly: true });
+    expect(pinned.body).toMatchObject({ provider: 'openai', model: 'gpt-6.2-astra', rule: null });
+    conversations.set(`member:${CONVERSATION}`, { pin: { provider: 'openai', model: 'gpt-6.2-astra' }, localOnly: true });
     const local = await request(app).post('/api/routing/explain').set(as(memberToken)).send({ text: 'Write a haiku', conversationId: CONVERSATION }).expect(200);
     expect(local.body.provider).toBe('ollama');
     await request(app).post('/api/routing/explain').set(as(otherToken)).send({ text: 'x', conversationId: CONVERSATION }).expect(404);

@@ -10,7 +10,7 @@ import { createPgDatabase, createPgliteDatabase } from '../support/databases.ts'
 const rule = (name: string, extra: Record<string, unknown> = {}) => ({
   name,
   conditions: [{ type: 'taskType', value: 'coding' }],
-  action: { routeTo: { provider: 'openai', model: 'gpt-5' } },
+  action: { routeTo: { provider: 'openai', model: 'gpt-6-sol' } },
   ...extra,
 });
 

@@ -40,6 +40,10 @@ export interface OpenRouterModel {
 type OpenAIModel = Model & { shutdown_date?: string | null };
 
 const OPENAI_MODELS: OpenAIModel[] = [
+  { id: 'gpt-6.2-sol', object: 'model', created: 1794873600, owned_by: 'system', shutdown_date: null },
+  { id: 'gpt-6.1-sol', object: 'model', created: 1790640000, owned_by: 'system', shutdown_date: null },
+  { id: 'gpt-6-sol', object: 'model', created: 1789344000, owned_by: 'system', shutdown_date: null },
+  { id: 'gpt-6-luna', object: 'model', created: 1789344000, owned_by: 'system', shutdown_date: null },
   { id: 'gpt-5', object: 'model', created: 1754425777, owned_by: 'system', shutdown_date: '2026-12-11' },
   { id: 'gpt-5-mini', object: 'model', created: 1754425928, owned_by: 'system', shutdown_date: '2026-12-11' },
   { id: 'gpt-4.1', object: 'model', created: 1744316542, owned_by: 'system', shutdown_date: '2027-01-14' },
@@ -63,12 +67,14 @@ const orModel = (id: string, name: string, context: number, maxOut: number, prom
 });
 
 const OPENROUTER_MODELS: OpenRouterModel[] = [
+  orModel('anthropic/claude-sonnet-5.5', 'Anthropic: Claude Sonnet 5.5', 1_000_000, 128_000, '0.000002', '0.00001', ['text', 'image', 'file'], true),
   orModel('anthropic/claude-sonnet-4.5', 'Anthropic: Claude Sonnet 4.5', 1_000_000, 64_000, '0.000003', '0.000015', ['text', 'image', 'file'], true),
   orModel('openai/gpt-5-mini', 'OpenAI: GPT-5 Mini', 400_000, 128_000, '0.00000025', '0.000002', ['text', 'image'], true),
   orModel('mistralai/mistral-small-sim', 'Mistral: Small (simulated, unknown to the catalogue)', 32_768, 8192, '0.0000001', '0.0000003', ['text'], false),
 ];
 
 const ZAI_MODELS: Model[] = [
+  { id: 'glm-5.3', object: 'model', created: 1786000000, owned_by: 'z-ai' },
   { id: 'glm-5', object: 'model', created: 1770000000, owned_by: 'z-ai' },
   { id: 'glm-4.6', object: 'model', created: 1759000000, owned_by: 'z-ai' },
   { id: 'glm-4.5-air', object: 'model', created: 1753000000, owned_by: 'z-ai' },
