@@ -84,8 +84,9 @@ describe('a model failing mid-stream', () => {
   it('finishes the streamed message with the failure notice: one message, no second answer', async () => {
     const room = await inviteAgent(w, alice, CODER_ID);
     const chats = w.mosaic.simulators.anthropic.chatRequests().length;
-    // Anthropic frames: message_start, content_block_start, then text deltas of 10 characters.
-    w.mosaic.simulators.anthropic.script({ text: 'Start with a function that walks the list and keeps a running total of the values.', chunkSize: 10, frameDelayMs: 60, midStreamError: 'server', errorAfterFrames: 7 });
+    // Anthropic frames for Opus 5.5, which always thinks: message_start, ping, a signed thinking block
+    // (start, 6 signature pieces, stop), the text block's start, then text deltas of 10 characters.
+    w.mosaic.simulators.anthropic.script({ text: 'Start with a function that walks the list and keeps a running total of the values.', chunkSize: 10, frameDelayMs: 60, midStreamError: 'server', errorAfterFrames: 15 });
     const q = await say(alice, room, 'Write a TypeScript function that sums the numbers in an array.');
     const failed = await alice.waitForEvent(room, (e) => e.sender === coder && String(e.content.body).includes('could not answer'), { timeoutMs: 20_000, after: q });
     await w.hs.flushPushes();
@@ -98,7 +99,7 @@ describe('a model failing mid-stream', () => {
     // Everything the coder sent is that one message or an edit of it: no notice, no second answer.
     expect(fromCoder.every((e) => e.event_id === answers[0]!.original.event_id || answers[0]!.edits.includes(e))).toBe(true);
     expect(answers[0]!.text).toMatch(/^Start with a function/);
-    expect(answers[0]!.text).toContain('⚠️ anthropic/claude-opus-4-5 could not answer');
+    expect(answers[0]!.text).toContain('⚠️ anthropic/claude-opus-5-5 could not answer');
     expect(failed.event_id).toBe(answers[0]!.edits.at(-1)?.event_id ?? answers[0]!.original.event_id);
     // No failover after text reached the room: exactly one model call.
     expect(w.mosaic.simulators.anthropic.chatRequests().length).toBe(chats + 1);

@@ -7,7 +7,7 @@ let t: TestMosaic;
 let token: string;
 
 beforeAll(async () => {
-  t = await startTestMosaic({ config: { routing: { classifierModel: { enabled: true, provider: 'openai', model: 'gpt-5-mini', timeoutMs: 1500, belowConfidence: 0.99 } } } });
+  t = await startTestMosaic({ config: { routing: { classifierModel: { enabled: true, provider: 'openai', model: 'gpt-6-luna', timeoutMs: 1500, belowConfidence: 0.99 } } } });
   token = (await t.createUser('carol')).token;
 }, 120_000);
 afterAll(async () => t?.stop());
@@ -25,10 +25,10 @@ describe('classifier model', () => {
     const res = await t.api<Explain>(token, 'POST', '/api/routing/explain', { text: 'bonjour tout le monde, ça va?' });
     expect(res.status).toBe(200);
     expect(res.body.classification.taskType).toBe('translation');
-    expect(res.body).toMatchObject({ provider: 'openai', model: 'gpt-5-mini' });
-    const asked = t.simulators.openai.requests.filter((r) => r.kind === 'chat').at(-1)!.body as { model: string; messages: Array<{ role: string; content: string }> };
-    expect(asked.model).toBe('gpt-5-mini');
-    expect(JSON.stringify(asked.messages)).toContain('bonjour tout le monde');
+    expect(res.body).toMatchObject({ provider: 'openai', model: 'gpt-6-luna' });
+    const asked = t.simulators.openai.requests.filter((r) => r.kind === 'chat').at(-1)!.body as { model: string; input: Array<{ role?: string; content?: unknown }> };
+    expect(asked.model).toBe('gpt-6-luna');
+    expect(JSON.stringify(asked.input)).toContain('bonjour tout le monde');
   });
 
   it('its answer is cached per message: the same text does not ask again', async () => {

@@ -89,18 +89,18 @@ describe('conversations over the REST API', () => {
   it('every reply carries its routing decision, and the default rules pick the model', async () => {
     const id = await newConversation(alice.token);
     const coding = await say(alice.token, id, 'Fix this TypeScript error:\n```ts\nconst x: number = "a";\n```\nTS2322: Type string is not assignable to type number');
-    expect(coding.reply).toMatchObject({ provider: 'anthropic', model: 'claude-opus-4-5' });
+    expect(coding.reply).toMatchObject({ provider: 'anthropic', model: 'claude-opus-5-5' });
     expect(coding.reply?.routing?.rule?.name).toBe('Coding → Claude Opus');
     expect(lastChat().provider).toBe('anthropic');
-    expect((lastChat().body as { model: string }).model).toBe('claude-opus-4-5');
+    expect((lastChat().body as { model: string }).model).toBe('claude-opus-5-5');
   });
 
   it('a model that fails before answering hands the message to the next candidate, and the reason says so', async () => {
     const id = await newConversation(alice.token);
     t.simulators.anthropic.script({ error: 'overloaded' });
     const answered = await say(alice.token, id, 'Refactor this function:\n```python\ndef f(x):\n    return x*2\n```');
-    expect(answered.reply).toMatchObject({ role: 'assistant', provider: 'openai', model: 'gpt-5' });
-    expect(answered.reply?.routing?.reason).toMatch(/anthropic\/claude-opus-4-5 skipped: failed just now \(unavailable\); used a fallback of the rule openai\/gpt-5/);
+    expect(answered.reply).toMatchObject({ role: 'assistant', provider: 'openai', model: 'gpt-6.1-sol' });
+    expect(answered.reply?.routing?.reason).toMatch(/anthropic\/claude-opus-5-5 skipped: failed just now \(unavailable\); used a fallback of the rule openai\/gpt-6\.1-sol/);
     const messages = await t.api<{ items: Array<{ role: string }> }>(alice.token, 'GET', `/api/conversations/${id}/messages`);
     expect(messages.body.items.map((m) => m.role)).toEqual(['user', 'assistant']);
   });
@@ -174,27 +174,27 @@ describe('conversations over the REST API', () => {
     const r1 = lastChat();
     expect(r1.provider).toBe('anthropic');
 
-    const pinned = await say(alice.token, id, '/model gpt-5-mini');
-    expect(pinned.command?.data).toMatchObject({ provider: 'openai', model: 'gpt-5-mini', pinned: true });
+    const pinned = await say(alice.token, id, '/model gpt-6-luna');
+    expect(pinned.command?.data).toMatchObject({ provider: 'openai', model: 'gpt-6-luna', pinned: true });
     await say(alice.token, id, 'Hello again!');
-    expect(lastChat()).toMatchObject({ provider: 'openai', body: expect.objectContaining({ model: 'gpt-5-mini' }) });
+    expect(lastChat()).toMatchObject({ provider: 'openai', body: expect.objectContaining({ model: 'gpt-6-luna' }) });
 
     const switched = await say(alice.token, id, '/agent coder');
     expect(switched.command?.text).toContain('Coder');
     await say(alice.token, id, 'One more hello.');
-    const r3 = lastChat().body as { messages: Array<{ role: string; content: string }>; tools?: Array<{ function: { name: string } }> };
-    expect(r3.messages[0]).toMatchObject({ role: 'system' });
-    expect(r3.messages[0]!.content).toContain('You are Coder');
-    expect((r3.tools ?? []).map((x) => x.function.name).sort()).toEqual(['memory_get', 'memory_save', 'memory_search']);
+    // OpenAI over the Responses API: the system prompt is `instructions`, tools are flat function tools.
+    const r3 = lastChat().body as { instructions?: string; tools?: Array<{ type: string; name: string }> };
+    expect(r3.instructions).toContain('You are Coder');
+    expect((r3.tools ?? []).map((x) => x.name).sort()).toEqual(['memory_get', 'memory_save', 'memory_search']);
 
     const unknown = await say(alice.token, id, '/model opuss');
-    expect(unknown.command?.text).toMatch(/Unknown model "opuss". Close matches: .*claude-opus-4-5/);
+    expect(unknown.command?.text).toMatch(/Unknown model "opuss". Close matches: .*claude-opus-5-5/);
 
     await say(alice.token, id, '/model auto');
     await new Promise((r) => setTimeout(r, 300));
     unsubscribe();
     const infos = events.filter((e): e is Extract<ConversationEvent, { type: 'session:info' }> => e.type === 'session:info').map((e) => e.info as { model: string | null; pinned: boolean; agent: { name: string } });
-    expect(infos.some((i) => i.model === 'gpt-5-mini' && i.pinned)).toBe(true);
+    expect(infos.some((i) => i.model === 'gpt-6-luna' && i.pinned)).toBe(true);
     expect(infos.some((i) => i.agent.name === 'coder')).toBe(true);
     expect(infos.at(-1)).toMatchObject({ pinned: false });
 
@@ -316,14 +316,22 @@ describe('conversations over the REST API', () => {
     // Shrink what counts as "full" by adding more history than the window holds, then run the job now.
     for (let n = 4; n <= 6; n++) await t.service.receive(alice.actor, id, { id: crypto.randomUUID(), channelId: 'api', senderId: alice.actor.userId, senderType: 'user', content: `Note ${n}: ${'x '.repeat(300)}`, contentType: 'text', metadata: {}, timestamp: new Date() }, 'api', { answer: false });
     t.simulators.zai.script({ text: 'SUMMARY: notes about floods and planting.' });
-    const run = await t.api<{ id: string }>(t.adminToken, 'POST', '/api/admin/jobs/queues/mosaic:summarization/run', {});
-    expect(run.status, JSON.stringify(run.body)).toBeLessThan(300);
-    const deadline = Date.now() + 20_000;
+    // A run that finds the conversation busy (the last answer's lease not yet released) skips it,
+    // as it should; the next run takes it. Three runs are plenty; each run's outcome is reported.
+    const outcomes: unknown[] = [];
     let after: { summary: string | null } = { summary: null };
-    while (Date.now() < deadline && !after.summary) {
-      await new Promise((r) => setTimeout(r, 200));
+    for (let attempt = 0; attempt < 3 && !after.summary; attempt++) {
+      const run = await t.api<{ id: string }>(t.adminToken, 'POST', '/api/admin/jobs/queues/mosaic:summarization/run', {});
+      expect(run.status, JSON.stringify(run.body)).toBeLessThan(300);
+      const deadline = Date.now() + 20_000;
+      let job: { state: string; returnValue: unknown; failedReason: string | null } = { state: 'waiting', returnValue: null, failedReason: null };
+      while (Date.now() < deadline && job.state !== 'completed' && job.state !== 'failed') {
+        await new Promise((r) => setTimeout(r, 100));
+        job = (await t.api<typeof job>(t.adminToken, 'GET', `/api/admin/jobs/${run.body.id}`)).body;
+      }
+      outcomes.push({ state: job.state, result: job.returnValue, failedReason: job.failedReason });
       after = (await t.api<{ summary: string | null }>(alice.token, 'GET', `/api/conversations/${id}`)).body;
     }
-    expect(after.summary).toBe('SUMMARY: notes about floods and planting.');
+    expect(after.summary, JSON.stringify(outcomes)).toBe('SUMMARY: notes about floods and planting.');
   });
 });
