@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Ollama, type ChatResponse, type Message as OllamaMessage, type Tool as OllamaTool } from 'ollama';
 import { ProviderError, kindForStatus, parseRetryAfter } from './errors.ts';
-import { guardedStream, HEARTBEAT, type Heartbeat } from './stream-guard.ts';
+import { guardedCall, guardedStream, HEARTBEAT, type Heartbeat } from './stream-guard.ts';
 import { mergeWithCatalogue } from './catalogue.ts';
 import { anySignal, mapCommonError, timedHealth, type AdapterOptions } from './base.ts';
 import { emptyUsage, type ChatEvent, type ChatMessage, type ChatRequest, type Credential, type HealthResult, type ModelInfo, type ProviderAdapter, type StopReason } from './types.ts';
@@ -188,13 +188,13 @@ export class OllamaAdapter implements ProviderAdapter {
     };
   }
 
-  async embed(input: { model: string; texts: string[]; credential?: Credential; signal?: AbortSignal }): Promise<number[][]> {
-    const signal = anySignal([input.signal, AbortSignal.timeout(this.options.policy.requestTimeoutMs)]);
-    try {
-      const res = await this.client(input.credential, signal).embed({ model: input.model, input: input.texts });
-      return res.embeddings;
-    } catch (err) {
-      throw mapOllamaError(err);
-    }
+  embed(input: { model: string; texts: string[]; credential?: Credential; signal?: AbortSignal }): Promise<number[][]> {
+    return guardedCall({
+      provider: NAME,
+      policy: this.options.policy,
+      ...(input.signal ? { signal: input.signal } : {}),
+      call: async (signal) => (await this.client(input.credential, signal).embed({ model: input.model, input: input.texts })).embeddings,
+      mapError: mapOllamaError,
+    });
   }
 }

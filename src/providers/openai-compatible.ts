@@ -9,7 +9,7 @@ import OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionContentPart, ChatCompletionCreateParamsStreaming, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions/completions';
 import { ProviderError } from './errors.ts';
 import { mapOpenAISdkError, type ErrorKindHook } from './openai-errors.ts';
-import { guardedStream, HEARTBEAT, type Heartbeat } from './stream-guard.ts';
+import { guardedCall, guardedStream, HEARTBEAT, type Heartbeat } from './stream-guard.ts';
 import { mergeWithCatalogue } from './catalogue.ts';
 import { missingKey, parseToolArguments, resolveCredential, sdkLogger, timedHealth, type AdapterOptions, type CloudProviderSettings } from './base.ts';
 import { emptyUsage, type ChatEvent, type ChatMessage, type ChatRequest, type Credential, type HealthResult, type ModelInfo, type ProviderAdapter, type ProviderName, type StopReason, type Usage } from './types.ts';
@@ -251,11 +251,15 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
 
   private async embedImpl(input: { model: string; texts: string[]; credential?: Credential; signal?: AbortSignal }): Promise<number[][]> {
     const client = this.client(input.credential);
-    try {
-      const res = await client.embeddings.create({ model: input.model, input: input.texts, encoding_format: 'float' }, input.signal ? { signal: input.signal } : {});
-      return [...res.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
-    } catch (err) {
-      throw this.mapError(err);
-    }
+    return guardedCall({
+      provider: this.name,
+      policy: this.options.policy,
+      ...(input.signal ? { signal: input.signal } : {}),
+      call: async (signal) => {
+        const res = await client.embeddings.create({ model: input.model, input: input.texts, encoding_format: 'float' }, { signal });
+        return [...res.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
+      },
+      mapError: (err) => this.mapError(err),
+    });
   }
 }

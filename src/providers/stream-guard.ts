@@ -11,6 +11,7 @@
  * The SDKs' own retries are turned off so this is the only policy.
  */
 import { ProviderError, isProviderError } from './errors.ts';
+import { anySignal } from './base.ts';
 import type { ChatEvent, ProviderName } from './types.ts';
 
 /** Yielded by an adapter's attempt for any raw provider event that carries nothing for the caller (ping, role chunk). Resets the idle timer; never passed on. */
@@ -203,4 +204,48 @@ function nextWithin<T>(iterator: AsyncIterator<T>, ms: number, signal: AbortSign
       },
     );
   });
+}
+
+export interface CallGuardOptions<T> {
+  provider: ProviderName;
+  policy: StreamPolicy;
+  signal?: AbortSignal;
+  /** One attempt: makes the request with `signal`. */
+  call: (signal: AbortSignal) => Promise<T>;
+  mapError: (err: unknown) => ProviderError;
+}
+
+/**
+ * The same policy for a one-shot request (embeddings): transient failures
+ * retried with backoff up to `maxRetries`, the whole call bounded by
+ * `requestTimeoutMs`, the caller's signal cancelling at once. Without it a
+ * momentary network error would silently store a memory with no vector.
+ */
+export async function guardedCall<T>(options: CallGuardOptions<T>): Promise<T> {
+  const { provider, policy } = options;
+  const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...policy.backoff };
+  const sleep = policy.sleep ?? abortableSleep;
+  const outer = options.signal;
+  const deadlineAt = Date.now() + policy.requestTimeoutMs;
+  for (let retry = 0; ; retry++) {
+    if (outer?.aborted) throw new ProviderError(provider, 'cancelled', 'request cancelled');
+    const deadline = AbortSignal.timeout(Math.max(1, deadlineAt - Date.now()));
+    try {
+      return await options.call(anySignal([deadline, outer])!);
+    } catch (err) {
+      const pe = outer?.aborted
+        ? new ProviderError(provider, 'cancelled', 'request cancelled', { cause: err })
+        : deadline.aborted
+          ? new ProviderError(provider, 'timeout', `the request took longer than ${policy.requestTimeoutMs} ms and was cut`, { cause: err })
+          : isProviderError(err) ? err : options.mapError(err);
+      const delay = pe.transient && retry < policy.maxRetries ? backoffDelay(retry, pe.retryAfterMs, backoff) : null;
+      if (delay === null || Date.now() + delay >= deadlineAt) throw pe;
+      policy.onRetry?.({ provider, attempt: retry + 1, delayMs: delay, error: pe });
+      try {
+        await sleep(delay, outer);
+      } catch {
+        throw new ProviderError(provider, 'cancelled', 'request cancelled while waiting to retry', { cause: pe });
+      }
+    }
+  }
 }

@@ -27,8 +27,9 @@ let registry: ProviderRegistry;
 beforeAll(async () => {
   ollama = await startSimulator('ollama');
   anthropic = await startSimulator('anthropic');
-  const config = parseConfig({ providers: { ...simulatorProviderConfig({ ollama, anthropic }), maxRetries: 0 } });
-  registry = createProviderRegistry(config, createLogger('silent'));
+  // Retries as in production (a momentary connection error must not leave a memory without its vector), but quick.
+  const config = parseConfig({ providers: { ...simulatorProviderConfig({ ollama, anthropic }), maxRetries: 2 } });
+  registry = createProviderRegistry(config, createLogger('silent'), { policy: { backoff: { baseMs: 5, maxMs: 20, jitter: false, maxRetryAfterMs: 5000 } } });
 });
 afterAll(async () => {
   await ollama.close();
@@ -59,10 +60,14 @@ describe.each([
   afterAll(async () => database.close());
 
   it("AC-3: each user's searches return only their own memories, ranked by meaning", async () => {
-    await memory.save(alice, { content: 'Alice is allergic to peanuts and shellfish.' });
-    await memory.save(alice, { content: 'Alice plays the cello on weekends.' });
-    await memory.save(bob, { content: 'Bob is allergic to cats.' });
-    await memory.save(bob, { content: 'Bob prefers the cello to the violin.' });
+    const saved = [
+      await memory.save(alice, { content: 'Alice is allergic to peanuts and shellfish.' }),
+      await memory.save(alice, { content: 'Alice plays the cello on weekends.' }),
+      await memory.save(bob, { content: 'Bob is allergic to cats.' }),
+      await memory.save(bob, { content: 'Bob prefers the cello to the violin.' }),
+    ];
+    // Ranking by meaning needs every vector; a save that fell back to words would make the order below meaningless.
+    expect(saved.map((m) => m.embedded)).toEqual([true, true, true, true]);
     const aliceHits = await memory.search(alice, 'which allergies', 5);
     expect(aliceHits.length).toBeGreaterThan(0);
     expect(aliceHits.every((h) => h.content.startsWith('Alice'))).toBe(true);

@@ -261,6 +261,21 @@ describe.each(PROVIDER_NAMES.map((p) => [p]))('%s adapter against its simulator'
       expect(vectors[0]).toEqual(vectors[1]);
       expect(vectors[0]).not.toEqual(vectors[2]);
     });
+
+    it('retries a transient embedding failure; with no retries left it is a typed error', async () => {
+      sim.script({ on: 'embed', error: 'server' });
+      const before = sim.requests.filter((r) => r.kind === 'embed').length;
+      const vectors = await adapterFor(provider, sim).embed!({ model: embeddingModel, texts: ['the cat sat'] });
+      expect(vectors).toHaveLength(1);
+      expect(sim.requests.filter((r) => r.kind === 'embed').length).toBe(before + 2);
+      sim.script({ on: 'embed', error: 'server' });
+      const error = await adapterFor(provider, sim, {}, { maxRetries: 0 }).embed!({ model: embeddingModel, texts: ['the cat sat'] }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ProviderError);
+      expect((error as ProviderError).kind).toBe('unavailable');
+      sim.script({ on: 'embed', error: 'auth' });
+      const auth = await adapterFor(provider, sim).embed!({ model: embeddingModel, texts: ['the cat sat'] }).catch((e: unknown) => e);
+      expect((auth as ProviderError).kind).toBe('auth');
+    });
   } else {
     it('has no embeddings', () => {
       expect(adapterFor(provider, sim).embed).toBeUndefined();
