@@ -234,13 +234,24 @@ function decisionAgent(input: RoutingInput, action: { agentConfigId?: string | u
   return out;
 }
 
+// Parsed once per distinct date: this runs for every candidate of every decision.
+const retirementTimes = new Map<string, number>();
+function retirementTime(iso: string): number {
+  let t = retirementTimes.get(iso);
+  if (t === undefined) {
+    t = Date.parse(iso);
+    if (retirementTimes.size < 1000) retirementTimes.set(iso, t);
+  }
+  return t;
+}
+
 /** Why a candidate cannot take this message whatever the provider state, or null. */
 function staticUnfitness(c: ModelRef, localOnly: boolean, availability: ProviderAvailability, directory: ModelDirectory, caps: Classification['capabilities'], now: number): string | null {
   if (localOnly && !availability.isLocal(c.provider)) return 'data policy is local-only: cloud providers are never used';
   const info = directory.find(c.provider, c.model);
   if (!info) return 'not in the model catalogue';
   // The provider refuses a retired model; skipping it here keeps a stale rule from costing a failed call.
-  if (info.retiresAt && Date.parse(info.retiresAt) <= now) return `retired by the provider on ${info.retiresAt.slice(0, 10)}`;
+  if (info.retiresAt && retirementTime(info.retiresAt) <= now) return `retired by the provider on ${info.retiresAt.slice(0, 10)}`;
   if (info.embedding) return 'an embedding model cannot chat';
   if (caps.vision && !info.vision) return 'cannot read images';
   if (caps.tools && !info.tools) return 'no tool use';
