@@ -74,7 +74,7 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
         observe: (msg) => adapter?.deliver(msg) ?? Promise.resolve(),
       });
       const processor = new EventProcessor(new EventJournal(database.db), handler, logger, options.faults);
-      const streamer = new ReplyStreamer({ client, bus: services.bus, rooms, conversations, ownerActor, matrixUsersOf: (userId) => identities.matrixUsersOf(userId), manager, valkey: core.valkey, keyPrefix: config.valkey.keyPrefix, editIntervalMs: m.editIntervalMs, logger });
+      const streamer = new ReplyStreamer({ client, bus: services.bus, rooms, conversations, ownerActor, matrixUsersOf: (userId) => identities.matrixUsersOf(userId), manager, valkey: core.valkey, keyPrefix: config.valkey.keyPrefix, editIntervalMs: m.editIntervalMs, typingTimeoutMs: m.typingTimeoutMs, logger });
       const recovery = new DeliveryRecovery({ rooms, conversations, streamer, ownerActor, logger, ...(options.recovery?.graceMs !== undefined ? { graceMs: options.recovery.graceMs } : {}) });
       adapter = new MatrixAdapter({
         registration,

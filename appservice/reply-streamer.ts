@@ -38,6 +38,8 @@ interface Stream {
   chain: Promise<void>;
   relatesTo: Record<string, unknown> | null;
   finished: boolean;
+  /** Renews the typing notice while the answer is being written. */
+  typing: NodeJS.Timeout | null;
 }
 
 export interface ReplyStreamerOptions {
@@ -53,10 +55,14 @@ export interface ReplyStreamerOptions {
   valkey: Redis;
   keyPrefix: string;
   editIntervalMs: number;
+  /** One typing notice lasts this long; it is renewed at two thirds of it. */
+  typingTimeoutMs: number;
   logger: Logger;
 }
 
 const CLAIM_MS = 10 * 60_000;
+/** A stream nobody finished (a crashed job) stops showing typing after this. */
+const MAX_TYPING_MS = 15 * 60_000;
 const EVENT_TTL_S = 7 * 24 * 3600;
 
 export class ReplyStreamer {
@@ -77,7 +83,10 @@ export class ReplyStreamer {
   async stop(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = null;
-    for (const s of this.streams.values()) if (s.timer) clearTimeout(s.timer);
+    for (const s of this.streams.values()) {
+      if (s.timer) clearTimeout(s.timer);
+      if (s.typing) clearInterval(s.typing);
+    }
     await Promise.allSettled([...this.inFlight]);
   }
 
@@ -150,7 +159,7 @@ export class ReplyStreamer {
       case 'answer:failed':
       case 'answer:stopped': {
         const s = this.streams.get(event.replyId);
-        if (s) await this.o.client.setTyping(s.roomId, s.speaker, false).catch(() => undefined);
+        if (s) await this.stopTyping(s);
         return;
       }
       case 'message:new':
@@ -212,9 +221,36 @@ export class ReplyStreamer {
       chain: Promise.resolve(),
       relatesTo: await this.relationFor(replyTo),
       finished: false,
+      typing: null,
     };
     this.streams.set(replyId, stream);
-    await this.o.client.setTyping(stream.roomId, speaker, true).catch((err: unknown) => this.o.logger.debug({ channel: 'matrix', event: 'typing.failed', err: (err as Error).message }, 'typing failed'));
+    await this.startTyping(stream);
+  }
+
+  /**
+   * Typing until the answer is done, not only for one notice's lifetime: an
+   * always-thinking model or a run of tool calls can take minutes before or
+   * between words, and a room that stops showing "typing" looks dead.
+   */
+  private async startTyping(s: Stream): Promise<void> {
+    const notify = () => this.o.client.setTyping(s.roomId, s.speaker, true, this.o.typingTimeoutMs).catch((err: unknown) => this.o.logger.debug({ channel: 'matrix', event: 'typing.failed', err: (err as Error).message }, 'typing failed'));
+    const since = Date.now();
+    s.typing = setInterval(() => {
+      if (s.finished || this.streams.get(s.replyId) !== s || Date.now() - since > MAX_TYPING_MS) {
+        if (s.typing) clearInterval(s.typing);
+        s.typing = null;
+        return;
+      }
+      void notify();
+    }, Math.max(50, Math.floor((this.o.typingTimeoutMs * 2) / 3)));
+    s.typing.unref();
+    await notify();
+  }
+
+  private async stopTyping(s: Stream): Promise<void> {
+    if (s.typing) clearInterval(s.typing);
+    s.typing = null;
+    await this.o.client.setTyping(s.roomId, s.speaker, false).catch(() => undefined);
   }
 
   private async delta(replyId: string, text: string): Promise<void> {
@@ -268,7 +304,7 @@ export class ReplyStreamer {
       const replyId = m.replyToId ? replyIdFor(m.replyToId) : null;
       const s = replyId ? this.streams.get(replyId) : undefined;
       if (s && (s.eventId !== null || s.text)) return this.finalAnswer(mapped, { ...m, id: s.replyId, content: s.text }, m.content, m.id);
-      if (s) await this.o.client.setTyping(s.roomId, s.speaker, false).catch(() => undefined);
+      if (s) await this.stopTyping(s);
       if (replyId) this.streams.delete(replyId);
       // Streamed before a restart (the stream is gone from memory, its message is not): end that message.
       const streamedEvent = replyId ? await this.o.valkey.get(this.key('event', replyId)) : null;
@@ -310,6 +346,7 @@ export class ReplyStreamer {
       const gone = this.streams.get(m.id);
       if (gone?.timer) clearTimeout(gone.timer);
       if (gone) gone.finished = true;
+      if (gone?.typing) clearInterval(gone.typing);
       this.streams.delete(m.id);
       return;
     }
@@ -334,6 +371,7 @@ export class ReplyStreamer {
         chain: Promise.resolve(),
         relatesTo: m.replyToId ? await this.relationFor(m.replyToId) : null,
         finished: true,
+        typing: null,
       };
     }
     try {
@@ -349,7 +387,7 @@ export class ReplyStreamer {
       throw err;
     } finally {
       this.streams.delete(m.id);
-      await this.o.client.setTyping(s.roomId, s.speaker, false).catch(() => undefined);
+      await this.stopTyping(s);
     }
   }
 }

@@ -181,6 +181,7 @@ export const configSchema = z
         unlinkedUsers: z.enum(['refuse', 'provision']).default('refuse').describe('What Matrix users without a Mosaic account get.'),
         autoProvisionDomains: z.array(z.string()).default([]).describe('Homeserver domains whose users get an account automatically (env MATRIX_AUTO_PROVISION_DOMAINS, comma-separated).'),
         editIntervalMs: positiveInt.default(1000).describe('Streamed answers are edited at most once per this interval.'),
+        typingTimeoutMs: positiveInt.default(30_000).describe('How long one typing notice lasts; it is renewed while an answer is being written (long thinking, tool calls), so the room never looks idle.'),
         maxBodyBytes: positiveInt.default(5_000_000).describe('Largest transaction body accepted from the homeserver.'),
       })
       .strict()
