@@ -151,6 +151,22 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        budgets: z
+          .object({
+            defaultMonthlyUsd: z.coerce
+              .number()
+              .min(0, 'a budget cannot be negative')
+              .optional()
+              .describe('Monthly budget in USD (calendar month, UTC) for users without their own (PATCH /api/me {"monthlyBudgetUsd": …}); unset: no budget. 0 keeps everyone on free local models.'),
+            economyAt: z.coerce
+              .number()
+              .gt(0)
+              .max(1)
+              .default(0.8)
+              .describe('Share of the monthly budget spent from which routing only picks economy-tier or free (local) models; at 100 % only free models answer.'),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

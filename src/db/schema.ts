@@ -35,6 +35,8 @@ export const users = pgTable('users', {
   role: text('role', { enum: ['admin', 'member'] }).notNull().default('member'),
   passwordHash: text('password_hash'),
   localOnly: boolean('local_only').notNull().default(false),
+  /** USD per calendar month (UTC); null: the configured default (`routing.budgets.defaultMonthlyUsd`), if any. */
+  monthlyBudgetUsd: numeric('monthly_budget_usd', { precision: 12, scale: 2, mode: 'number' }),
   createdAt: created(),
   disabledAt: ts('disabled_at'),
 });

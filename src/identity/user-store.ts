@@ -12,13 +12,15 @@ export interface PublicUser {
   displayName: string | null;
   role: 'admin' | 'member';
   localOnly: boolean;
+  /** USD per calendar month (UTC); null: the configured default applies, if any. */
+  monthlyBudgetUsd: number | null;
   createdAt: Date;
 }
 
 export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{1,31}$/;
 
 export function toPublicUser(row: UserRow): PublicUser {
-  return { id: row.id, username: row.username, displayName: row.displayName, role: row.role, localOnly: row.localOnly, createdAt: row.createdAt };
+  return { id: row.id, username: row.username, displayName: row.displayName, role: row.role, localOnly: row.localOnly, monthlyBudgetUsd: row.monthlyBudgetUsd, createdAt: row.createdAt };
 }
 
 export function actorOf(row: UserRow): Actor {
@@ -63,5 +65,10 @@ export class UserStore {
 
   async setLocalOnly(userId: string, localOnly: boolean): Promise<void> {
     await this.db.update(users).set({ localOnly }).where(eq(users.id, userId));
+  }
+
+  /** null clears the user's own budget, so the configured default (if any) applies again. */
+  async setMonthlyBudget(userId: string, monthlyBudgetUsd: number | null): Promise<void> {
+    await this.db.update(users).set({ monthlyBudgetUsd }).where(eq(users.id, userId));
   }
 }

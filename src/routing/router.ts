@@ -3,19 +3,23 @@
  * priority → first match → is the provider healthy and does this user have
  * a usable credential → otherwise the rule's fallbacks, then the global
  * fallback chain. A `/model` pin comes before every rule; a local-only data
- * policy filters every candidate, pins included. Same input and same
+ * policy and a monthly budget past its economy threshold filter every
+ * candidate, pins included. Same input and same
  * provider state give the same decision. Never throws for "nothing usable":
  * that is a RoutingRefusal with a sentence for the person.
  */
 import { PROVIDER_NAMES } from '../providers/types.ts';
+import { budgetConstraint, budgetExhaustedNotice, budgetUsage, resetDate } from './budget.ts';
 import type { ClassifyInput } from './classifier.ts';
 import type { CompiledRule, CompiledRuleSet, MatchContext } from './rule-matcher.ts';
 import type {
+  BudgetStatus,
   Classification,
   CostTier,
   DecisionAgent,
   FallbackTried,
   ModelDirectory,
+  ModelInfo,
   ModelRef,
   ProviderAvailability,
   ProviderName,
@@ -37,7 +41,7 @@ export interface RouterOptions {
   clock?: () => number;
 }
 
-type Origin = 'pin' | 'rule' | 'rule-fallback' | 'agent' | 'chain' | 'local';
+type Origin = 'pin' | 'rule' | 'rule-fallback' | 'agent' | 'chain' | 'local' | 'budget';
 
 interface Candidate extends ModelRef {
   origin: Origin;
@@ -53,6 +57,7 @@ const ORIGIN_LABEL: Record<Origin, string> = {
   agent: "the agent's preferred model",
   chain: 'the global fallback chain',
   local: 'a local model (data policy)',
+  budget: 'a model within the monthly budget',
 };
 
 const ref = (c: ModelRef) => `${c.provider}/${c.model}`;
@@ -69,6 +74,9 @@ export class Router {
     });
     const classification = classified instanceof Promise ? await classified : classified;
     const localOnly = input.localOnly === true;
+    // Only a budget past its economy threshold changes anything; the line is formatted once per decision.
+    const budget = input.budget && input.budget.state !== 'ok' ? input.budget : null;
+    const budgetLine = budget ? budgetConstraint(budget) : null;
 
     // Provider state is read at most once per provider per decision, so one decision sees one consistent state.
     // Synchronous answers are used as they are: awaiting them would cost a microtask each on the hot path.
@@ -125,6 +133,8 @@ export class Router {
         .sort((a, b) => b.contextWindow - a.contextWindow || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       for (const m of locals) candidates.push({ provider: m.provider, model: m.id, origin: 'local', rule: null });
     }
+    // The rules may name nothing the budget allows; these give the cheap models a chance before refusing.
+    if (budget) for (const m of withinBudget(directory.list(), budget)) candidates.push({ provider: m.provider, model: m.id, origin: 'budget', rule: null });
 
     const matchedRule = matched ?? general;
     const ruleRef = matchedRule ? { id: matchedRule.rule.id, name: matchedRule.rule.name } : null;
@@ -136,7 +146,7 @@ export class Router {
       const key = ref(c);
       if (seen.has(key)) continue;
       seen.add(key);
-      let why = input.avoid?.find((a) => a.provider === c.provider && a.model === c.model)?.why ?? staticUnfitness(c, localOnly, availability, directory, classification.capabilities, (this.options.clock ?? Date.now)());
+      let why = input.avoid?.find((a) => a.provider === c.provider && a.model === c.model)?.why ?? staticUnfitness(c, localOnly, budget, budgetLine, availability, directory, classification.capabilities, (this.options.clock ?? Date.now)());
       if (why === null) {
         const up = isHealthy(c.provider);
         if (!(up instanceof Promise ? await up : up)) why = `${c.provider} is down`;
@@ -164,17 +174,24 @@ export class Router {
     if (classification.note) notes.push(classification.note);
 
     if (!chosen) {
-      const code = localOnly ? 'local_only_unavailable' : 'no_usable_provider';
-      const reasons = [...new Set(tried.map((t) => t.why))];
-      const userNotice = localOnly
-        ? 'This conversation is local-only and no local model (Ollama) is available right now, so nothing was sent to a cloud provider. Start Ollama (or pull a model) and try again.'
-        : `No model can take this message right now (${reasons.slice(0, 4).join('; ') || 'no candidates'}). Add an API key with your provider settings or try again later.`;
+      // The budget is named as the cause only when it set a candidate aside; under local-only the data policy already had.
+      const budgetBlocked = budget !== null && tried.some((t) => t.why === budgetLine);
+      const code = budgetBlocked && budget.state === 'exhausted' ? 'budget_exhausted' : localOnly ? 'local_only_unavailable' : 'no_usable_provider';
+      const reasons = [...new Set(tried.map((t) => t.why))].filter((w) => w !== budgetLine);
+      const userNotice =
+        code === 'budget_exhausted'
+          ? budgetExhaustedNotice(budget!)
+          : localOnly
+            ? 'This conversation is local-only and no local model (Ollama) is available right now, so nothing was sent to a cloud provider. Start Ollama (or pull a model) and try again.'
+            : budgetBlocked
+              ? `Your monthly budget is ${budgetUsage(budget!)}, so only economy models answer until it resets on ${resetDate(budget!)}, and none can take this message right now (${reasons.slice(0, 4).join('; ') || 'no candidates'}). Raise your budget (PATCH /api/me {"monthlyBudgetUsd": …}, or ask an admin) or try again later.`
+              : `No model can take this message right now (${reasons.slice(0, 4).join('; ') || 'no candidates'}). Add an API key with your provider settings or try again later.`;
       return {
         outcome: 'refused',
         code,
         userNotice,
         rule: ruleRef,
-        reason: [`classified as ${classifiedAs}`, ruleRef ? `rule "${ruleRef.name}" matched` : 'no rule matched', `every candidate was unusable (${tried.length} tried)`, ...notes].join('; '),
+        reason: [`classified as ${classifiedAs}`, ruleRef ? `rule "${ruleRef.name}" matched` : 'no rule matched', `every candidate was unusable (${tried.length} tried)`, ...(budgetLine ? [budgetLine] : []), ...notes].join('; '),
         classification: classificationOut,
         fallbacksTried: tried,
       };
@@ -184,7 +201,8 @@ export class Router {
     const pinTried = input.pin ? tried.find((t) => t.provider === input.pin!.provider && t.model === input.pin!.model) : undefined;
     if (chosen.origin === 'pin') parts.push(`pinned with /model to ${ref(chosen)}`);
     else {
-      if (pinTried) parts.push(`pinned model ${ref(pinTried)} is unusable (${pinTried.why}), routed by the rules instead`);
+      if (pinTried && pinTried.why === budgetLine) parts.push(`the monthly budget wins over the /model pin ${ref(pinTried)} (${budgetLine}), routed by the rules instead`);
+      else if (pinTried) parts.push(`pinned model ${ref(pinTried)} is unusable (${pinTried.why}), routed by the rules instead`);
       const skipped = tried.filter((t) => t !== pinTried);
       if (chosen.origin === 'agent') parts.push(`no user rule or rule for this agent matched; agent "${input.agent!.name}" has preferred models (${classifiedAs})`);
       else parts.push(ruleRef ? `rule "${ruleRef.name}" matched (${classifiedAs})` : `no rule matched (${classifiedAs})`);
@@ -192,6 +210,7 @@ export class Router {
       else if (chosen.origin === 'agent') parts.push(`used ${ORIGIN_LABEL.agent} ${ref(chosen)}`);
     }
     if (localOnly) parts.push('local-only data policy: only local providers are considered');
+    if (budgetLine) parts.push(budgetLine);
     parts.push(...notes);
 
     const action = chosen.rule && (chosen.origin === 'rule' || chosen.origin === 'rule-fallback') ? chosen.rule.rule.action.routeTo : null;
@@ -245,14 +264,44 @@ function retirementTime(iso: string): number {
   return t;
 }
 
+const isFree = (m: ModelInfo) => m.inputPricePerMTok === 0 && m.outputPricePerMTok === 0;
+
+function allowedByBudget(m: ModelInfo, budget: BudgetStatus): boolean {
+  return isFree(m) || (budget.state === 'economy' && m.tier === 'economy');
+}
+
+/**
+ * What the budget still allows, for when the rules name none of it: paid
+ * economy models cheapest first, then free ones largest context first —
+ * a deterministic order, ties broken by id.
+ */
+function withinBudget(models: readonly ModelInfo[], budget: BudgetStatus): ModelInfo[] {
+  const price = (m: ModelInfo) => m.inputPricePerMTok + m.outputPricePerMTok;
+  const byId = (a: ModelInfo, b: ModelInfo) => ref({ provider: a.provider, model: a.id }).localeCompare(ref({ provider: b.provider, model: b.id }), 'en');
+  const usable = models.filter((m) => !m.embedding && allowedByBudget(m, budget));
+  const paid = usable.filter((m) => !isFree(m)).sort((a, b) => price(a) - price(b) || byId(a, b));
+  const free = usable.filter(isFree).sort((a, b) => b.contextWindow - a.contextWindow || byId(a, b));
+  return [...paid, ...free];
+}
+
 /** Why a candidate cannot take this message whatever the provider state, or null. */
-function staticUnfitness(c: ModelRef, localOnly: boolean, availability: ProviderAvailability, directory: ModelDirectory, caps: Classification['capabilities'], now: number): string | null {
+function staticUnfitness(
+  c: ModelRef,
+  localOnly: boolean,
+  budget: BudgetStatus | null,
+  budgetLine: string | null,
+  availability: ProviderAvailability,
+  directory: ModelDirectory,
+  caps: Classification['capabilities'],
+  now: number,
+): string | null {
   if (localOnly && !availability.isLocal(c.provider)) return 'data policy is local-only: cloud providers are never used';
   const info = directory.find(c.provider, c.model);
   if (!info) return 'not in the model catalogue';
   // The provider refuses a retired model; skipping it here keeps a stale rule from costing a failed call.
   if (info.retiresAt && retirementTime(info.retiresAt) <= now) return `retired by the provider on ${info.retiresAt.slice(0, 10)}`;
   if (info.embedding) return 'an embedding model cannot chat';
+  if (budget && !allowedByBudget(info, budget)) return budgetLine;
   if (caps.vision && !info.vision) return 'cannot read images';
   if (caps.tools && !info.tools) return 'no tool use';
   if (caps.minContextWindow > info.contextWindow) return `context window ${info.contextWindow} tokens is smaller than the ~${caps.minContextWindow} needed`;

@@ -1,13 +1,15 @@
 /**
  * Routing as the rest of Mosaic uses it: load the user's visible rules,
- * compile them (cached per rule version), apply the user's data policy,
- * and run the decision pipeline. `createRoutingService` builds one from
+ * compile them (cached per rule version), apply the user's data policy and
+ * monthly budget, and run the decision pipeline. `createRoutingService` builds one from
  * the database, the config and the provider layer's two ports.
  */
 import type { MosaicConfig } from '../config/schema.ts';
 import type { Db } from '../db/client.ts';
 import { MosaicError } from '../errors.ts';
-import { UserStore } from '../identity/user-store.ts';
+import { SessionStore } from '../conversations/session-store.ts';
+import { actorOf, UserStore } from '../identity/user-store.ts';
+import { budgetStatus, monthStart, type BudgetStatus } from './budget.ts';
 import type { ClassificationCache } from './classification-cache.ts';
 import { ClassifierService, type ModelClassify } from './classifier-service.ts';
 import { RuleCompiler } from './rule-matcher.ts';
@@ -15,7 +17,16 @@ import { RuleStore } from './rule-store.ts';
 import { Router } from './router.ts';
 import type { ModelDirectory, ProviderAvailability, RoutingInput, RoutingRefusal, RoutingResult } from './types.ts';
 
-export type UserPolicyLookup = (userId: string) => Promise<{ localOnly: boolean }>;
+export interface UserPolicy {
+  localOnly: boolean;
+  /** null: no budget applies (none of their own and no configured default). */
+  budget: BudgetStatus | null;
+}
+
+/** One lookup per decision: the user's data policy and budget standing. */
+export type UserPolicyLookup = (userId: string) => Promise<UserPolicy>;
+
+const NO_POLICY: UserPolicy = { localOnly: false, budget: null };
 
 export class RoutingService {
   private readonly compiler = new RuleCompiler();
@@ -27,12 +38,18 @@ export class RoutingService {
   ) {}
 
   async route(input: RoutingInput): Promise<RoutingResult> {
-    const [sets, policy] = await Promise.all([
-      this.rules.rulesFor(input.userId),
-      input.userId && this.userPolicy ? this.userPolicy(input.userId) : Promise.resolve({ localOnly: false }),
-    ]);
-    // A user marked local-only stays local whatever the conversation says.
-    return this.router.decide({ ...input, localOnly: input.localOnly === true || policy.localOnly }, this.compiler.compileSet(sets));
+    const [sets, policy] = await Promise.all([this.rules.rulesFor(input.userId), this.policyOf(input.userId)]);
+    // A user marked local-only stays local whatever the conversation says; the budget is always the ledger's, never the caller's.
+    return this.router.decide({ ...input, localOnly: input.localOnly === true || policy.localOnly, budget: policy.budget }, this.compiler.compileSet(sets));
+  }
+
+  /** The user's budget, this month's spend and its state; null when no budget applies. */
+  async budgetFor(userId: string): Promise<BudgetStatus | null> {
+    return (await this.policyOf(userId)).budget;
+  }
+
+  private policyOf(userId: string | null): Promise<UserPolicy> {
+    return userId && this.userPolicy ? this.userPolicy(userId) : Promise.resolve(NO_POLICY);
   }
 }
 
@@ -45,7 +62,7 @@ export interface CreateRoutingServiceOptions {
   modelClassify?: ModelClassify;
   /** Where classifier-model answers are cached (Valkey in production); an LRU otherwise. */
   classificationCache?: ClassificationCache;
-  /** For retirement dates; tests pass their own. */
+  /** For retirement dates and the budget's month; tests pass their own. */
   clock?: () => number;
 }
 
@@ -57,7 +74,20 @@ export function createRoutingService(options: CreateRoutingServiceOptions): Rout
   });
   const router = new Router({ directory: options.directory, availability: options.availability, classifier, fallbackChain: options.routing.fallbackChain, ...(options.clock ? { clock: options.clock } : {}) });
   const users = new UserStore(options.db);
-  const userPolicy: UserPolicyLookup = async (userId) => ({ localOnly: (await users.findById(userId))?.localOnly ?? false });
+  const sessions = new SessionStore(options.db);
+  const { defaultMonthlyUsd, economyAt } = options.routing.budgets;
+  const clock = options.clock ?? Date.now;
+  const userPolicy: UserPolicyLookup = async (userId) => {
+    const row = await users.findById(userId);
+    if (!row) return NO_POLICY;
+    const own = row.monthlyBudgetUsd;
+    const monthlyUsd = own ?? defaultMonthlyUsd;
+    // Users without a budget (most) cost no ledger query.
+    if (monthlyUsd === undefined) return { localOnly: row.localOnly, budget: null };
+    const now = clock();
+    const spent = await sessions.userUsage(actorOf(row), monthStart(now));
+    return { localOnly: row.localOnly, budget: budgetStatus({ monthlyUsd, source: own !== null ? 'user' : 'default', spentUsd: spent.costUsd, economyAt, now }) };
+  };
   return new RoutingService(new RuleStore(options.db), router, userPolicy);
 }
 

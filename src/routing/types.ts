@@ -5,8 +5,9 @@
  * the provider layer can be adapted to it and tests can drive it.
  */
 import type { ModelInfo, ProviderName } from '../providers/types.ts';
+import type { BudgetStatus } from './budget.ts';
 
-export type { ModelInfo, ProviderName };
+export type { BudgetStatus, ModelInfo, ProviderName };
 
 export const TASK_TYPES = ['coding', 'research', 'summarization', 'qa', 'conversation', 'creative', 'analysis', 'translation'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
@@ -76,6 +77,11 @@ export interface RoutingInput {
   costTier?: CostTier;
   /** Models that just failed this message: skipped with their reason, so the next candidate answers. */
   avoid?: FallbackTried[];
+  /**
+   * The user's monthly budget and this month's spend, looked up once by the
+   * routing service; economy or exhausted narrows the candidates, pins included.
+   */
+  budget?: BudgetStatus | null;
 }
 
 export interface FallbackTried {
@@ -117,7 +123,7 @@ export interface RoutingDecision extends OutcomeCommon {
 /** No provider can take the message: a result to show, never an exception. */
 export interface RoutingRefusal extends OutcomeCommon {
   outcome: 'refused';
-  code: 'no_usable_provider' | 'local_only_unavailable';
+  code: 'no_usable_provider' | 'local_only_unavailable' | 'budget_exhausted';
   /** The sentence shown to the person in their chat or terminal. */
   userNotice: string;
 }

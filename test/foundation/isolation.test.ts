@@ -38,6 +38,7 @@ const coverage: Coverage = {
   'UserStore.requireByUsername': { notUserOwned: 'account lookup for admin/CLI' },
   'UserStore.list': { notUserOwned: 'admin listing of accounts (admin route only)' },
   'UserStore.setLocalOnly': { notUserOwned: 'account flag set by admin code' },
+  'UserStore.setMonthlyBudget': { notUserOwned: "account setting: PATCH /api/me passes only the token's own user id; /api/admin/users/:username is admin-only" },
   'AgentLogStore.append': { notUserOwned: 'system/job lifecycle log written by the server; read only through admin routes' },
   'AgentLogStore.applyTiers': { notUserOwned: 'housekeeping over all logs by age (a scheduled job)' },
   'AgentLogStore.listForJob': { notUserOwned: 'admin jobs API only' },

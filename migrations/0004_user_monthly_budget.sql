@@ -1,0 +1,1 @@
+ALTER TABLE "users" ADD COLUMN "monthly_budget_usd" numeric(12, 2);
