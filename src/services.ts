@@ -153,7 +153,7 @@ export function buildServices(deps: ServiceDeps): Services {
     sessions: new SessionStore(db),
     bus,
     lock: new ConversationLock(valkey, config.valkey.keyPrefix),
-    routing: { route: (actor, input) => routing.route({ ...input, userId: actor?.userId ?? null }) },
+    routing: { route: (actor, input) => routing.route({ ...input, userId: actor?.userId ?? null }), budget: (actor) => routing.budgetFor(actor.userId) },
     providers: {
       adapter: (name) => providers.get(name),
       credential: async (actor, provider) => (await deps.credentialResolver.forUser(actor, provider)) ?? undefined,

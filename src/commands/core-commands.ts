@@ -7,6 +7,7 @@ import { estimateTokens, logicalOrder } from '../conversations/context-window.ts
 import type { ModelInfo, ProviderName } from '../providers/types.ts';
 import type { ModelDirectory } from '../routing/types.ts';
 import { parseModelSelection } from '../routing/model-pin.ts';
+import { budgetUsage, resetDate, usd as budgetUsd, type BudgetStatus } from '../routing/budget.ts';
 import { notFound } from '../errors.ts';
 import { CommandUsageError, type CommandRegistry } from './registry.ts';
 import type { CommandContext, CommandDefinition } from './types.ts';
@@ -64,6 +65,13 @@ export function findModelByName(directory: ModelDirectory, name: string): { foun
 
 const ref = (m: { provider: string; id: string }) => `${m.provider}/${m.id}`;
 const usd = (n: number) => `$${n < 0.01 && n > 0 ? n.toFixed(4) : n.toFixed(2)}`;
+
+function budgetLine(b: BudgetStatus | null): string {
+  if (!b) return '- Monthly budget: none';
+  const whose = b.source === 'user' ? 'yours' : 'the default';
+  const effect = { ok: `any model until ${Math.round(b.economyAt * 100)} % is used`, economy: 'economy models only', exhausted: 'free local models only' }[b.state];
+  return `- Monthly budget: ${budgetUsd(b.monthlyUsd)} (${whose}), ${budgetUsage(b)} — state **${b.state}**: ${effect}; resets ${resetDate(b)}`;
+}
 
 function conversationOf(ctx: CommandContext): string {
   if (!ctx.conversationId) throw notFound('conversation');
@@ -207,7 +215,7 @@ export function coreCommands(deps: CoreCommandDeps, registry: CommandRegistry): 
   const usage: CommandDefinition = {
     name: 'usage',
     usage: '/usage',
-    summary: 'tokens and cost of this conversation, and your totals today and this month',
+    summary: 'tokens and cost of this conversation, your totals today and this month, and your monthly budget',
     needsConversation: false,
     async run(_cmd, ctx) {
       const now = new Date();
@@ -216,11 +224,12 @@ export function coreCommands(deps: CoreCommandDeps, registry: CommandRegistry): 
       const conv = ctx.conversationId ? await stores.sessions.conversationUsage(ctx.actor, ctx.conversationId) : null;
       const day = await stores.sessions.userUsage(ctx.actor, today);
       const mon = await stores.sessions.userUsage(ctx.actor, month);
+      const budget = await service.budget(ctx.actor);
       const fmt = (t: { totalTokens: number; costUsd: number; calls: number }) => `${t.totalTokens.toLocaleString('en')} tokens, ${usd(t.costUsd)} (${t.calls} calls)`;
       const lines = ['**Usage**'];
       if (conv) lines.push(`- This conversation: ${fmt(conv)}`);
-      lines.push(`- You today (UTC): ${fmt(day)}`, `- You this month: ${fmt(mon)}`);
-      return { text: lines.join('\n'), data: { conversation: conv, today: day, month: mon } };
+      lines.push(`- You today (UTC): ${fmt(day)}`, `- You this month: ${fmt(mon)}`, budgetLine(budget));
+      return { text: lines.join('\n'), data: { conversation: conv, today: day, month: mon, budget } };
     },
   };
 

@@ -10,7 +10,7 @@ import type { Logger } from '../logging.ts';
 import type { ChannelMessage } from '../protocol/channel-message.ts';
 import type { Credential, ProviderAdapter, ProviderName, Usage } from '../providers/types.ts';
 import { toAgentProfile } from '../routing/agent-profile.ts';
-import type { AgentProfile, ModelRef, FallbackTried, ModelDirectory, RoutingDecision, RoutingInput, RoutingResult } from '../routing/types.ts';
+import type { AgentProfile, BudgetStatus, ModelRef, FallbackTried, ModelDirectory, RoutingDecision, RoutingInput, RoutingResult } from '../routing/types.ts';
 import type { AgentConfig, AgentStore } from '../agents/agent-store.ts';
 import { runAgentTurn, type RunnerResult } from '../agents/runner.ts';
 import { isProviderError } from '../providers/errors.ts';
@@ -29,6 +29,8 @@ import type { SessionStore } from './session-store.ts';
 /** Routes a message for a user: the routing engine with that user's rules. */
 export interface RoutingPort {
   route(actor: Actor | null, input: Omit<RoutingInput, 'userId'>): Promise<RoutingResult>;
+  /** The actor's monthly budget, this month's spend and its state, as routing sees them; null: no budget. */
+  budget(actor: Actor): Promise<BudgetStatus | null>;
 }
 
 /** The provider layer as this service needs it. */
@@ -150,6 +152,11 @@ export class ConversationService {
     const agent = input.agent ? await this.resolveAgent(actor, input.agent) : await this.deps.agents.findByName(actor, 'assistant');
     const row = await this.deps.conversations.create(actor, { ...(input.title ? { title: input.title } : {}), agentId: agent?.id ?? null, localOnly: input.localOnly ?? false });
     return toConversation(row);
+  }
+
+  /** The actor's monthly budget and this month's spend (for /usage and GET /api/usage); null when none applies. */
+  async budget(actor: Actor): Promise<BudgetStatus | null> {
+    return this.deps.routing.budget(actor);
   }
 
   /** What a conversation contributes to routing: its /model pin, data policy and agent. */

@@ -7,6 +7,29 @@ import { notFound } from '../errors.ts';
 import { actorOf, requireAdmin } from './auth.ts';
 import { parseInput } from './validate.ts';
 
+/**
+ * The account settings a user changes for themselves and an admin for anyone:
+ * localOnly keeps every message on local models (Ollama); monthlyBudgetUsd
+ * caps cloud spend per calendar month (UTC), null clears it.
+ */
+const accountSettings = z
+  .object({
+    localOnly: z.boolean({ error: 'localOnly must be true or false' }).optional(),
+    monthlyBudgetUsd: z
+      .number({ error: 'monthlyBudgetUsd must be a number of US dollars per month, or null to clear it' })
+      .min(0, 'monthlyBudgetUsd cannot be negative; use 0 for free local models only, or null for no budget of your own')
+      .max(1_000_000, 'monthlyBudgetUsd is at most 1000000')
+      .nullable()
+      .optional(),
+  })
+  .strict()
+  .refine((b) => b.localOnly !== undefined || b.monthlyBudgetUsd !== undefined, { error: 'give localOnly and/or monthlyBudgetUsd' });
+
+async function applySettings(accounts: AccountService, userId: string, body: z.infer<typeof accountSettings>): Promise<void> {
+  if (body.localOnly !== undefined) await accounts.users.setLocalOnly(userId, body.localOnly);
+  if (body.monthlyBudgetUsd !== undefined) await accounts.users.setMonthlyBudget(userId, body.monthlyBudgetUsd);
+}
+
 export function meRouter(accounts: AccountService): Router {
   const r = Router();
   r.get('/', async (_req, res) => {
@@ -15,11 +38,10 @@ export function meRouter(accounts: AccountService): Router {
     if (!row) throw notFound('user');
     res.json(toPublicUser(row));
   });
-  // localOnly: every message of this user only ever goes to local models (Ollama).
   r.patch('/', async (req, res) => {
     const actor = actorOf(res);
-    const body = parseInput(z.object({ localOnly: z.boolean() }).strict(), req.body ?? {});
-    await accounts.users.setLocalOnly(actor.userId, body.localOnly);
+    const body = parseInput(accountSettings, req.body ?? {});
+    await applySettings(accounts, actor.userId, body);
     const row = await accounts.users.findById(actor.userId);
     if (!row) throw notFound('user');
     res.json(toPublicUser(row));
@@ -58,6 +80,14 @@ export function adminUsersRouter(accounts: AccountService): Router {
     );
     const created = await accounts.createUser(body);
     res.status(201).json(created);
+  });
+  r.patch('/:username', async (req, res) => {
+    const row = await accounts.users.requireByUsername(parseInput(z.string().min(1).max(64), req.params.username, 'username'));
+    const body = parseInput(accountSettings, req.body ?? {});
+    await applySettings(accounts, row.id, body);
+    const updated = await accounts.users.findById(row.id);
+    if (!updated) throw notFound(`user "${row.username}"`);
+    res.json(toPublicUser(updated));
   });
   return r;
 }

@@ -178,7 +178,9 @@ export function usageRouter(service: ConversationService): Router {
       return;
     }
     const totals = await sessions.userUsage(actor, q.since);
-    res.json({ scope: 'me', since: q.since ?? null, totals, ...(q.groupBy ? { groupBy: q.groupBy, items: await sessions.usageBy(actor, q.groupBy as 'agent' | 'model', q.since) } : {}) });
+    // The budget always counts this calendar month (UTC), whatever `since` asks for.
+    const budget = await service.budget(actor);
+    res.json({ scope: 'me', since: q.since ?? null, totals, budget, ...(q.groupBy ? { groupBy: q.groupBy, items: await sessions.usageBy(actor, q.groupBy as 'agent' | 'model', q.since) } : {}) });
   });
   return r;
 }
