@@ -154,6 +154,7 @@ export function buildServices(deps: ServiceDeps): Services {
     bus,
     lock: new ConversationLock(valkey, config.valkey.keyPrefix),
     routing: { route: (actor, input) => routing.route({ ...input, userId: actor?.userId ?? null }), budget: (actor) => routing.budgetFor(actor.userId) },
+    userSettings: { setMonthlyBudget: (actor, usd) => users.setMonthlyBudget(actor.userId, usd) },
     providers: {
       adapter: (name) => providers.get(name),
       credential: async (actor, provider) => (await deps.credentialResolver.forUser(actor, provider)) ?? undefined,

@@ -1,6 +1,6 @@
 /**
  * The chat commands every channel shares: /model /agent /history /why
- * /usage /new /title /search /stop /help (each also as !name).
+ * /usage /budget /new /title /search /stop /help (each also as !name).
  */
 import type { ConversationService } from '../conversations/conversation-service.ts';
 import { estimateTokens, logicalOrder } from '../conversations/context-window.ts';
@@ -233,6 +233,31 @@ export function coreCommands(deps: CoreCommandDeps, registry: CommandRegistry): 
     },
   };
 
+  const budget: CommandDefinition = {
+    name: 'budget',
+    usage: '/budget [dollars | off]',
+    summary: 'show your monthly budget, set it (e.g. /budget 20) or clear it (/budget off)',
+    needsConversation: false,
+    async run(cmd, ctx) {
+      const arg = cmd.rest.trim().toLowerCase();
+      if (!arg) {
+        const b = await service.budget(ctx.actor);
+        return { text: ['**Budget**', budgetLine(b)].join('\n'), data: { budget: b } };
+      }
+      let value: number | null;
+      if (arg === 'off' || arg === 'none') value = null;
+      else {
+        // "20", "$20", "20.50", "20 usd": dollars; anything else is a usage error, never a guess.
+        const m = /^\$?(\d+(?:\.\d{1,2})?)\s*(?:usd|\$)?$/.exec(arg);
+        if (!m) throw new CommandUsageError(this.usage, `"${cmd.rest.trim()}" is not an amount of US dollars; e.g. /budget 20, or /budget off for none of your own`);
+        value = Number(m[1]);
+      }
+      const b = await service.setBudget(ctx.actor, value);
+      const said = value === null ? 'Your own monthly budget is cleared.' : `Your monthly budget is now ${usd(value)}.`;
+      return { text: [`**Budget** — ${said}`, budgetLine(b)].join('\n'), data: { budget: b } };
+    },
+  };
+
   const newConversation: CommandDefinition = {
     name: 'new',
     usage: '/new [title]',
@@ -307,5 +332,5 @@ export function coreCommands(deps: CoreCommandDeps, registry: CommandRegistry): 
     },
   };
 
-  return [model, agent, history, why, usage, newConversation, title, search, stop, help];
+  return [model, agent, history, why, usage, budget, newConversation, title, search, stop, help];
 }

@@ -33,6 +33,12 @@ export interface RoutingPort {
   budget(actor: Actor): Promise<BudgetStatus | null>;
 }
 
+/** The user's own settings a chat command may change. */
+export interface UserSettingsPort {
+  /** null clears the user's own budget, so the configured default (if any) applies. */
+  setMonthlyBudget(actor: Actor, monthlyBudgetUsd: number | null): Promise<void>;
+}
+
 /** The provider layer as this service needs it. */
 export interface ProviderPort {
   adapter(name: ProviderName): ProviderAdapter | undefined;
@@ -68,6 +74,7 @@ export interface ConversationServiceDeps {
   bus: ConversationBus;
   lock: ConversationLock;
   routing: RoutingPort;
+  userSettings: UserSettingsPort;
   providers: ProviderPort;
   directory: ModelDirectory;
   commands: CommandRegistry;
@@ -156,6 +163,12 @@ export class ConversationService {
 
   /** The actor's monthly budget and this month's spend (for /usage and GET /api/usage); null when none applies. */
   async budget(actor: Actor): Promise<BudgetStatus | null> {
+    return this.deps.routing.budget(actor);
+  }
+
+  /** Sets (or, with null, clears) the actor's own monthly budget; the budget as routing now sees it. */
+  async setBudget(actor: Actor, monthlyBudgetUsd: number | null): Promise<BudgetStatus | null> {
+    await this.deps.userSettings.setMonthlyBudget(actor, monthlyBudgetUsd);
     return this.deps.routing.budget(actor);
   }
 

@@ -76,6 +76,6 @@ export function budgetExhaustedNotice(b: BudgetStatus): string {
   return (
     `Your monthly budget is used up: ${usd(b.spentUsd)} spent of ${usd(b.monthlyUsd)} this month. ` +
     `Until it resets on ${resetDate(b)} only free local models (Ollama) can answer, and none is available right now. ` +
-    'To keep going, raise your budget (PATCH /api/me {"monthlyBudgetUsd": …}, or ask an admin) or start Ollama.'
+    'To keep going, raise your budget (`/budget 30` in any conversation, PATCH /api/me {"monthlyBudgetUsd": …}, or ask an admin) or start Ollama.'
   );
 }

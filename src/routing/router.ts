@@ -184,7 +184,7 @@ export class Router {
           : localOnly
             ? 'This conversation is local-only and no local model (Ollama) is available right now, so nothing was sent to a cloud provider. Start Ollama (or pull a model) and try again.'
             : budgetBlocked
-              ? `Your monthly budget is ${budgetUsage(budget!)}, so only economy models answer until it resets on ${resetDate(budget!)}, and none can take this message right now (${reasons.slice(0, 4).join('; ') || 'no candidates'}). Raise your budget (PATCH /api/me {"monthlyBudgetUsd": …}, or ask an admin) or try again later.`
+              ? `Your monthly budget is ${budgetUsage(budget!)}, so only economy models answer until it resets on ${resetDate(budget!)}, and none can take this message right now (${reasons.slice(0, 4).join('; ') || 'no candidates'}). Raise your budget (/budget 30 in any conversation, PATCH /api/me {"monthlyBudgetUsd": …}, or ask an admin) or try again later.`
               : `No model can take this message right now (${reasons.slice(0, 4).join('; ') || 'no candidates'}). Add an API key with your provider settings or try again later.`;
       return {
         outcome: 'refused',

@@ -76,6 +76,22 @@ describe('monthly budgets over the REST API', () => {
     expect((await usage(carol.token)).body.budget).toBeNull();
   });
 
+  it('/budget shows, sets and clears your own budget from any surface; a bad amount is a usage error', async () => {
+    const erin = await t.createUser('erin');
+    const id = await newConversation(erin.token);
+    const me = async () => (await t.api<PublicUser>(erin.token, 'GET', '/api/me')).body.monthlyBudgetUsd;
+    expect((await say(erin.token, id, '/budget')).command?.text).toContain('Monthly budget: none');
+    const set = await say(erin.token, id, '!budget $12.50');
+    expect(set.command?.text).toContain('Your monthly budget is now $12.50.');
+    expect(set.command?.data.budget).toMatchObject({ monthlyUsd: 12.5, source: 'user', state: 'ok' });
+    expect(await me()).toBe(12.5);
+    const bad = await say(erin.token, id, '/budget lots');
+    expect(bad.command?.text).toMatch(/"lots" is not an amount of US dollars/);
+    expect(await me()).toBe(12.5);
+    expect((await say(erin.token, id, '/budget off')).command?.text).toContain('Your own monthly budget is cleared.');
+    expect(await me()).toBeNull();
+  });
+
   it('an admin sets anyone\'s budget; a member cannot; an unknown user is 404', async () => {
     const set = await t.api<PublicUser>(t.adminToken, 'PATCH', '/api/admin/users/dan', { monthlyBudgetUsd: 7.5 });
     expect(set.status).toBe(200);
