@@ -13,6 +13,7 @@
  * ProviderState, bound to the model that produced it.
  */
 import type OpenAI from 'openai';
+import { APIError } from 'openai';
 import type {
   FunctionTool,
   ResponseCreateParamsStreaming,
@@ -74,9 +75,10 @@ export function toResponsesInput(messages: ChatMessage[], model: string): Respon
   return out;
 }
 
-export function responsesRequest(request: ChatRequest): ResponseCreateParamsStreaming {
+export function responsesRequest(request: ChatRequest, options: { summaries?: boolean } = {}): ResponseCreateParamsStreaming {
   const tools = toResponsesTools(request.tools);
   const reasoning = isReasoningModel(request.model);
+  const summaries = options.summaries ?? true;
   return {
     model: request.model,
     input: toResponsesInput(request.messages, request.model),
@@ -86,7 +88,7 @@ export function responsesRequest(request: ChatRequest): ResponseCreateParamsStre
     ...(tools ? { tools } : {}),
     ...(request.maxTokens !== undefined ? { max_output_tokens: request.maxTokens } : {}),
     // Summaries are what reasoning models show of their thinking; encrypted reasoning is what they need back in a tool loop.
-    ...(reasoning ? { reasoning: { summary: 'auto' as const }, include: ['reasoning.encrypted_content' as const] } : {}),
+    ...(reasoning ? { ...(summaries ? { reasoning: { summary: 'auto' as const } } : {}), include: ['reasoning.encrypted_content' as const] } : {}),
     // No `temperature`, deliberately: GPT-5/6 and the o-series refuse it unless reasoning effort is 'none' (which
     // several GPT-6 models refuse in turn), and the catalogue has no per-model field saying a model accepts it.
     // Dropping it costs an older model a sampling preference; sending it breaks every current one.
@@ -109,8 +111,37 @@ function replayable(item: ResponseReasoningItem): ResponseReasoningItem {
 interface PendingCall { ordinal: number; callId: string; name: string; args: string; emitted: boolean }
 
 /** One streamed Responses request, as ChatEvents (plus heartbeats for events that carry nothing). */
-export async function* streamResponse(client: OpenAI, request: ChatRequest, signal: AbortSignal, errorKind?: ErrorKindHook): AsyncGenerator<ChatEvent | Heartbeat> {
-  const stream = await client.responses.create(responsesRequest(request), { signal });
+/**
+ * OpenAI lets only verified organisations ask for reasoning summaries; an
+ * unverified one gets a 400 for every reasoning request that asks. The
+ * summaries are a nicety (the answer does not need them), so that refusal
+ * means "ask without", not "fail".
+ */
+export function refusesSummaries(err: unknown): boolean {
+  if (!(err instanceof APIError) || err.status !== 400) return false;
+  const param = (err as { param?: string | null }).param;
+  return param === 'reasoning.summary' || (/verif/i.test(err.message) && /summar/i.test(err.message));
+}
+
+export interface StreamResponseOptions {
+  errorKind?: ErrorKindHook;
+  /** Ask for reasoning summaries (default true). */
+  summaries?: boolean;
+  /** Told when OpenAI refused summaries for this account, so later requests stop asking. */
+  onSummariesRefused?: () => void;
+}
+
+export async function* streamResponse(client: OpenAI, request: ChatRequest, signal: AbortSignal, options: StreamResponseOptions = {}): AsyncGenerator<ChatEvent | Heartbeat> {
+  const { errorKind } = options;
+  const summaries = options.summaries ?? true;
+  let stream: AsyncIterable<ResponseStreamEvent>;
+  try {
+    stream = await client.responses.create(responsesRequest(request, { summaries }), { signal });
+  } catch (err) {
+    if (!summaries || !refusesSummaries(err)) throw err;
+    options.onSummariesRefused?.();
+    stream = await client.responses.create(responsesRequest(request, { summaries: false }), { signal });
+  }
   let model = request.model;
   const calls = new Map<number, PendingCall>();
   const reasoning = new Map<number, ResponseReasoningItem>();

@@ -41,6 +41,9 @@ export const OPENAI_FLAVOR: OpenAIFlavor = {
 };
 
 export class OpenAIAdapter extends OpenAICompatibleAdapter {
+  /** Off once OpenAI refused reasoning summaries for this account (unverified organisation); asking again only costs a round trip. */
+  private summaries = true;
+
   constructor(options: AdapterOptions<CloudProviderSettings>) {
     super(OPENAI_FLAVOR, options);
   }
@@ -51,7 +54,17 @@ export class OpenAIAdapter extends OpenAICompatibleAdapter {
       policy: this.options.policy,
       ...(request.signal ? { signal: request.signal } : {}),
       userCredential: request.credential?.source === 'user',
-      attempt: (signal) => streamResponse(this.client(request.credential), request, signal, this.flavor.errorKind),
+      attempt: (signal) =>
+        streamResponse(this.client(request.credential), request, signal, {
+          ...(this.flavor.errorKind ? { errorKind: this.flavor.errorKind } : {}),
+          // A user's own key may belong to another organisation: only the system key's refusal is remembered.
+          summaries: this.summaries || request.credential?.source === 'user',
+          onSummariesRefused: () => {
+            if (request.credential?.source === 'user') return;
+            this.summaries = false;
+            this.options.logger.warn({ provider: this.name, event: 'openai.summaries_refused' }, 'OpenAI refused reasoning summaries (organisation not verified); asking without them from now on');
+          },
+        }),
       mapError: this.mapError,
     });
   }

@@ -57,6 +57,28 @@ describe('OpenAI on the Responses API', () => {
     expect(input()).toEqual([{ type: 'message', role: 'user', content: 'What is the weather in Paris?' }]);
   });
 
+  it('an organisation OpenAI has not verified: the summary refusal is answered by asking without, once for the system key', async () => {
+    sim.responses.unverifiedOrganization = true;
+    try {
+      const openai = adapter();
+      // The simulator takes a script step per request, the refused one included.
+      sim.script({ text: 'never sent: refused' }, { thinking: 'Hidden from unverified organisations.', text: 'Sunny.' }, { text: 'Still sunny.' });
+      const first = await collect(openai.chat(request('openai', { model: 'gpt-6.1-sol' })));
+      expect(textOf(first)).toBe('Sunny.');
+      expect(first.some((e) => e.type === 'thinking')).toBe(false);
+      const asked = sim.chatRequests().map((r) => (r.body as ResponseCreateParams).reasoning?.summary ?? null);
+      expect(asked).toEqual(['auto', null]);
+      // Encrypted reasoning is still asked for: tool loops need it whatever the summaries.
+      expect(body().include).toEqual(['reasoning.encrypted_content']);
+      // The next request goes straight to the form that works.
+      expect(textOf(await collect(openai.chat(request('openai', { model: 'gpt-6.1-sol' }))))).toBe('Still sunny.');
+      expect(sim.chatRequests()).toHaveLength(3);
+      expect(body().reasoning).toBeUndefined();
+    } finally {
+      sim.responses.unverifiedOrganization = false;
+    }
+  });
+
   it('asks an older, non-reasoning model for neither reasoning summaries nor encrypted reasoning (it would refuse them)', async () => {
     sim.script({ text: 'Sunny.' });
     const events = await collect(adapter().chat(request('openai', { model: 'gpt-4.1', temperature: 0.2 })));

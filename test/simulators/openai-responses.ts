@@ -44,9 +44,18 @@ export class ResponsesEndpoint {
   /** call_id → the reasoning (id and encrypted content) of the response that made the call, for reasoning models. */
   private readonly reasonedCalls = new Map<string, { model: string; reasoningId: string; encrypted: string | null }>();
 
-  validate(params: ResponseCreateParams): { message: string; param?: string } | null {
+  /**
+   * Test control: act as an organisation OpenAI has not verified, which may
+   * not ask for reasoning summaries (everything else works).
+   */
+  unverifiedOrganization = false;
+
+  validate(params: ResponseCreateParams): { message: string; param?: string; code?: string } | null {
     if (!params.model) return { message: 'Missing required parameter: model.', param: 'model' };
     const reasoningModel = isSimReasoningModel(params.model);
+    if (this.unverifiedOrganization && params.reasoning?.summary) {
+      return { message: 'Your organization must be verified to generate reasoning summaries. Please go to: https://platform.openai.com/settings/organization/general and click on Verify Organization.', param: 'reasoning.summary', code: 'unsupported_value' };
+    }
     if (params.temperature !== undefined && params.temperature !== null && reasoningModel) {
       return { message: "Unsupported parameter: 'temperature' is not supported with this model.", param: 'temperature' };
     }
@@ -103,7 +112,7 @@ export class ResponsesEndpoint {
     const params = body as ResponseCreateParams;
     const invalid = this.validate(params);
     if (invalid) {
-      badRequest(res, invalid.message, invalid.param ?? null);
+      badRequest(res, invalid.message, invalid.param ?? null, invalid.code ?? null);
       return;
     }
     const input: Item[] = typeof params.input === 'string' ? [{ role: 'user', content: params.input }] : ((params.input ?? []) as Item[]);
