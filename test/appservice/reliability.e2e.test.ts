@@ -56,8 +56,10 @@ const textEvent = (body: string) => ({
 describe('homeserver retries', () => {
   it('a lost answer: the same transaction pushed again gives one stored message and one reply', async () => {
     const chats = totalChats();
-    pusher().dropNextAnswer(1);
-    const q = await say(alice, roomId, 'Tell me one fun fact about octopuses.');
+    const question = 'Tell me one fun fact about octopuses.';
+    // Only the push carrying the question loses its answer; other traffic (typing, earlier events) must not take the drop.
+    pusher().dropNextAnswer(1, (body) => body.events.some((e) => (e.content as { body?: unknown } | undefined)?.body === question));
+    const q = await say(alice, roomId, question);
     await waitForAnswer(alice, roomId, agent, q);
     await w.hs.flushPushes();
     const pushes = pusher().attempts.filter((a) => a.body.events.some((e) => e.event_id === q));
@@ -71,8 +73,9 @@ describe('homeserver retries', () => {
 
   it('a duplicated push gives one stored message and one reply', async () => {
     const chats = totalChats();
-    pusher().duplicateNext(1);
-    const q = await say(alice, roomId, 'And one fun fact about owls, please.');
+    const question = 'And one fun fact about owls, please.';
+    pusher().duplicateNext(1, (body) => body.events.some((e) => (e.content as { body?: unknown } | undefined)?.body === question));
+    const q = await say(alice, roomId, question);
     await waitForAnswer(alice, roomId, agent, q);
     await w.hs.flushPushes();
     expect(pusher().attempts.filter((a) => a.body.events.some((e) => e.event_id === q)).length).toBe(2);

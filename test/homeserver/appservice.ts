@@ -39,6 +39,8 @@ export class AppservicePusher {
   private stopped = false;
   private paused = false;
   private dropAnswers = 0;
+  private dropWhen: ((body: PushRecord['body']) => boolean) | undefined;
+  private duplicateWhen: ((body: PushRecord['body']) => boolean) | undefined;
   private unreachable = false;
   private duplicates = 0;
   private idleWaiters: (() => void)[] = [];
@@ -70,10 +72,20 @@ export class AppservicePusher {
 
   pause(): void { this.paused = true; }
   resume(): void { this.paused = false; this.wakeRetry?.(); void this.pump(); }
-  /** The next `n` answers are ignored as if lost on the network, so the same txnId is pushed again. */
-  dropNextAnswer(n = 1): void { this.dropAnswers += n; }
-  /** The next `n` transactions are pushed twice (same txnId, same body). */
-  duplicateNext(n = 1): void { this.duplicates += n; }
+  /**
+   * The next `n` answers are ignored as if lost on the network, so the same
+   * txnId is pushed again. With `when`, only answers to transactions it
+   * accepts count (so unrelated traffic, e.g. typing, cannot take the drop).
+   */
+  dropNextAnswer(n = 1, when?: (body: PushRecord['body']) => boolean): void {
+    this.dropAnswers += n;
+    this.dropWhen = when;
+  }
+  /** The next `n` transactions (with `when`: that it accepts) are pushed twice (same txnId, same body). */
+  duplicateNext(n = 1, when?: (body: PushRecord['body']) => boolean): void {
+    this.duplicates += n;
+    this.duplicateWhen = when;
+  }
   /** Number transactions from 1 again, as a restarted homeserver may. */
   resetTxnIds(): void { this.nextTxn = 1; }
   /** Retry a failing push now instead of after its backoff. */
@@ -113,7 +125,11 @@ export class AppservicePusher {
         this.inFlight ??= this.take();
         if (!this.inFlight) break;
         const { txnId, body } = this.inFlight;
-        const times = this.duplicates > 0 ? (this.duplicates--, 2) : 1;
+        let times = 1;
+        if (this.duplicates > 0 && (!this.duplicateWhen || this.duplicateWhen(body))) {
+          times = 2;
+          if (--this.duplicates === 0) this.duplicateWhen = undefined;
+        }
         let ok = false;
         for (let i = 0; i < times; i++) ok = await this.push(txnId, body);
         if (ok) {
@@ -151,7 +167,12 @@ export class AppservicePusher {
     record.outcome = res.status;
     if (res.status === 200) this.record(this.checker.checkResponse(found.op, 200, res.body).map((v) => ({ ...v, kind: 'push-response' as const })));
     if (res.status !== 200) return false;
-    if (this.dropAnswers > 0) { this.dropAnswers--; record.dropped = true; return false; }
+    if (this.dropAnswers > 0 && (!this.dropWhen || this.dropWhen(body))) {
+      this.dropAnswers--;
+      if (this.dropAnswers === 0) this.dropWhen = undefined;
+      record.dropped = true;
+      return false;
+    }
     return true;
   }
 
