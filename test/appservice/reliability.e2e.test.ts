@@ -106,14 +106,18 @@ describe('homeserver retries', () => {
     await new Promise((r) => setTimeout(r, 100));
     const chats = totalChats();
     let crashedTxn: string | null = null;
+    const question = 'Which planet is the largest in the solar system?';
     w.faults.afterStore = (txnId) => {
+      // Crash on the question's transaction only; other traffic (typing, late events) passes.
+      const carriesQuestion = pusher().attempts.some((a) => a.txnId === txnId && a.body.events.some((e) => (e.content as { body?: unknown } | undefined)?.body === question));
+      if (!carriesQuestion) return;
       crashedTxn = txnId;
       w.faults.afterStore = undefined;
       // The homeserver keeps the transaction until Mosaic is back.
       pusher().pause();
       throw Object.assign(new Error('simulated crash after storing'), { crash: true });
     };
-    const { event_id: q } = await alice.client.sendTextMessage(roomId, 'Which planet is the largest in the solar system?');
+    const { event_id: q } = await alice.client.sendTextMessage(roomId, question);
     await until('the crash', () => crashedTxn);
     const row = await until('the event to be stored', async () => (await db().select().from(appserviceEvents).where(eq(appserviceEvents.eventId, q)))[0]);
     expect(row.status).toBe('pending');
