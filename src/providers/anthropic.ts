@@ -2,7 +2,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { ContentBlockParam, MessageParam, RawMessageStreamEvent, RedactedThinkingBlockParam, StopReason as AnthropicStopReason, ThinkingBlockParam, Tool } from '@anthropic-ai/sdk/resources/messages/messages';
 import { ProviderError, kindForStatus, looksLikeContextLength, parseRetryAfter } from './errors.ts';
-import { guardedStream, HEARTBEAT, type Heartbeat } from './stream-guard.ts';
+import { guardedChat, HEARTBEAT, type Heartbeat } from './stream-guard.ts';
 import { mergeWithCatalogue } from './catalogue.ts';
 import { defaultMaxTokens, mapCommonError, missingKey, parseToolArguments, resolveCredential, sdkLogger, timedHealth, type AdapterOptions, type CloudProviderSettings } from './base.ts';
 import { emptyUsage, type ChatEvent, type ChatMessage, type ChatRequest, type Credential, type HealthResult, type ModelInfo, type ProviderAdapter, type StopReason, type Usage } from './types.ts';
@@ -148,14 +148,7 @@ export class AnthropicAdapter implements ProviderAdapter {
   }
 
   chat(request: ChatRequest): AsyncIterable<ChatEvent> {
-    return guardedStream({
-      provider: NAME,
-      policy: this.options.policy,
-      ...(request.signal ? { signal: request.signal } : {}),
-      userCredential: request.credential?.source === 'user',
-      attempt: (signal) => this.attempt(request, signal),
-      mapError: mapAnthropicError,
-    });
+    return guardedChat(NAME, this.options.policy, request, (signal) => this.attempt(request, signal), mapAnthropicError);
   }
 
   private async *attempt(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatEvent | Heartbeat> {

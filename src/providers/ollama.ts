@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Ollama, type ChatResponse, type Message as OllamaMessage, type Tool as OllamaTool } from 'ollama';
 import { ProviderError, kindForStatus, parseRetryAfter } from './errors.ts';
-import { guardedCall, guardedStream, HEARTBEAT, type Heartbeat } from './stream-guard.ts';
+import { guardedCall, guardedChat, HEARTBEAT, type Heartbeat } from './stream-guard.ts';
 import { mergeWithCatalogue } from './catalogue.ts';
 import { anySignal, mapCommonError, timedHealth, type AdapterOptions } from './base.ts';
 import { emptyUsage, type ChatEvent, type ChatMessage, type ChatRequest, type Credential, type HealthResult, type ModelInfo, type ProviderAdapter, type StopReason } from './types.ts';
@@ -116,14 +116,7 @@ export class OllamaAdapter implements ProviderAdapter {
   }
 
   chat(request: ChatRequest): AsyncIterable<ChatEvent> {
-    return guardedStream({
-      provider: NAME,
-      policy: this.options.policy,
-      ...(request.signal ? { signal: request.signal } : {}),
-      userCredential: request.credential?.source === 'user',
-      attempt: (signal) => this.attempt(request, signal),
-      mapError: (err) => mapOllamaError(err),
-    });
+    return guardedChat(NAME, this.options.policy, request, (signal) => this.attempt(request, signal), (err) => mapOllamaError(err));
   }
 
   private async *attempt(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatEvent | Heartbeat> {

@@ -9,7 +9,7 @@ import OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionContentPart, ChatCompletionCreateParamsStreaming, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions/completions';
 import { ProviderError } from './errors.ts';
 import { mapOpenAISdkError, type ErrorKindHook } from './openai-errors.ts';
-import { guardedCall, guardedStream, HEARTBEAT, type Heartbeat } from './stream-guard.ts';
+import { guardedCall, guardedChat, HEARTBEAT, type Heartbeat } from './stream-guard.ts';
 import { mergeWithCatalogue } from './catalogue.ts';
 import { missingKey, parseToolArguments, resolveCredential, sdkLogger, timedHealth, type AdapterOptions, type CloudProviderSettings } from './base.ts';
 import { emptyUsage, type ChatEvent, type ChatMessage, type ChatRequest, type Credential, type HealthResult, type ModelInfo, type ProviderAdapter, type ProviderName, type StopReason, type Usage } from './types.ts';
@@ -162,17 +162,11 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
   }
 
   chat(request: ChatRequest): AsyncIterable<ChatEvent> {
-    return guardedStream({
-      provider: this.name,
-      policy: this.options.policy,
-      ...(request.signal ? { signal: request.signal } : {}),
-      userCredential: request.credential?.source === 'user',
-      attempt: (signal) => this.attempt(request, signal),
-      mapError: this.mapError,
-    });
+    return guardedChat(this.name, this.options.policy, request, (signal) => this.attempt(request, signal), this.mapError);
   }
 
-  private async *attempt(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatEvent | Heartbeat> {
+  /** One attempt at a chat answer (chat completions); OpenAI's own adapter answers over Responses instead. */
+  protected async *attempt(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatEvent | Heartbeat> {
     const client = this.client(request.credential);
     const tools: ChatCompletionTool[] | undefined = request.tools?.map((t) => ({
       type: 'function',

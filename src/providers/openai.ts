@@ -6,7 +6,7 @@
 import type { Model } from 'openai/resources/models';
 import { OpenAICompatibleAdapter, type ListedModel, type OpenAIFlavor } from './openai-compatible.ts';
 import { streamResponse } from './openai-responses.ts';
-import { guardedStream } from './stream-guard.ts';
+import type { Heartbeat } from './stream-guard.ts';
 import type { AdapterOptions, CloudProviderSettings } from './base.ts';
 import type { ChatEvent, ChatRequest } from './types.ts';
 
@@ -48,24 +48,16 @@ export class OpenAIAdapter extends OpenAICompatibleAdapter {
     super(OPENAI_FLAVOR, options);
   }
 
-  override chat(request: ChatRequest): AsyncIterable<ChatEvent> {
-    return guardedStream({
-      provider: this.name,
-      policy: this.options.policy,
-      ...(request.signal ? { signal: request.signal } : {}),
-      userCredential: request.credential?.source === 'user',
-      attempt: (signal) =>
-        streamResponse(this.client(request.credential), request, signal, {
-          ...(this.flavor.errorKind ? { errorKind: this.flavor.errorKind } : {}),
-          // A user's own key may belong to another organisation: only the system key's refusal is remembered.
-          summaries: this.summaries || request.credential?.source === 'user',
-          onSummariesRefused: () => {
-            if (request.credential?.source === 'user') return;
-            this.summaries = false;
-            this.options.logger.warn({ provider: this.name, event: 'openai.summaries_refused' }, 'OpenAI refused reasoning summaries (organisation not verified); asking without them from now on');
-          },
-        }),
-      mapError: this.mapError,
+  protected override attempt(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatEvent | Heartbeat> {
+    return streamResponse(this.client(request.credential), request, signal, {
+      ...(this.flavor.errorKind ? { errorKind: this.flavor.errorKind } : {}),
+      // A user's own key may belong to another organisation: only the system key's refusal is remembered.
+      summaries: this.summaries || request.credential?.source === 'user',
+      onSummariesRefused: () => {
+        if (request.credential?.source === 'user') return;
+        this.summaries = false;
+        this.options.logger.warn({ provider: this.name, event: 'openai.summaries_refused' }, 'OpenAI refused reasoning summaries (organisation not verified); asking without them from now on');
+      },
     });
   }
 }

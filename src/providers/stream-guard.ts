@@ -12,7 +12,7 @@
  */
 import { ProviderError, isProviderError } from './errors.ts';
 import { anySignal } from './base.ts';
-import type { ChatEvent, ProviderName } from './types.ts';
+import type { ChatEvent, ChatRequest, ProviderName } from './types.ts';
 
 /** Yielded by an adapter's attempt for any raw provider event that carries nothing for the caller (ping, role chunk). Resets the idle timer; never passed on. */
 export interface Heartbeat { type: 'heartbeat' }
@@ -93,6 +93,11 @@ export interface GuardOptions {
   attempt: (signal: AbortSignal) => AsyncIterable<ChatEvent | Heartbeat>;
   /** Turns anything an attempt throws into a ProviderError. */
   mapError: (err: unknown) => ProviderError;
+}
+
+/** guardedStream for one chat request: the caller's signal and whose key it uses come from the request. */
+export function guardedChat(provider: ProviderName, policy: StreamPolicy, request: ChatRequest, attempt: GuardOptions['attempt'], mapError: GuardOptions['mapError']): AsyncGenerator<ChatEvent> {
+  return guardedStream({ provider, policy, ...(request.signal ? { signal: request.signal } : {}), userCredential: request.credential?.source === 'user', attempt, mapError });
 }
 
 export async function* guardedStream(options: GuardOptions): AsyncGenerator<ChatEvent> {
