@@ -7,6 +7,7 @@ import { estimateTokens, logicalOrder } from '../conversations/context-window.ts
 import type { ModelInfo, ProviderName } from '../providers/types.ts';
 import type { ModelDirectory } from '../routing/types.ts';
 import { parseModelSelection } from '../routing/model-pin.ts';
+import { isRetired } from '../routing/router.ts';
 import { budgetUsage, resetDate, usd as budgetUsd, type BudgetStatus } from '../routing/budget.ts';
 import { notFound } from '../errors.ts';
 import { CommandUsageError, type CommandRegistry } from './registry.ts';
@@ -39,7 +40,7 @@ export function closeMatches(directory: ModelDirectory, name: string, limit = 5)
   return directory
     .list()
     // Suggesting a model routing would refuse helps nobody.
-    .filter((m) => !m.embedding && !(m.retiresAt && Date.parse(m.retiresAt) <= now))
+    .filter((m) => !m.embedding && !isRetired(m, now))
     .map((m) => {
       // Compare with the whole name and with each of its parts, so "opuss" is close to "claude-opus-5-5".
       const names = [m.id, m.displayName, ...m.id.split(/[-/.:\s]+/), ...m.displayName.split(/\s+/)].map((n) => n.toLowerCase()).filter(Boolean);

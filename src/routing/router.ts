@@ -264,6 +264,11 @@ function retirementTime(iso: string): number {
   return t;
 }
 
+/** True from the day the provider retires the model: routing never picks it, and nothing should offer it. */
+export function isRetired(info: Pick<ModelInfo, 'retiresAt'>, now: number): boolean {
+  return info.retiresAt !== undefined && retirementTime(info.retiresAt) <= now;
+}
+
 const isFree = (m: ModelInfo) => m.inputPricePerMTok === 0 && m.outputPricePerMTok === 0;
 
 function allowedByBudget(m: ModelInfo, budget: BudgetStatus): boolean {
@@ -299,7 +304,7 @@ function staticUnfitness(
   const info = directory.find(c.provider, c.model);
   if (!info) return 'not in the model catalogue';
   // The provider refuses a retired model; skipping it here keeps a stale rule from costing a failed call.
-  if (info.retiresAt && retirementTime(info.retiresAt) <= now) return `retired by the provider on ${info.retiresAt.slice(0, 10)}`;
+  if (isRetired(info, now)) return `retired by the provider on ${info.retiresAt!.slice(0, 10)}`;
   if (info.embedding) return 'an embedding model cannot chat';
   if (budget && !allowedByBudget(info, budget)) return budgetLine;
   if (caps.vision && !info.vision) return 'cannot read images';

@@ -11,6 +11,7 @@ import { catalogueDirectory } from '../../src/routing/catalogue-directory.ts';
 import { parseModelSelection } from '../../src/routing/model-pin.ts';
 import { createRoutingService, refusalError, type RoutingService } from '../../src/routing/routing-service.ts';
 import { RuleStore } from '../../src/routing/rule-store.ts';
+import { isRetired } from '../../src/routing/router.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import type { ModelRef, RoutingDecision, RoutingInput, RoutingRefusal, RoutingResult } from '../../src/routing/types.ts';
 import { users } from '../../src/db/schema.ts';
@@ -171,7 +172,7 @@ describe('retired models', () => {
     const refs = [...rules.systemRules.flatMap((r) => [r.action.routeTo, ...r.fallbacks]), ...routingConfig.fallbackChain];
     const retired = refs.filter((r) => {
       const info = directory.find(r.provider, r.model);
-      return !info || (info.retiresAt !== undefined && Date.parse(info.retiresAt) <= Date.now());
+      return !info || isRetired(info, Date.now());
     });
     expect(retired).toEqual([]);
   });
