@@ -36,6 +36,9 @@ async function answersAfter(eventId: string) {
   return answerIn(after, agent);
 }
 
+/** A pushed transaction that carries a message with this text: fault injections aim at it, not at unrelated traffic. */
+const carrying = (text: string) => (body: { events: Array<{ content?: unknown }> }) => body.events.some((e) => (e.content as { body?: unknown } | undefined)?.body === text);
+
 function put(path: string, body: unknown, token: string | null = w.registration.hs_token, raw?: string) {
   return fetch(`${w.registration.url}${path}`, {
     method: 'PUT',
@@ -58,7 +61,7 @@ describe('homeserver retries', () => {
     const chats = totalChats();
     const question = 'Tell me one fun fact about octopuses.';
     // Only the push carrying the question loses its answer; other traffic (typing, earlier events) must not take the drop.
-    pusher().dropNextAnswer(1, (body) => body.events.some((e) => (e.content as { body?: unknown } | undefined)?.body === question));
+    pusher().dropNextAnswer(1, carrying(question));
     const q = await say(alice, roomId, question);
     await waitForAnswer(alice, roomId, agent, q);
     await w.hs.flushPushes();
@@ -74,7 +77,7 @@ describe('homeserver retries', () => {
   it('a duplicated push gives one stored message and one reply', async () => {
     const chats = totalChats();
     const question = 'And one fun fact about owls, please.';
-    pusher().duplicateNext(1, (body) => body.events.some((e) => (e.content as { body?: unknown } | undefined)?.body === question));
+    pusher().duplicateNext(1, carrying(question));
     const q = await say(alice, roomId, question);
     await waitForAnswer(alice, roomId, agent, q);
     await w.hs.flushPushes();
@@ -109,7 +112,7 @@ describe('homeserver retries', () => {
     const question = 'Which planet is the largest in the solar system?';
     w.faults.afterStore = (txnId) => {
       // Crash on the question's transaction only; other traffic (typing, late events) passes.
-      const carriesQuestion = pusher().attempts.some((a) => a.txnId === txnId && a.body.events.some((e) => (e.content as { body?: unknown } | undefined)?.body === question));
+      const carriesQuestion = pusher().attempts.some((a) => a.txnId === txnId && carrying(question)(a.body));
       if (!carriesQuestion) return;
       crashedTxn = txnId;
       w.faults.afterStore = undefined;
