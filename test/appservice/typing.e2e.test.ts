@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Human } from '../homeserver/index.ts';
 import { typingUsers } from '../homeserver/api-rooms.ts';
-import { ASSISTANT_ID, ghostOf, inviteAgent, say, startMatrixWorld, waitForAnswer, type MatrixWorld } from './support.ts';
+import { ASSISTANT_ID, ghostOf, inviteAgent, say, startMatrixWorld, until, waitForAnswer, type MatrixWorld } from './support.ts';
 
 // One typing notice lasts 900 ms here (30 s in production), renewed every 600 ms; the answer takes several times that.
 const TYPING_MS = 900;
@@ -36,7 +36,8 @@ describe('typing while answering', () => {
     const answered = waitForAnswer(alice, roomId, agent, q).then(() => true);
     let done = false;
     void answered.then(() => (done = true));
-    await new Promise((r) => setTimeout(r, 200));
+    // Sampling starts once the agent has begun (how soon is not what this test is about).
+    await until('the agent to start typing', () => typingUsers(room).includes(agent));
     for (let i = 0; i < 20 && !done; i++) {
       samples.push(typingUsers(room).includes(agent));
       await new Promise((r) => setTimeout(r, 150));
