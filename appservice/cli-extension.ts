@@ -7,9 +7,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { CliExtensions, CliHelpers } from '../src/cli.ts';
-import { registerWithConduit } from './conduit-register.ts';
+import { registerWithConduit } from './transport/conduit-register.ts';
 import { matrixPlugin } from './matrix-plugin.ts';
-import { generateRegistration, loadRegistration, renderRegistration } from './registration.ts';
+import { generateRegistration, loadRegistration, renderRegistration } from './transport/registration.ts';
 
 /** CLI output: the one place this channel writes to the terminal. */
 const say = (line: string) => void process.stdout.write(`${line}\n`);

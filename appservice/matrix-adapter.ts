@@ -9,16 +9,16 @@ import { ChannelConnectError, ChannelSendError } from '../src/protocol/channel-e
 import type { ChannelMessage } from '../src/protocol/channel-message.ts';
 import type { Logger } from '../src/logging.ts';
 import { errorMessage } from '../src/errors.ts';
-import type { DeliveryRecovery } from './delivery-recovery.ts';
-import type { EventProcessor } from './event-processor.ts';
-import { codeContent, markdownContent } from './formatting.ts';
-import type { Ghosts } from './ghosts.ts';
-import type { IdentityService } from './identities.ts';
-import type { MatrixClient } from './matrix-client.ts';
-import type { Registration } from './registration.ts';
-import type { ReplyStreamer } from './reply-streamer.ts';
-import { txnIdFor, type RoomManager } from './room-manager.ts';
-import { createAppserviceApp, listen } from './transaction-listener.ts';
+import type { DeliveryRecovery } from './outbound/delivery-recovery.ts';
+import type { EventProcessor } from './transport/event-processor.ts';
+import { codeContent, markdownContent } from './translation/formatting.ts';
+import type { Ghosts } from './identity/ghosts.ts';
+import type { IdentityService } from './identity/identities.ts';
+import type { MatrixClient } from './transport/matrix-client.ts';
+import type { Registration } from './transport/registration.ts';
+import type { ReplyStreamer } from './outbound/reply-streamer.ts';
+import { txnIdFor, type RoomManager } from './rooms/room-manager.ts';
+import { createAppserviceApp, listen } from './transport/transaction-listener.ts';
 
 export interface MatrixAdapterDeps {
   registration: Registration;

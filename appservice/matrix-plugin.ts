@@ -7,19 +7,19 @@
 import type { MosaicCore, MosaicPlugin } from '../src/main.ts';
 import { ChannelRegistry } from '../src/protocol/channel-registry.ts';
 import { ConversationStore } from '../src/conversations/conversation-store.ts';
-import { BotCommands, roomCommand } from './bot-commands.ts';
-import { DeliveryRecovery } from './delivery-recovery.ts';
-import { EventHandler } from './event-handler.ts';
-import { EventJournal } from './event-journal.ts';
-import { EventProcessor, type ProcessorFaults } from './event-processor.ts';
-import { Ghosts } from './ghosts.ts';
-import { IdentityService } from './identities.ts';
+import { BotCommands, roomCommand } from './inbound/bot-commands.ts';
+import { DeliveryRecovery } from './outbound/delivery-recovery.ts';
+import { EventHandler } from './inbound/event-handler.ts';
+import { EventJournal } from './transport/event-journal.ts';
+import { EventProcessor, type ProcessorFaults } from './transport/event-processor.ts';
+import { Ghosts } from './identity/ghosts.ts';
+import { IdentityService } from './identity/identities.ts';
 import { MatrixAdapter } from './matrix-adapter.ts';
-import { MatrixClient } from './matrix-client.ts';
-import { loadRegistration, type Registration } from './registration.ts';
-import { ReplyStreamer } from './reply-streamer.ts';
-import { RoomManager } from './room-manager.ts';
-import { RoomStore } from './room-store.ts';
+import { MatrixClient } from './transport/matrix-client.ts';
+import { loadRegistration, type Registration } from './transport/registration.ts';
+import { ReplyStreamer } from './outbound/reply-streamer.ts';
+import { RoomManager } from './rooms/room-manager.ts';
+import { RoomStore } from './rooms/room-store.ts';
 
 export interface MatrixPluginOptions {
   /** Use this registration instead of reading `matrix.registrationFile`. */

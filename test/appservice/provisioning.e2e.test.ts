@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { channelIdentities, conversations, messages, users } from '../../src/db/schema.ts';
-import { howToLinkLine } from '../../appservice/identities.ts';
+import { howToLinkLine } from '../../appservice/identity/identities.ts';
 import { ASSISTANT_ID, ghostOf, inviteAgent, say, SERVER, startMatrixWorld, until, waitForAnswer, type MatrixWorld } from './support.ts';
 
 let w: MatrixWorld;

@@ -9,8 +9,8 @@ import { parseConfig } from '../../src/config/load.ts';
 import { channelIdentities } from '../../src/db/schema.ts';
 import { matrixPlugin } from '../../appservice/matrix-plugin.ts';
 import type { MatrixAdapter } from '../../appservice/matrix-adapter.ts';
-import type { ProcessorFaults } from '../../appservice/event-processor.ts';
-import { generateRegistration, type Registration } from '../../appservice/registration.ts';
+import type { ProcessorFaults } from '../../appservice/transport/event-processor.ts';
+import { generateRegistration, type Registration } from '../../appservice/transport/registration.ts';
 import { TestHomeserver, type Human, type SyncedEvent } from '../homeserver/index.ts';
 import { startTestMosaic, type TestMosaic } from '../support/mosaic-harness.ts';
 

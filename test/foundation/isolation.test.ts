@@ -21,7 +21,7 @@ import { ConversationStore } from '../../src/conversations/conversation-store.ts
 import { SessionStore } from '../../src/conversations/session-store.ts';
 import { MemoryStore } from '../../src/agents/memory-store.ts';
 import { RuleStore } from '../../src/routing/rule-store.ts';
-import { RoomStore } from '../../appservice/room-store.ts';
+import { RoomStore } from '../../appservice/rooms/room-store.ts';
 import { createPgDatabase } from '../support/databases.ts';
 
 interface Ctx {

@@ -12,8 +12,8 @@
  *   lease (a replica that died mid-way) may be taken over.
  */
 import { and, asc, eq, isNull, lt, or, sql } from 'drizzle-orm';
-import type { Db } from '../src/db/client.ts';
-import { appserviceEvents, appserviceTransactions } from '../src/db/schema.ts';
+import type { Db } from '../../src/db/client.ts';
+import { appserviceEvents, appserviceTransactions } from '../../src/db/schema.ts';
 
 export type StoredEvent = typeof appserviceEvents.$inferSelect;
 

@@ -4,7 +4,7 @@
  * `register-appservice` command with the registration YAML in a code block,
  * exactly as a person would, then waits briefly for the server bot's answer.
  */
-import { MosaicError } from '../src/errors.ts';
+import { MosaicError } from '../../src/errors.ts';
 
 export interface ConduitRegisterInput {
   homeserverUrl: string;

@@ -4,19 +4,19 @@
  * service, answered or only stored, or to the bot's DM commands),
  * redactions, encryption. Events of our own users are never acted on.
  */
-import type { ConversationService } from '../src/conversations/conversation-service.ts';
-import type { ConversationStore } from '../src/conversations/conversation-store.ts';
-import type { CommandRegistry } from '../src/commands/registry.ts';
-import type { Logger } from '../src/logging.ts';
-import type { ChannelMessage } from '../src/protocol/channel-message.ts';
+import type { ConversationService } from '../../src/conversations/conversation-service.ts';
+import type { ConversationStore } from '../../src/conversations/conversation-store.ts';
+import type { CommandRegistry } from '../../src/commands/registry.ts';
+import type { Logger } from '../../src/logging.ts';
+import type { ChannelMessage } from '../../src/protocol/channel-message.ts';
 import type { BotCommands } from './bot-commands.ts';
-import type { Ghosts } from './ghosts.ts';
-import { howToLinkLine, type IdentityService } from './identities.ts';
-import { isMatrixError, type MatrixClient } from './matrix-client.ts';
+import type { Ghosts } from '../identity/ghosts.ts';
+import { howToLinkLine, type IdentityService } from '../identity/identities.ts';
+import { isMatrixError, type MatrixClient } from '../transport/matrix-client.ts';
 import { shouldAnswer } from './reply-policy.ts';
-import type { RoomManager } from './room-manager.ts';
-import type { RoomStore, RoomWithConversation } from './room-store.ts';
-import { mentions, relationsOf, toChannelMessage, UntranslatableEvent, type MatrixEvent } from './translate-inbound.ts';
+import type { RoomManager } from '../rooms/room-manager.ts';
+import type { RoomStore, RoomWithConversation } from '../rooms/room-store.ts';
+import { mentions, relationsOf, toChannelMessage, UntranslatableEvent, type MatrixEvent } from '../translation/translate-inbound.ts';
 
 export type Outcome = { status: 'done' } | { status: 'skipped'; reason: string };
 

@@ -5,10 +5,10 @@
  * deleted, and reopening it (in a new room) when it is unarchived.
  */
 import { createHash } from 'node:crypto';
-import type { Logger } from '../src/logging.ts';
-import { markdownContent } from './formatting.ts';
-import type { Ghosts } from './ghosts.ts';
-import { isMatrixError, type MatrixClient } from './matrix-client.ts';
+import type { Logger } from '../../src/logging.ts';
+import { markdownContent } from '../translation/formatting.ts';
+import type { Ghosts } from '../identity/ghosts.ts';
+import { isMatrixError, type MatrixClient } from '../transport/matrix-client.ts';
 import type { RoomStore, RoomWithConversation } from './room-store.ts';
 
 /** A Matrix send transaction id derived from a name: the same name is the same send. */

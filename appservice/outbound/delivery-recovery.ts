@@ -6,13 +6,13 @@
  * replica per message) and the transaction ids derived from the message id
  * (a repeated send is the same event) make it exactly once.
  */
-import type { ConversationStore } from '../src/conversations/conversation-store.ts';
-import { toView } from '../src/conversations/conversation-service.ts';
-import type { Actor } from '../src/identity/actor.ts';
-import type { Logger } from '../src/logging.ts';
-import { errorMessage } from '../src/errors.ts';
+import type { ConversationStore } from '../../src/conversations/conversation-store.ts';
+import { toView } from '../../src/conversations/conversation-service.ts';
+import type { Actor } from '../../src/identity/actor.ts';
+import type { Logger } from '../../src/logging.ts';
+import { errorMessage } from '../../src/errors.ts';
 import type { ReplyStreamer } from './reply-streamer.ts';
-import type { RoomStore } from './room-store.ts';
+import type { RoomStore } from '../rooms/room-store.ts';
 
 export interface DeliveryRecoveryOptions {
   rooms: RoomStore;

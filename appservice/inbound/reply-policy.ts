@@ -3,7 +3,7 @@
  * everything; with several it answers when addressed (mentioned, replied
  * to, or a command). `!room reply-to all|mentions` overrides that per room.
  */
-import type { ReplyMode } from './room-store.ts';
+import type { ReplyMode } from '../rooms/room-store.ts';
 
 export interface AnswerInput {
   mode: ReplyMode;

@@ -4,19 +4,19 @@
  * Matrix-only room command `!room reply-to all|mentions`, registered in the
  * shared command registry so it is stored and answered like the others.
  */
-import type { ConversationService } from '../src/conversations/conversation-service.ts';
-import type { CommandRegistry } from '../src/commands/registry.ts';
-import { CommandUsageError } from '../src/commands/registry.ts';
-import type { CommandDefinition } from '../src/commands/types.ts';
-import { parseCommand } from '../src/commands/parse.ts';
-import type { Actor } from '../src/identity/actor.ts';
-import { isMosaicError } from '../src/errors.ts';
-import type { Logger } from '../src/logging.ts';
-import type { Ghosts } from './ghosts.ts';
-import { howToLinkLine, type IdentityService } from './identities.ts';
-import { matrixTo, type RoomManager } from './room-manager.ts';
-import type { RoomStore } from './room-store.ts';
-import type { MatrixEvent } from './translate-inbound.ts';
+import type { ConversationService } from '../../src/conversations/conversation-service.ts';
+import type { CommandRegistry } from '../../src/commands/registry.ts';
+import { CommandUsageError } from '../../src/commands/registry.ts';
+import type { CommandDefinition } from '../../src/commands/types.ts';
+import { parseCommand } from '../../src/commands/parse.ts';
+import type { Actor } from '../../src/identity/actor.ts';
+import { isMosaicError } from '../../src/errors.ts';
+import type { Logger } from '../../src/logging.ts';
+import type { Ghosts } from '../identity/ghosts.ts';
+import { howToLinkLine, type IdentityService } from '../identity/identities.ts';
+import { matrixTo, type RoomManager } from '../rooms/room-manager.ts';
+import type { RoomStore } from '../rooms/room-store.ts';
+import type { MatrixEvent } from '../translation/translate-inbound.ts';
 
 const link = matrixTo;
 

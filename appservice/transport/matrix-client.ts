@@ -6,8 +6,8 @@
  * becomes a MatrixApiError (a ChannelSendError), so callers see one error
  * type.
  */
-import { ChannelSendError } from '../src/protocol/channel-errors.ts';
-import type { Logger } from '../src/logging.ts';
+import { ChannelSendError } from '../../src/protocol/channel-errors.ts';
+import type { Logger } from '../../src/logging.ts';
 
 export interface MatrixClientOptions {
   homeserverUrl: string;

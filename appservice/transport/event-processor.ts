@@ -4,11 +4,11 @@
  * rest of the transaction goes on). Processing drains stored events in
  * order, each claimed once across replicas, and records what became of it.
  */
-import type { Logger } from '../src/logging.ts';
-import { errorMessage } from '../src/errors.ts';
+import type { Logger } from '../../src/logging.ts';
+import { errorMessage } from '../../src/errors.ts';
 import type { EventJournal, IncomingEvent } from './event-journal.ts';
-import type { EventHandler } from './event-handler.ts';
-import type { MatrixEvent } from './translate-inbound.ts';
+import type { EventHandler } from '../inbound/event-handler.ts';
+import type { MatrixEvent } from '../translation/translate-inbound.ts';
 import type { TransactionBody } from './transaction-listener.ts';
 
 export interface ProcessorFaults {

@@ -4,11 +4,11 @@
  * with the agent's display name and avatar.
  */
 import { eq } from 'drizzle-orm';
-import type { Db } from '../src/db/client.ts';
-import { agentConfigs } from '../src/db/schema.ts';
-import type { Logger } from '../src/logging.ts';
-import type { MatrixClient } from './matrix-client.ts';
-import { BOT_LOCALPART, GHOST_PREFIX } from './registration.ts';
+import type { Db } from '../../src/db/client.ts';
+import { agentConfigs } from '../../src/db/schema.ts';
+import type { Logger } from '../../src/logging.ts';
+import type { MatrixClient } from '../transport/matrix-client.ts';
+import { BOT_LOCALPART, GHOST_PREFIX } from '../transport/registration.ts';
 
 export type AgentRow = typeof agentConfigs.$inferSelect;
 

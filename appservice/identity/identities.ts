@@ -5,12 +5,12 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { randomBytes } from 'node:crypto';
-import type { Db } from '../src/db/client.ts';
-import { channelIdentities } from '../src/db/schema.ts';
-import type { Actor } from '../src/identity/actor.ts';
-import { actorOf, USERNAME_PATTERN, type UserStore } from '../src/identity/user-store.ts';
-import { isMosaicError } from '../src/errors.ts';
-import type { Logger } from '../src/logging.ts';
+import type { Db } from '../../src/db/client.ts';
+import { channelIdentities } from '../../src/db/schema.ts';
+import type { Actor } from '../../src/identity/actor.ts';
+import { actorOf, USERNAME_PATTERN, type UserStore } from '../../src/identity/user-store.ts';
+import { isMosaicError } from '../../src/errors.ts';
+import type { Logger } from '../../src/logging.ts';
 
 export const CHANNEL = 'matrix';
 

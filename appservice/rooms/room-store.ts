@@ -9,8 +9,8 @@
  * through the ConversationStore as the conversation's owner.
  */
 import { and, desc, eq, isNotNull, isNull, or, sql } from 'drizzle-orm';
-import { sqlRows, type Db } from '../src/db/client.ts';
-import { conversationMatrixRooms, conversations, messages } from '../src/db/schema.ts';
+import { sqlRows, type Db } from '../../src/db/client.ts';
+import { conversationMatrixRooms, conversations, messages } from '../../src/db/schema.ts';
 
 export type RoomRow = typeof conversationMatrixRooms.$inferSelect;
 export type ReplyMode = RoomRow['replyMode'];

@@ -5,10 +5,10 @@
  * pointing at the original).
  */
 import { randomUUID } from 'node:crypto';
-import type { ChannelAttachment, ChannelMessage, ContentType } from '../src/protocol/channel-message.ts';
-import type { Logger } from '../src/logging.ts';
+import type { ChannelAttachment, ChannelMessage, ContentType } from '../../src/protocol/channel-message.ts';
+import type { Logger } from '../../src/logging.ts';
 import { looksLikeMarkdown, stripReplyFallback } from './formatting.ts';
-import type { MatrixClient } from './matrix-client.ts';
+import type { MatrixClient } from '../transport/matrix-client.ts';
 
 export interface MatrixEvent {
   event_id: string;

@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { z } from 'zod';
-import type { MosaicConfig } from '../src/config/schema.ts';
-import { MosaicError } from '../src/errors.ts';
+import type { MosaicConfig } from '../../src/config/schema.ts';
+import { MosaicError } from '../../src/errors.ts';
 
 export const BOT_LOCALPART = 'mosaic-bot';
 /** Every ghost's localpart starts with this (the exclusive user namespace). */

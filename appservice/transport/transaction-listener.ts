@@ -9,7 +9,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Logger } from '../src/logging.ts';
+import type { Logger } from '../../src/logging.ts';
 
 export interface TransactionBody {
   events: unknown[];

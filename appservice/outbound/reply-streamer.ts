@@ -12,16 +12,16 @@
  * answer is streamed by the one that claims it in Valkey.
  */
 import { randomUUID } from 'node:crypto';
-import type { ConversationBus, ConversationEvent, StoredMessageView } from '../src/conversations/conversation-bus.ts';
-import { replyIdFor } from '../src/conversations/ids.ts';
-import type { ConversationStore } from '../src/conversations/conversation-store.ts';
-import type { Actor } from '../src/identity/actor.ts';
-import type { Logger } from '../src/logging.ts';
-import type { Redis } from '../src/valkey/client.ts';
-import { markdownContent, routingLine, type RoutingSummary, type TextContent } from './formatting.ts';
-import type { MatrixClient } from './matrix-client.ts';
-import { txnIdFor, type RoomManager } from './room-manager.ts';
-import type { RoomStore, RoomWithConversation } from './room-store.ts';
+import type { ConversationBus, ConversationEvent, StoredMessageView } from '../../src/conversations/conversation-bus.ts';
+import { replyIdFor } from '../../src/conversations/ids.ts';
+import type { ConversationStore } from '../../src/conversations/conversation-store.ts';
+import type { Actor } from '../../src/identity/actor.ts';
+import type { Logger } from '../../src/logging.ts';
+import type { Redis } from '../../src/valkey/client.ts';
+import { markdownContent, routingLine, type RoutingSummary, type TextContent } from '../translation/formatting.ts';
+import type { MatrixClient } from '../transport/matrix-client.ts';
+import { txnIdFor, type RoomManager } from '../rooms/room-manager.ts';
+import type { RoomStore, RoomWithConversation } from '../rooms/room-store.ts';
 
 interface Stream {
   replyId: string;
