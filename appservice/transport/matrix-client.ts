@@ -5,9 +5,18 @@
  * 5xx and network failures are retried with backoff; what still fails
  * becomes a MatrixApiError (a ChannelSendError), so callers see one error
  * type.
+ *
+ * Every request body goes through the canonical-JSON encoder here, in the
+ * one request path, so nothing Mosaic sends can carry a float or an
+ * out-of-range integer whichever method sends it; and a body that becomes
+ * an event (a message, an edit, state, a redaction, a new room's initial
+ * state) is refused here with `M_TOO_LARGE` when it would not fit in an
+ * event, before the homeserver sees it.
  */
 import { ChannelSendError } from '../../src/protocol/channel-errors.ts';
 import type { Logger } from '../../src/logging.ts';
+import { CanonicalJsonError, canonicalJsonBytes, encodeCanonicalJson } from './canonical-json.ts';
+import { MAX_CONTENT_BYTES, MAX_ID_BYTES } from './event-limits.ts';
 
 export interface MatrixClientOptions {
   homeserverUrl: string;
@@ -37,6 +46,51 @@ export class MatrixApiError extends ChannelSendError {
 }
 
 export const isMatrixError = (err: unknown, errcode?: string): err is MatrixApiError => err instanceof MatrixApiError && (errcode === undefined || err.errcode === errcode);
+
+/** Content that would make an event larger than a homeserver accepts: refused before it is sent. */
+export class EventTooLargeError extends MatrixApiError {
+  constructor(
+    endpoint: string,
+    readonly bytes: number,
+  ) {
+    super(413, 'M_TOO_LARGE', `event content is ${bytes} bytes, more than the ${MAX_CONTENT_BYTES} an event leaves for it`, endpoint);
+    this.name = 'EventTooLargeError';
+  }
+}
+
+/**
+ * A send that no retry can make succeed: the homeserver refused the request
+ * itself (400 M_BAD_JSON / M_NOT_JSON / M_UNKNOWN, 403 M_FORBIDDEN, 404,
+ * 413 M_TOO_LARGE…) or the content cannot be encoded. 401 (the as_token is
+ * not known yet), 408 and 429 are about the moment, not the request.
+ */
+export function isPermanentSendError(err: unknown): boolean {
+  if (err instanceof CanonicalJsonError) return true;
+  if (!(err instanceof MatrixApiError)) return false;
+  return err.status >= 400 && err.status < 500 && err.status !== 401 && err.status !== 408 && err.status !== 429;
+}
+
+/** Endpoints whose body becomes event content (or, for createRoom, several events). */
+const EVENT_BODY = [
+  /^PUT \/_matrix\/client\/v3\/rooms\/[^/]+\/send\/[^/]+\/[^/]+$/,
+  /^PUT \/_matrix\/client\/v3\/rooms\/[^/]+\/state\/[^/]+(\/[^/]*)?$/,
+  /^PUT \/_matrix\/client\/v3\/rooms\/[^/]+\/redact\/[^/]+\/[^/]+$/,
+];
+
+function checkEventBody(endpoint: string, body: unknown): void {
+  if (endpoint === 'POST /_matrix/client/v3/createRoom') {
+    const b = (body ?? {}) as { initial_state?: Array<{ content?: unknown }>; power_level_content_override?: unknown; creation_content?: unknown };
+    for (const part of [...(b.initial_state ?? []).map((s) => s.content), b.power_level_content_override, b.creation_content]) {
+      if (part === undefined) continue;
+      const bytes = canonicalJsonBytes(part);
+      if (bytes > MAX_CONTENT_BYTES) throw new EventTooLargeError(endpoint, bytes);
+    }
+    return;
+  }
+  if (!EVENT_BODY.some((re) => re.test(endpoint))) return;
+  const bytes = canonicalJsonBytes(body);
+  if (bytes > MAX_CONTENT_BYTES) throw new EventTooLargeError(endpoint, bytes);
+}
 
 interface RequestOptions {
   body?: unknown;
@@ -80,7 +134,7 @@ export class MatrixClient {
   }
 
   /** One API call with retries; returns the parsed JSON body. */
-  async request<T = Record<string, unknown>>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+  private async request<T = Record<string, unknown>>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const res = await this.fetchWithRetry(method, path, opts);
     const text = await res.text();
     return (text ? JSON.parse(text) : {}) as T;
@@ -92,6 +146,12 @@ export class MatrixClient {
     const asUser = opts.asUser ?? this.options.botUserId;
     if (asUser !== this.options.botUserId) url.searchParams.set('user_id', asUser);
     const endpoint = `${method} ${path.replace(/\?.*$/, '')}`;
+    for (const segment of path.replace(/\?.*$/, '').split('/')) {
+      if (Buffer.byteLength(decodeURIComponent(segment)) > MAX_ID_BYTES) throw new MatrixApiError(400, 'M_INVALID_PARAM', `a path segment is longer than ${MAX_ID_BYTES} bytes`, endpoint);
+    }
+    // Encoded once, before any attempt: a body that cannot be canonical JSON never leaves.
+    const payload = opts.body === undefined ? undefined : encodeCanonicalJson(opts.body, `the body of ${method} ${path.replace(/\?.*$/, '')}`);
+    if (opts.body !== undefined) checkEventBody(endpoint, opts.body);
     const attempts = opts.attempts ?? this.maxAttempts;
     let delay = this.baseDelayMs;
     for (let attempt = 1; ; attempt++) {
@@ -104,7 +164,7 @@ export class MatrixClient {
             ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
             ...(accept ? { accept } : {}),
           },
-          body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+          body: payload,
           signal: AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs),
         });
       } catch (err) {
