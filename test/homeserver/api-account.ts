@@ -39,6 +39,7 @@ export function registerAccountApi(hs: TestHomeserver): void {
       if (!as) throw new MatrixError(401, 'M_MISSING_TOKEN', 'Appservice token must be provided when using a type of m.login.application_service');
       if (!body.username) throw new MatrixError(400, 'M_INVALID_USERNAME', 'username is required');
       const userId = a.userId(body.username.toLowerCase());
+      if (Buffer.byteLength(userId) > 255) throw new MatrixError(400, 'M_INVALID_USERNAME', 'User ID may not be longer than 255 characters');
       if (!LOCALPART.test(body.username)) throw new MatrixError(400, 'M_INVALID_USERNAME', 'User ID can only contain characters a-z, 0-9, or \'=_-./+\'');
       if (!a.isInUserNamespace(as, userId)) throw new MatrixError(400, 'M_EXCLUSIVE', 'Invalid user localpart for this application service.');
       const user = a.createUser(body.username, { appserviceId: as.id });
@@ -54,6 +55,7 @@ export function registerAccountApi(hs: TestHomeserver): void {
     const username = body.username ?? `user${randomBytes(4).toString('hex')}`;
     if (!LOCALPART.test(username)) throw new MatrixError(400, 'M_INVALID_USERNAME', 'User ID can only contain characters a-z, 0-9, or \'=_-./+\'');
     const userId = a.userId(username);
+    if (Buffer.byteLength(userId) > 255) throw new MatrixError(400, 'M_INVALID_USERNAME', 'User ID may not be longer than 255 characters');
     if (a.appserviceForUser(userId, true)) throw new MatrixError(400, 'M_EXCLUSIVE', 'This user ID is reserved by an application service.');
     const user = a.createUser(username, { password: body.password });
     return loginResponse(hs, user.userId, body.inhibit_login, body.device_id);

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { MatrixError, forbidden, notFound } from './router.ts';
+import { checkNewEvent } from './canonical-json.ts';
 
 export interface MatrixEvent {
   event_id: string;
@@ -185,12 +186,17 @@ export class RoomStore {
       if (known) return known.event;
     }
     this.authorize(room, ev);
+    const now = Date.now();
+    checkNewEvent({
+      type: ev.type, sender: ev.sender, roomId: room.roomId, content: ev.content, stateKey: ev.state_key, redacts: ev.redacts,
+      originServerTs: now, depth: room.events.length + 1, authEvents: this.authEventIds(room, ev), prevEvents: room.events.slice(-1).map((e) => e.event_id), serverName: this.serverName,
+    });
     const event: StoredEvent = {
       event_id: `$${randomBytes(32).toString('base64url')}`,
       type: ev.type,
       sender: ev.sender,
       room_id: room.roomId,
-      origin_server_ts: Date.now(),
+      origin_server_ts: now,
       content: structuredClone(ev.content),
       stream: ++this.stream,
     };
@@ -211,6 +217,13 @@ export class RoomStore {
     if (event.type === 'm.room.member' && event.content.membership !== 'join') room.typing.delete(event.state_key!);
     this.notify(room, event);
     return event;
+  }
+
+  /** The auth events a new event would cite (room version 10): create, power levels, the sender's membership, and for membership changes the target's and the join rules. */
+  private authEventIds(room: Room, ev: NewEvent): string[] {
+    const keys: Array<[string, string]> = [['m.room.create', ''], ['m.room.power_levels', ''], ['m.room.member', ev.sender]];
+    if (ev.type === 'm.room.member') keys.push(['m.room.member', ev.state_key ?? ''], ['m.room.join_rules', '']);
+    return [...new Set(keys.map(([t, k]) => room.getState(t, k)?.event_id).filter((id): id is string => id !== undefined))];
   }
 
   private applyRedaction(room: Room, redaction: StoredEvent): void {

@@ -19,6 +19,7 @@ import { registerSyncApi } from './api-sync.ts';
 import { registerAppserviceApi } from './api-appservice.ts';
 import { AdminHooks, registerAdminApi } from './admin.ts';
 import { SendFaults } from './faults.ts';
+import { requireCanonicalText, requireShortIds } from './canonical-json.ts';
 import { createHuman, type Human } from './humans.ts';
 
 export interface TestHomeserverOptions {
@@ -36,6 +37,9 @@ export interface TestHomeserverOptions {
   /** Port to listen on (default: a random free one) on 127.0.0.1. */
   port?: number;
 }
+
+/** Client-Server endpoints whose JSON body becomes event content (checked as canonical JSON text). */
+const EVENT_BODIES = /^\/_matrix\/client\/v3\/(createRoom$|rooms\/[^/]+\/(send|state|redact|invite|kick|ban|unban|leave|join)(\/|$)|join\/|profile\/[^/]+\/(displayname|avatar_url)$)/;
 
 export class TestHomeserver {
   readonly serverName: string;
@@ -260,6 +264,8 @@ export class TestHomeserver {
         if (route === undefined) throw new MatrixError(404, 'M_UNRECOGNIZED', `${method} ${rawPath} is not implemented by the test homeserver`);
         if (route === 'method') throw new MatrixError(405, 'M_UNRECOGNIZED', 'Method not allowed');
         ctx.params = route.params;
+        requireShortIds(route.params);
+        if (isJson && EVENT_BODIES.test(rawPath)) requireCanonicalText(rawBody);
         reply = toReply(await route.handler(ctx));
       }
     } catch (err) {
