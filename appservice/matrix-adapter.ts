@@ -11,13 +11,12 @@ import type { Logger } from '../src/logging.ts';
 import { errorMessage } from '../src/errors.ts';
 import type { DeliveryRecovery } from './outbound/delivery-recovery.ts';
 import type { EventProcessor } from './transport/event-processor.ts';
-import { codeContent, markdownContent } from './translation/formatting.ts';
 import type { Ghosts } from './identity/ghosts.ts';
 import type { IdentityService } from './identity/identities.ts';
 import type { MatrixClient } from './transport/matrix-client.ts';
 import type { Registration } from './transport/registration.ts';
 import type { ReplyStreamer } from './outbound/reply-streamer.ts';
-import { txnIdFor, type RoomManager } from './rooms/room-manager.ts';
+import type { RoomManager } from './rooms/room-manager.ts';
 import { createAppserviceApp, listen } from './transport/transaction-listener.ts';
 
 export interface MatrixAdapterDeps {
@@ -172,19 +171,28 @@ export class MatrixAdapter implements IChannelAdapter {
     const asUser = agentId ? ((await this.d.ghosts.ensureById(agentId)) ?? this.d.ghosts.botUserId) : this.d.ghosts.botUserId;
     if (asUser !== this.d.ghosts.botUserId) await this.d.manager.ensureJoined(channelId, asUser);
     const msgtype = msg.senderType === 'system' ? 'm.notice' : 'm.text';
-    let content: Record<string, unknown>;
-    if (msg.contentType === 'code') content = { ...codeContent(msg.content, typeof msg.metadata.language === 'string' ? msg.metadata.language : undefined), msgtype };
-    else if (msg.contentType === 'markdown') content = { ...markdownContent(msg.content, msgtype) };
+    let text: string;
+    let plain = false;
+    if (msg.contentType === 'code') {
+      const language = typeof msg.metadata.language === 'string' && /^[\w+#.-]+$/.test(msg.metadata.language) ? msg.metadata.language : '';
+      text = `\`\`\`${language}\n${msg.content}\n\`\`\``;
+    } else if (msg.contentType === 'markdown') text = msg.content;
     else if (msg.contentType === 'image' || msg.contentType === 'file') {
       const links = (msg.attachments ?? []).map((a) => `${a.name}: ${a.url.startsWith('data:') ? '(inline data)' : a.url}`).join('\n');
-      content = { msgtype, body: [msg.content, links].filter(Boolean).join('\n') || '(attachment)' };
-    } else content = { msgtype, body: msg.content };
+      text = [msg.content, links].filter(Boolean).join('\n') || '(attachment)';
+      plain = true;
+    } else {
+      text = msg.content;
+      plain = true;
+    }
+    let relatesTo: Record<string, unknown> | undefined;
     if (msg.replyToId) {
       const eventId = typeof msg.metadata.inReplyToEvent === 'string' ? msg.metadata.inReplyToEvent : null;
-      if (eventId) content['m.relates_to'] = { 'm.in_reply_to': { event_id: eventId } };
+      if (eventId) relatesTo = { 'm.in_reply_to': { event_id: eventId } };
     }
-    if (msg.threadId) content['m.relates_to'] = { rel_type: 'm.thread', event_id: msg.threadId, is_falling_back: true, 'm.in_reply_to': { event_id: msg.threadId } };
-    await this.d.client.sendEvent(channelId, 'm.room.message', txnIdFor(`send:${msg.id}`), content, asUser);
+    if (msg.threadId) relatesTo = { rel_type: 'm.thread', event_id: msg.threadId, is_falling_back: true, 'm.in_reply_to': { event_id: msg.threadId } };
+    const { refused } = await this.d.manager.sendText(channelId, asUser, text, `send:${msg.id}`, { msgtype, plain, ...(relatesTo ? { relatesTo } : {}) });
+    if (refused !== null) this.d.logger.warn({ channel: 'matrix', event: 'send.fallback', messageId: msg.id, roomId: channelId, err: errorMessage(refused) }, 'the homeserver refused the message; it was sent as plain text');
   }
 
   mapIdentity(channelUserId: string): Promise<string | null> {

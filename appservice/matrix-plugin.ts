@@ -18,6 +18,7 @@ import { MatrixAdapter } from './matrix-adapter.ts';
 import { MatrixClient } from './transport/matrix-client.ts';
 import { loadRegistration, type Registration } from './transport/registration.ts';
 import { ReplyStreamer } from './outbound/reply-streamer.ts';
+import { SendFailures } from './outbound/send-failures.ts';
 import { RoomManager } from './rooms/room-manager.ts';
 import { RoomStore } from './rooms/room-store.ts';
 
@@ -74,7 +75,7 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
         observe: (msg) => adapter?.deliver(msg) ?? Promise.resolve(),
       });
       const processor = new EventProcessor(new EventJournal(database.db), handler, logger, options.faults);
-      const streamer = new ReplyStreamer({ client, bus: services.bus, rooms, conversations, ownerActor, matrixUsersOf: (userId) => identities.matrixUsersOf(userId), manager, valkey: core.valkey, keyPrefix: config.valkey.keyPrefix, editIntervalMs: m.editIntervalMs, typingTimeoutMs: m.typingTimeoutMs, logger });
+      const streamer = new ReplyStreamer({ client, bus: services.bus, rooms, conversations, ownerActor, matrixUsersOf: (userId) => identities.matrixUsersOf(userId), manager, valkey: core.valkey, keyPrefix: config.valkey.keyPrefix, editIntervalMs: m.editIntervalMs, typingTimeoutMs: m.typingTimeoutMs, logger, failures: new SendFailures(logger, core.metrics.registry, services.jobs.logs) });
       const recovery = new DeliveryRecovery({ rooms, conversations, streamer, ownerActor, logger, ...(options.recovery?.graceMs !== undefined ? { graceMs: options.recovery.graceMs } : {}) });
       adapter = new MatrixAdapter({
         registration,

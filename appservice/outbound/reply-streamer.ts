@@ -2,7 +2,12 @@
  * Conversation events → Matrix. An answer is one message from the agent's
  * ghost: typing while it works, sent with the first streamed text, then
  * edited (m.replace) at most once per `editIntervalMs`; the final edit
- * carries the whole text, a short routing line and `mosaic.routing`.
+ * carries the whole text, a short routing line and `mosaic.routing`. An
+ * answer too long for one event continues in further messages, in order
+ * (streamed-message.ts). A send the homeserver refuses for good is not
+ * retried: the answer goes out as plain text instead, and what happened is
+ * recorded with the message (`metadata.matrix.state`), in the log,
+ * agent_logs and metrics (send-failures.ts).
  * Notices (command results, failures) are m.notice; messages written on
  * other surfaces are mirrored; archiving tombstones the room, unarchiving
  * reopens it.
@@ -18,16 +23,18 @@ import type { ConversationStore } from '../../src/conversations/conversation-sto
 import type { Actor } from '../../src/identity/actor.ts';
 import type { Logger } from '../../src/logging.ts';
 import type { Redis } from '../../src/valkey/client.ts';
-import { markdownContent, routingLine, type RoutingSummary, type TextContent } from '../translation/formatting.ts';
-import type { MatrixClient } from '../transport/matrix-client.ts';
-import { txnIdFor, type RoomManager } from '../rooms/room-manager.ts';
+import { routingLine, type RoutingSummary } from '../translation/formatting.ts';
+import { isPermanentSendError, type MatrixClient } from '../transport/matrix-client.ts';
+import type { RoomManager } from '../rooms/room-manager.ts';
 import type { RoomStore, RoomWithConversation } from '../rooms/room-store.ts';
+import { routingField } from './routing-field.ts';
+import { refusalCode, type SendFailures } from './send-failures.ts';
+import { emptyState, StreamedMessage, type StreamedMessageState } from './streamed-message.ts';
 
 interface Stream {
   replyId: string;
   roomId: string;
-  speaker: string;
-  eventId: string | null;
+  msg: StreamedMessage;
   /** Latest text received; `sentText` is what the room shows. */
   text: string;
   sentText: string;
@@ -36,8 +43,9 @@ interface Stream {
   timer: NodeJS.Timeout | null;
   /** Sends of one stream run one after another. */
   chain: Promise<void>;
-  relatesTo: Record<string, unknown> | null;
   finished: boolean;
+  /** A streamed edit was refused for good (that refusal): no more edits; the final sends plain text. */
+  refusal: unknown;
   /** Renews the typing notice while the answer is being written. */
   typing: NodeJS.Timeout | null;
 }
@@ -58,7 +66,11 @@ export interface ReplyStreamerOptions {
   /** One typing notice lasts this long; it is renewed at two thirds of it. */
   typingTimeoutMs: number;
   logger: Logger;
+  failures: SendFailures;
 }
+
+/** What is recorded with a message about its delivery (`metadata.matrix`). */
+type DeliveryState = 'delivered' | 'fallback' | 'failed';
 
 const CLAIM_MS = 10 * 60_000;
 /** A stream nobody finished (a crashed job) stops showing typing after this. */
@@ -122,11 +134,53 @@ export class ReplyStreamer {
     await this.o.valkey.del(this.key('claim', name)).catch(() => undefined);
   }
 
-  /** Remembers the Matrix event a message was sent as: replies point at it, and the recovery sweep skips it. */
-  private async recordSent(mapped: RoomWithConversation, messageIds: string[], eventId: string): Promise<void> {
+  /**
+   * Remembers how a message was delivered: the Matrix events it was sent as
+   * (replies point at the first; `eventIds` when it took several) and its
+   * state. Once recorded, the recovery sweep leaves it alone — also when it
+   * failed for good, so a refused send is never retried forever.
+   */
+  private async recordSent(mapped: RoomWithConversation, messageIds: string[], eventIds: string[], state: DeliveryState = 'delivered', refusal?: unknown): Promise<void> {
     const owner = await this.o.ownerActor(mapped.ownerId);
     if (!owner) return;
-    for (const id of messageIds) await this.o.conversations.recordDelivery(owner, id, 'matrix', { roomId: mapped.room.roomId, eventId });
+    const info = {
+      roomId: mapped.room.roomId,
+      eventId: eventIds[0] ?? null,
+      ...(eventIds.length > 1 ? { eventIds } : {}),
+      state,
+      ...(refusal === undefined ? {} : { refusedWith: refusalCode(refusal).errcode }),
+    };
+    for (const id of messageIds) await this.o.conversations.recordDelivery(owner, id, 'matrix', info);
+  }
+
+  private async refused(mapped: RoomWithConversation, messageId: string, agentId: string | null, error: unknown, outcome: 'fallback' | 'failed'): Promise<void> {
+    await this.o.failures.refused({ conversationId: mapped.room.conversationId, messageId, roomId: mapped.room.roomId, userId: mapped.ownerId, agentId, error, outcome });
+  }
+
+  /** The parts of an answer's message as saved by whoever streamed it (this or another replica). */
+  private async savedState(replyId: string): Promise<StreamedMessageState> {
+    const raw = await this.o.valkey.get(this.key('parts', replyId));
+    if (raw) return JSON.parse(raw) as StreamedMessageState;
+    const eventId = await this.o.valkey.get(this.key('event', replyId));
+    return { ...emptyState(), eventId };
+  }
+
+  private streamedMessage(replyId: string, roomId: string, speaker: string, relatesTo: Record<string, unknown> | null, state: StreamedMessageState): StreamedMessage {
+    return new StreamedMessage(
+      {
+        client: this.o.client,
+        replyId,
+        roomId,
+        speaker,
+        relatesTo,
+        save: async (st) => {
+          const first = st.closed[0]?.eventId ?? st.eventId;
+          if (first) await this.o.valkey.set(this.key('event', replyId), first, 'EX', EVENT_TTL_S);
+          await this.o.valkey.set(this.key('parts', replyId), JSON.stringify(st), 'EX', EVENT_TTL_S);
+        },
+      },
+      state,
+    );
   }
 
   /**
@@ -207,20 +261,18 @@ export class ReplyStreamer {
     if (this.streams.has(replyId)) return;
     if (!(await this.claim(`stream:${replyId}`))) return;
     const speaker = await this.o.manager.speakerFor(mapped, agentId ?? mapped.agentId);
-    const eventId = await this.o.valkey.get(this.key('event', replyId));
     const stream: Stream = {
       replyId,
       roomId: mapped.room.roomId,
-      speaker,
-      eventId,
+      msg: this.streamedMessage(replyId, mapped.room.roomId, speaker, await this.relationFor(replyTo), await this.savedState(replyId)),
       text: '',
       sentText: '',
       lastSentAt: 0,
       edits: 0,
       timer: null,
       chain: Promise.resolve(),
-      relatesTo: await this.relationFor(replyTo),
       finished: false,
+      refusal: null,
       typing: null,
     };
     this.streams.set(replyId, stream);
@@ -233,7 +285,7 @@ export class ReplyStreamer {
    * between words, and a room that stops showing "typing" looks dead.
    */
   private async startTyping(s: Stream): Promise<void> {
-    const notify = () => this.o.client.setTyping(s.roomId, s.speaker, true, this.o.typingTimeoutMs).catch((err: unknown) => this.o.logger.debug({ channel: 'matrix', event: 'typing.failed', err: (err as Error).message }, 'typing failed'));
+    const notify = () => this.o.client.setTyping(s.roomId, s.msg.speaker, true, this.o.typingTimeoutMs).catch((err: unknown) => this.o.logger.debug({ channel: 'matrix', event: 'typing.failed', err: (err as Error).message }, 'typing failed'));
     const since = Date.now();
     s.typing = setInterval(() => {
       if (s.finished || this.streams.get(s.replyId) !== s || Date.now() - since > MAX_TYPING_MS) {
@@ -250,15 +302,15 @@ export class ReplyStreamer {
   private async stopTyping(s: Stream): Promise<void> {
     if (s.typing) clearInterval(s.typing);
     s.typing = null;
-    await this.o.client.setTyping(s.roomId, s.speaker, false).catch(() => undefined);
+    await this.o.client.setTyping(s.roomId, s.msg.speaker, false).catch(() => undefined);
   }
 
   private async delta(replyId: string, text: string): Promise<void> {
     const s = this.streams.get(replyId);
-    if (!s || s.finished || !text.trim()) return;
+    if (!s || s.finished || s.refusal !== null || !text.trim()) return;
     s.text = text;
     if (s.timer) return;
-    const wait = s.eventId === null ? 0 : Math.max(0, s.lastSentAt + this.o.editIntervalMs - Date.now());
+    const wait = s.msg.firstEventId === null ? 0 : Math.max(0, s.lastSentAt + this.o.editIntervalMs - Date.now());
     if (wait === 0) return this.flush(s);
     s.timer = setTimeout(() => {
       s.timer = null;
@@ -268,33 +320,19 @@ export class ReplyStreamer {
 
   private flush(s: Stream): Promise<void> {
     s.chain = s.chain.then(async () => {
-      if (s.finished || s.text === s.sentText) return;
+      if (s.finished || s.refusal !== null || s.text === s.sentText) return;
       const text = s.text;
-      await this.sendOrEdit(s, markdownContent(text), null, `${s.replyId}:edit:${++s.edits}`);
+      try {
+        await s.msg.show(text, {}, `edit:${++s.edits}`);
+      } catch (err) {
+        // Refused for good: stop editing; the final delivers the answer as plain text.
+        if (isPermanentSendError(err)) s.refusal = err;
+        throw err;
+      }
       s.sentText = text;
       s.lastSentAt = Date.now();
     });
     return s.chain.catch((err: unknown) => this.o.logger.warn({ channel: 'matrix', event: 'stream.send_failed', replyId: s.replyId, err: (err as Error).message }, 'streamed edit failed'));
-  }
-
-  /** Sends the answer's message, or an edit of it once it exists. */
-  private async sendOrEdit(s: Stream, content: TextContent, routing: unknown, editName: string): Promise<void> {
-    const extra = routing === null || routing === undefined ? {} : { 'mosaic.routing': routing };
-    if (s.eventId === null) {
-      const first: Record<string, unknown> = { ...content, ...extra, ...(s.relatesTo ? { 'm.relates_to': s.relatesTo } : {}) };
-      s.eventId = await this.o.client.sendEvent(s.roomId, 'm.room.message', txnIdFor(`${s.replyId}:message`), first, s.speaker);
-      await this.o.valkey.set(this.key('event', s.replyId), s.eventId, 'EX', EVENT_TTL_S);
-      return;
-    }
-    const edit: Record<string, unknown> = {
-      msgtype: content.msgtype,
-      body: `* ${content.body}`,
-      ...(content.formatted_body ? { format: content.format, formatted_body: `* ${content.formatted_body}` } : {}),
-      'm.new_content': { ...content, ...extra },
-      'm.relates_to': { rel_type: 'm.replace', event_id: s.eventId },
-      ...extra,
-    };
-    await this.o.client.sendEvent(s.roomId, 'm.room.message', txnIdFor(editName), edit, s.speaker);
   }
 
   private async message(mapped: RoomWithConversation, m: StoredMessageView): Promise<void> {
@@ -303,42 +341,48 @@ export class ReplyStreamer {
       // A failure after streamed text ends that message instead of adding another.
       const replyId = m.replyToId ? replyIdFor(m.replyToId) : null;
       const s = replyId ? this.streams.get(replyId) : undefined;
-      if (s && (s.eventId !== null || s.text)) return this.finalAnswer(mapped, { ...m, id: s.replyId, content: s.text }, m.content, m.id);
+      if (s && (s.msg.firstEventId !== null || s.text)) return this.finalAnswer(mapped, { ...m, id: s.replyId, content: s.text }, m.content, m.id);
       if (s) await this.stopTyping(s);
       if (replyId) this.streams.delete(replyId);
       // Streamed before a restart (the stream is gone from memory, its message is not): end that message.
       const streamedEvent = replyId ? await this.o.valkey.get(this.key('event', replyId)) : null;
       if (replyId && streamedEvent) return this.finalAnswer(mapped, { ...m, id: replyId, content: '' }, m.content, m.id);
-      if (!(await this.claim(`notice:${m.id}`))) return;
-      try {
-        const speaker = await this.o.manager.speakerFor(mapped);
-        const userEvent = m.replyToId ? await this.o.rooms.eventIdForMessage(m.replyToId) : null;
-        const eventId = await this.o.manager.notice(mapped.room.roomId, speaker, m.content, `notice:${m.id}`, userEvent ? { 'm.in_reply_to': { event_id: userEvent } } : undefined);
-        await this.recordSent(mapped, [m.id], eventId);
-      } catch (err) {
-        await this.release(`notice:${m.id}`);
-        throw err;
-      }
-      return;
+      const userEvent = m.replyToId ? await this.o.rooms.eventIdForMessage(m.replyToId) : null;
+      return this.notice(mapped, m, `notice:${m.id}`, m.content, userEvent ? { 'm.in_reply_to': { event_id: userEvent } } : undefined);
     }
     if (m.role === 'user' && m.channel !== 'matrix') {
-      if (!(await this.claim(`mirror:${m.id}`))) return;
-      try {
-        const speaker = await this.o.manager.speakerFor(mapped);
-        const quoted = m.content.split('\n').map((l) => `> ${l}`).join('\n');
-        const eventId = await this.o.manager.notice(mapped.room.roomId, speaker, `Written in ${m.channel}:\n\n${quoted}`, `mirror:${m.id}`);
-        await this.recordSent(mapped, [m.id], eventId);
-      } catch (err) {
-        await this.release(`mirror:${m.id}`);
-        throw err;
-      }
+      const quoted = m.content.split('\n').map((l) => `> ${l}`).join('\n');
+      return this.notice(mapped, m, `mirror:${m.id}`, `Written in ${m.channel}:\n\n${quoted}`);
     }
   }
 
+  /** A notice (or a message mirrored from another surface), once across replicas, with its delivery recorded. */
+  private async notice(mapped: RoomWithConversation, m: StoredMessageView, name: string, text: string, relatesTo?: Record<string, unknown>): Promise<void> {
+    if (!(await this.claim(name))) return;
+    try {
+      const speaker = await this.o.manager.speakerFor(mapped);
+      const { eventIds, refused } = await this.o.manager.sendText(mapped.room.roomId, speaker, text, name, { msgtype: 'm.notice', ...(relatesTo ? { relatesTo } : {}) });
+      if (refused !== null) await this.refused(mapped, m.id, mapped.agentId, refused, 'fallback');
+      await this.recordSent(mapped, [m.id], eventIds, refused === null ? 'delivered' : 'fallback', refused === null ? undefined : refused);
+    } catch (err) {
+      if (isPermanentSendError(err)) return this.failed(mapped, [m.id], mapped.agentId, err);
+      await this.release(name);
+      throw err;
+    }
+  }
+
+  /** Neither the message nor its plain fallback could be sent: recorded as failed, never tried again. */
+  private async failed(mapped: RoomWithConversation, messageIds: string[], agentId: string | null, err: unknown): Promise<void> {
+    await this.refused(mapped, messageIds[0]!, agentId, err, 'failed');
+    await this.recordSent(mapped, messageIds, [], 'failed', err);
+  }
+
   /**
-   * The last edit: the whole text, the routing line, `mosaic.routing`. With
-   * a failure, the streamed text ends with the failure notice (one message,
-   * never a second answer); `noticeId` is that notice's stored message.
+   * The last edit: the whole text, the routing line, `mosaic.routing` (on
+   * the last part when it took several). With a failure, the streamed text
+   * ends with the failure notice (one message, never a second answer);
+   * `noticeId` is that notice's stored message. Refused for good, the
+   * answer is sent again as plain text without custom fields.
    */
   private async finalAnswer(mapped: RoomWithConversation, m: StoredMessageView, failure: string | null, noticeId?: string): Promise<void> {
     if (!(await this.claim(`final:${m.id}`))) {
@@ -350,6 +394,7 @@ export class ReplyStreamer {
       this.streams.delete(m.id);
       return;
     }
+    const agentId = m.senderType === 'agent' && /^[0-9a-f-]{36}$/.test(m.senderId) ? m.senderId : mapped.agentId;
     let s = this.streams.get(m.id);
     if (s) {
       s.finished = true;
@@ -357,37 +402,65 @@ export class ReplyStreamer {
       await s.chain.catch(() => undefined);
     } else {
       // Streamed elsewhere (a replica that died), or not streamed: finish from what Valkey remembers.
-      const speaker = await this.o.manager.speakerFor(mapped, m.senderType === 'agent' && /^[0-9a-f-]{36}$/.test(m.senderId) ? m.senderId : mapped.agentId);
+      const speaker = await this.o.manager.speakerFor(mapped, agentId);
+      const relatesTo = m.replyToId ? await this.relationFor(m.replyToId) : null;
       s = {
         replyId: m.id,
         roomId: mapped.room.roomId,
-        speaker,
-        eventId: await this.o.valkey.get(this.key('event', m.id)),
+        msg: this.streamedMessage(m.id, mapped.room.roomId, speaker, relatesTo, await this.savedState(m.id)),
         text: m.content,
         sentText: '',
         lastSentAt: 0,
         edits: 0,
         timer: null,
         chain: Promise.resolve(),
-        relatesTo: m.replyToId ? await this.relationFor(m.replyToId) : null,
         finished: true,
+        refusal: null,
         typing: null,
       };
     }
+    const ids = noticeId ? [m.id, noticeId] : [m.id];
+    const routing = failure === null ? (m.routing as RoutingSummary | null) : null;
+    const line = routingLine(routing, m.model);
+    const field = failure === null ? routingField(m.routing) : null;
+    const text = failure === null ? m.content : `${m.content}${m.content ? '\n\n' : ''}${failure}`;
     try {
-      const routing = failure === null ? (m.routing as RoutingSummary | null) : null;
-      const line = routingLine(routing, m.model);
-      const text = failure === null ? m.content : `${m.content}${m.content ? '\n\n' : ''}${failure}`;
-      const content = markdownContent(text || '…', 'm.text', line?.html ?? '', line?.plain ?? '');
-      await this.sendOrEdit(s, content, failure === null ? (m.routing ?? null) : null, `${m.id}:final`);
-      if (s.eventId) await this.recordSent(mapped, noticeId ? [m.id, noticeId] : [m.id], s.eventId);
-      this.o.logger.info({ channel: 'matrix', event: 'answer.sent', roomId: s.roomId, replyId: m.id, eventId: s.eventId, edits: s.edits }, 'answer sent');
+      let refusal: unknown = null;
+      try {
+        await s.msg.show(text, { line, ...(field ? { fields: { 'mosaic.routing': field } } : {}) }, 'final');
+      } catch (err) {
+        if (!isPermanentSendError(err)) throw err;
+        refusal = err;
+      }
+      if (refusal === null && s.refusal !== null) refusal = s.refusal;
+      if (refusal !== null) await this.plainFallback(s, text, line, refusal);
+      await this.recordSent(mapped, ids, s.msg.eventIds, refusal === null ? 'delivered' : 'fallback', refusal ?? undefined);
+      if (refusal !== null) await this.refused(mapped, m.id, agentId, refusal, 'fallback');
+      this.o.logger.info({ channel: 'matrix', event: 'answer.sent', roomId: s.roomId, replyId: m.id, eventId: s.msg.firstEventId, parts: s.msg.eventIds.length, edits: s.edits, fallback: refusal !== null }, 'answer sent');
     } catch (err) {
-      await this.release(`final:${m.id}`);
-      throw err;
+      if (isPermanentSendError(err)) await this.failed(mapped, ids, agentId, err);
+      else {
+        await this.release(`final:${m.id}`);
+        throw err;
+      }
     } finally {
       this.streams.delete(m.id);
       await this.stopTyping(s);
+    }
+  }
+
+  /**
+   * The answer as plain text, no custom fields: as an edit of the open part;
+   * if that edit is refused too, as new messages. Throws when even that is refused.
+   */
+  private async plainFallback(s: Stream, text: string, line: { plain: string; html: string } | null, refusal: unknown): Promise<void> {
+    this.o.logger.warn({ channel: 'matrix', event: 'send.fallback', replyId: s.replyId, errcode: refusalCode(refusal).errcode }, 'the homeserver refused the answer; sending it as plain text');
+    try {
+      await s.msg.show(text, { line }, 'fallback', true);
+    } catch (err) {
+      if (!isPermanentSendError(err) || s.msg.state.eventId === null) throw err;
+      await s.msg.detachOpenPart();
+      await s.msg.show(text, { line }, 'fallback-new', true);
     }
   }
 }

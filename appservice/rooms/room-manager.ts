@@ -6,9 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from '../../src/logging.ts';
-import { markdownContent } from '../translation/formatting.ts';
+import { messageContent, openFenceAt, partContent, plainContent, splitParts } from '../outbound/answer-parts.ts';
+import type { TextContent } from '../translation/formatting.ts';
 import type { Ghosts } from '../identity/ghosts.ts';
-import { isMatrixError, type MatrixClient } from '../transport/matrix-client.ts';
+import { isMatrixError, isPermanentSendError, type MatrixClient } from '../transport/matrix-client.ts';
 import type { RoomStore, RoomWithConversation } from './room-store.ts';
 
 /** A Matrix send transaction id derived from a name: the same name is the same send. */
@@ -77,10 +78,40 @@ export class RoomManager {
     throw lastError ?? new Error(`${userId} cannot join ${roomId}`);
   }
 
-  /** Sends a markdown notice (m.notice) as `asUser`; `name` makes the send idempotent. */
+  /** Sends a markdown notice (m.notice) as `asUser`; `name` makes the send idempotent. Returns its (first) event id. */
   async notice(roomId: string, asUser: string, markdown: string, name: string, relatesTo?: Record<string, unknown>): Promise<string> {
-    const content: Record<string, unknown> = { ...markdownContent(markdown, 'm.notice'), ...(relatesTo ? { 'm.relates_to': relatesTo } : {}) };
-    return this.client.sendEvent(roomId, 'm.room.message', txnIdFor(name), content, asUser);
+    return (await this.sendText(roomId, asUser, markdown, name, { msgtype: 'm.notice', ...(relatesTo ? { relatesTo } : {}) })).eventIds[0]!;
+  }
+
+  /**
+   * Text (markdown, or `plain`) as one message, or several in order when it
+   * is too long for one event. A part the homeserver refuses for good
+   * (isPermanentSendError) is sent again as plain text, and so are the
+   * parts after it; `refused` is that refusal. A plain part refused too throws.
+   */
+  async sendText(roomId: string, asUser: string, text: string, name: string, opts: { msgtype?: TextContent['msgtype']; relatesTo?: Record<string, unknown>; plain?: boolean } = {}): Promise<{ eventIds: string[]; refused: unknown }> {
+    const msgtype = opts.msgtype ?? 'm.text';
+    const relatesTo = opts.relatesTo ?? null;
+    const parts = splitParts(text, {}, relatesTo, msgtype, 0, opts.plain === true);
+    const eventIds: string[] = [];
+    let refused: unknown = null;
+    for (const [i, [start, end]] of parts.entries()) {
+      const part = text.slice(start, end);
+      const partName = i === 0 ? name : `${name}:part:${i + 1}`;
+      const rel = i === 0 ? relatesTo : null;
+      if (refused === null) {
+        try {
+          const content = opts.plain ? plainContent(part, msgtype) : partContent(part, openFenceAt(text, start), {}, msgtype);
+          eventIds.push(await this.client.sendEvent(roomId, 'm.room.message', txnIdFor(partName), messageContent(content, {}, rel), asUser));
+          continue;
+        } catch (err) {
+          if (!isPermanentSendError(err)) throw err;
+          refused = err;
+        }
+      }
+      eventIds.push(await this.client.sendEvent(roomId, 'm.room.message', txnIdFor(`${partName}:plain`), messageContent(plainContent(part, msgtype)), asUser));
+    }
+    return { eventIds, refused };
   }
 
   /**

@@ -139,7 +139,12 @@ export class RoomStore {
       .where(
         and(
           eq(messages.conversationId, conversationId),
-          or(and(eq(messages.channel, 'matrix'), eq(messages.externalId, eventId)), sql`${messages.metadata}->'matrix'->>'eventId' = ${eventId}`),
+          or(
+            and(eq(messages.channel, 'matrix'), eq(messages.externalId, eventId)),
+            sql`${messages.metadata}->'matrix'->>'eventId' = ${eventId}`,
+            // An answer sent as several messages: any of them is the answer.
+            sql`${messages.metadata}->'matrix'->'eventIds' @> ${JSON.stringify([eventId])}::jsonb`,
+          ),
         ),
       )
       .limit(1);

@@ -106,7 +106,7 @@ describe('a model failing mid-stream', () => {
     // The stored notice records the message it was delivered as, so the recovery sweep leaves it alone.
     const question = await storedMessage(q);
     const [notice] = await db().select().from(messages).where(and(eq(messages.replyToId, question.id), eq(messages.role, 'system')));
-    expect(notice!.metadata.matrix).toEqual({ roomId: room, eventId: answers[0]!.original.event_id });
+    expect(notice!.metadata.matrix).toEqual({ roomId: room, eventId: answers[0]!.original.event_id, state: 'delivered' });
   });
 });
 
@@ -140,7 +140,7 @@ describe('outbound delivery recovery', () => {
       const [r] = await db().select().from(messages).where(eq(messages.id, reply.id));
       return r?.metadata.matrix ? r : null;
     });
-    expect(row.metadata.matrix).toEqual({ roomId, eventId: answers[0]!.original.event_id });
+    expect(row.metadata.matrix).toEqual({ roomId, eventId: answers[0]!.original.event_id, state: 'delivered' });
     expect([answers[0]!.original.event_id, ...answers[0]!.edits.map((e) => e.event_id)]).toContain(delivered.event_id);
     // Delivered, not answered again.
     expect(totalChats()).toBe(chats + 1);

@@ -68,7 +68,7 @@ describe('two replicas recovering the same undelivered answer', () => {
         const [r] = await db().select().from(messages).where(eq(messages.id, reply.id));
         return r?.metadata.matrix ? r : null;
       });
-      expect(row.metadata.matrix).toEqual({ roomId, eventId: answers[0]!.original.event_id });
+      expect(row.metadata.matrix).toEqual({ roomId, eventId: answers[0]!.original.event_id, state: 'delivered' });
     } finally {
       outage.lift();
       slow?.lift();
