@@ -117,9 +117,10 @@ export class RoomManager {
   /**
    * A new room for a conversation: named `Mosaic: <title>`, the conversation
    * id in the topic, invite-only, with power levels bot 100 / humans 50 /
-   * agents 0; the humans and the agent's ghost are invited and the ghost
-   * joins. `predecessor` is the room it replaces, so clients link the two.
-   * Not linked to the conversation yet: the caller decides how.
+   * agents 0. Nobody is invited yet: the caller links the room to the
+   * conversation first and then calls inviteMembers, so a person who joins
+   * and writes at once finds a conversation room, never an unknown one.
+   * `predecessor` is the room it replaces, so clients link the two.
    */
   private async newConversationRoom(input: { conversationId: string; title: string; agentId: string | null; humans: string[]; predecessor?: string }): Promise<string> {
     const bot = this.ghosts.botUserId;
@@ -133,7 +134,6 @@ export class RoomManager {
       visibility: 'private',
       name: `Mosaic: ${input.title}`.slice(0, 255),
       topic,
-      invite: [...input.humans, ...(ghost ? [ghost] : [])],
       ...(input.predecessor ? { creation_content: { predecessor: { room_id: input.predecessor } } } : {}),
       power_level_content_override: { users, users_default: 0, events_default: 0, invite: 50, kick: 50, ban: 50, redact: 50, state_default: 50 },
       initial_state: [
@@ -141,21 +141,36 @@ export class RoomManager {
         { type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'shared' } },
       ],
     });
-    if (ghost) await this.client.join(roomId, ghost);
     return roomId;
   }
 
-  /** Creates the room of a conversation (first opened in Matrix) and links it. */
+  /** The agent's ghost joins a room Mosaic created, then the humans are invited. */
+  private async inviteMembers(roomId: string, agentId: string | null, humans: string[]): Promise<void> {
+    const bot = this.ghosts.botUserId;
+    const ghost = agentId ? await this.ghosts.ensureById(agentId) : null;
+    if (ghost) {
+      await this.client.invite(roomId, ghost, bot);
+      await this.client.join(roomId, ghost);
+    }
+    for (const h of humans) await this.client.invite(roomId, h, bot);
+  }
+
+  /**
+   * Creates the room of a conversation (first opened in Matrix), links it,
+   * and only then invites. A room Mosaic created has no "before Mosaic
+   * joined": nobody could write in it before it was a conversation room.
+   */
   async createConversationRoom(input: { conversationId: string; title: string; agentId: string | null; humans: string[] }): Promise<string> {
     const bot = this.ghosts.botUserId;
     const roomId = await this.newConversationRoom(input);
-    const linked = await this.rooms.link({ conversationId: input.conversationId, roomId, botJoinedAt: new Date() });
+    const linked = await this.rooms.link({ conversationId: input.conversationId, roomId, botJoinedAt: null });
     if (linked.roomId !== roomId) {
-      // Another replica opened it a moment earlier: keep theirs, leave ours.
+      // Another replica opened it a moment earlier: keep theirs, leave ours (nobody was invited to it).
       await this.client.leave(roomId, bot).catch(() => undefined);
       for (const h of input.humans) await this.client.invite(linked.roomId, h, bot).catch(() => undefined);
       return linked.roomId;
     }
+    await this.inviteMembers(roomId, input.agentId, input.humans);
     this.logger.info({ channel: 'matrix', event: 'room.created', roomId, conversationId: input.conversationId }, 'conversation room created');
     return roomId;
   }
@@ -209,10 +224,11 @@ export class RoomManager {
     const invitees = [...new Set([...humans, ...Object.keys(members).filter((m) => !this.ghosts.isOurs(m))])];
     const roomId = await this.newConversationRoom({ conversationId, title: mapped.title, agentId: mapped.agentId, humans: invitees, predecessor: oldRoom });
     if (!(await this.rooms.relink(conversationId, oldRoom, roomId))) {
-      // Another replica reopened it first, or it was archived again meanwhile: ours is no conversation's room.
-      for (const user of [...(ghost ? [ghost] : []), bot]) await this.client.leave(roomId, user).catch(() => undefined);
+      // Another replica reopened it first, or it was archived again meanwhile: ours is no conversation's room (and nobody was invited to it).
+      await this.client.leave(roomId, bot).catch(() => undefined);
       return (await this.rooms.byConversation(conversationId))?.room.roomId ?? null;
     }
+    await this.inviteMembers(roomId, mapped.agentId, invitees);
     this.logger.info({ channel: 'matrix', event: 'room.reopened', roomId, replaces: oldRoom, conversationId }, 'conversation moved to a new room');
     const text = `This conversation was unarchived in Mosaic and continues in a new room: ${matrixTo(roomId)}`;
     try {

@@ -49,14 +49,16 @@ export class RoomStore {
 
   /**
    * Links a room to a conversation. When two replicas race, the first link
-   * wins and both get it back.
+   * wins and both get it back. `botJoinedAt`: messages stamped before it
+   * are not answered (a room Mosaic was invited into); null for rooms
+   * Mosaic created, where nothing can precede it.
    */
-  async link(input: { conversationId: string; roomId: string; botJoinedAt: Date; encrypted?: boolean }): Promise<RoomRow> {
+  async link(input: { conversationId: string; roomId: string; botJoinedAt: Date | null; encrypted?: boolean }): Promise<RoomRow> {
     await this.db
       .insert(conversationMatrixRooms)
       .values({ conversationId: input.conversationId, roomId: input.roomId, botJoinedAt: input.botJoinedAt, encrypted: input.encrypted ?? false })
       .onConflictDoNothing();
-    const [row] = await this.db.select().from(conversationMatrixRooms).where(eq(conversationMatrixRooms.roomId, input.roomId)).limit(1);
+    const [row] = await this.db.select().from(conversationMatrixRooms).where(eq(conversationMatrixRooms.conversationId, input.conversationId)).limit(1);
     return row!;
   }
 
@@ -91,13 +93,13 @@ export class RoomStore {
    * reopening at once one wins (the other gets null) and a later archive
    * of the new room is not undone by a stale reopen. The link time is reset
    * to now: the recovery sweep must not replay older messages into the new
-   * room, and events are answered from it on.
+   * room. The new room is one Mosaic created: no "before Mosaic joined".
    */
   async relink(conversationId: string, fromRoomId: string, toRoomId: string): Promise<RoomRow | null> {
     const now = new Date();
     const [row] = await this.db
       .update(conversationMatrixRooms)
-      .set({ roomId: toRoomId, tombstonedAt: null, encrypted: false, botJoinedAt: now, createdAt: now })
+      .set({ roomId: toRoomId, tombstonedAt: null, encrypted: false, botJoinedAt: null, createdAt: now })
       .where(and(eq(conversationMatrixRooms.conversationId, conversationId), eq(conversationMatrixRooms.roomId, fromRoomId), isNotNull(conversationMatrixRooms.tombstonedAt)))
       .returning();
     return row ?? null;

@@ -11,7 +11,7 @@ import { matrixPlugin } from '../../appservice/matrix-plugin.ts';
 import type { MatrixAdapter } from '../../appservice/matrix-adapter.ts';
 import type { ProcessorFaults } from '../../appservice/transport/event-processor.ts';
 import { generateRegistration, type Registration } from '../../appservice/transport/registration.ts';
-import { TestHomeserver, type Human, type SyncedEvent } from '../homeserver/index.ts';
+import { TestHomeserver, type Human, type SyncedEvent, type TestHomeserverOptions } from '../homeserver/index.ts';
 import { startTestMosaic, type TestMosaic } from '../support/mosaic-harness.ts';
 
 export const SERVER = 'test.local';
@@ -57,6 +57,8 @@ export interface MatrixReplica {
 
 export interface MatrixWorldOptions {
   matrix?: Record<string, unknown>;
+  /** Test homeserver settings (e.g. `rateLimit: false` for tests whose humans write a lot). */
+  homeserver?: Pick<TestHomeserverOptions, 'rateLimit'>;
   sweepIntervalMs?: number;
   recovery?: { intervalMs?: number; graceMs?: number };
 }
@@ -75,7 +77,7 @@ export async function startMatrixWorld(options: MatrixWorldOptions = {}): Promis
 async function startMatrixWorldOnce(options: MatrixWorldOptions): Promise<MatrixWorld> {
   const port = await freePort();
   const registration = generateRegistration(parseConfig({ matrix: { serverName: SERVER, port, host: '127.0.0.1' } }));
-  const hs = await TestHomeserver.start({ serverName: SERVER, registration, push: { retryInitialMs: 20, retryMaxMs: 200 } });
+  const hs = await TestHomeserver.start({ serverName: SERVER, registration, push: { retryInitialMs: 20, retryMaxMs: 200 }, ...options.homeserver });
   const faults: ProcessorFaults = {};
   let adapter: MatrixAdapter | null = null;
   const hooks: { beforeBoot: (() => void) | null } = { beforeBoot: null };

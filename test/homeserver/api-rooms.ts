@@ -192,7 +192,7 @@ export function registerRoomApi(hs: TestHomeserver): void {
     const content = ctx.body as Json;
     const known = store.txnEvent(who.token, who.userId, txnId);
     if (known) return { event_id: known };
-    hs.sendFaults.check(who.userId, roomId, txnId);
+    hs.sendFaults.check(who.userId, roomId, txnId, content);
     const violations = hs.checker.checkEventContent('PUT /_matrix/client/v3/rooms/{roomId}/send/{eventType}/{txnId}', eventType, content);
     if (violations.length) { hs.recordViolations(violations); throw new MatrixError(400, 'M_BAD_JSON', violations.map((v) => v.message).join('; ')); }
     hs.checkRateLimit(who);

@@ -18,7 +18,7 @@ import { registerRoomApi } from './api-rooms.ts';
 import { registerSyncApi } from './api-sync.ts';
 import { registerAppserviceApi } from './api-appservice.ts';
 import { AdminHooks, registerAdminApi } from './admin.ts';
-import { SendFaults } from './faults.ts';
+import { SendFaults, SlowAnswers } from './faults.ts';
 import { requireCanonicalText, requireShortIds } from './canonical-json.ts';
 import { createHuman, type Human } from './humans.ts';
 
@@ -48,6 +48,8 @@ export class TestHomeserver {
   readonly media = new MediaStore();
   /** Test control: refuse sends (see faults.ts). */
   readonly sendFaults = new SendFaults();
+  /** Test control: answer matching requests late (see faults.ts). */
+  readonly slowAnswers = new SlowAnswers();
   readonly checker = SpecChecker.get();
   readonly pushers = new Map<string, AppservicePusher>();
   readonly admin: AdminHooks;
@@ -267,6 +269,8 @@ export class TestHomeserver {
         requireShortIds(route.params);
         if (isJson && EVENT_BODIES.test(rawPath)) requireCanonicalText(rawBody);
         reply = toReply(await route.handler(ctx));
+        const late = this.slowAnswers.delayFor(method, rawPath, url.searchParams.get('user_id'));
+        if (late > 0) await new Promise((r) => setTimeout(r, late));
       }
     } catch (err) {
       if (err instanceof MatrixError) reply = new Reply(err.status, err.body());
