@@ -3,6 +3,13 @@
  * appservice listener, the event processor and the reply streamer; reports
  * health from the homeserver's reachability and the appservice ping; sends
  * ChannelMessages to rooms; maps Matrix users to Mosaic users.
+ *
+ * The homeserver is not required to start: the listener opens at once (so
+ * the homeserver can push as soon as it is up), and the homeserver is
+ * reached in the background — its versions, then `whoami` with the
+ * as_token (is the registration loaded?) — with a capped backoff, until it
+ * answers. Until then health is `disconnected`; then the bot's profile is
+ * set and undelivered answers and stored events are picked up.
  */
 import type { IChannelAdapter, AdapterHealth } from '../src/protocol/channel-adapter.ts';
 import { ChannelConnectError, ChannelSendError } from '../src/protocol/channel-errors.ts';
@@ -13,7 +20,7 @@ import type { DeliveryRecovery } from './outbound/delivery-recovery.ts';
 import type { EventProcessor } from './transport/event-processor.ts';
 import type { Ghosts } from './identity/ghosts.ts';
 import type { IdentityService } from './identity/identities.ts';
-import type { MatrixClient } from './transport/matrix-client.ts';
+import { isMatrixError, type MatrixClient } from './transport/matrix-client.ts';
 import type { Registration } from './transport/registration.ts';
 import type { ReplyStreamer } from './outbound/reply-streamer.ts';
 import type { RoomManager } from './rooms/room-manager.ts';
@@ -36,9 +43,18 @@ export interface MatrixAdapterDeps {
   logger: Logger;
   /** Where stale events are picked up again (crashed replicas). */
   sweepIntervalMs?: number;
+  /** Longest wait between attempts to reach the homeserver (from 1 s, doubling). */
+  reconnectMaxMs: number;
+  /** Runs once the homeserver has been reached (the bot's profile). */
+  onReachable?(): Promise<void>;
 }
 
 const HEALTH_CACHE_MS = 5000;
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
 
 export class MatrixAdapter implements IChannelAdapter {
   readonly name = 'matrix';
@@ -47,6 +63,9 @@ export class MatrixAdapter implements IChannelAdapter {
   private handler: ((msg: ChannelMessage) => Promise<void>) | null = null;
   private lastHealth: { at: number; value: AdapterHealth } | null = null;
   private pings = 0;
+  /** Null once the homeserver has answered; otherwise why it has not. */
+  private unreachable: string | null = 'not reached yet';
+  private reaching: { abort: AbortController; done: Promise<void> } | null = null;
 
   constructor(private readonly d: MatrixAdapterDeps) {}
 
@@ -68,16 +87,54 @@ export class MatrixAdapter implements IChannelAdapter {
     return this.connecting;
   }
 
-  private async doConnect(): Promise<void> {
-    const { client, logger } = this.d;
+  /** Whether the homeserver has been reached (it answers, and knows the as_token). */
+  get homeserverReached(): boolean {
+    return this.unreachable === null;
+  }
+
+  /** One attempt: null when the homeserver answers and knows our as_token, else why not. */
+  private async probe(): Promise<string | null> {
     try {
-      await Promise.race([
-        client.versions(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 10 s')), 10_000).unref()),
-      ]);
+      await this.d.client.versions();
     } catch (err) {
-      throw new ChannelConnectError('matrix', `the homeserver is not reachable (${errorMessage(err)}): start it or fix MATRIX_HOMESERVER_URL`, { cause: err });
+      return `the homeserver at its URL is not reachable (${errorMessage(err)}): start it or fix MATRIX_HOMESERVER_URL`;
     }
+    try {
+      await this.d.client.whoami();
+      return null;
+    } catch (err) {
+      if (isMatrixError(err) && err.status === 401) return `the homeserver does not know the appservice's as_token (${errorMessage(err)}): register the appservice with it (docs/matrix.md)`;
+      return `the homeserver answers but not as expected (${errorMessage(err)})`;
+    }
+  }
+
+  /** Tries until the homeserver is reached (1 s, doubling up to reconnectMaxMs), then runs what needed it. */
+  private async reach(signal: AbortSignal, firstProblem: string): Promise<void> {
+    const { logger } = this.d;
+    let wait = Math.min(1000, this.d.reconnectMaxMs);
+    let problem: string | null = firstProblem;
+    for (let attempt = 1; problem !== null; attempt++) {
+      logger.warn({ channel: 'matrix', event: 'homeserver.unreachable', attempt, retryInMs: wait, reason: problem }, `${problem}; trying again in ${wait} ms`);
+      await sleep(wait, signal);
+      if (signal.aborted) return;
+      wait = Math.min(wait * 2, this.d.reconnectMaxMs);
+      problem = await this.probe();
+      this.unreachable = problem;
+    }
+    await this.reached();
+  }
+
+  private async reached(): Promise<void> {
+    this.lastHealth = null;
+    this.d.logger.info({ channel: 'matrix', event: 'homeserver.reached' }, 'the homeserver answers');
+    await this.d.onReachable?.().catch((err: unknown) => this.d.logger.warn({ channel: 'matrix', event: 'homeserver.setup_failed', err: errorMessage(err) }, 'setting up after reaching the homeserver failed'));
+    // What waited for the homeserver: undelivered answers, events stored meanwhile.
+    void this.d.recovery.sweep();
+    void this.d.processor.drain();
+  }
+
+  private async doConnect(): Promise<void> {
+    const { logger } = this.d;
     const app = createAppserviceApp({
       hsToken: this.d.registration.hs_token,
       maxBodyBytes: this.d.maxBodyBytes,
@@ -109,9 +166,20 @@ export class MatrixAdapter implements IChannelAdapter {
     void this.d.processor.drain();
     this.d.processor.startSweeping(this.d.sweepIntervalMs ?? 30_000);
     logger.info({ channel: 'matrix', event: 'listening', url: this.listener.url, bot: this.d.ghosts.botUserId }, `appservice listening on ${this.listener.url}`);
+    this.unreachable = await this.probe();
+    if (this.unreachable === null) {
+      await this.reached();
+      return;
+    }
+    // Not required to start: the REST API and the other surfaces work meanwhile.
+    const abort = new AbortController();
+    this.reaching = { abort, done: this.reach(abort.signal, this.unreachable) };
   }
 
   async disconnect(): Promise<void> {
+    this.reaching?.abort.abort();
+    await this.reaching?.done;
+    this.reaching = null;
     await this.listener?.close();
     this.listener = null;
     await this.d.processor.stop();
@@ -125,6 +193,7 @@ export class MatrixAdapter implements IChannelAdapter {
     let value: AdapterHealth;
     try {
       if (!this.listener) value = { status: 'disconnected', detail: 'not connected' };
+      else if (this.unreachable !== null) value = { status: 'disconnected', detail: `${this.unreachable} (retrying)` };
       else {
         await this.d.client.versions();
         try {

@@ -89,6 +89,10 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
         ...(options.recovery?.intervalMs ? { recoveryIntervalMs: options.recovery.intervalMs } : {}),
         host: m.host,
         port: m.port,
+        reconnectMaxMs: m.reconnectMaxMs,
+        onReachable: async () => {
+          await client.setDisplayName(botUserId, 'Mosaic').catch((err: unknown) => logger.warn({ channel: 'matrix', event: 'bot.profile_failed', err: (err as Error).message }, 'could not set the bot display name'));
+        },
         maxBodyBytes: m.maxBodyBytes,
         logger,
         ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}),
@@ -105,7 +109,6 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
           return { ok: health.status === 'connected', detail: health };
         },
       });
-      await client.setDisplayName(botUserId, 'Mosaic').catch((err: unknown) => logger.warn({ channel: 'matrix', event: 'bot.profile_failed', err: (err as Error).message }, 'could not set the bot display name'));
       options.onStarted?.(started, registry);
       return { stop: () => registry.disconnectAll() };
     },

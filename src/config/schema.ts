@@ -199,6 +199,7 @@ export const configSchema = z
         editIntervalMs: positiveInt.default(1000).describe('Streamed answers are edited at most once per this interval.'),
         typingTimeoutMs: positiveInt.default(30_000).describe('How long one typing notice lasts; it is renewed while an answer is being written (long thinking, tool calls), so the room never looks idle.'),
         maxBodyBytes: positiveInt.default(5_000_000).describe('Largest transaction body accepted from the homeserver.'),
+        reconnectMaxMs: positiveInt.default(30_000).describe('While the homeserver cannot be reached (e.g. down at start), it is tried again after 1 s, doubling up to this wait; Mosaic runs meanwhile.'),
       })
       .strict()
       .prefault({}),
