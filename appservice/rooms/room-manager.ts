@@ -208,8 +208,11 @@ export class RoomManager {
     const bot = this.ghosts.botUserId;
     const ghost = mapped.agentId ? this.ghosts.userIdFor(mapped.agentId) : null;
 
-    const tombstone = await this.readState(oldRoom, 'm.room.tombstone', [bot, ...(ghost ? [ghost] : [])]);
-    if (tombstone === null) {
+    const readers = [bot, ...(ghost ? [ghost] : [])];
+    // Closed by Mosaic: made read-only (events need power 100), or tombstoned by an earlier version.
+    const levels = await this.readState(oldRoom, 'm.room.power_levels', readers);
+    const closedByMosaic = (levels?.events_default === 100 && ((levels.users ?? {}) as Record<string, number>)[bot] === 100) || Boolean(await this.readState(oldRoom, 'm.room.tombstone', readers));
+    if (!closedByMosaic) {
       if (await this.rooms.clearTombstone(conversationId, oldRoom)) {
         const speaker = await this.speakerFor(mapped).catch(() => ghost ?? bot);
         await this.notice(oldRoom, speaker, 'This conversation was unarchived in Mosaic: I answer here again.', `unarchived:${conversationId}:${closedAt.toISOString()}`).catch((err: unknown) =>
@@ -257,9 +260,13 @@ export class RoomManager {
   }
 
   /**
-   * Archive or delete: the room is tombstoned and left read-only. In rooms
-   * Mosaic created the bot can do both; in a room a person created, the
-   * agent can only say so, and Mosaic stops answering there.
+   * Archive or delete: the room is closed — read-only for everyone but the
+   * bot. It gets no tombstone yet: a tombstone must name the room that
+   * replaces it (Synapse refuses one naming its own room), and there is
+   * none until the conversation is unarchived (reopen() tombstones it then,
+   * pointing at the new room). In rooms Mosaic created the bot can do this;
+   * in a room a person created, the agent can only say so, and Mosaic stops
+   * answering there.
    */
   async tombstone(conversationId: string, why: 'archived' | 'deleted'): Promise<void> {
     const mapped = await this.rooms.byConversation(conversationId);
@@ -273,10 +280,8 @@ export class RoomManager {
       const users = (levels?.users ?? {}) as Record<string, number>;
       if (levels && users[bot] === 100) {
         await this.notice(roomId, bot, text, `tombstone-notice:${conversationId}`);
-        // No successor room exists: the tombstone points at the room itself.
-        await this.client.putState(roomId, 'm.room.tombstone', '', { body: text, replacement_room: roomId }, bot);
         await this.client.putState(roomId, 'm.room.power_levels', '', { ...levels, events_default: 100, invite: 100 }, bot);
-        this.logger.info({ channel: 'matrix', event: 'room.tombstoned', roomId, conversationId, why }, 'room tombstoned');
+        this.logger.info({ channel: 'matrix', event: 'room.tombstoned', roomId, conversationId, why }, 'room closed: read-only');
         return;
       }
     } catch (err) {

@@ -1,7 +1,7 @@
 /**
  * Archiving and unarchiving a conversation as an Element user sees it: the
- * archived room is tombstoned and nobody is answered there; unarchived, the
- * conversation moves to a new room (the old tombstone points at it) where
+ * archived room is closed (read-only) and nobody is answered there; unarchived, the
+ * conversation moves to a new room (the old room's tombstone points at it) where
  * the agent answers with the whole earlier history. A room a person
  * created, which Mosaic cannot tombstone, is simply answered in again.
  */
@@ -39,7 +39,7 @@ describe('a room Mosaic created (`!new`)', () => {
   let oldRoom: string;
   let newRoom: string;
 
-  it('archiving tombstones the room; nobody is answered there', async () => {
+  it('archiving closes the room (read-only; no tombstone until there is a room to point at); nobody is answered there', async () => {
     const { room_id: dm } = await alice.client.createRoom({ invite: [BOT], is_direct: true } as never);
     await alice.waitForEvent(dm, (e) => e.sender === BOT && e.content.msgtype === 'm.notice');
     const cmd = await say(alice, dm, '!new Garden planning');
@@ -52,8 +52,9 @@ describe('a room Mosaic created (`!new`)', () => {
 
     const chats = totalChats();
     await setArchived(conversationId, true);
-    await until('the tombstone', () => w.hs.admin.stateContent(oldRoom, 'm.room.tombstone'));
     await until('read-only power levels', () => (w.hs.admin.stateContent(oldRoom, 'm.room.power_levels') as { events_default?: number }).events_default === 100);
+    // A tombstone must name another room (Synapse refuses one naming its own): none yet.
+    expect(w.hs.admin.stateContent(oldRoom, 'm.room.tombstone')).toBeUndefined();
     // Read-only for people: the homeserver refuses the message, so there is nothing to answer.
     await expect(alice.client.sendTextMessage(oldRoom, 'Are you still there?')).rejects.toThrow();
     expect(totalChats()).toBe(chats);

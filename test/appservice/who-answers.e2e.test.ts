@@ -134,12 +134,11 @@ describe("the bot's direct messages", () => {
     expect(String(listed.content.body)).toContain('Holiday plans');
   });
 
-  it('archiving the conversation tombstones its room and makes it read-only', async () => {
+  it('archiving the conversation makes its room read-only', async () => {
     const actor = actorOf((await w.mosaic.core.accounts.users.findByUsername('alice'))!);
     const conv = (await w.mosaic.service.stores.conversations.list(actor, { limit: 50, offset: 0 })).items.find((c) => c.title === 'Holiday plans')!;
     const room = (await w.mosaic.core.database.db.query.conversationMatrixRooms.findFirst({ where: (r, { eq: is }) => is(r.conversationId, conv.id) }))!;
     await w.mosaic.service.update(actor, conv.id, { archived: true });
-    await until('the tombstone', () => w.hs.admin.roomState(room.roomId).some((s) => s.type === 'm.room.tombstone'));
     const levels = await until('read-only power levels', () => {
       const pl = w.hs.admin.roomState(room.roomId).find((s) => s.type === 'm.room.power_levels')!.content as { events_default: number };
       return pl.events_default === 100 ? pl : null;

@@ -173,6 +173,8 @@ export function registerRoomApi(hs: TestHomeserver): void {
     const violations = hs.checker.checkEventContent('PUT /_matrix/client/v3/rooms/{roomId}/state/{eventType}/{stateKey}', type, content);
     if (violations.length) { hs.recordViolations(violations); throw new MatrixError(400, 'M_BAD_JSON', violations.map((v) => v.message).join('; ')); }
     if (type === 'm.room.member') throw forbidden('Use the membership endpoints to change membership in this test homeserver');
+    // Synapse (since 2019): a tombstone must point at another room.
+    if (type === 'm.room.tombstone' && content.replacement_room === room.roomId) throw new MatrixError(400, 'M_UNKNOWN', 'Tombstone cannot reference the room it was sent in');
     if (type === 'm.room.canonical_alias' && typeof content.alias === 'string' && store.aliases.get(content.alias)?.roomId !== room.roomId) {
       throw new MatrixError(400, 'M_BAD_ALIAS', `${content.alias} does not point to this room`);
     }

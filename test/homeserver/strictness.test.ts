@@ -137,6 +137,17 @@ describe('power levels', () => {
   });
 });
 
+describe('tombstones', () => {
+  it('a tombstone pointing at its own room is refused (Synapse); one pointing elsewhere is accepted', async () => {
+    const hank = await ctx.hs.createHuman('hank');
+    const room = await roomWith(hank);
+    const other = await roomWith(hank);
+    const put = (replacement: string) => call(hank.accessToken, 'PUT', `/_matrix/client/v3/rooms/${enc(room)}/state/m.room.tombstone/`, JSON.stringify({ body: 'moved', replacement_room: replacement }));
+    expect(await put(room)).toMatchObject({ status: 400, errcode: 'M_UNKNOWN' });
+    expect(await put(other)).toMatchObject({ status: 200 });
+  });
+});
+
 describe('m.room.message content', () => {
   it('without msgtype or without body is 400 M_BAD_JSON', async () => {
     const gina = await ctx.hs.createHuman('gina');
