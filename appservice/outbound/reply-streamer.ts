@@ -28,8 +28,9 @@ import { isPermanentSendError, type MatrixClient } from '../transport/matrix-cli
 import type { RoomManager } from '../rooms/room-manager.ts';
 import type { RoomStore, RoomWithConversation } from '../rooms/room-store.ts';
 import { routingField } from './routing-field.ts';
+import { DeliveryRecord } from './delivery-record.ts';
 import { refusalCode, type SendFailures } from './send-failures.ts';
-import { emptyState, StreamedMessage, type StreamedMessageState } from './streamed-message.ts';
+import { StreamedMessages, type StreamedMessage } from './streamed-message.ts';
 
 interface Stream {
   replyId: string;
@@ -69,13 +70,10 @@ export interface ReplyStreamerOptions {
   failures: SendFailures;
 }
 
-/** What is recorded with a message about its delivery (`metadata.matrix`). */
-type DeliveryState = 'delivered' | 'fallback' | 'failed';
 
 const CLAIM_MS = 10 * 60_000;
 /** A stream nobody finished (a crashed job) stops showing typing after this. */
 const MAX_TYPING_MS = 15 * 60_000;
-const EVENT_TTL_S = 7 * 24 * 3600;
 
 export class ReplyStreamer {
   private readonly streams = new Map<string, Stream>();
@@ -86,7 +84,13 @@ export class ReplyStreamer {
   /** Events of one conversation are handled in order. */
   private readonly queues = new Map<string, Promise<void>>();
 
-  constructor(private readonly o: ReplyStreamerOptions) {}
+  private readonly record: DeliveryRecord;
+  private readonly messages: StreamedMessages;
+
+  constructor(private readonly o: ReplyStreamerOptions) {
+    this.record = new DeliveryRecord(o.conversations, o.ownerActor, o.failures);
+    this.messages = new StreamedMessages(o.client, o.valkey, (...parts) => this.key(...parts));
+  }
 
   async start(): Promise<void> {
     this.unsubscribe = await this.o.bus.subscribe('*', (event) => this.enqueue(event));
@@ -132,55 +136,6 @@ export class ReplyStreamer {
   /** A failed send gives its claim back, so the recovery sweep (on any replica) can try again. */
   private async release(name: string): Promise<void> {
     await this.o.valkey.del(this.key('claim', name)).catch(() => undefined);
-  }
-
-  /**
-   * Remembers how a message was delivered: the Matrix events it was sent as
-   * (replies point at the first; `eventIds` when it took several) and its
-   * state. Once recorded, the recovery sweep leaves it alone — also when it
-   * failed for good, so a refused send is never retried forever.
-   */
-  private async recordSent(mapped: RoomWithConversation, messageIds: string[], eventIds: string[], state: DeliveryState = 'delivered', refusal?: unknown): Promise<void> {
-    const owner = await this.o.ownerActor(mapped.ownerId);
-    if (!owner) return;
-    const info = {
-      roomId: mapped.room.roomId,
-      eventId: eventIds[0] ?? null,
-      ...(eventIds.length > 1 ? { eventIds } : {}),
-      state,
-      ...(refusal === undefined ? {} : { refusedWith: refusalCode(refusal).errcode }),
-    };
-    for (const id of messageIds) await this.o.conversations.recordDelivery(owner, id, 'matrix', info);
-  }
-
-  private async refused(mapped: RoomWithConversation, messageId: string, agentId: string | null, error: unknown, outcome: 'fallback' | 'failed'): Promise<void> {
-    await this.o.failures.refused({ conversationId: mapped.room.conversationId, messageId, roomId: mapped.room.roomId, userId: mapped.ownerId, agentId, error, outcome });
-  }
-
-  /** The parts of an answer's message as saved by whoever streamed it (this or another replica). */
-  private async savedState(replyId: string): Promise<StreamedMessageState> {
-    const raw = await this.o.valkey.get(this.key('parts', replyId));
-    if (raw) return JSON.parse(raw) as StreamedMessageState;
-    const eventId = await this.o.valkey.get(this.key('event', replyId));
-    return { ...emptyState(), eventId };
-  }
-
-  private streamedMessage(replyId: string, roomId: string, speaker: string, relatesTo: Record<string, unknown> | null, state: StreamedMessageState): StreamedMessage {
-    return new StreamedMessage(
-      {
-        client: this.o.client,
-        replyId,
-        roomId,
-        speaker,
-        relatesTo,
-        save: async (st) => {
-          const first = st.closed[0]?.eventId ?? st.eventId;
-          if (first) await this.o.valkey.set(this.key('event', replyId), first, 'EX', EVENT_TTL_S);
-          await this.o.valkey.set(this.key('parts', replyId), JSON.stringify(st), 'EX', EVENT_TTL_S);
-        },
-      },
-      state,
-    );
   }
 
   /**
@@ -264,7 +219,7 @@ export class ReplyStreamer {
     const stream: Stream = {
       replyId,
       roomId: mapped.room.roomId,
-      msg: this.streamedMessage(replyId, mapped.room.roomId, speaker, await this.relationFor(replyTo), await this.savedState(replyId)),
+      msg: await this.messages.open(replyId, mapped.room.roomId, speaker, await this.relationFor(replyTo)),
       text: '',
       sentText: '',
       lastSentAt: 0,
@@ -345,7 +300,7 @@ export class ReplyStreamer {
       if (s) await this.stopTyping(s);
       if (replyId) this.streams.delete(replyId);
       // Streamed before a restart (the stream is gone from memory, its message is not): end that message.
-      const streamedEvent = replyId ? await this.o.valkey.get(this.key('event', replyId)) : null;
+      const streamedEvent = replyId ? await this.messages.firstEventId(replyId) : null;
       if (replyId && streamedEvent) return this.finalAnswer(mapped, { ...m, id: replyId, content: '' }, m.content, m.id);
       const userEvent = m.replyToId ? await this.o.rooms.eventIdForMessage(m.replyToId) : null;
       return this.notice(mapped, m, `notice:${m.id}`, m.content, userEvent ? { 'm.in_reply_to': { event_id: userEvent } } : undefined);
@@ -362,19 +317,12 @@ export class ReplyStreamer {
     try {
       const speaker = await this.o.manager.speakerFor(mapped);
       const { eventIds, refused } = await this.o.manager.sendText(mapped.room.roomId, speaker, text, name, { msgtype: 'm.notice', ...(relatesTo ? { relatesTo } : {}) });
-      if (refused !== null) await this.refused(mapped, m.id, mapped.agentId, refused, 'fallback');
-      await this.recordSent(mapped, [m.id], eventIds, refused === null ? 'delivered' : 'fallback', refused === null ? undefined : refused);
+      await this.record.sent(mapped, [m.id], mapped.agentId, eventIds, refused);
     } catch (err) {
-      if (isPermanentSendError(err)) return this.failed(mapped, [m.id], mapped.agentId, err);
+      if (isPermanentSendError(err)) return this.record.failed(mapped, [m.id], mapped.agentId, err);
       await this.release(name);
       throw err;
     }
-  }
-
-  /** Neither the message nor its plain fallback could be sent: recorded as failed, never tried again. */
-  private async failed(mapped: RoomWithConversation, messageIds: string[], agentId: string | null, err: unknown): Promise<void> {
-    await this.refused(mapped, messageIds[0]!, agentId, err, 'failed');
-    await this.recordSent(mapped, messageIds, [], 'failed', err);
   }
 
   /**
@@ -407,7 +355,7 @@ export class ReplyStreamer {
       s = {
         replyId: m.id,
         roomId: mapped.room.roomId,
-        msg: this.streamedMessage(m.id, mapped.room.roomId, speaker, relatesTo, await this.savedState(m.id)),
+        msg: await this.messages.open(m.id, mapped.room.roomId, speaker, relatesTo),
         text: m.content,
         sentText: '',
         lastSentAt: 0,
@@ -434,11 +382,10 @@ export class ReplyStreamer {
       }
       if (refusal === null && s.refusal !== null) refusal = s.refusal;
       if (refusal !== null) await this.plainFallback(s, text, line, refusal);
-      await this.recordSent(mapped, ids, s.msg.eventIds, refusal === null ? 'delivered' : 'fallback', refusal ?? undefined);
-      if (refusal !== null) await this.refused(mapped, m.id, agentId, refusal, 'fallback');
+      await this.record.sent(mapped, ids, agentId, s.msg.eventIds, refusal);
       this.o.logger.info({ channel: 'matrix', event: 'answer.sent', roomId: s.roomId, replyId: m.id, eventId: s.msg.firstEventId, parts: s.msg.eventIds.length, edits: s.edits, fallback: refusal !== null }, 'answer sent');
     } catch (err) {
-      if (isPermanentSendError(err)) await this.failed(mapped, ids, agentId, err);
+      if (isPermanentSendError(err)) await this.record.failed(mapped, ids, agentId, err);
       else {
         await this.release(`final:${m.id}`);
         throw err;

@@ -7,6 +7,7 @@
  * messages. Transaction ids derive from the reply id, the part and the
  * step, so a repeated send is the same event.
  */
+import type { Redis } from '../../src/valkey/client.ts';
 import type { MatrixClient } from '../transport/matrix-client.ts';
 import { txnIdFor } from '../rooms/room-manager.ts';
 import { cutPoint, editContent, messageContent, openFenceAt, partContent, partFits, plainContent, type PartExtras } from './answer-parts.ts';
@@ -102,5 +103,33 @@ export class StreamedMessage {
   async detachOpenPart(): Promise<void> {
     this.state.eventId = null;
     await this.d.save(this.state);
+  }
+}
+
+const STATE_TTL_S = 7 * 24 * 3600;
+
+/** Streamed messages with their state kept in Valkey (`event:<replyId>`: the first event; `parts:<replyId>`: the parts). */
+export class StreamedMessages {
+  constructor(
+    private readonly client: MatrixClient,
+    private readonly valkey: Redis,
+    private readonly key: (...parts: string[]) => string,
+  ) {}
+
+  /** The answer's first event, if whoever streamed it sent one. */
+  firstEventId(replyId: string): Promise<string | null> {
+    return this.valkey.get(this.key('event', replyId));
+  }
+
+  /** The answer's message as whoever streamed it left it (this or another replica, before a restart), or a new one. */
+  async open(replyId: string, roomId: string, speaker: string, relatesTo: Record<string, unknown> | null): Promise<StreamedMessage> {
+    const raw = await this.valkey.get(this.key('parts', replyId));
+    const state = raw ? (JSON.parse(raw) as StreamedMessageState) : { ...emptyState(), eventId: await this.firstEventId(replyId) };
+    const save = async (st: StreamedMessageState) => {
+      const first = st.closed[0]?.eventId ?? st.eventId;
+      if (first) await this.valkey.set(this.key('event', replyId), first, 'EX', STATE_TTL_S);
+      await this.valkey.set(this.key('parts', replyId), JSON.stringify(st), 'EX', STATE_TTL_S);
+    };
+    return new StreamedMessage({ client: this.client, replyId, roomId, speaker, relatesTo, save }, state);
   }
 }
