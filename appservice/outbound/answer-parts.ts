@@ -82,8 +82,8 @@ const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
 export function cutPoint(text: string, fits: (prefix: string) => boolean): number {
   const safe = (n: number) => (n > 1 && n < text.length && isHighSurrogate(text.charCodeAt(n - 1)) ? n - 1 : n);
   let lo = 1;
-  // Every character is at least one byte of body: a longer prefix cannot fit.
-  let hi = Math.min(text.length, MAX_CONTENT_BYTES);
+  // Each UTF-16 unit is at least one byte, and an edit carries the body twice: a longer prefix cannot fit.
+  let hi = Math.min(text.length, Math.floor(MAX_CONTENT_BYTES / 2));
   if (!fits(text.slice(0, safe(lo)))) return safe(1) || 1;
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
