@@ -12,7 +12,7 @@ import { toConversation } from '../conversations/conversation-store.ts';
 import { channelAttachmentSchema, type ChannelMessage } from '../protocol/channel-message.ts';
 import { forbidden } from '../errors.ts';
 import { actorOf } from './auth.ts';
-import { parseInput } from './validate.ts';
+import { parseInput, queryDate } from './validate.ts';
 
 const page = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -168,7 +168,7 @@ export function usageRouter(service: ConversationService): Router {
   r.get('/', async (req, res) => {
     const actor = actorOf(res);
     const q = parseInput(
-      z.object({ since: z.coerce.date().optional(), groupBy: z.enum(['agent', 'model', 'user']).optional(), scope: z.enum(['me', 'all']).default('me') }),
+      z.object({ since: queryDate.optional(), groupBy: z.enum(['agent', 'model', 'user']).optional(), scope: z.enum(['me', 'all']).default('me') }),
       req.query,
       'query',
     );
