@@ -65,7 +65,7 @@ export function buildCli(ext: CliExtensions = {}): Command {
       const logger = createLogger(config.log.level);
       const running = await startMosaic({ config, logger, plugins: ext.plugins ?? [] });
       logger.info({ event: 'started', config: source ?? '(defaults and environment)' }, `Mosaic listening on ${running.httpUrl}`);
-      console.log(`Mosaic listening on ${running.httpUrl} (database: ${running.core.database.kind} ${running.core.database.location})`);
+      console.log(`Mosaic listening on ${running.httpUrl} (database: ${running.core.database.kind} ${running.core.database.location})${running.metricsUrl ? `; metrics on ${running.metricsUrl}` : ''}`);
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;

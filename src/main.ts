@@ -11,7 +11,8 @@ import { runMigrations } from './db/migrate.ts';
 import type { Logger } from './logging.ts';
 import { AccountService } from './identity/account-service.ts';
 import { createHttpApp, type ApiRoute } from './http/app.ts';
-import { createMetrics, type Metrics } from './http/metrics.ts';
+import { createMetrics, startMetricsListener, type Metrics } from './http/metrics.ts';
+import { answerClientErrors } from './http/edge.ts';
 import { Readiness } from './http/readiness.ts';
 import { adminUsersRouter, meRouter, tokensRouter } from './http/account-routes.ts';
 import { connectValkey, type Redis } from './valkey/client.ts';
@@ -48,6 +49,8 @@ export interface MosaicPlugin {
 export interface RunningMosaic {
   core: MosaicCore;
   httpUrl: string;
+  /** GET URL of the metrics listener, null when it is disabled. */
+  metricsUrl: string | null;
   server: Server;
   stop(): Promise<void>;
 }
@@ -146,6 +149,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       const s = app.listen(config.http.port, config.http.host, () => resolve(s));
       s.once('error', reject);
     });
+    answerClientErrors(server);
     cleanups.push(
       () =>
         new Promise<void>((resolve) => {
@@ -156,10 +160,13 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const httpUrl = `http://${host}:${address.port}`;
+    const metricsListener = config.metrics.enabled ? await startMetricsListener(core.metrics, config.metrics.host, config.metrics.port, logger) : null;
+    if (metricsListener) cleanups.push(() => metricsListener.close());
     let stopped: Promise<void> | null = null;
     return {
       core,
       httpUrl,
+      metricsUrl: metricsListener?.url ?? null,
       server,
       stop: () => (stopped ??= stopAll()),
     };

@@ -45,6 +45,14 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    metrics: z
+      .object({
+        enabled: bool.default(true).describe('Serve Prometheus metrics (GET /metrics) on a listener of their own, never on the API port (env METRICS_ENABLED).'),
+        host: z.string().default('127.0.0.1').describe('Interface of the metrics listener (env METRICS_HOST). It is not authenticated: keep it on loopback or a network only Prometheus reaches.'),
+        port: port.default(9464).describe('Port of the metrics listener (env METRICS_PORT).'),
+      })
+      .strict()
+      .prefault({}),
     database: z
       .object({
         url: url('a postgres:// URL').refine((v) => /^postgres(ql)?:/.test(v), 'expected a postgres:// URL').optional().describe('PostgreSQL connection URL (env DATABASE_URL). Without it Mosaic uses an embedded PGlite database.'),
@@ -258,6 +266,9 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; kind?: 'l
   { env: 'PORT', path: 'http.port' },
   { env: 'HTTP_HOST', path: 'http.host' },
   { env: 'PUBLIC_URL', path: 'http.publicUrl' },
+  { env: 'METRICS_ENABLED', path: 'metrics.enabled' },
+  { env: 'METRICS_HOST', path: 'metrics.host' },
+  { env: 'METRICS_PORT', path: 'metrics.port' },
   { env: 'DATABASE_URL', path: 'database.url', secret: true },
   { env: 'MOSAIC_DATA_DIR', path: 'database.dataDir' },
   { env: 'REDIS_URL', path: 'valkey.url', secret: true },

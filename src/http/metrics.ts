@@ -1,5 +1,16 @@
-/** Prometheus metrics for /metrics. One registry per process. */
+/**
+ * Prometheus metrics. One registry per process, served on a listener of
+ * its own (loopback by default), never on the API port: the API may be
+ * public, the metrics are not. Labels are bounded by construction: an HTTP
+ * request is labelled with the template of the route that answered it
+ * (`/api/conversations/:id`), anything no route matched with `unmatched`,
+ * so no request can add a series of its own choosing.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { NextFunction, Request, Response } from 'express';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { Logger } from '../logging.ts';
 
 export interface Metrics {
   registry: Registry;
@@ -7,12 +18,97 @@ export interface Metrics {
   httpDuration: Histogram<'method' | 'route'>;
 }
 
+/** Label of requests no route answered (404s, static files, refused before routing). */
+export const UNMATCHED = 'unmatched';
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'mosaic_' });
   return {
     registry,
-    httpRequests: new Counter({ name: 'mosaic_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] }),
-    httpDuration: new Histogram({ name: 'mosaic_http_request_seconds', help: 'HTTP request duration', labelNames: ['method', 'route'], buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: [registry] }),
+    httpRequests: new Counter({ name: 'mosaic_http_requests_total', help: 'HTTP requests by route template and status', labelNames: ['method', 'route', 'status'], registers: [registry] }),
+    httpDuration: new Histogram({ name: 'mosaic_http_request_seconds', help: 'HTTP request duration by route template', labelNames: ['method', 'route'], buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: [registry] }),
+  };
+}
+
+/**
+ * Marks the mount path of the routers below it, so the label can name the
+ * full template: express keeps only the route's own part in `req.route`.
+ */
+export function mountedAt(mount: string) {
+  return (_req: Request, res: Response, next: NextFunction): void => {
+    res.locals.routeMount = mount;
+    next();
+  };
+}
+
+/** The template label of a finished request. */
+export function routeLabel(req: Request, res: Response): string {
+  const template = req.route?.path as unknown;
+  if (typeof template !== 'string') return UNMATCHED;
+  const mount = typeof res.locals.routeMount === 'string' ? res.locals.routeMount : '';
+  return mount && template === '/' ? mount : `${mount}${template}`;
+}
+
+/** Counts and times every request under its route template. */
+export function httpMetrics(metrics: Metrics) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const method = METHODS.has(req.method) ? req.method : 'OTHER';
+    const end = metrics.httpDuration.startTimer({ method });
+    res.on('finish', () => {
+      const route = routeLabel(req, res);
+      end({ route });
+      metrics.httpRequests.inc({ method, route, status: String(res.statusCode) });
+    });
+    next();
+  };
+}
+
+export interface MetricsListener {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * GET /metrics on its own port. Nothing else is served there; the listener
+ * is unauthenticated, so it binds to loopback unless the operator chooses
+ * an interface only Prometheus can reach.
+ */
+export async function startMetricsListener(metrics: Metrics, host: string, port: number, logger: Logger): Promise<MetricsListener> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'only GET /metrics is served here' } }));
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { 'content-type': 'application/json', allow: 'GET, HEAD' }).end(JSON.stringify({ error: { code: 'method_not_allowed', message: 'use GET /metrics' } }));
+      return;
+    }
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
+      (err: unknown) => {
+        logger.error({ err }, 'metrics could not be collected');
+        res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'internal', message: 'metrics could not be collected' } }));
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}/metrics`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -80,7 +80,8 @@ describe('mosaic CLI', () => {
   it('start with no config at all uses PGlite under ./data, answers /healthz and stops cleanly on SIGTERM', async () => {
     const cwd = mkdtempSync(path.join(tmpdir(), 'mosaic-start-'));
     const port = freePort();
-    const child = spawn('node', [BIN, 'start'], { cwd, env: { ...baseEnv, PORT: String(port), VALKEY_PREFIX: redisPrefix('start').replace(/:/g, '-') } });
+    const metricsPort = freePort();
+    const child = spawn('node', [BIN, 'start'], { cwd, env: { ...baseEnv, PORT: String(port), METRICS_PORT: String(metricsPort), VALKEY_PREFIX: redisPrefix('start').replace(/:/g, '-') } });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -93,6 +94,10 @@ describe('mosaic CLI', () => {
     expect(health.status).toBe(200);
     const ready = (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as { ready: boolean };
     expect(ready.ready).toBe(true);
+    // Metrics are on their own loopback listener, not on the API port.
+    expect(out).toContain(`metrics on http://127.0.0.1:${metricsPort}/metrics`);
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   }, 60_000);

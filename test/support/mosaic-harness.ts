@@ -75,6 +75,7 @@ export async function startTestMosaic(options: TestMosaicOptions = {}): Promise<
     const raw = merge(
       {
         http: { port: 0, host: '127.0.0.1', rateLimitPerMinute: 100_000 },
+        metrics: { port: 0 },
         database,
         valkey: { keyPrefix: redisPrefix('e2e') },
         log: { level: (process.env.TEST_LOG_LEVEL as string | undefined) ?? 'silent' },
