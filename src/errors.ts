@@ -52,7 +52,64 @@ export function isMosaicError(err: unknown): err is MosaicError {
   return err instanceof MosaicError;
 }
 
+/**
+ * What a failed database statement may tell a log: the operation and table
+ * it ran on, the SQLSTATE code and the constraint or column named in the
+ * schema. Never the statement's parameters (drizzle puts them in its
+ * message: password hashes, message text) and never the database's own
+ * message or detail, which quote the offending values.
+ */
+export interface DatabaseFailure {
+  operation: string | null;
+  code: string | null;
+  constraint?: string;
+  table?: string;
+  column?: string;
+}
+
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
+function isDriverError(e: unknown): e is { code: string; constraint?: unknown; table?: unknown; column?: unknown } {
+  const x = e as { code?: unknown; severity?: unknown } | null;
+  return typeof x?.code === 'string' && SQLSTATE.test(x.code) && typeof x.severity === 'string';
+}
+
+function isQueryError(e: unknown): e is Error & { query: string; params: unknown[] } {
+  return e instanceof Error && typeof (e as { query?: unknown }).query === 'string' && Array.isArray((e as { params?: unknown }).params);
+}
+
+/** `insert into "messages"`: the statement's verb and table, from its text (never its values). */
+function operationOf(query: string): string | null {
+  const head = query.slice(0, 500);
+  const verb = /^\s*(select|insert into|update|delete from|with)\b/i.exec(head)?.[1]?.toLowerCase() ?? null;
+  if (!verb) return null;
+  const table = verb === 'select' || verb === 'with' ? /\bfrom\s+("[\w.]+"|[\w.]+)/i.exec(head)?.[1] : /^\s*\w+(?:\s+\w+)?\s+("[\w.]+"|[\w.]+)/i.exec(head)?.[1];
+  return table ? `${verb} ${table}` : verb;
+}
+
+/** The loggable facts of a database failure, or null when `err` is not one. */
+export function databaseFailure(err: unknown): DatabaseFailure | null {
+  const query = isQueryError(err) ? err : null;
+  const driver = isDriverError(err) ? err : isDriverError(query?.cause) ? (query!.cause as { code: string; constraint?: unknown; table?: unknown; column?: unknown }) : null;
+  if (!query && !driver) return null;
+  return {
+    operation: query ? operationOf(query.query) : null,
+    code: driver?.code ?? null,
+    ...(typeof driver?.constraint === 'string' ? { constraint: driver.constraint } : {}),
+    ...(typeof driver?.table === 'string' ? { table: driver.table } : {}),
+    ...(typeof driver?.column === 'string' ? { column: driver.column } : {}),
+  };
+}
+
+export function describeDatabaseFailure(f: DatabaseFailure): string {
+  const where = [f.constraint && `constraint ${f.constraint}`, f.column && `column ${f.column}`].filter(Boolean).join(', ');
+  return `database statement failed${f.operation ? ` (${f.operation})` : ''}${f.code ? `: SQLSTATE ${f.code}` : ''}${where ? ` (${where})` : ''}`;
+}
+
+/** A message fit for a log line: a database failure is reduced to what `databaseFailure` keeps. */
 export function errorMessage(err: unknown): string {
+  const db = databaseFailure(err);
+  if (db) return describeDatabaseFailure(db);
   if (err instanceof Error) return err.message;
   return String(err);
 }

@@ -1,8 +1,12 @@
 /**
  * Structured JSON logs (pino). Anything that looks like a credential is
- * redacted wherever it appears in a log object.
+ * redacted wherever it appears in a log object, and a failed database
+ * statement is logged as its operation and SQLSTATE only: never its
+ * parameters (password hashes, message text, titles) nor the database's
+ * message and detail, which quote the values.
  */
-import { pino, type Logger } from 'pino';
+import { pino, stdSerializers, type Logger } from 'pino';
+import { databaseFailure, describeDatabaseFailure } from './errors.ts';
 
 export type { Logger };
 
@@ -20,11 +24,41 @@ const REDACT_PATHS = [
   'config.valkey.url',
 ];
 
+/** Error causes followed when serialising (a cycle or a deep chain stops here). */
+const MAX_CAUSES = 5;
+
+/** pino's error serialiser, with database failures reduced to what may be logged. */
+export function serializeError(err: unknown, depth = 0): unknown {
+  if (!(err instanceof Error)) return err;
+  const db = databaseFailure(err);
+  if (db) {
+    const message = describeDatabaseFailure(db);
+    return { type: 'DatabaseError', message, ...db, stack: `DatabaseError: ${message}\n${(err.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l)).join('\n')}` };
+  }
+  const out = stdSerializers.err(err) as unknown as Record<string, unknown>;
+  if (err.cause !== undefined) out.cause = depth < MAX_CAUSES ? serializeError(err.cause, depth + 1) : '[cause chain cut]';
+  return out;
+}
+
+/** Drizzle's message `Failed query: … params: …` logged as a plain string (`err: e.message`): cut at the parameters. */
+const PARAMS_MARK = '\nparams: ';
+function scrubText(value: unknown): unknown {
+  if (typeof value !== 'string' || !value.includes(PARAMS_MARK)) return value;
+  return `${value.slice(0, value.indexOf(PARAMS_MARK))} [parameters not logged]`;
+}
+
 export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', destination?: NodeJS.WritableStream): Logger {
   const options = {
     level,
     base: { service: 'mosaic' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: { err: serializeError, error: serializeError, cause: serializeError },
+    formatters: {
+      log: (obj: Record<string, unknown>) => {
+        for (const key of Object.keys(obj)) obj[key] = scrubText(obj[key]);
+        return obj;
+      },
+    },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   return destination ? pino(options, destination as pino.DestinationStream) : pino(options);
