@@ -2,9 +2,10 @@
  * Agent configurations. System agents (no owner) are visible to everyone;
  * a user's own agents only to that user. Only admins change system agents.
  */
-import { and, asc, eq, isNull, or, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { agentConfigs } from '../db/schema.ts';
+import { isUuid } from '../db/uuid.ts';
 import { badRequest, conflict, forbidden, notFound } from '../errors.ts';
 import type { Actor } from '../identity/actor.ts';
 
@@ -70,6 +71,7 @@ export class AgentStore {
   }
 
   async get(actor: Actor, id: string): Promise<AgentConfig> {
+    if (!isUuid(id)) throw notFound('agent');
     const [row] = await this.db.select().from(agentConfigs).where(and(eq(agentConfigs.id, id), visibleTo(actor))).limit(1);
     if (!row) throw notFound('agent');
     return toAgent(row);
@@ -89,12 +91,7 @@ export class AgentStore {
     if (!AGENT_NAME_PATTERN.test(name)) throw badRequest(`agent name "${input.name}" is not allowed: use 1–40 characters a-z, 0-9, '_' or '-'`);
     if (!input.systemPrompt.trim()) throw badRequest('an agent needs a system prompt');
     const ownerId = options.system ? null : actor.userId;
-    const existing = await this.db
-      .select({ id: agentConfigs.id })
-      .from(agentConfigs)
-      .where(and(eq(agentConfigs.name, name), ownerId ? eq(agentConfigs.ownerId, ownerId) : isNull(agentConfigs.ownerId)))
-      .limit(1);
-    if (existing.length) throw conflict(`you already have an agent named "${name}"`);
+    await this.requireFreeName(ownerId, name, null);
     const [row] = await this.db
       .insert(agentConfigs)
       .values({
@@ -115,15 +112,27 @@ export class AgentStore {
   }
 
   private async editable(actor: Actor, id: string): Promise<AgentRow> {
+    if (!isUuid(id)) throw notFound('agent');
     const [row] = await this.db.select().from(agentConfigs).where(and(eq(agentConfigs.id, id), visibleTo(actor))).limit(1);
     if (!row) throw notFound('agent');
     if (row.ownerId === null && actor.role !== 'admin') throw forbidden('system agents are changed by admins only');
     return row;
   }
 
+  /** Names are unique per owner (system agents share one namespace): a second one is a conflict, not a database error. */
+  private async requireFreeName(ownerId: string | null, name: string, exceptId: string | null): Promise<void> {
+    const existing = await this.db
+      .select({ id: agentConfigs.id })
+      .from(agentConfigs)
+      .where(and(eq(agentConfigs.name, name), ownerId ? eq(agentConfigs.ownerId, ownerId) : isNull(agentConfigs.ownerId), exceptId ? ne(agentConfigs.id, exceptId) : undefined))
+      .limit(1);
+    if (existing.length) throw conflict(ownerId ? `you already have an agent named "${name}"` : `a system agent named "${name}" already exists`);
+  }
+
   async update(actor: Actor, id: string, patch: Partial<AgentInput>): Promise<AgentConfig> {
-    await this.editable(actor, id);
+    const current = await this.editable(actor, id);
     if (patch.name !== undefined && !AGENT_NAME_PATTERN.test(patch.name.toLowerCase())) throw badRequest(`agent name "${patch.name}" is not allowed`);
+    if (patch.name !== undefined) await this.requireFreeName(current.ownerId, patch.name.toLowerCase(), id);
     const [row] = await this.db
       .update(agentConfigs)
       .set({ ...patch, ...(patch.name ? { name: patch.name.toLowerCase() } : {}), updatedAt: new Date() })

@@ -23,6 +23,7 @@ import type { ConversationLock, Lease } from './conversation-lock.ts';
 import { toConversation, type Conversation, type ConversationRow, type ConversationStore, type MessageRow, type NewMessage } from './conversation-store.ts';
 import { estimateTokens, logicalOrder, planContext, toChatMessages } from './context-window.ts';
 import { noticeIdFor, replyIdFor } from './ids.ts';
+import { isUuid } from '../db/uuid.ts';
 import { costUsd } from './pricing.ts';
 import type { SessionStore } from './session-store.ts';
 
@@ -191,7 +192,7 @@ export class ConversationService {
 
   /** An agent by id or name, visible to the actor. */
   async resolveAgent(actor: Actor, ref: string): Promise<AgentConfig> {
-    if (/^[0-9a-f-]{36}$/i.test(ref)) return this.deps.agents.get(actor, ref);
+    if (isUuid(ref)) return this.deps.agents.get(actor, ref);
     const found = await this.deps.agents.findByName(actor, ref);
     if (!found) {
       const names = (await this.deps.agents.list(actor)).map((a) => a.name);

@@ -8,11 +8,12 @@ import type { Db } from '../db/client.ts';
 import { sqlRows } from '../db/client.ts';
 import { conversations, messages } from '../db/schema.ts';
 import { badRequest, notFound } from '../errors.ts';
+import { isUuid } from '../db/uuid.ts';
 import type { Actor } from '../identity/actor.ts';
 
 export type ConversationRow = typeof conversations.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;
-export type NewMessage = Omit<typeof messages.$inferInsert, 'conversationId' | 'seq' | 'searchVector'>;
+export type NewMessage = Omit<typeof messages.$inferInsert, 'conversationId' | 'ownerId' | 'seq' | 'searchVector'>;
 
 export interface Conversation {
   id: string;
@@ -119,10 +120,12 @@ export class ConversationStore {
    * copy is returned with `created: false`.
    */
   async append(actor: Actor, conversationId: string, message: NewMessage): Promise<{ message: MessageRow; created: boolean }> {
-    await this.get(actor, conversationId);
+    const conv = await this.get(actor, conversationId);
+    // A reply points into the same conversation: another one's message (anyone's) is not found.
+    if (message.replyToId && !(await this.inConversation(conversationId, message.replyToId))) throw notFound('the message replied to (replyToId)');
     const inserted = await this.db
       .insert(messages)
-      .values({ ...message, conversationId })
+      .values({ ...message, conversationId, ownerId: conv.ownerId })
       .onConflictDoNothing()
       .returning();
     if (inserted[0]) {
@@ -140,16 +143,22 @@ export class ConversationStore {
 
   /** Appends several messages in one transaction: a turn is stored whole or not at all. */
   async appendAll(actor: Actor, conversationId: string, batch: NewMessage[]): Promise<MessageRow[]> {
-    await this.get(actor, conversationId);
+    const conv = await this.get(actor, conversationId);
     return this.db.transaction(async (tx) => {
       const out: MessageRow[] = [];
       for (const message of batch) {
-        const [row] = await tx.insert(messages).values({ ...message, conversationId }).onConflictDoNothing().returning();
+        const [row] = await tx.insert(messages).values({ ...message, conversationId, ownerId: conv.ownerId }).onConflictDoNothing().returning();
         if (row) out.push(row);
       }
       await tx.update(conversations).set({ updatedAt: new Date() }).where(eq(conversations.id, conversationId));
       return out;
     });
+  }
+
+  private async inConversation(conversationId: string, messageId: string): Promise<boolean> {
+    if (!isUuid(messageId)) return false;
+    const rows = await this.db.select({ id: messages.id }).from(messages).where(and(eq(messages.id, messageId), eq(messages.conversationId, conversationId))).limit(1);
+    return rows.length > 0;
   }
 
   async getMessage(actor: Actor, messageId: string): Promise<MessageRow | null> {
@@ -164,12 +173,11 @@ export class ConversationStore {
 
   async findByExternalId(actor: Actor, channel: string, externalId: string): Promise<MessageRow | null> {
     const [row] = await this.db
-      .select({ m: messages })
+      .select()
       .from(messages)
-      .innerJoin(conversations, eq(conversations.id, messages.conversationId))
-      .where(and(eq(messages.channel, channel), eq(messages.externalId, externalId), eq(conversations.ownerId, actor.userId)))
+      .where(and(eq(messages.ownerId, actor.userId), eq(messages.channel, channel), eq(messages.externalId, externalId)))
       .limit(1);
-    return row?.m ?? null;
+    return row ?? null;
   }
 
   /**

@@ -126,6 +126,8 @@ export const messages = pgTable(
     id: uuid('id').primaryKey().defaultRandom(),
     seq: bigserial('seq', { mode: 'number' }).notNull(),
     conversationId: uuid('conversation_id').notNull().references(() => conversations.id, { onDelete: 'cascade' }),
+    /** The conversation's owner, kept on the message so channel-native ids are unique per user, not across users. */
+    ownerId: uuid('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
     role: text('role', { enum: ['user', 'assistant', 'system', 'tool'] }).notNull(),
     senderId: text('sender_id').notNull(),
     senderType: text('sender_type', { enum: ['user', 'agent', 'system'] }).notNull(),
@@ -157,7 +159,7 @@ export const messages = pgTable(
   (t) => [
     uniqueIndex('messages_seq_uq').on(t.seq),
     index('messages_conversation_idx').on(t.conversationId, t.seq),
-    uniqueIndex('messages_channel_external_uq').on(t.channel, t.externalId),
+    uniqueIndex('messages_owner_channel_external_uq').on(t.ownerId, t.channel, t.externalId),
     index('messages_search_idx').using('gin', t.searchVector),
   ],
 );
@@ -391,6 +393,8 @@ export const appserviceEvents = pgTable(
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
     status: text('status', { enum: ['pending', 'done', 'skipped', 'failed'] }).notNull().default('pending'),
     error: text('error'),
+    /** Times processing was claimed: a poison event is given up on after a few, so it never holds up the rest. */
+    attempts: integer('attempts').notNull().default(0),
     receivedAt: ts('received_at').notNull().defaultNow(),
     processedAt: ts('processed_at'),
   },

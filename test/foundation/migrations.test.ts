@@ -53,7 +53,7 @@ describe.each([
     await runMigrations(database);
     const [user] = await sqlRows<{ id: string }>(database.db, sql`insert into users (username) values ('fts') returning id`);
     const [conv] = await sqlRows<{ id: string }>(database.db, sql`insert into conversations (owner_id) values (${user!.id}) returning id`);
-    await database.db.execute(sql`insert into messages (conversation_id, role, sender_id, sender_type, content, channel) values (${conv!.id}, 'user', 'u', 'user', 'the quick brown fox jumps', 'test')`);
+    await database.db.execute(sql`insert into messages (conversation_id, owner_id, role, sender_id, sender_type, content, channel) values (${conv!.id}, ${user!.id}, 'user', 'u', 'user', 'the quick brown fox jumps', 'test')`);
     const hits = await sqlRows<{ content: string }>(database.db, sql`select content from messages where search_vector @@ plainto_tsquery('simple', 'brown fox')`);
     expect(hits.map((h) => h.content)).toEqual(['the quick brown fox jumps']);
   });
