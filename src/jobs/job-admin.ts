@@ -89,7 +89,7 @@ export class JobAdmin {
   async listJobs(query: ListJobsQuery): Promise<{ jobs: JobSummary[]; total: number; limit: number; offset: number }> {
     // Without a filter, 'paused' is left out: those jobs are already listed as waiting.
     const statuses: JobStatus[] = query.status === undefined ? JOB_STATUSES.filter((s) => s !== 'paused') : [requireStatus(query.status)];
-    const queues = query.queue === undefined ? this.registry.queueNames() : [this.registry.requireQueueName(query.queue)];
+    const queues = query.queue === undefined ? this.registry.queueNames() : [this.registry.requireQueueName(query.queue, 'filter')];
     const window = query.offset + query.limit;
     const found: Array<{ queue: string; job: Job; state: string }> = [];
     let total = 0;

@@ -4,7 +4,7 @@
  */
 import { Queue, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
-import { badRequest, serviceUnavailable } from '../errors.ts';
+import { badRequest, MosaicError, serviceUnavailable } from '../errors.ts';
 import { redactUrl } from '../logging.ts';
 import { CAPPED_BACKOFF } from './backoff.ts';
 import type { BackoffPolicy, JobDefinition } from './job-definition.ts';
@@ -59,10 +59,15 @@ export class QueueRegistry {
   }
 
   /** The queue, or a 400 naming the known queues. */
-  requireQueueName(name: string): string {
+  /**
+   * A queue named in a path is a resource: unknown is 404. Named as a
+   * filter in a query string it is a bad value: 400.
+   */
+  requireQueueName(name: string, as: 'resource' | 'filter' = 'resource'): string {
     const names = this.queueNames();
-    if (!names.includes(name)) throw badRequest(`unknown queue "${name}"; queues: ${names.join(', ')}`, { allowed: names });
-    return name;
+    if (names.includes(name)) return name;
+    const message = `unknown queue "${name.slice(0, 100)}"; queues: ${names.join(', ')}`;
+    throw as === 'resource' ? new MosaicError('not_found', message, { httpStatus: 404, details: { allowed: names } }) : badRequest(message, { allowed: names });
   }
 
   backoffOf(definition: JobDefinition | undefined): BackoffPolicy {

@@ -6,7 +6,7 @@
  */
 import { and, asc, eq, inArray, isNull, or } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { routingRules, userDisabledRules } from '../db/schema.ts';
+import { agentConfigs, routingRules, userDisabledRules } from '../db/schema.ts';
 import { badRequest, forbidden, notFound } from '../errors.ts';
 import type { Actor } from '../identity/actor.ts';
 import {
@@ -95,6 +95,7 @@ export class RuleStore {
     const body = validated(createRuleSchema, input);
     if (body.scope === 'system' && actor.role !== 'admin') throw forbidden('only admins create system rules; leave out "scope" (or use "user") for a rule of your own');
     const ownerId = body.scope === 'system' ? null : actor.userId;
+    await this.requireAgentFor(ownerId, body.action.routeTo.agentConfigId);
     const priority = body.priority ?? (await this.nextPriority(ownerId));
     const [row] = await this.db
       .insert(routingRules)
@@ -106,6 +107,7 @@ export class RuleStore {
   async update(actor: Actor, id: string, input: unknown): Promise<RoutingRule> {
     const body = validated(updateRuleSchema, input);
     const row = await this.writableRow(actor, id);
+    await this.requireAgentFor(row.ownerId, body.action?.routeTo.agentConfigId);
     const [updated] = await this.db
       .update(routingRules)
       .set({ ...body, updatedAt: new Date() })
@@ -152,6 +154,21 @@ export class RuleStore {
     if (row.ownerId !== null) throw badRequest('only system rules are disabled per user; to switch off your own rule, update it with {"enabled": false}');
     if (disabled) await this.db.insert(userDisabledRules).values({ userId: actor.userId, ruleId }).onConflictDoNothing();
     else await this.db.delete(userDisabledRules).where(and(eq(userDisabledRules.userId, actor.userId), eq(userDisabledRules.ruleId, ruleId)));
+  }
+
+  /**
+   * A rule may name only an agent everyone it applies to can see: a user's
+   * rule their own agent or a system one, a system rule a system agent.
+   * Anything else is "not found", so an id reveals nothing.
+   */
+  private async requireAgentFor(ownerId: string | null, agentConfigId: string | undefined): Promise<void> {
+    if (agentConfigId === undefined) return;
+    const rows = await this.db
+      .select({ id: agentConfigs.id })
+      .from(agentConfigs)
+      .where(and(eq(agentConfigs.id, agentConfigId), ownerId ? or(isNull(agentConfigs.ownerId), eq(agentConfigs.ownerId, ownerId)) : isNull(agentConfigs.ownerId)))
+      .limit(1);
+    if (rows.length === 0) throw notFound(`agent ${agentConfigId} (action.routeTo.agentConfigId)`);
   }
 
   private async disabledIds(userId: string): Promise<Set<string>> {

@@ -108,6 +108,7 @@ const coverage: Coverage = {
   'RuleStore.disabledIds': { notUserOwned: 'private helper keyed by the acting user id; exercised through rulesFor' },
   'RuleStore.visibleRow': { notUserOwned: 'private helper scoped by the actor; exercised through get/setDisabledForMe' },
   'RuleStore.writableRow': { notUserOwned: 'private helper scoped by the actor; exercised through update/remove' },
+  'RuleStore.requireAgentFor': { notUserOwned: "private helper: whether an agent is visible to a rule's owner (system rules: system agents only); answers yes/no, exercised by test/security" },
   'RuleStore.nextPriority': { notUserOwned: 'private: the next free priority number of a scope; returns no rows' },
   'RoomStore.byRoomId': { notUserOwned: 'channel mapping: the room a homeserver event came from to its conversation (who may speak there is the room membership)' },
   'RoomStore.byConversation': { notUserOwned: "channel mapping: a conversation to its room, for delivering that conversation's own events" },

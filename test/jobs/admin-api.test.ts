@@ -111,8 +111,10 @@ describe('bad parameters', () => {
     expect(badId.body.error.message).toMatch(/not a job id/);
     const unknownJob = await request(app).get(`/api/admin/jobs/${Buffer.from('mosaic:boom\u0000999999').toString('base64url')}`).set(as(admin));
     expect(unknownJob.status).toBe(404);
+    // A queue in the path is a resource: unknown is 404 (as a ?queue= filter it is a bad value, 400).
     const pause = await request(app).post('/api/admin/jobs/queues/mosaic:nope/pause').set(as(admin));
-    expect(pause.status).toBe(400);
+    expect(pause.status).toBe(404);
+    expect(pause.body.error.code).toBe('not_found');
     expect(pause.body.error.message).toMatch(/queues: /);
     const run = await request(app).post('/api/admin/jobs/queues/mosaic:session-gc/run').set(as(admin)).send({ job: 'other' });
     expect(run.status).toBe(400);
