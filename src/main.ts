@@ -115,7 +115,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       { path: '/me', router: meRouter(core.accounts) },
       { path: '/tokens', router: tokensRouter(core.accounts) },
       { path: '/admin/users', router: adminUsersRouter(core.accounts) },
-      { path: '/providers/credentials', router: credentialRouter(core.credentials) },
+      { path: '/providers/credentials', router: credentialRouter(core.credentials, config.providers.userBaseUrls) },
       { path: '/providers', router: providerRouter({ registry: services.providers, health: services.health, directory: services.models, hasUserCredential: (actor, p) => credentials.has(actor, p) }) },
       {
         path: '/routing',

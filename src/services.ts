@@ -109,7 +109,7 @@ export function buildServices(deps: ServiceDeps): Services {
   const users = new UserStore(db);
   const memberActor = (userId: string): Actor => ({ userId, role: 'member', username: '' });
   const availability = configAvailability(config, {
-    isHealthy: (p) => providers.isEnabled(p) && health.isUsable(p),
+    isHealthy: (p, userId) => providers.isEnabled(p) && health.isUsableFor(p, userId),
     userHasKey: (userId, p) => deps.credentials.has(memberActor(userId), p),
   });
   const classifierAdapter = config.routing.classifierModel.enabled ? providers.get(config.routing.classifierModel.provider) : undefined;

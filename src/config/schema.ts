@@ -99,6 +99,15 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        userBaseUrls: z
+          .object({
+            enabled: bool.default(false).describe('Let users give a base URL with their own provider key (env USER_BASE_URLS_ENABLED). Mosaic then calls that address on their behalf.'),
+            allowPrivateAddresses: bool
+              .default(false)
+              .describe('Also allow user base URLs that resolve to loopback, link-local (cloud metadata), private or other internal addresses (env USER_BASE_URLS_ALLOW_PRIVATE). Checked when stored and on every connection.'),
+          })
+          .strict()
+          .prefault({}),
         requestTimeoutMs: positiveInt.default(120_000).describe('Longest a whole model request may take.'),
         streamIdleTimeoutMs: positiveInt.default(30_000).describe('A stream that sends nothing for this long is cut and reported.'),
         maxRetries: z.coerce.number().int().min(0).max(10).default(2).describe('Retries of transient provider errors inside an adapter.'),
@@ -287,6 +296,8 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; kind?: 'l
   { env: 'ZAI_API_KEY', path: 'providers.zai.apiKey', secret: true },
   { env: 'ZAI_BASE_URL', path: 'providers.zai.baseUrl' },
   { env: 'OLLAMA_HOST', path: 'providers.ollama.host' },
+  { env: 'USER_BASE_URLS_ENABLED', path: 'providers.userBaseUrls.enabled' },
+  { env: 'USER_BASE_URLS_ALLOW_PRIVATE', path: 'providers.userBaseUrls.allowPrivateAddresses' },
   { env: 'MATRIX_ENABLED', path: 'matrix.enabled' },
   { env: 'MATRIX_HOMESERVER_URL', path: 'matrix.homeserverUrl' },
   { env: 'MATRIX_SERVER_NAME', path: 'matrix.serverName' },

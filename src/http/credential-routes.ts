@@ -1,9 +1,14 @@
-/** /api/providers/credentials: a user's own provider keys. Secrets go in, only masked hints come out. */
+/**
+ * /api/providers/credentials: a user's own provider keys. Secrets go in,
+ * only masked hints come out. A base URL is refused unless the admin allows
+ * them, and then still refused when it resolves inside the server's network.
+ */
 import { Router } from 'express';
 import { z } from 'zod';
 import { PROVIDER_NAMES } from '../config/schema.ts';
 import type { CredentialStore, SecretPayload } from '../identity/credential-store.ts';
 import { badRequest } from '../errors.ts';
+import { checkUserBaseUrl, type UserEndpointPolicy } from '../providers/user-endpoints.ts';
 import { actorOf } from './auth.ts';
 import { parseInput } from './validate.ts';
 
@@ -33,13 +38,21 @@ function secretFrom(body: { apiKey?: string | undefined; oauth?: z.infer<typeof 
   return undefined;
 }
 
-export function credentialRouter(store: CredentialStore): Router {
+/** Off unless the admin allows user base URLs (providers.userBaseUrls). */
+const NO_BASE_URLS: UserEndpointPolicy = { enabled: false, allowPrivateAddresses: false };
+
+export function credentialRouter(store: CredentialStore, baseUrls: UserEndpointPolicy = NO_BASE_URLS): Router {
   const r = Router();
+  // Checked here, before anything is stored; every connection checks again (DNS can change).
+  const checkBaseUrl = async (url: string | null | undefined) => {
+    if (url) await checkUserBaseUrl(url, baseUrls);
+  };
   r.get('/', async (_req, res) => {
     res.json({ credentials: await store.list(actorOf(res)) });
   });
   r.post('/', async (req, res) => {
     const body = parseInput(createSchema, req.body);
+    await checkBaseUrl(body.baseUrl);
     const created = await store.create(actorOf(res), { provider: body.provider, label: body.label ?? '', secret: secretFrom(body, true)!, baseUrl: body.baseUrl ?? null });
     res.status(201).json(created);
   });
@@ -50,6 +63,7 @@ export function credentialRouter(store: CredentialStore): Router {
     const id = parseInput(z.uuid(), req.params.id, 'id');
     const body = parseInput(patchSchema, req.body);
     const secret = secretFrom(body, false);
+    await checkBaseUrl(body.baseUrl);
     res.json(await store.update(actorOf(res), id, { ...(body.label !== undefined ? { label: body.label } : {}), ...(body.baseUrl !== undefined ? { baseUrl: body.baseUrl } : {}), ...(secret ? { secret } : {}) }));
   });
   r.delete('/:id', async (req, res) => {

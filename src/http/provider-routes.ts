@@ -44,6 +44,8 @@ export interface ProviderSummary {
   status: ProviderHealthRecord['status'];
   listed: boolean;
   listingError?: string;
+  /** How the acting user's own key has fared (only when it failed lately); nobody else sees it. */
+  ownKey?: ProviderHealthRecord;
 }
 
 const modelsQuery = z
@@ -65,13 +67,16 @@ export async function modelsForActor(options: ProviderRoutesOptions, actor: Acto
     if (!adapter) continue;
     const userKey = options.hasUserCredential ? await options.hasUserCredential(actor, entry.provider).catch(() => false) : false;
     const credential: ProviderSummary['credential'] = userKey ? 'user' : adapter.hasSystemCredential() ? 'system' : 'none';
-    const health = await options.health.get(entry.provider);
+    const shared = await options.health.get(entry.provider);
+    const own = credential === 'user' ? await options.health.ownKey(entry.provider, actor.userId) : null;
+    const health = { usable: shared.usable && (own?.usable ?? true), status: own && !own.usable ? own.status : shared.status };
     providers.push({
       provider: entry.provider,
       local: adapter.local,
       credential,
       usable: health.usable,
       status: health.status,
+      ...(own ? { ownKey: own } : {}),
       listed: entry.listed,
       ...(entry.listingError ? { listingError: entry.listingError } : {}),
     });
@@ -103,11 +108,15 @@ export function providerRouter(options: ProviderRoutesOptions): Router {
     res.json({ models: filtered, providers: q.provider ? providers.filter((p) => p.provider === q.provider) : providers });
   });
   r.get('/health', async (_req, res) => {
-    actorOf(res);
+    const actor = actorOf(res);
     const records = await options.health.all(options.registry.list().map((a) => a.name));
-    res.json({
-      providers: records.map((rec) => ({ ...rec, hasSystemCredential: options.registry.get(rec.provider)?.hasSystemCredential() ?? false })),
-    });
+    const providers = [];
+    for (const rec of records) {
+      // The shared record comes from system-credential calls only; the user's own key has its own, shown to them alone.
+      const own = await options.health.ownKey(rec.provider, actor.userId);
+      providers.push({ ...rec, hasSystemCredential: options.registry.get(rec.provider)?.hasSystemCredential() ?? false, ...(own ? { ownKey: own } : {}) });
+    }
+    res.json({ providers });
   });
   return r;
 }

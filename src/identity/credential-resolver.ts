@@ -11,6 +11,7 @@ export interface ResolvedCredential {
   baseUrl?: string;
   source: 'system' | 'user';
   credentialId?: string;
+  userId?: string;
 }
 
 export class OAuthRefreshError extends MosaicError {
@@ -42,7 +43,7 @@ export class CredentialResolver {
       await this.store.update(actor, found.id, { secret });
     }
     const apiKey = secret.type === 'api_key' ? secret.apiKey : secret.accessToken;
-    return { apiKey, source: 'user', credentialId: found.id, ...(found.baseUrl ? { baseUrl: found.baseUrl } : {}) };
+    return { apiKey, source: 'user', credentialId: found.id, userId: actor.userId, ...(found.baseUrl ? { baseUrl: found.baseUrl } : {}) };
   }
 
   private async refresh(provider: string, secret: Extract<SecretPayload, { type: 'oauth' }>): Promise<SecretPayload> {

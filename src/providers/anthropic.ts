@@ -107,13 +107,14 @@ export class AnthropicAdapter implements ProviderAdapter {
   }
 
   private client(credential?: Credential): Anthropic {
-    const { apiKey, baseUrl, user } = resolveCredential(this.options.settings, credential);
+    const { apiKey, baseUrl, user, fetch } = resolveCredential(this.options.settings, credential, this.options.userEndpointFetch);
     if (!apiKey) throw missingKey(NAME);
     const make = () =>
       new Anthropic({
         apiKey,
         baseURL: baseUrl,
         maxRetries: 0,
+        ...(fetch ? { fetch } : {}),
         timeout: this.options.policy.requestTimeoutMs,
         logger: sdkLogger(this.options.logger, NAME),
       });

@@ -4,6 +4,7 @@ import type { MosaicConfig } from '../config/schema.ts';
 import { ProviderError, isAbortError, isNetworkError } from './errors.ts';
 import type { StreamPolicy } from './stream-guard.ts';
 import { findModel } from './catalogue.ts';
+import { endpointRefusalIn, userEndpointFetch } from './user-endpoints.ts';
 import type { Credential, HealthResult, ProviderName } from './types.ts';
 
 export interface CloudProviderSettings {
@@ -16,6 +17,8 @@ export interface AdapterOptions<S> {
   settings: S;
   policy: StreamPolicy;
   logger: Logger;
+  /** The only fetch requests to a user's own base URL go through (src/providers/user-endpoints.ts). */
+  userEndpointFetch?: typeof fetch;
   /** Sent to providers that ask apps to name themselves (OpenRouter's attribution headers). */
   appUrl?: string;
   appName?: string;
@@ -39,13 +42,25 @@ export function sdkLogger(logger: Logger, provider: ProviderName) {
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-/** The key a request uses: the user's own when given, else the system one. */
-export function resolveCredential(settings: CloudProviderSettings, credential: Credential | undefined): { apiKey: string | undefined; baseUrl: string; user: boolean } {
+/**
+ * The key a request uses: the user's own when given, else the system one.
+ * A user's own base URL comes with `fetch`, the guarded one every such
+ * request must use (no SDK default fetch ever reaches a user's address).
+ */
+export function resolveCredential(
+  settings: CloudProviderSettings,
+  credential: Credential | undefined,
+  userEndpointFetch?: typeof fetch,
+): { apiKey: string | undefined; baseUrl: string; user: boolean; fetch?: typeof fetch } {
   if (credential?.source === 'user') {
-    return { apiKey: credential.apiKey, baseUrl: credential.baseUrl ?? settings.baseUrl, user: true };
+    if (!credential.baseUrl) return { apiKey: credential.apiKey, baseUrl: settings.baseUrl, user: true };
+    return { apiKey: credential.apiKey, baseUrl: credential.baseUrl, user: true, fetch: userEndpointFetch ?? refuseUserEndpoints };
   }
   return { apiKey: credential?.apiKey ?? settings.apiKey, baseUrl: credential?.baseUrl ?? settings.baseUrl, user: false };
 }
+
+/** Without a guarded fetch wired in, a user's base URL is never called. */
+export const refuseUserEndpoints = userEndpointFetch({ enabled: false, allowPrivateAddresses: false });
 
 export function missingKey(provider: ProviderName): ProviderError {
   return new ProviderError(provider, 'auth', 'no API key is configured (set it in the config or environment, or add your own key)');
@@ -54,6 +69,9 @@ export function missingKey(provider: ProviderName): ProviderError {
 /** Generic mapping of errors that are not the SDK's own HTTP errors. */
 export function mapCommonError(provider: ProviderName, err: unknown): ProviderError | null {
   if (err instanceof ProviderError) return err;
+  const refused = endpointRefusalIn(err);
+  // The user's own credential cannot be used as stored: theirs to fix, and only their health counts it.
+  if (refused) return new ProviderError(provider, 'auth', refused.message, { cause: err });
   if (isAbortError(err)) return new ProviderError(provider, 'cancelled', 'request cancelled', { cause: err });
   const name = (err as { name?: string } | null)?.name ?? (err as object | null)?.constructor?.name;
   if (name === 'APIConnectionTimeoutError') return new ProviderError(provider, 'timeout', 'the provider did not answer in time', { cause: err });

@@ -10,6 +10,13 @@
  * - Passive tracking: the adapters report each request's outcome
  *   (`observe`, wired as the stream policy's onOutcome); active probes
  *   (`probeAll`, a cheap model listing) report too.
+ * - Only calls made with the system's credential feed this shared record.
+ *   A call with a user's own key (and perhaps their own base URL) says
+ *   something about that key, not the provider: it feeds that user's own
+ *   record `<prefix>:provider-health:<name>:user:<userId>` (same rules,
+ *   expiring a day after its last update), which only that user's routing
+ *   and views consult. One member can never take a provider offline for
+ *   everyone.
  * - A failure makes a healthy provider degraded; `failureThreshold`
  *   consecutive failures make it down for `cooldownSeconds[0]`. When the
  *   cooldown ends the provider may be tried once more: a failure puts it
@@ -115,6 +122,9 @@ if latency >= 0 then redis.call('HSET', KEYS[1], 'latencyMs', latency) end
 return new
 `;
 
+/** A user's own-key record lives this long after its last update. */
+const OWN_KEY_RECORD_TTL_MS = 86_400_000;
+
 const iso = (ms: string | undefined): string | null => (ms && Number(ms) > 0 ? new Date(Number(ms)).toISOString() : null);
 
 export class ProviderHealth {
@@ -131,23 +141,49 @@ export class ProviderHealth {
     return valkeyKey(this.options.keyPrefix, 'provider-health', provider);
   }
 
+  /** One user's own-key record of a provider. */
+  private userKey(provider: ProviderName, userId: string): string {
+    return valkeyKey(this.options.keyPrefix, 'provider-health', provider, 'user', userId);
+  }
+
   /** A call or probe worked. `latencyMs` (probes) also updates the latency shown. */
   async recordSuccess(provider: ProviderName, latencyMs?: number): Promise<HealthStatus> {
-    return (await this.options.redis.eval(RECORD_SUCCESS, 1, this.key(provider), String(this.clock()), String(latencyMs ?? -1), String(this.slowMs))) as HealthStatus;
+    return this.succeededAt(this.key(provider), latencyMs);
   }
 
   /** A call or probe failed because of the provider. */
   async recordFailure(provider: ProviderName, error: string, latencyMs?: number): Promise<HealthStatus> {
+    return this.failedAt(this.key(provider), error, latencyMs);
+  }
+
+  private async succeededAt(key: string, latencyMs?: number): Promise<HealthStatus> {
+    return (await this.options.redis.eval(RECORD_SUCCESS, 1, key, String(this.clock()), String(latencyMs ?? -1), String(this.slowMs))) as HealthStatus;
+  }
+
+  private async failedAt(key: string, error: string, latencyMs?: number): Promise<HealthStatus> {
     return (await this.options.redis.eval(
       RECORD_FAILURE,
       1,
-      this.key(provider),
+      key,
       String(this.clock()),
       error.slice(0, 500),
       String(this.options.failureThreshold),
       String(latencyMs ?? -1),
       ...this.options.cooldownSeconds.map(String),
     )) as HealthStatus;
+  }
+
+  /** A call with a user's own credential: only that user's record changes. */
+  private async observeOwnKey(outcome: ChatOutcome & { credentialOwner: string }): Promise<void> {
+    const key = this.userKey(outcome.provider, outcome.credentialOwner);
+    if (outcome.ok) {
+      // Nothing to remember about a key that works and never failed.
+      if ((await this.options.redis.exists(key)) === 0) return;
+      await this.succeededAt(key);
+    } else if (outcome.error && (COUNTED.has(outcome.error.kind) || outcome.error.kind === 'auth')) {
+      await this.failedAt(key, `${outcome.error.kind}: ${outcome.error.message}`);
+    } else return;
+    await this.options.redis.pexpire(key, OWN_KEY_RECORD_TTL_MS);
   }
 
   /**
@@ -157,8 +193,12 @@ export class ProviderHealth {
    */
   async observe(outcome: ChatOutcome): Promise<void> {
     try {
+      if (outcome.userCredential) {
+        if (outcome.credentialOwner) await this.observeOwnKey({ ...outcome, credentialOwner: outcome.credentialOwner });
+        return;
+      }
       if (outcome.ok) await this.recordSuccess(outcome.provider);
-      else if (outcome.error && (COUNTED.has(outcome.error.kind) || (outcome.error.kind === 'auth' && !outcome.userCredential))) {
+      else if (outcome.error && (COUNTED.has(outcome.error.kind) || outcome.error.kind === 'auth')) {
         await this.recordFailure(outcome.provider, `${outcome.error.kind}: ${outcome.error.message}`);
       }
     } catch (err) {
@@ -172,7 +212,23 @@ export class ProviderHealth {
   }
 
   async get(provider: ProviderName): Promise<ProviderHealthRecord> {
-    const h = await this.options.redis.hgetall(this.key(provider));
+    return this.recordAt(provider, this.key(provider));
+  }
+
+  /** The user's own-key record of a provider, or null when their key never failed (or the record expired). */
+  async ownKey(provider: ProviderName, userId: string): Promise<ProviderHealthRecord | null> {
+    const key = this.userKey(provider, userId);
+    return (await this.options.redis.exists(key)) ? this.recordAt(provider, key) : null;
+  }
+
+  /** Usable for this user: the shared record, and — when their own key has failed — their own record too. */
+  async isUsableFor(provider: ProviderName, userId: string | null): Promise<boolean> {
+    if (!(await this.isUsable(provider))) return false;
+    return userId === null ? true : ((await this.ownKey(provider, userId))?.usable ?? true);
+  }
+
+  private async recordAt(provider: ProviderName, key: string): Promise<ProviderHealthRecord> {
+    const h = await this.options.redis.hgetall(key);
     const status = (h.status as HealthStatus | undefined) ?? 'healthy';
     const cooldownUntil = Number(h.cooldownUntil ?? 0);
     return {

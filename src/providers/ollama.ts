@@ -9,7 +9,7 @@ import { Ollama, type ChatResponse, type Message as OllamaMessage, type Tool as 
 import { ProviderError, kindForStatus, parseRetryAfter } from './errors.ts';
 import { guardedCall, guardedChat, HEARTBEAT, type Heartbeat } from './stream-guard.ts';
 import { mergeWithCatalogue } from './catalogue.ts';
-import { anySignal, mapCommonError, timedHealth, type AdapterOptions } from './base.ts';
+import { anySignal, mapCommonError, refuseUserEndpoints, timedHealth, type AdapterOptions } from './base.ts';
 import { emptyUsage, type ChatEvent, type ChatMessage, type ChatRequest, type Credential, type HealthResult, type ModelInfo, type ProviderAdapter, type StopReason } from './types.ts';
 import type { ListedModel } from './openai-compatible.ts';
 
@@ -77,12 +77,14 @@ export class OllamaAdapter implements ProviderAdapter {
 
   private client(credential?: Credential, signal?: AbortSignal, meta: ResponseMeta = {}): Ollama {
     const host = credential?.baseUrl ?? this.options.settings.host;
+    // A user's own host is only reached through the guarded fetch (src/providers/user-endpoints.ts).
+    const send = credential?.source === 'user' && credential.baseUrl ? (this.options.userEndpointFetch ?? refuseUserEndpoints) : fetch;
     return new Ollama({
       host,
       ...(credential?.apiKey ? { headers: { Authorization: `Bearer ${credential.apiKey}` } } : {}),
       fetch: async (input: string | URL | Request, init?: RequestInit) => {
         const combined = anySignal([init?.signal ?? undefined, signal]);
-        const response = await fetch(input, { ...init, ...(combined ? { signal: combined } : {}) });
+        const response = await send(input, { ...init, ...(combined ? { signal: combined } : {}) });
         if (response.status === 429) {
           const retryAfterMs = parseRetryAfter(response.headers);
           if (retryAfterMs !== undefined) meta.retryAfterMs = retryAfterMs;

@@ -120,13 +120,14 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
 
   /** The SDK client for a request: the user's own key when given, else the shared system client. */
   protected client(credential?: Credential): OpenAI {
-    const { apiKey, baseUrl, user } = resolveCredential(this.options.settings, credential);
+    const { apiKey, baseUrl, user, fetch } = resolveCredential(this.options.settings, credential, this.options.userEndpointFetch);
     if (!apiKey) throw missingKey(this.name);
     const make = () =>
       new OpenAI({
         apiKey,
         baseURL: baseUrl,
         maxRetries: 0,
+        ...(fetch ? { fetch } : {}),
         timeout: this.options.policy.requestTimeoutMs,
         logger: sdkLogger(this.options.logger, this.name),
         ...(this.flavor.headers ? { defaultHeaders: this.flavor.headers(this.options) } : {}),

@@ -6,6 +6,7 @@ import type { Logger } from '../logging.ts';
 import type { MosaicConfig } from '../config/schema.ts';
 import { policyFromConfig } from './base.ts';
 import type { StreamPolicy } from './stream-guard.ts';
+import { userEndpointFetch } from './user-endpoints.ts';
 import { AnthropicAdapter } from './anthropic.ts';
 import { createOpenAIAdapter } from './openai.ts';
 import { createOpenRouterAdapter } from './openrouter.ts';
@@ -33,7 +34,7 @@ export interface RegistryOptions {
 export function createProviderRegistry(config: MosaicConfig, logger: Logger, options: RegistryOptions = {}): ProviderRegistry {
   const policy = policyFromConfig(config, options.policy);
   const p = config.providers;
-  const common = { policy, logger, appName: 'Mosaic', ...(config.http.publicUrl ? { appUrl: config.http.publicUrl } : {}) };
+  const common = { policy, logger, appName: 'Mosaic', userEndpointFetch: userEndpointFetch(p.userBaseUrls), ...(config.http.publicUrl ? { appUrl: config.http.publicUrl } : {}) };
   const adapters = new Map<ProviderName, ProviderAdapter>();
   const build: Record<ProviderName, () => ProviderAdapter> = {
     anthropic: () => new AnthropicAdapter({ ...common, settings: p.anthropic }),

@@ -40,6 +40,8 @@ export interface ChatOutcome {
   error?: ProviderError;
   /** True when the request used a user's own credential rather than the system key. */
   userCredential: boolean;
+  /** The user whose own credential it was (when known). */
+  credentialOwner?: string;
 }
 
 export interface StreamPolicy {
@@ -89,6 +91,7 @@ export interface GuardOptions {
   policy: StreamPolicy;
   signal?: AbortSignal;
   userCredential?: boolean;
+  credentialOwner?: string;
   /** One attempt: opens the provider stream with `signal` and yields events. */
   attempt: (signal: AbortSignal) => AsyncIterable<ChatEvent | Heartbeat>;
   /** Turns anything an attempt throws into a ProviderError. */
@@ -97,7 +100,16 @@ export interface GuardOptions {
 
 /** guardedStream for one chat request: the caller's signal and whose key it uses come from the request. */
 export function guardedChat(provider: ProviderName, policy: StreamPolicy, request: ChatRequest, attempt: GuardOptions['attempt'], mapError: GuardOptions['mapError']): AsyncGenerator<ChatEvent> {
-  return guardedStream({ provider, policy, ...(request.signal ? { signal: request.signal } : {}), userCredential: request.credential?.source === 'user', attempt, mapError });
+  const own = request.credential?.source === 'user';
+  return guardedStream({
+    provider,
+    policy,
+    ...(request.signal ? { signal: request.signal } : {}),
+    userCredential: own,
+    ...(own && request.credential?.userId ? { credentialOwner: request.credential.userId } : {}),
+    attempt,
+    mapError,
+  });
 }
 
 export async function* guardedStream(options: GuardOptions): AsyncGenerator<ChatEvent> {
@@ -109,7 +121,15 @@ export async function* guardedStream(options: GuardOptions): AsyncGenerator<Chat
   const deadlineAt = started + policy.requestTimeoutMs;
   let attempts = 0;
   const report = (ok: boolean, error?: ProviderError) =>
-    policy.onOutcome?.({ provider, ok, latencyMs: Date.now() - started, attempts, userCredential: !!options.userCredential, ...(error ? { error } : {}) });
+    policy.onOutcome?.({
+      provider,
+      ok,
+      latencyMs: Date.now() - started,
+      attempts,
+      userCredential: !!options.userCredential,
+      ...(options.credentialOwner ? { credentialOwner: options.credentialOwner } : {}),
+      ...(error ? { error } : {}),
+    });
 
   if (outer?.aborted) {
     const err = new ProviderError(provider, 'cancelled', 'request cancelled before it started');

@@ -31,7 +31,14 @@ export interface ProviderState { provider: ProviderName; model: string; blocks: 
 export interface ToolSpec { name: string; description: string; parameters: Record<string, unknown> /* JSON schema */ }
 
 /** A key and/or base URL. A user's own credential overrides the system one for that user's requests. */
-export interface Credential { apiKey?: string; baseUrl?: string; source: 'system' | 'user'; credentialId?: string }
+export interface Credential {
+  apiKey?: string;
+  baseUrl?: string;
+  source: 'system' | 'user';
+  credentialId?: string;
+  /** Whose credential it is (source 'user'): its failures count in that user's health view only. */
+  userId?: string;
+}
 
 export interface ChatRequest {
   model: string;

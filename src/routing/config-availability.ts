@@ -11,8 +11,8 @@ import type { ProviderAvailability, ProviderName } from './types.ts';
 export interface ConfigAvailabilityOptions {
   /** Whether a user stored their own key for a provider (the credential vault). */
   userHasKey?: (userId: string, provider: ProviderName) => Promise<boolean> | boolean;
-  /** Live health, when known; without it an enabled provider counts as healthy. */
-  isHealthy?: (provider: ProviderName) => Promise<boolean> | boolean;
+  /** Live health for a user (null: the system's view), when known; without it an enabled provider counts as healthy. */
+  isHealthy?: (provider: ProviderName, userId: string | null) => Promise<boolean> | boolean;
 }
 
 export function configAvailability(config: Pick<MosaicConfig, 'providers'>, options: ConfigAvailabilityOptions = {}): ProviderAvailability {
@@ -22,7 +22,7 @@ export function configAvailability(config: Pick<MosaicConfig, 'providers'>, opti
     return Boolean(c.apiKey || c.apiKeyFile);
   };
   return {
-    isHealthy: (p) => (config.providers[p].enabled ? (options.isHealthy ? options.isHealthy(p) : true) : false),
+    isHealthy: (p, userId) => (config.providers[p].enabled ? (options.isHealthy ? options.isHealthy(p, userId ?? null) : true) : false),
     async hasCredential(userId, p) {
       if (systemKey(p)) return true;
       return userId !== null && options.userHasKey ? await options.userHasKey(userId, p) : false;

@@ -85,7 +85,7 @@ export class Router {
     const isHealthy = (p: ProviderName): boolean | Promise<boolean> => {
       const known = healthy.get(p);
       if (known !== undefined) return known;
-      return settle(() => availability.isHealthy(p), (v) => healthy.set(p, v));
+      return settle(() => availability.isHealthy(p, input.userId), (v) => healthy.set(p, v));
     };
     const hasCredential = (p: ProviderName): boolean | Promise<boolean> => {
       const known = credential.get(p);

@@ -138,7 +138,8 @@ export interface ModelDirectory {
 
 /** Live state the router consults; answers may be sync or async. */
 export interface ProviderAvailability {
-  isHealthy(provider: ProviderName): Promise<boolean> | boolean;
+  /** Usable for this user (null: as the system sees it); a user's own failing key counts only for them. */
+  isHealthy(provider: ProviderName, userId?: string | null): Promise<boolean> | boolean;
   /** A usable credential for this user: their own key or the system's (userId null: the system's only). */
   hasCredential(userId: string | null, provider: ProviderName): Promise<boolean> | boolean;
   isLocal(provider: ProviderName): boolean;

@@ -137,6 +137,36 @@ describe('provider health', () => {
     expect((await health.get('openrouter')).status).toBe('healthy');
   });
 
+  it("a user's own key failing never moves the shared record: it cools down for that user alone", async () => {
+    const clock = { now: 1_700_000_000_000 };
+    const health = tracker(clock, redisPrefix('ownkey'));
+    const mallory = '00000000-0000-4000-8000-00000000000a';
+    const alice = '00000000-0000-4000-8000-00000000000b';
+    const own = (kind: ProviderError['kind']) => ({
+      provider: 'openai' as const,
+      ok: false,
+      latencyMs: 10,
+      attempts: 1,
+      userCredential: true,
+      credentialOwner: mallory,
+      error: new ProviderError('openai', kind, 'cannot reach the provider (dead base URL)'),
+    });
+    // The finding: four messages with a dead base URL of one's own put the system's provider into cooldown.
+    for (let i = 0; i < 4; i++) await health.observe(own('unavailable'));
+    expect(await health.get('openai')).toMatchObject({ status: 'healthy', consecutiveFailures: 0, usable: true });
+    expect(await health.isUsableFor('openai', alice)).toBe(true);
+    expect(await health.isUsable('openai')).toBe(true);
+    expect(await health.ownKey('openai', mallory)).toMatchObject({ status: 'down', usable: false, consecutiveFailures: 4 });
+    expect(await health.isUsableFor('openai', mallory)).toBe(false);
+    expect(await health.ownKey('openai', alice)).toBeNull();
+    // A call of theirs that works clears their record; a call without an owner changes nothing at all.
+    clock.now += 61_000;
+    await health.observe({ provider: 'openai', ok: true, latencyMs: 5, attempts: 1, userCredential: true, credentialOwner: mallory });
+    expect(await health.isUsableFor('openai', mallory)).toBe(true);
+    await health.observe({ ...own('unavailable'), credentialOwner: undefined } as never);
+    expect((await health.get('openai')).consecutiveFailures).toBe(0);
+  });
+
   describe('with simulators', () => {
     let ollama: AnySimulator;
     let openai: AnySimulator;
