@@ -10,10 +10,14 @@
  * - Processing is claimed: a pending event whose `processed_at` is set is
  *   being worked on since then by some replica. A claim older than the
  *   lease (a replica that died mid-way) may be taken over.
+ * - Every claim counts an attempt. An event that has used up its attempts
+ *   (it fails, or it crashes whoever takes it) is marked failed with its
+ *   reason and left behind: a poison event never holds up the others.
  */
 import { and, asc, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../../src/db/client.ts';
 import { appserviceEvents, appserviceTransactions } from '../../src/db/schema.ts';
+import { storableText } from '../../src/protocol/json-intake.ts';
 
 export type StoredEvent = typeof appserviceEvents.$inferSelect;
 
@@ -81,12 +85,12 @@ export class EventJournal {
       .onConflictDoNothing();
   }
 
-  /** Takes an event for processing; null when it is done or another replica holds it. */
+  /** Takes an event for processing (one more attempt); null when it is done or another replica holds it. */
   async claim(eventId: string): Promise<StoredEvent | null> {
     const expired = new Date(Date.now() - this.claimLeaseMs);
     const rows = await this.db
       .update(appserviceEvents)
-      .set({ processedAt: new Date() })
+      .set({ processedAt: new Date(), attempts: sql`${appserviceEvents.attempts} + 1` })
       .where(and(eq(appserviceEvents.eventId, eventId), eq(appserviceEvents.status, 'pending'), or(isNull(appserviceEvents.processedAt), lt(appserviceEvents.processedAt, expired))))
       .returning();
     return rows[0] ?? null;
@@ -95,13 +99,18 @@ export class EventJournal {
   async finish(eventId: string, status: 'done' | 'skipped' | 'failed', error?: string): Promise<void> {
     await this.db
       .update(appserviceEvents)
-      .set({ status, error: error ?? null, processedAt: new Date() })
+      .set({ status, error: error === undefined ? null : storableText(error), processedAt: new Date() })
       .where(eq(appserviceEvents.eventId, eventId));
+  }
+
+  /** Remembers why an attempt failed while the event keeps its claim (it is retried when the lease runs out). */
+  async noteFailure(eventId: string, error: string): Promise<void> {
+    await this.db.update(appserviceEvents).set({ error: storableText(error) }).where(and(eq(appserviceEvents.eventId, eventId), eq(appserviceEvents.status, 'pending')));
   }
 
   /** Gives an event back (a transient failure): another attempt may claim it at once. */
   async release(eventId: string, error: string): Promise<void> {
-    await this.db.update(appserviceEvents).set({ processedAt: null, error }).where(and(eq(appserviceEvents.eventId, eventId), eq(appserviceEvents.status, 'pending')));
+    await this.db.update(appserviceEvents).set({ processedAt: null, error: storableText(error) }).where(and(eq(appserviceEvents.eventId, eventId), eq(appserviceEvents.status, 'pending')));
   }
 
   /** Pending events nobody holds, oldest first: left by a crash, or by a transaction answered before its processing. */
@@ -117,7 +126,8 @@ export class EventJournal {
           txnId === undefined ? undefined : eq(appserviceEvents.txnId, txnId),
         ),
       )
-      .orderBy(asc(appserviceEvents.receivedAt), asc(sql`(${appserviceEvents.payload}->>'origin_server_ts')::bigint`))
+      // Rows stored before intake checked origin_server_ts may hold anything there: the cast never fails the query.
+      .orderBy(asc(appserviceEvents.receivedAt), asc(sql`case when jsonb_typeof(${appserviceEvents.payload}->'origin_server_ts') = 'number' then (${appserviceEvents.payload}->>'origin_server_ts')::numeric end`))
       .limit(limit);
     return rows.map((r) => r.eventId);
   }

@@ -10,24 +10,14 @@ import type { EventJournal, IncomingEvent } from './event-journal.ts';
 import type { EventHandler } from '../inbound/event-handler.ts';
 import type { MatrixEvent } from '../translation/translate-inbound.ts';
 import type { TransactionBody } from './transaction-listener.ts';
+import { malformation, skippedRecord } from './event-intake.ts';
+
+/** Claims an event gets before it is marked failed (a claim lost to a crash counts too). */
+export const MAX_EVENT_ATTEMPTS = 5;
 
 export interface ProcessorFaults {
   /** Test hook: runs after a transaction is stored and before it is acknowledged (throw to simulate a crash there). */
   afterStore?(txnId: string): Promise<void> | void;
-}
-
-/** Why an event cannot be used at all, or null when it is well-formed. */
-export function malformation(e: unknown): string | null {
-  if (typeof e !== 'object' || e === null || Array.isArray(e)) return 'not an object';
-  const ev = e as Record<string, unknown>;
-  if (typeof ev.event_id !== 'string' || !ev.event_id.startsWith('$')) return 'event_id missing or invalid';
-  if (typeof ev.room_id !== 'string' || !ev.room_id.startsWith('!')) return 'room_id missing or invalid';
-  if (typeof ev.type !== 'string' || !ev.type) return 'type missing';
-  if (typeof ev.sender !== 'string' || !/^@[^:]+:.+$/.test(ev.sender)) return 'sender missing or invalid';
-  if (typeof ev.content !== 'object' || ev.content === null || Array.isArray(ev.content)) return 'content missing or not an object';
-  if (typeof ev.origin_server_ts !== 'number') return 'origin_server_ts missing';
-  if (ev.state_key !== undefined && typeof ev.state_key !== 'string') return 'state_key is not a string';
-  return null;
 }
 
 export class EventProcessor {
@@ -41,6 +31,7 @@ export class EventProcessor {
     private readonly handler: EventHandler,
     private readonly logger: Logger,
     private readonly faults: ProcessorFaults = {},
+    private readonly maxAttempts = MAX_EVENT_ATTEMPTS,
   ) {}
 
   /** Stores a transaction's events before it is acknowledged. */
@@ -53,9 +44,10 @@ export class EventProcessor {
     for (const [index, raw] of body.events.entries()) {
       const problem = malformation(raw);
       if (problem) {
-        const id = (raw as { event_id?: unknown } | null)?.event_id;
-        this.logger.warn({ channel: 'matrix', event: 'transaction.event_skipped', txnId, index, eventId: typeof id === 'string' ? id : null, reason: problem }, `malformed event skipped: ${problem}`);
-        if (typeof id === 'string' && id.length < 256) await this.journal.recordSkipped(txnId, raw as { event_id: string }, raw as Record<string, unknown>, `malformed: ${problem}`);
+        const record = skippedRecord(raw);
+        this.logger.warn({ channel: 'matrix', event: 'transaction.event_skipped', txnId, index, eventId: record?.event_id ?? null, reason: problem }, `malformed event skipped: ${problem}`);
+        // Only the identifiers are kept: the content is what could not be stored.
+        if (record) await this.journal.recordSkipped(txnId, record, { ...record, skipped: true }, `malformed: ${problem}`);
         continue;
       }
       good.push(raw as IncomingEvent);
@@ -82,7 +74,12 @@ export class EventProcessor {
             let progressed = false;
             for (const id of ids) {
               if (this.stopped) break;
-              if (await this.processOne(id)) progressed = true;
+              try {
+                if (await this.processOne(id)) progressed = true;
+              } catch (err) {
+                // Bookkeeping of this one event failed; its claim runs out and counts as an attempt. The others go on.
+                this.logger.error({ channel: 'matrix', event: 'event.bookkeeping_failed', eventId: id, err: errorMessage(err) }, 'could not record what became of an event; moving on');
+              }
             }
             if (!progressed) break;
           }
@@ -101,6 +98,12 @@ export class EventProcessor {
     const row = await this.journal.claim(eventId);
     if (!row) return false;
     const e = row.payload as unknown as MatrixEvent;
+    if (row.attempts > this.maxAttempts) {
+      const reason = `gave up after ${row.attempts - 1} attempts; last error: ${row.error ?? 'the process handling it stopped before it finished'}`;
+      this.logger.error({ channel: 'matrix', event: 'event.given_up', eventId, type: e.type, roomId: e.room_id, attempts: row.attempts - 1 }, 'event failed too often; marked failed and skipped');
+      await this.journal.finish(eventId, 'failed', reason);
+      return true;
+    }
     try {
       const outcome = await this.handler.handle(e);
       if (outcome.status === 'skipped') {
@@ -112,8 +115,9 @@ export class EventProcessor {
     } catch (err) {
       const retryable = (err as { retryable?: boolean }).retryable === true;
       this.logger.warn({ channel: 'matrix', event: 'event.failed', eventId, type: e.type, roomId: e.room_id, retryable, err: errorMessage(err) }, retryable ? 'event failed; it will be retried' : 'event failed');
-      // A retryable failure keeps the claim: it is taken again once the claim lease runs out.
-      if (!retryable) await this.journal.finish(eventId, 'failed', errorMessage(err).slice(0, 1000));
+      // A retryable failure keeps the claim: it is taken again once the claim lease runs out (up to maxAttempts).
+      if (!retryable) await this.journal.finish(eventId, 'failed', errorMessage(err));
+      else await this.journal.noteFailure(eventId, errorMessage(err));
     }
     return true;
   }

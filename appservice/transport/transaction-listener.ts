@@ -10,6 +10,10 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../../src/logging.ts';
+import { errorMessage } from '../../src/errors.ts';
+import { bearerToken } from '../../src/http/auth.ts';
+import { textProblem, utf8Length } from '../../src/protocol/json-intake.ts';
+import { MAX_ID_BYTES } from './event-intake.ts';
 
 export interface TransactionBody {
   events: unknown[];
@@ -36,8 +40,8 @@ export interface ListenerOptions {
 const matrixError = (res: Response, status: number, errcode: string, error: string) => res.status(status).json({ errcode, error });
 
 function tokenOf(req: Request): string | null {
-  const header = req.headers.authorization;
-  if (header?.startsWith('Bearer ')) return header.slice(7).trim();
+  // The scheme is case-insensitive (RFC 9110); the one parser the REST API uses reads it.
+  if (req.headers.authorization) return bearerToken(req);
   const query = req.query.access_token;
   return typeof query === 'string' ? query : null;
 }
@@ -67,6 +71,10 @@ export function createAppserviceApp(options: ListenerOptions): express.Express {
 
   const transaction = async (req: Request, res: Response) => {
     const txnId = String(req.params.txnId);
+    // Ids over the spec's 255 bytes cannot be stored (and no homeserver makes them).
+    if (utf8Length(txnId) > MAX_ID_BYTES) return void matrixError(res, 400, 'M_INVALID_PARAM', `the transaction id is longer than ${MAX_ID_BYTES} bytes`);
+    if (textProblem(txnId)) return void matrixError(res, 400, 'M_INVALID_PARAM', 'the transaction id is not valid text');
+    if (!req.is('application/json')) return void matrixError(res, 415, 'M_NOT_JSON', 'a transaction must be sent as Content-Type: application/json');
     const buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     let body: unknown;
     try {
@@ -81,7 +89,7 @@ export function createAppserviceApp(options: ListenerOptions): express.Express {
     try {
       await handlers.transaction(txnId, hash, body as TransactionBody);
     } catch (err) {
-      logger.error({ channel: 'matrix', event: 'transaction.store_failed', txnId, err: (err as Error).message }, 'transaction could not be stored; the homeserver will retry');
+      logger.error({ channel: 'matrix', event: 'transaction.store_failed', txnId, err: errorMessage(err) }, 'transaction could not be stored; the homeserver will retry');
       // No answer at all when the process is going down mid-way; otherwise a 500 asks for a retry.
       if ((err as { crash?: boolean }).crash) return void res.socket?.destroy();
       return void matrixError(res, 500, 'M_UNKNOWN', 'could not store the transaction; retry later');
@@ -125,7 +133,7 @@ export function createAppserviceApp(options: ListenerOptions): express.Express {
       logger.warn({ channel: 'matrix', event: 'transaction.too_large', path: req.path, limit: options.maxBodyBytes }, 'transaction body too large');
       return void matrixError(res, 413, 'M_TOO_LARGE', `the body is larger than ${options.maxBodyBytes} bytes`);
     }
-    logger.error({ channel: 'matrix', event: 'listener.error', path: req.path, err: err.message }, 'appservice request failed');
+    logger.error({ channel: 'matrix', event: 'listener.error', path: req.path, err: errorMessage(err) }, 'appservice request failed');
     matrixError(res, err.status && err.status < 500 ? err.status : 500, err.status === 400 ? 'M_BAD_JSON' : 'M_UNKNOWN', err.message);
   });
   return app;

@@ -4,8 +4,8 @@
  * anything is stored, stringified or matched: text PostgreSQL cannot store
  * or that no honest client sends (NUL, lone UTF-16 surrogates), nesting
  * deeper than a real message needs, more values than a body of that size
- * can hold honestly, and — where a protocol demands it (Matrix canonical
- * JSON) — numbers that are not integers in the interoperable range.
+ * can hold honestly. Which numbers must be integers is each schema's
+ * business (zod at the REST routes, the event check for Matrix).
  *
  * One walk, iterative and linear in the size of the value: it never
  * recurses, so a body nested 10,000 levels costs no stack.
@@ -15,6 +15,7 @@ declare global {
   interface String {
     /** ES2024; in every Node this project runs on (20+). */
     isWellFormed(): boolean;
+    toWellFormed(): string;
   }
 }
 
@@ -23,11 +24,9 @@ export interface IntakeLimits {
   maxDepth: number;
   /** Values (strings, numbers, containers…) in total; bounds work on bodies of small tokens. */
   maxValues?: number;
-  /** Only integers within ±(2^53−1), as Matrix canonical JSON requires. */
-  integersOnly?: boolean;
 }
 
-export type IntakeReason = 'nul' | 'lone_surrogate' | 'too_deep' | 'too_many_values' | 'not_integer';
+export type IntakeReason = 'nul' | 'lone_surrogate' | 'too_deep' | 'too_many_values';
 
 export interface IntakeProblem {
   /** Where, as `body.messages.3.content` (the root is the `where` given). */
@@ -52,7 +51,6 @@ const MESSAGES: Record<IntakeReason, (path: string, limits: IntakeLimits) => str
   lone_surrogate: (p) => `${p} contains an unpaired UTF-16 surrogate (invalid Unicode text)`,
   too_deep: (p, l) => `${p} is nested more than ${l.maxDepth} levels deep`,
   too_many_values: (p, l) => `${p} holds more than ${l.maxValues} values`,
-  not_integer: (p) => `${p} must be an integer between -(2^53-1) and 2^53-1`,
 };
 
 const problem = (path: string, reason: IntakeReason, limits: IntakeLimits): IntakeProblem => ({ path, reason, message: MESSAGES[reason](path, limits) });
@@ -77,8 +75,6 @@ export function inspectJson(value: unknown, limits: IntakeLimits, where = 'body'
     if (typeof v === 'string') {
       const bad = textProblem(v);
       if (bad) return problem(item.path, bad, limits);
-    } else if (typeof v === 'number') {
-      if (limits.integersOnly && !Number.isSafeInteger(v)) return problem(item.path, 'not_integer', limits);
     } else if (v !== null && typeof v === 'object') {
       if (item.depth >= limits.maxDepth) return problem(item.path, 'too_deep', limits);
       if (Array.isArray(v)) {
@@ -101,4 +97,13 @@ export function inspectJson(value: unknown, limits: IntakeLimits, where = 'body'
 /** Byte length of a string in UTF-8 (Matrix limits identifiers in bytes). */
 export function utf8Length(s: string): number {
   return Buffer.byteLength(s, 'utf8');
+}
+
+/**
+ * Text of our own making (an error message that may quote an event) as the
+ * database can store it: NUL and lone surrogates become U+FFFD. Input is
+ * refused, never repaired; this is for what Mosaic writes about it.
+ */
+export function storableText(s: string, maxLength = 1000): string {
+  return s.slice(0, maxLength).replaceAll('\u0000', '\uFFFD').toWellFormed();
 }
