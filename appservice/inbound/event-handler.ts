@@ -8,6 +8,7 @@ import type { ConversationService } from '../../src/conversations/conversation-s
 import type { ConversationStore } from '../../src/conversations/conversation-store.ts';
 import type { CommandRegistry } from '../../src/commands/registry.ts';
 import type { Logger } from '../../src/logging.ts';
+import { errorMessage } from '../../src/errors.ts';
 import type { ChannelMessage } from '../../src/protocol/channel-message.ts';
 import type { BotCommands } from './bot-commands.ts';
 import type { Ghosts } from '../identity/ghosts.ts';
@@ -94,6 +95,9 @@ export class EventHandler {
   private async ghostInvited(e: MatrixEvent, agentId: string): Promise<Outcome> {
     const agent = await this.d.ghosts.agent(agentId);
     if (!agent) return skip('invite for a ghost whose agent no longer exists');
+    const actor = await this.d.identities.actorFor(e.sender);
+    // Another user's private agent is not there for this inviter: nothing is registered, joined or said.
+    if (agent.ownerId !== null && agent.ownerId !== actor?.userId) return skip("invite for another user's private agent");
     const ghost = await this.d.ghosts.ensure(agent);
     await this.d.client.join(e.room_id, ghost);
     const existing = await this.d.rooms.byRoomId(e.room_id);
@@ -107,7 +111,6 @@ export class EventHandler {
       await this.d.manager.notice(e.room_id, ghost, ENCRYPTED_NOTICE, `encrypted:${e.event_id}`);
       return done;
     }
-    const actor = await this.d.identities.actorFor(e.sender);
     if (!actor) {
       await this.d.manager.notice(e.room_id, ghost, howToLinkLine(e.sender), `unlinked:${e.event_id}`);
       await this.d.client.leave(e.room_id, ghost);
@@ -151,6 +154,18 @@ export class EventHandler {
   private async conversationMessage(e: MatrixEvent, mapped: RoomWithConversation): Promise<Outcome> {
     const conversationId = mapped.room.conversationId;
     const speaker = await this.d.manager.speakerFor(mapped);
+    const members = await this.d.client.joinedMembers(e.room_id, speaker);
+    const rel = relationsOf(e.content);
+    const actor = await this.d.identities.actorFor(e.sender, members[e.sender]?.display_name ?? null);
+    if (!actor) {
+      // Refusing does no more work than deciding whether to say so: no translation, no media, no markdown.
+      const rawBody = typeof e.content.body === 'string' ? e.content.body : '';
+      const isCommand = this.d.commands.match(rawBody) !== null;
+      if (isCommand || (await this.wantsAnswer(e, mapped, members, speaker, rel, false))) {
+        await this.d.manager.notice(e.room_id, speaker, howToLinkLine(e.sender), `unlinked:${e.event_id}`, { 'm.in_reply_to': { event_id: e.event_id } });
+      }
+      return done;
+    }
     let msg: ChannelMessage;
     try {
       msg = await toChannelMessage(e, {
@@ -163,37 +178,32 @@ export class EventHandler {
       if (err instanceof UntranslatableEvent) return skip(err.message);
       throw err;
     }
-    const members = await this.d.client.joinedMembers(e.room_id, speaker);
     const humans = Object.keys(members).filter((m) => !this.d.ghosts.isOurs(m));
-    const rel = relationsOf(e.content);
     const isCommand = msg.senderType === 'user' && this.d.commands.match(msg.content) !== null;
-    const speakerName = members[speaker]?.display_name ?? null;
-    const answer =
-      !rel.replaces &&
-      e.content.msgtype !== 'm.notice' &&
-      shouldAnswer({
-        mode: mapped.room.replyMode,
-        humans: humans.length,
-        mentioned: mentions(e, speaker, speakerName),
-        repliedToUs: rel.inReplyTo !== null && (await this.isOurEvent(e.room_id, rel.inReplyTo, speaker)),
-        isCommand,
-      });
-
-    const actor = await this.d.identities.actorFor(e.sender, members[e.sender]?.display_name ?? null);
-    if (!actor) {
-      if (answer || isCommand) await this.d.manager.notice(e.room_id, speaker, howToLinkLine(e.sender), `unlinked:${e.event_id}`, { 'm.in_reply_to': { event_id: e.event_id } });
-      return done;
-    }
+    const answer = await this.wantsAnswer(e, mapped, members, speaker, rel, isCommand);
     const owner = await this.d.identities.actorById(mapped.ownerId);
     if (!owner) return skip("the conversation's owner is disabled");
     const senderName = humans.length > 1 ? (members[e.sender]?.display_name ?? e.sender) : undefined;
     if (actor.userId !== mapped.ownerId) msg.metadata.mosaicUserId = actor.userId;
     const result = await this.d.service.receive(owner, conversationId, msg, 'matrix', { answer: answer && !isCommand, ...(senderName ? { senderName } : {}) });
     if (!result.created) return skip('already stored (a repeated event)');
-    await this.d.observe(msg).catch((err: unknown) => this.d.logger.warn({ channel: 'matrix', event: 'observer.failed', err: (err as Error).message }, 'message handler failed'));
+    await this.d.observe(msg).catch((err: unknown) => this.d.logger.warn({ channel: 'matrix', event: 'observer.failed', err: errorMessage(err) }, 'message handler failed'));
     const opened = result.command?.result.openConversationId;
     if (opened) await this.d.bot.openForUser(owner, opened, e.sender, e.room_id, speaker, e.event_id);
     return done;
+  }
+
+  /** Whether the room's reply mode says this message is for the agent (not an edit, not a notice). */
+  private async wantsAnswer(e: MatrixEvent, mapped: RoomWithConversation, members: Record<string, { display_name?: string | null }>, speaker: string, rel: ReturnType<typeof relationsOf>, isCommand: boolean): Promise<boolean> {
+    if (rel.replaces || e.content.msgtype === 'm.notice') return false;
+    const humans = Object.keys(members).filter((m) => !this.d.ghosts.isOurs(m));
+    return shouldAnswer({
+      mode: mapped.room.replyMode,
+      humans: humans.length,
+      mentioned: mentions(e, speaker, members[speaker]?.display_name ?? null),
+      repliedToUs: rel.inReplyTo !== null && (await this.isOurEvent(e.room_id, rel.inReplyTo, speaker)),
+      isCommand,
+    });
   }
 
   private async isOurEvent(roomId: string, eventId: string, asUser: string): Promise<boolean> {

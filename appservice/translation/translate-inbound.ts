@@ -7,8 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import type { ChannelAttachment, ChannelMessage, ContentType } from '../../src/protocol/channel-message.ts';
 import type { Logger } from '../../src/logging.ts';
+import { errorMessage } from '../../src/errors.ts';
 import { looksLikeMarkdown, stripReplyFallback } from './formatting.ts';
 import type { MatrixClient } from '../transport/matrix-client.ts';
+import { parseMxc } from '../transport/mxc.ts';
 
 export interface MatrixEvent {
   event_id: string;
@@ -72,6 +74,8 @@ export async function toChannelMessage(e: MatrixEvent, opts: TranslateOptions): 
   if (MEDIA.has(msgtype)) {
     const url = source.url;
     if (typeof url !== 'string') throw new UntranslatableEvent(`${msgtype} without a url (encrypted media is not supported)`);
+    // Checked before anything is requested with it: only mxc://<server-name>/<media-id> is a content URI.
+    if (!parseMxc(url)) throw new UntranslatableEvent(`${msgtype} whose url is not an mxc:// content URI`);
     const info = (source.info ?? {}) as { mimetype?: unknown; size?: unknown };
     const mimeType = typeof info.mimetype === 'string' && /^[\w.+-]+\/[\w.+-]+$/.test(info.mimetype) ? info.mimetype : 'application/octet-stream';
     const name = typeof source.filename === 'string' && source.filename ? source.filename : body || 'attachment';
@@ -117,11 +121,14 @@ async function resolveMedia(mxc: string, name: string, mimeType: string, size: n
       const type = mimeType !== 'application/octet-stream' ? mimeType : contentType.split(';')[0]!.trim();
       return { name, mimeType: /^[\w.+-]+\/[\w.+-]+$/.test(type) ? type : 'application/octet-stream', url: `data:${type};base64,${data.toString('base64')}`, sizeBytes: data.length };
     } catch (err) {
-      opts.logger.warn({ channel: 'matrix', event: 'media.download_failed', mxc, err: (err as Error).message }, 'media could not be downloaded; keeping a link');
+      opts.logger.warn({ channel: 'matrix', event: 'media.download_failed', mxc, err: errorMessage(err) }, 'media could not be downloaded; keeping a link');
     }
   }
-  return { name, mimeType, url: opts.client.mediaUrl(mxc), ...(size !== undefined ? { sizeBytes: size } : {}) };
+  return { name, mimeType, url: opts.client.mediaUrl(mxc) ?? mxc, ...(size !== undefined ? { sizeBytes: size } : {}) };
 }
+
+/** Homeservers keep display names to 256 characters; a longer one is not matched as a mention. */
+const MAX_DISPLAY_NAME = 256;
 
 /** Whether the message addresses this ghost: a mention (m.mentions, pill or name). */
 export function mentions(e: MatrixEvent, userId: string, displayName: string | null): boolean {
@@ -130,7 +137,8 @@ export function mentions(e: MatrixEvent, userId: string, displayName: string | n
   const body = typeof e.content.body === 'string' ? e.content.body : '';
   const html = typeof e.content.formatted_body === 'string' ? e.content.formatted_body : '';
   if (body.includes(userId) || html.includes(`matrix.to/#/${userId}`) || html.includes(`matrix.to/#/${encodeURIComponent(userId)}`)) return true;
-  if (displayName && displayName.trim().length >= 2) {
+  // A name is matched literally (escaped), so the work is the body's length times the name's: names are bounded like the homeserver bounds them.
+  if (displayName && displayName.trim().length >= 2 && displayName.length <= MAX_DISPLAY_NAME) {
     const escaped = displayName.trim().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     if (new RegExp(`(^|[^\\p{L}\\p{N}_])@?${escaped}($|[^\\p{L}\\p{N}_])`, 'iu').test(body)) return true;
   }

@@ -17,6 +17,7 @@ import { ChannelSendError } from '../../src/protocol/channel-errors.ts';
 import type { Logger } from '../../src/logging.ts';
 import { CanonicalJsonError, canonicalJsonBytes, encodeCanonicalJson } from './canonical-json.ts';
 import { MAX_CONTENT_BYTES, MAX_ID_BYTES } from './event-limits.ts';
+import { parseMxc } from './mxc.ts';
 
 export interface MatrixClientOptions {
   homeserverUrl: string;
@@ -310,9 +311,9 @@ export class MatrixClient {
 
   /** Downloads `mxc://server/mediaId` through the authenticated media API. */
   async downloadMedia(mxc: string, maxBytes: number): Promise<{ data: Buffer; contentType: string }> {
-    const m = /^mxc:\/\/([^/]+)\/([^/?#]+)$/.exec(mxc);
-    if (!m) throw new MatrixApiError(400, 'M_INVALID_PARAM', `not an mxc URI: ${mxc}`, 'media download');
-    const res = await this.fetchWithRetry('GET', `/_matrix/client/v1/media/download/${enc(m[1]!)}/${enc(m[2]!)}`, { attempts: 3 });
+    const m = parseMxc(mxc);
+    if (!m) throw new MatrixApiError(400, 'M_INVALID_PARAM', 'not an mxc URI (mxc://<server-name>/<media-id>)', 'media download');
+    const res = await this.fetchWithRetry('GET', `/_matrix/client/v1/media/download/${enc(m.serverName)}/${enc(m.mediaId)}`, { attempts: 3 });
     const length = Number(res.headers.get('content-length') ?? '0');
     if (length > maxBytes) {
       await res.body?.cancel();
@@ -324,8 +325,8 @@ export class MatrixClient {
   }
 
   /** The authenticated download URL of an mxc URI (for links; fetching it needs a token). */
-  mediaUrl(mxc: string): string {
-    const m = /^mxc:\/\/([^/]+)\/([^/?#]+)$/.exec(mxc);
-    return m ? `${this.base}/_matrix/client/v1/media/download/${enc(m[1]!)}/${enc(m[2]!)}` : mxc;
+  mediaUrl(mxc: string): string | null {
+    const m = parseMxc(mxc);
+    return m ? `${this.base}/_matrix/client/v1/media/download/${enc(m.serverName)}/${enc(m.mediaId)}` : null;
   }
 }
