@@ -96,9 +96,99 @@ export function routingLine(routing: RoutingSummary | null | undefined, model?: 
   };
 }
 
-/** Heuristic: does a plain body use markdown syntax? */
+/**
+ * Heuristic: does a plain body use markdown syntax? A block marker at the
+ * start of a line (heading, list item, numbered item, quote, code fence),
+ * or inline code, **bold**, a [link](url) or _emphasis_.
+ *
+ * A hand-written scanner rather than one regular expression: the body is
+ * whatever a room member typed, and the regex this replaced backtracked
+ * quadratically (a 60 KB body of "[" stalled the process for seconds).
+ * Every part below looks at each character a bounded number of times.
+ */
 export function looksLikeMarkdown(body: string): boolean {
-  return /(^|\n)\s*(#{1,6}\s|[-*+]\s|\d+\.\s|>\s|```)|`[^`]+`|\*\*[^*]+\*\*|\[[^\]]+\]\([^)]+\)|(^|\s)_[^_]+_(\s|$)/.test(body);
+  return hasBlockMarker(body) || hasInlineCode(body) || hasBold(body) || hasLink(body) || hasUnderscoreEmphasis(body);
+}
+
+const isSpace = (c: string | undefined): boolean => c !== undefined && /\s/.test(c);
+const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
+
+/** `# `, `- `, `* `, `+ `, `1. `, `> ` or a fence after a line's leading whitespace. */
+function hasBlockMarker(body: string): boolean {
+  for (let start = 0; start <= body.length; ) {
+    let i = start;
+    while (i < body.length && body[i] !== '\n' && isSpace(body[i])) i++;
+    const c = body[i];
+    if (c === '#') {
+      let j = i;
+      while (body[j] === '#') j++;
+      if (j - i <= 6 && isSpace(body[j])) return true;
+    } else if ((c === '-' || c === '*' || c === '+' || c === '>') && isSpace(body[i + 1])) return true;
+    else if (isDigit(c)) {
+      let j = i;
+      while (isDigit(body[j])) j++;
+      if (body[j] === '.' && isSpace(body[j + 1])) return true;
+    } else if (body.startsWith('```', i)) return true;
+    const next = body.indexOf('\n', i);
+    if (next < 0) break;
+    start = next + 1;
+  }
+  return false;
+}
+
+/** Two backticks with something between them. */
+function hasInlineCode(body: string): boolean {
+  for (let open = body.indexOf('`'); open >= 0; ) {
+    const close = body.indexOf('`', open + 1);
+    if (close < 0) return false;
+    if (close > open + 1) return true;
+    open = close;
+  }
+  return false;
+}
+
+/** `**`, at least one character that is not `*`, `**`. */
+function hasBold(body: string): boolean {
+  for (let i = body.indexOf('**'); i >= 0; i = body.indexOf('**', i + 1)) {
+    if (i + 2 >= body.length || body[i + 2] === '*') continue;
+    const star = body.indexOf('*', i + 2);
+    if (star < 0) return false;
+    if (body[star + 1] === '*') return true;
+    // No "**" starts between i and this lone star; continue from it.
+    i = star;
+  }
+  return false;
+}
+
+/** `[text](target)`: text without `]`, target without `)`, neither empty. */
+function hasLink(body: string): boolean {
+  let open = -1;
+  let noParenFrom = Infinity;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (c === '[') {
+      if (open < 0) open = i;
+    } else if (c === ']') {
+      if (open >= 0 && open < i - 1 && body[i + 1] === '(' && i + 2 < noParenFrom) {
+        const close = body.indexOf(')', i + 2);
+        if (close > i + 2) return true;
+        if (close < 0) noParenFrom = i + 2;
+      }
+      open = -1;
+    }
+  }
+  return false;
+}
+
+/** `_text_` with whitespace (or the body's ends) on both outer sides. */
+function hasUnderscoreEmphasis(body: string): boolean {
+  for (let i = body.indexOf('_'); i >= 0; ) {
+    const next = body.indexOf('_', i + 1);
+    if (next < 0) return false;
+    if ((i === 0 || isSpace(body[i - 1])) && next > i + 1 && (next + 1 === body.length || isSpace(body[next + 1]))) return true;
+    i = next;
+  }
+  return false;
 }
 
 /** Removes a reply fallback (`> <@user> quoted` lines) that older clients put before the body. */

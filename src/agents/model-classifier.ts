@@ -12,11 +12,13 @@ const PROMPT = `Classify the user's message for routing to an AI model. Answer w
  "domain": a single lowercase word such as "software", "medicine", "finance", "general"}`;
 
 export function parseClassification(text: string): Partial<Classification> {
-  const match = /\{[\s\S]*\}/.exec(text);
-  if (!match) return {};
+  // From the first "{" to the last "}" (what a greedy /\{[\s\S]*\}/ took, without its quadratic backtracking).
+  const open = text.indexOf('{');
+  const close = text.lastIndexOf('}');
+  if (open < 0 || close < open) return {};
   let value: Record<string, unknown>;
   try {
-    value = JSON.parse(match[0]) as Record<string, unknown>;
+    value = JSON.parse(text.slice(open, close + 1)) as Record<string, unknown>;
   } catch {
     return {};
   }

@@ -9,6 +9,7 @@ import { sqlRows } from '../db/client.ts';
 import { conversations, messages } from '../db/schema.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { isUuid } from '../db/uuid.ts';
+import { SNIPPET_SOURCE_CHARS, snippetOf } from './search-snippet.ts';
 import type { Actor } from '../identity/actor.ts';
 
 export type ConversationRow = typeof conversations.$inferSelect;
@@ -314,16 +315,16 @@ export class ConversationStore {
   async search(actor: Actor, query: string, limit = 20): Promise<SearchHit[]> {
     const q = query.trim();
     if (!q) throw badRequest('search needs some words (q=…)');
-    const rows = await sqlRows<{ message_id: string; conversation_id: string; title: string; role: string; snippet: string; rank: number; created_at: string | Date }>(
+    // The excerpt is made in JS from the start of each hit (src/conversations/search-snippet.ts), not by ts_headline.
+    const rows = await sqlRows<{ message_id: string; conversation_id: string; title: string; role: string; source: string; rank: number; created_at: string | Date }>(
       this.db,
-      sql`select m.id as message_id, m.conversation_id, c.title, m.role,
-                 ts_headline('simple', m.content, websearch_to_tsquery('simple', ${q}), 'StartSel=<<, StopSel=>>, MaxWords=30, MinWords=10') as snippet,
+      sql`select m.id as message_id, m.conversation_id, c.title, m.role, left(m.content, ${SNIPPET_SOURCE_CHARS}) as source,
                  ts_rank(m.search_vector, websearch_to_tsquery('simple', ${q})) as rank, m.created_at
           from messages m join conversations c on c.id = m.conversation_id
           where c.owner_id = ${actor.userId} and c.deleted_at is null and m.redacted_at is null
             and m.search_vector @@ websearch_to_tsquery('simple', ${q})
           order by rank desc, m.seq desc limit ${limit}`,
     );
-    return rows.map((r) => ({ messageId: r.message_id, conversationId: r.conversation_id, conversationTitle: r.title, role: r.role, snippet: r.snippet, rank: Number(r.rank), createdAt: new Date(r.created_at) }));
+    return rows.map((r) => ({ messageId: r.message_id, conversationId: r.conversation_id, conversationTitle: r.title, role: r.role, snippet: snippetOf(r.source, q), rank: Number(r.rank), createdAt: new Date(r.created_at) }));
   }
 }

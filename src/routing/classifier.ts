@@ -60,16 +60,43 @@ for (const type of TASK_TYPES) {
   }
 }
 
-/** Multi-word cues: regexes on the lower-cased text. */
-const PHRASES: Array<[RegExp, TaskType, number]> = [
+/** Something that tests text: a regex, or a small function where no regex can be linear. */
+interface Cue {
+  test(text: string): boolean;
+}
+
+/**
+ * Every cue runs in time linear in the text (the text is a user's message).
+ * A regex that would need `.*` between two parts, or a line anchor after
+ * `\s+`, backtracks quadratically on a hostile message; those are split
+ * into lines and tested part by part instead.
+ */
+const LINE_BREAK = /\r\n|[\n\r\u2028\u2029]/;
+
+/** `re` (anchored, no `m` flag) on each line by itself. */
+const anyLine = (re: RegExp): Cue => ({ test: (text) => text.split(LINE_BREAK).some((line) => re.test(line)) });
+
+/** `first` somewhere on a line and, after its first occurrence on that line, `then`. */
+const onLineAfter = (first: RegExp, then: RegExp): Cue => ({
+  test: (text) =>
+    text.split(LINE_BREAK).some((line) => {
+      const m = first.exec(line);
+      return m !== null && then.test(line.slice(m.index + m[0].length));
+    }),
+});
+
+const either = (...cues: Cue[]): Cue => ({ test: (text) => cues.some((c) => c.test(text)) });
+
+/** Multi-word cues on the lower-cased text. */
+const PHRASES: Array<[Cue, TaskType, number]> = [
   [/```|~~~/, 'coding', 5],
   [/\b(traceback \(most recent call last\)|exception in thread|stack trace|segmentation fault|core dumped|panicked at)\b/, 'coding', 6],
   [/\b(\w+error|\w+exception): /, 'coding', 4],
-  [/^\s+at \S+ \(?[^)]*:\d+:\d+\)?$/m, 'coding', 5],
+  [anyLine(/^\s+at \S+ \(?[^)]*:\d+:\d+\)?$/), 'coding', 5],
   [/\bfile "[^"]+", line \d+/, 'coding', 5],
-  [/\b[\w./-]+\.(ts|tsx|js|jsx|mjs|py|rs|go|java|kt|rb|php|c|h|cpp|cs|swift|sql|sh|yaml|yml|toml|graphql|vue|svelte)\b/, 'coding', 3],
+  [/[\w./-]\.(ts|tsx|js|jsx|mjs|py|rs|go|java|kt|rb|php|c|h|cpp|cs|swift|sql|sh|yaml|yml|toml|graphql|vue|svelte)\b/, 'coding', 3],
   [/\b(fatal|error|warning): /, 'coding', 2],
-  [/\b(def|fn|func|const|let|var|import|return|public static|#include)\b.*[({=;]/, 'coding', 3],
+  [onLineAfter(/\b(def|fn|func|const|let|var|import|return|public static|#include)\b/, /[({=;]/), 'coding', 3],
   [/\b(write|implement|create|build|add) (a |an |the )?(\w+ ){0,3}(function|class|hook|endpoint|query|script|regex|test|tests|cli|api|module|component|deployment)\b/, 'coding', 3],
   [/\bunit tests?\b/, 'coding', 2],
   [/\bin (python|rust|go|java|javascript|typescript|c\+\+|c#|ruby|kotlin|swift|bash|sql)\b/, 'coding', 2.5],
@@ -109,8 +136,8 @@ const COMPLEX_CUES = /\b(design|architecture|distributed|scalable|production|com
 const MODERATE_CUES = /\b(explain|why|how (do|does|did)|difference|review|formal|keeping|keep the|tests?|pagination|race conditions?|replicas|about \d+ words|tone|register)\b/g;
 const SIMPLE_CUES = /\b(quick(ly)?|briefly|simple|one (word|sentence|line)|just|short|tl;?dr|what is|define|how do you say|how many|how long|how tall|haiku|slogan|tagline|limerick|riddle|names|proofread|rewrite|grammar|like i'?m five|eli5)\b/g;
 
-const DOMAINS: Array<[string, RegExp]> = [
-  ['software', /\w+(error|exception)\b|\.(ts|tsx|js|py|go|rs|java|rb|c|cpp)\b|\b(code|coding|function|api|bug|python|rust|javascript|typescript|sql|docker|kubernetes|git|server|database|postgres|react|compiler|npm|regex|endpoint|deploy|cli)\b|```/],
+const DOMAINS: Array<[string, Cue]> = [
+  ['software', /\w(error|exception)\b|\.(ts|tsx|js|py|go|rs|java|rb|c|cpp)\b|\b(code|coding|function|api|bug|python|rust|javascript|typescript|sql|docker|kubernetes|git|server|database|postgres|react|compiler|npm|regex|endpoint|deploy|cli)\b|```/],
   ['data', /\b(data|dataset|spreadsheet|csv|chart|a\/b test|conversion|metrics|statistics|signups|trend)\b/],
   ['math', /\b(equation|integral|derivative|theorem|proof|algebra|calculus|probability|prime number|matrix)\b/],
   ['science', /\b(physics|chemistry|biology|quantum|relativity|photosynthesis|planet|molecule|battery|batteries|protein|climate|gravity|atom)\b/],
@@ -118,7 +145,7 @@ const DOMAINS: Array<[string, RegExp]> = [
   ['legal', /\b(legal|law|contract|clause|lawsuit|privacy policy|gdpr|patent|patents|regulat\w+|visa)\b/],
   ['finance', /\b(finance|financial|mortgage|inflation|interest rates?|invest\w*|stock|budget|revenue|price|pricing|salary|tax|churn|expenses|overspending|rent)\b/],
   ['business', /\b(startup|business|market|marketing|customers?|competitors?|swot|strategy|sales|product|company|meeting|board|manager)\b/],
-  ['language', /\b(translate|translation|grammar|proofread|word for|say .* in|localize)\b/],
+  ['language', either(/\b(translate|translation|grammar|proofread|word for|localize)\b/, onLineAfter(/\bsay /, / in\b/))],
   ['writing', /\b(poem|story|novel|lyrics|essay|screenplay|sonnet|haiku|letter|slogan|tagline)\b/],
   ['travel', /\b(trip|travel|itinerary|flight|hotel|visa|kyoto|lisbon)\b/],
   ['education', /\b(student|students|exam|school|class size|teacher|homework|course)\b/],
