@@ -146,8 +146,9 @@ export class MatrixAdapter implements IChannelAdapter {
           const agentId = this.d.ghosts.agentIdOf(userId);
           const agent = agentId ? await this.d.ghosts.agent(agentId) : null;
           if (!agent) return false;
-          // The spec: the appservice creates the user before answering 200.
-          await this.d.ghosts.ensure(agent);
+          // The spec: the appservice creates the user before answering 200. Who asks is unknown,
+          // so the profile (a private agent's name) waits for an invite its owner sends.
+          await this.d.ghosts.register(agent);
           return true;
         },
         aliasExists: async () => false,

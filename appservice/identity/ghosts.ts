@@ -57,6 +57,17 @@ export class Ghosts {
     return agentId !== null && (await this.agent(agentId)) !== null;
   }
 
+  /**
+   * Registers the ghost and nothing more. For the homeserver's user query,
+   * which does not say who is asking: a private agent's name and avatar are
+   * set only once its owner invites it (`ensure`).
+   */
+  async register(agent: AgentRow): Promise<string> {
+    const userId = this.userIdFor(agent.id);
+    await this.client.registerUser(userId.slice(1, userId.indexOf(':')));
+    return userId;
+  }
+
   /** Registers the agent's ghost if needed and keeps its profile in step with the agent. */
   async ensure(agent: AgentRow): Promise<string> {
     const userId = this.userIdFor(agent.id);

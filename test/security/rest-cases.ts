@@ -1,0 +1,160 @@
+/**
+ * What an attacker sends to the REST API, route by route. Every route of
+ * the app needs at least one case here (rest.test.ts checks it against the
+ * router's own table). `finding` names the numbered finding of issue 12 a
+ * case reproduces; each of those failed before the fix.
+ */
+import { expect } from 'vitest';
+import type { AttackCase } from './attack.ts';
+
+export interface RestFixtures {
+  aliceConversation: string;
+  bobConversation: string;
+  aliceMessage: string;
+  aliceClientMessageId: string;
+  /** Alice's private agents "helper" and "other". */
+  aliceAgent: string;
+  aliceOtherAgent: string;
+  bobAgent: string;
+  aliceRule: string;
+  aliceCredential: string;
+  aliceTokenId: string;
+  aliceToken: string;
+}
+
+const NUL = '\u0000';
+const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+const unknownJob = Buffer.from('mosaic:session-gc\u0000999999').toString('base64url');
+
+type Case = AttackCase<RestFixtures>;
+
+export const REST_CASES: Case[] = [
+  // ---- the edge: before any route ---------------------------------------------------------
+  { name: 'an unknown path is 404 in the error shape', route: 'unmatched', as: 'alice', request: () => ({ method: 'GET', path: `/api/${'x'.repeat(3000)}` }), expect: { status: 404, code: 'not_found' } },
+  { name: 'a 20,000-character query string is 431 in the error shape, not a bare status', finding: 9, route: 'unmatched', as: 'alice', request: () => ({ method: 'GET', path: `/api/conversations?q=${'a'.repeat(20_000)}` }), expect: { status: 431, code: 'headers_too_large' } },
+  { name: 'a NUL in the path is 400', route: 'unmatched', as: 'alice', request: () => ({ method: 'GET', path: '/api/conversations/%00' }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'a request without a token gets 401 with WWW-Authenticate: Bearer', finding: 11, route: 'GET /api/me', as: 'none', request: () => ({ method: 'GET', path: '/api/me' }), expect: { status: 401, code: 'unauthorized', headers: { 'www-authenticate': /^Bearer realm="mosaic"$/ } } },
+  { name: 'a wrong token gets 401 with WWW-Authenticate: Bearer error="invalid_token"', finding: 11, route: 'GET /api/tokens', as: 'none', request: () => ({ method: 'GET', path: '/api/tokens', headers: { authorization: 'Bearer mos_not-a-token' } }), expect: { status: 401, code: 'unauthorized', headers: { 'www-authenticate': /invalid_token/ } } },
+  { name: 'the Authorization scheme is case-insensitive ("bearer"; the REST API already was, the appservice was not)', route: 'GET /api/me', as: 'none', request: (f) => ({ method: 'GET', path: '/api/me', headers: { authorization: `bearer ${f.aliceToken}` } }), expect: { status: 200 } },
+  { name: 'GET /healthz with a NUL in the query string is 400', route: 'GET /healthz', as: 'none', request: () => ({ method: 'GET', path: '/healthz?x=%00' }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'a method a path does not have is 405 with Allow', route: 'GET /readyz', as: 'none', request: () => ({ method: 'DELETE', path: '/readyz' }), expect: { status: 405, code: 'method_not_allowed', headers: { allow: /GET/ } } },
+  { name: 'metrics are not served on the API port', finding: 2, route: 'unmatched', as: 'none', request: () => ({ method: 'GET', path: '/metrics' }), expect: { status: 404, code: 'not_found' } },
+  { name: 'a body over the size limit is 413 in the error shape', route: 'POST /api/conversations', as: 'alice', request: () => ({ method: 'POST', path: '/api/conversations', body: { title: 'x'.repeat(2_000_000) } }), expect: { status: 413, code: 'payload_too_large' } },
+  { name: 'JSON nested 10,000 levels is refused before any route reads it', route: 'POST /api/routing/explain', as: 'alice', request: () => ({ method: 'POST', path: '/api/routing/explain', raw: `{"text":"hi","attachments":${deep(10_000)}}` }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'broken JSON is 400 invalid_json', route: 'PATCH /api/me', as: 'alice', request: () => ({ method: 'PATCH', path: '/api/me', raw: '{"localOnly": tru' }), expect: { status: 400, code: 'invalid_json' } },
+
+  // ---- bodies that are not JSON (finding 8) ------------------------------------------------
+  { name: 'JSON sent as text/plain does not create a conversation with defaults', finding: 8, route: 'POST /api/conversations', as: 'alice', request: () => ({ method: 'POST', path: '/api/conversations', raw: '{"title":"x"}', contentType: 'text/plain' }), expect: { status: 415, code: 'unsupported_media_type' } },
+  { name: 'a form-encoded body to POST /api/conversations is 415', finding: 8, route: 'POST /api/conversations', as: 'alice', request: () => ({ method: 'POST', path: '/api/conversations', raw: 'title=x', contentType: 'application/x-www-form-urlencoded' }), expect: { status: 415, code: 'unsupported_media_type' } },
+  { name: 'a body without a Content-Type to POST /api/conversations is 415', finding: 8, route: 'POST /api/conversations', as: 'alice', request: () => ({ method: 'POST', path: '/api/conversations', raw: '{"title":"x"}', contentType: null }), expect: { status: 415, code: 'unsupported_media_type' } },
+  { name: 'JSON sent as text/plain does not issue a token', finding: 8, route: 'POST /api/tokens', as: 'alice', request: () => ({ method: 'POST', path: '/api/tokens', raw: '{"name":"x"}', contentType: 'text/plain' }), expect: { status: 415, code: 'unsupported_media_type' } },
+  { name: 'a body without a Content-Type to POST /api/tokens is 415', finding: 8, route: 'POST /api/tokens', as: 'alice', request: () => ({ method: 'POST', path: '/api/tokens', raw: '{}', contentType: null }), expect: { status: 415, code: 'unsupported_media_type' } },
+  { name: 'a form-encoded body to PATCH /api/me is 415', route: 'PATCH /api/me', as: 'alice', request: () => ({ method: 'PATCH', path: '/api/me', raw: 'localOnly=true', contentType: 'application/x-www-form-urlencoded' }), expect: { status: 415, code: 'unsupported_media_type' } },
+
+  // ---- text the database cannot store, and numbers out of range (finding 6) ----------------
+  { name: 'NUL in a conversation title (create)', finding: 6, route: 'POST /api/conversations', as: 'alice', request: () => ({ method: 'POST', path: '/api/conversations', body: { title: `a${NUL}b` } }), expect: { status: 400, code: 'bad_request' }, then: (_f, res) => void expect((res.json as { error: { details: { field: string } } }).error.details.field).toBe('body.title') },
+  { name: 'a lone surrogate in a conversation title', route: 'POST /api/conversations', as: 'alice', request: () => ({ method: 'POST', path: '/api/conversations', raw: '{"title":"a\\ud800b"}' }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'NUL in a conversation title (PATCH)', finding: 6, route: 'PATCH /api/conversations/:id', as: 'alice', request: (f) => ({ method: 'PATCH', path: `/api/conversations/${f.aliceConversation}`, body: { title: NUL } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'NUL in message content', finding: 6, route: 'POST /api/conversations/:id/messages', as: 'alice', request: (f) => ({ method: 'POST', path: `/api/conversations/${f.aliceConversation}/messages`, body: { content: `hello${NUL}` } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'NUL in a clientMessageId', finding: 6, route: 'POST /api/conversations/:id/messages', as: 'alice', request: (f) => ({ method: 'POST', path: `/api/conversations/${f.aliceConversation}/messages`, body: { content: 'hello', clientMessageId: `id${NUL}` } }), expect: { status: 400, code: 'bad_request' } },
+  { name: "NUL in an agent's system prompt", finding: 6, route: 'POST /api/agents', as: 'alice', request: () => ({ method: 'POST', path: '/api/agents', body: { name: 'nul-agent', systemPrompt: `be${NUL}nice` } }), expect: { status: 400, code: 'bad_request' } },
+  { name: "NUL in an admin-created user's display name", finding: 6, route: 'POST /api/admin/users', as: 'admin', request: () => ({ method: 'POST', path: '/api/admin/users', body: { username: 'mallory', displayName: `M${NUL}` } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'NUL in the search query', finding: 6, route: 'GET /api/conversations/search', as: 'alice', request: () => ({ method: 'GET', path: '/api/conversations/search?q=a%00b' }), expect: { status: 400, code: 'bad_request' } },
+  { name: '/api/usage?since= far outside the dates a database holds', finding: 6, route: 'GET /api/usage', as: 'alice', request: () => ({ method: 'GET', path: '/api/usage?since=-200000-01-01' }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'an agent reference of 36 hex digits on create is an unknown agent (404), not a cast error', finding: 6, route: 'POST /api/conversations', as: 'alice', request: () => ({ method: 'POST', path: '/api/conversations', body: { agent: 'a'.repeat(36) } }), expect: { status: 404, code: 'agent_unknown' } },
+  {
+    name: 'an agent reference of 36 hex digits in !agent answers as a command (the message is stored, no 500)',
+    finding: 6,
+    route: 'POST /api/conversations/:id/messages',
+    as: 'alice',
+    request: (f) => ({ method: 'POST', path: `/api/conversations/${f.aliceConversation}/messages`, body: { content: `!agent ${'b'.repeat(36)}` } }),
+    expect: { status: 202 },
+    changes: 'a command message and its notice are stored, as for any command',
+    then: (_f, res) => void expect((res.json as { command: { text: string } }).command.text).toMatch(/no agent named/),
+  },
+  { name: 'renaming an agent to the name of another of the same user is 409', finding: 6, route: 'PATCH /api/agents/:id', as: 'alice', request: (f) => ({ method: 'PATCH', path: `/api/agents/${f.aliceOtherAgent}`, body: { name: 'helper' } }), expect: { status: 409, code: 'conflict' } },
+  { name: 'a budget of 1e309 (Infinity once parsed) is 400', route: 'PATCH /api/me', as: 'alice', request: () => ({ method: 'PATCH', path: '/api/me', raw: '{"monthlyBudgetUsd":1e309}' }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'message content over the limit is 400', route: 'POST /api/conversations/:id/messages', as: 'alice', request: (f) => ({ method: 'POST', path: `/api/conversations/${f.aliceConversation}/messages`, body: { content: 'x'.repeat(100_001) } }), expect: { status: 400, code: 'bad_request' } },
+
+  // ---- references across users (finding 7) -------------------------------------------------
+  { name: "replyToId pointing at another user's message is not found", finding: 7, route: 'POST /api/conversations/:id/messages', as: 'bob', request: (f) => ({ method: 'POST', path: `/api/conversations/${f.bobConversation}/messages`, body: { content: 'hi', replyToId: f.aliceMessage } }), expect: { status: 404, code: 'not_found' } },
+  {
+    name: "a clientMessageId another user already used is this user's own (unique per user, nothing probed)",
+    finding: 7,
+    route: 'POST /api/conversations/:id/messages',
+    as: 'bob',
+    request: (f) => ({ method: 'POST', path: `/api/conversations/${f.bobConversation}/messages`, body: { content: 'mine', clientMessageId: f.aliceClientMessageId } }),
+    expect: { status: 202 },
+    changes: "Bob's own message is stored and answered",
+    then: (f, res) => {
+      const body = res.json as { messageId: string; duplicate: boolean };
+      expect(body.duplicate).toBe(false);
+      expect(body.messageId).not.toBe(f.aliceMessage);
+    },
+  },
+  { name: "a routing rule naming another user's private agent (agentConfigId) is not found", finding: 7, route: 'POST /api/routing/rules', as: 'bob', request: (f) => ({ method: 'POST', path: '/api/routing/rules', body: { name: 'steal', action: { routeTo: { provider: 'ollama', model: 'llama3.2', agentConfigId: f.aliceAgent } } } }), expect: { status: 404, code: 'not_found' } },
+  { name: "a rule updated to name another user's private agent is not found", finding: 7, route: 'PATCH /api/routing/rules/:id', as: 'alice', request: (f) => ({ method: 'PATCH', path: `/api/routing/rules/${f.aliceRule}`, body: { action: { routeTo: { provider: 'ollama', model: 'llama3.2', agentConfigId: f.bobAgent } } } }), expect: { status: 404, code: 'not_found' } },
+  { name: 'a system rule may not name a private agent (an admin neither)', route: 'POST /api/routing/rules', as: 'admin', request: (f) => ({ method: 'POST', path: '/api/routing/rules', body: { name: 'sys', scope: 'system', action: { routeTo: { provider: 'ollama', model: 'llama3.2', agentConfigId: f.aliceAgent } } } }), expect: { status: 404, code: 'not_found' } },
+
+  // ---- another user's objects are not found ------------------------------------------------
+  { name: "another user's conversation", route: 'GET /api/conversations/:id', as: 'bob', request: (f) => ({ method: 'GET', path: `/api/conversations/${f.aliceConversation}` }), expect: { status: 404, code: 'not_found' } },
+  { name: "PATCH another user's conversation", route: 'PATCH /api/conversations/:id', as: 'bob', request: (f) => ({ method: 'PATCH', path: `/api/conversations/${f.aliceConversation}`, body: { title: 'mine now' } }), expect: { status: 404, code: 'not_found' } },
+  { name: "DELETE another user's conversation", route: 'DELETE /api/conversations/:id', as: 'bob', request: (f) => ({ method: 'DELETE', path: `/api/conversations/${f.aliceConversation}` }), expect: { status: 404, code: 'not_found' } },
+  { name: "another user's messages", route: 'GET /api/conversations/:id/messages', as: 'bob', request: (f) => ({ method: 'GET', path: `/api/conversations/${f.aliceConversation}/messages` }), expect: { status: 404, code: 'not_found' } },
+  { name: "another user's session", route: 'GET /api/conversations/:id/session', as: 'bob', request: (f) => ({ method: 'GET', path: `/api/conversations/${f.aliceConversation}/session` }), expect: { status: 404, code: 'not_found' } },
+  { name: "posting into another user's conversation", route: 'POST /api/conversations/:id/messages', as: 'bob', request: (f) => ({ method: 'POST', path: `/api/conversations/${f.aliceConversation}/messages`, body: { content: 'hi' } }), expect: { status: 404, code: 'not_found' } },
+  { name: "another user's agent", route: 'GET /api/agents/:id', as: 'bob', request: (f) => ({ method: 'GET', path: `/api/agents/${f.aliceAgent}` }), expect: { status: 404, code: 'not_found' } },
+  { name: "DELETE another user's agent", route: 'DELETE /api/agents/:id', as: 'bob', request: (f) => ({ method: 'DELETE', path: `/api/agents/${f.aliceAgent}` }), expect: { status: 404, code: 'not_found' } },
+  { name: "another user's rule", route: 'GET /api/routing/rules/:id', as: 'bob', request: (f) => ({ method: 'GET', path: `/api/routing/rules/${f.aliceRule}` }), expect: { status: 404, code: 'not_found' } },
+  { name: "DELETE another user's rule", route: 'DELETE /api/routing/rules/:id', as: 'bob', request: (f) => ({ method: 'DELETE', path: `/api/routing/rules/${f.aliceRule}` }), expect: { status: 404, code: 'not_found' } },
+  { name: "disabling another user's rule", route: 'POST /api/routing/rules/:id/disable', as: 'bob', request: (f) => ({ method: 'POST', path: `/api/routing/rules/${f.aliceRule}/disable` }), expect: { status: 404, code: 'not_found' } },
+  { name: "enabling another user's rule", route: 'POST /api/routing/rules/:id/enable', as: 'bob', request: (f) => ({ method: 'POST', path: `/api/routing/rules/${f.aliceRule}/enable` }), expect: { status: 404, code: 'not_found' } },
+  { name: "reordering with another user's rule", route: 'POST /api/routing/rules/reorder', as: 'bob', request: (f) => ({ method: 'POST', path: '/api/routing/rules/reorder', body: { ids: [f.aliceRule] } }), expect: { status: 400, code: 'bad_request' } },
+  { name: "another user's credential", route: 'GET /api/providers/credentials/:id', as: 'bob', request: (f) => ({ method: 'GET', path: `/api/providers/credentials/${f.aliceCredential}` }), expect: { status: 404, code: 'not_found' } },
+  { name: "PATCH another user's credential", route: 'PATCH /api/providers/credentials/:id', as: 'bob', request: (f) => ({ method: 'PATCH', path: `/api/providers/credentials/${f.aliceCredential}`, body: { label: 'mine' } }), expect: { status: 404, code: 'not_found' } },
+  { name: "DELETE another user's credential", route: 'DELETE /api/providers/credentials/:id', as: 'bob', request: (f) => ({ method: 'DELETE', path: `/api/providers/credentials/${f.aliceCredential}` }), expect: { status: 404, code: 'not_found' } },
+  { name: "revoking another user's token", route: 'DELETE /api/tokens/:id', as: 'bob', request: (f) => ({ method: 'DELETE', path: `/api/tokens/${f.aliceTokenId}` }), expect: { status: 404, code: 'not_found' } },
+
+  // ---- user base URLs (finding 3) ----------------------------------------------------------
+  { name: 'a base URL with a stored key is refused while the admin has not allowed them', finding: 3, route: 'POST /api/providers/credentials', as: 'alice', request: () => ({ method: 'POST', path: '/api/providers/credentials', body: { provider: 'openai', apiKey: 'sk-own', baseUrl: 'http://127.0.0.1:1/v1' } }), expect: { status: 400, code: 'base_url_refused' } },
+  { name: 'a base URL added later is refused too (cloud metadata address)', finding: 3, route: 'PATCH /api/providers/credentials/:id', as: 'alice', request: (f) => ({ method: 'PATCH', path: `/api/providers/credentials/${f.aliceCredential}`, body: { baseUrl: 'http://169.254.169.254/latest' } }), expect: { status: 400, code: 'base_url_refused' } },
+
+  // ---- statuses and headers (findings 9, 11) -----------------------------------------------
+  { name: 'an unknown queue is 404', finding: 9, route: 'POST /api/admin/jobs/queues/:name/pause', as: 'admin', request: () => ({ method: 'POST', path: '/api/admin/jobs/queues/mosaic:nope/pause' }), expect: { status: 404, code: 'not_found' } },
+  { name: 'resuming an unknown queue is 404', route: 'POST /api/admin/jobs/queues/:name/resume', as: 'admin', request: () => ({ method: 'POST', path: '/api/admin/jobs/queues/mosaic:nope/resume' }), expect: { status: 404, code: 'not_found' } },
+  { name: 'running an unknown queue is 404', route: 'POST /api/admin/jobs/queues/:name/run', as: 'admin', request: () => ({ method: 'POST', path: '/api/admin/jobs/queues/mosaic:nope/run' }), expect: { status: 404, code: 'not_found' } },
+  { name: 'an unknown job is 404', route: 'GET /api/admin/jobs/:id', as: 'admin', request: () => ({ method: 'GET', path: `/api/admin/jobs/${unknownJob}` }), expect: { status: 404, code: 'not_found' } },
+  { name: 'deleting an unknown job is 404', route: 'DELETE /api/admin/jobs/:id', as: 'admin', request: () => ({ method: 'DELETE', path: `/api/admin/jobs/${unknownJob}` }), expect: { status: 404, code: 'not_found' } },
+  { name: 'a member retrying a job is 403', route: 'POST /api/admin/jobs/:id/retry', as: 'bob', request: () => ({ method: 'POST', path: `/api/admin/jobs/${unknownJob}/retry` }), expect: { status: 403, code: 'forbidden' } },
+  { name: 'a member listing jobs is 403', route: 'GET /api/admin/jobs', as: 'bob', request: () => ({ method: 'GET', path: '/api/admin/jobs' }), expect: { status: 403, code: 'forbidden' } },
+  { name: 'a member listing queues is 403', route: 'GET /api/admin/jobs/queues', as: 'bob', request: () => ({ method: 'GET', path: '/api/admin/jobs/queues' }), expect: { status: 403, code: 'forbidden' } },
+  { name: 'a member listing users is 403', route: 'GET /api/admin/users', as: 'bob', request: () => ({ method: 'GET', path: '/api/admin/users' }), expect: { status: 403, code: 'forbidden' } },
+  { name: "a member changing another user's settings is 403", route: 'PATCH /api/admin/users/:username', as: 'bob', request: () => ({ method: 'PATCH', path: '/api/admin/users/alice', body: { localOnly: true } }), expect: { status: 403, code: 'forbidden' } },
+  { name: 'an unknown user is 404', route: 'PATCH /api/admin/users/:username', as: 'admin', request: () => ({ method: 'PATCH', path: '/api/admin/users/nobody', body: { localOnly: true } }), expect: { status: 404, code: 'not_found' } },
+  {
+    name: 'a new token is never cached (Cache-Control: no-store)',
+    finding: 11,
+    route: 'POST /api/tokens',
+    as: 'alice',
+    request: () => ({ method: 'POST', path: '/api/tokens', body: { name: 'cache-test' } }),
+    expect: { status: 201, headers: { 'cache-control': 'no-store' } },
+    changes: 'issues a token (what the route is for)',
+  },
+  {
+    name: "a new user's token is never cached (Cache-Control: no-store)",
+    finding: 11,
+    route: 'POST /api/admin/users',
+    as: 'admin',
+    request: () => ({ method: 'POST', path: '/api/admin/users', body: { username: 'carol' } }),
+    expect: { status: 201, headers: { 'cache-control': 'no-store' } },
+    changes: 'creates an account (what the route is for)',
+  },
+
+  // ---- every other route: malformed input is a 4xx in the shape ----------------------------
+  { name: 'a page size that is not a number', route: 'GET /api/conversations', as: 'alice', request: () => ({ method: 'GET', path: '/api/conversations?limit=abc' }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'an unknown capability filter', route: 'GET /api/providers/models', as: 'alice', request: () => ({ method: 'GET', path: '/api/providers/models?capability=%00' }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'provider health needs a token', route: 'GET /api/providers/health', as: 'none', request: () => ({ method: 'GET', path: '/api/providers/health' }), expect: { status: 401, code: 'unauthorized' } },
+  { name: 'credentials need a token', route: 'GET /api/providers/credentials', as: 'none', request: () => ({ method: 'GET', path: '/api/providers/credentials' }), expect: { status: 401, code: 'unauthorized' } },
+  { name: 'rules need a token', route: 'GET /api/routing/rules', as: 'none', request: () => ({ method: 'GET', path: '/api/routing/rules' }), expect: { status: 401, code: 'unauthorized' } },
+  { name: 'agents need a token', route: 'GET /api/agents', as: 'none', request: () => ({ method: 'GET', path: '/api/agents' }), expect: { status: 401, code: 'unauthorized' } },
+];
