@@ -2,19 +2,16 @@
  * Whether a pushed event may enter the journal at all. Every event passes
  * the one intake walk (src/protocol/json-intake.ts) — no NUL or broken
  * Unicode, bounded nesting — plus the spec's own limits: identifiers of
- * at most 255 bytes, events of at most 65,536 bytes, and an integer
+ * at most 255 bytes, content within the event limit, and an integer
  * `origin_server_ts` (the journal orders by it). A homeserver would
  * not send anything else; whatever does is skipped with a log line and
  * the transaction is still acknowledged, so it cannot hold up the rooms.
  */
 import { inspectJson, utf8Length, type IntakeLimits } from '../../src/protocol/json-intake.ts';
+import { MAX_EVENT_BYTES, MAX_ID_BYTES } from './event-limits.ts';
 
 /** Matrix events nest a few levels (content → m.relates_to → m.in_reply_to); 64 leaves room for any real one. */
 export const MATRIX_LIMITS: IntakeLimits = { maxDepth: 64, maxValues: 40_000 };
-
-/** The spec's size limits: identifiers and the whole event. */
-export const MAX_ID_BYTES = 255;
-export const MAX_EVENT_BYTES = 65_536;
 
 const ID_FIELDS = ['event_id', 'room_id', 'sender', 'type', 'state_key'] as const;
 
@@ -35,7 +32,8 @@ export function malformation(e: unknown): string | null {
   if (ev.state_key !== undefined && typeof ev.state_key !== 'string') return 'state_key is not a string';
   const found = inspectJson(e, MATRIX_LIMITS, 'event');
   if (found) return found.message;
-  if (utf8Length(JSON.stringify(e)) > MAX_EVENT_BYTES) return `event is larger than ${MAX_EVENT_BYTES} bytes`;
+  // The homeserver held the whole event to this limit, so its content alone cannot be larger (unsigned, which it adds later, may be).
+  if (utf8Length(JSON.stringify(ev.content)) > MAX_EVENT_BYTES) return `content is larger than ${MAX_EVENT_BYTES} bytes`;
   return null;
 }
 

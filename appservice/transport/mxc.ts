@@ -6,7 +6,7 @@
  * only. Anything else (`mxc://../..`, a path, a query) is not a content
  * URI and never reaches the media API.
  */
-import { MAX_ID_BYTES } from './event-intake.ts';
+import { MAX_ID_BYTES } from './event-limits.ts';
 
 export interface MxcParts {
   serverName: string;

@@ -13,7 +13,7 @@ import type { Logger } from '../../src/logging.ts';
 import { errorMessage } from '../../src/errors.ts';
 import { bearerToken } from '../../src/http/auth.ts';
 import { textProblem, utf8Length } from '../../src/protocol/json-intake.ts';
-import { MAX_ID_BYTES } from './event-intake.ts';
+import { MAX_ID_BYTES } from './event-limits.ts';
 
 export interface TransactionBody {
   events: unknown[];

@@ -30,13 +30,13 @@ describe('the intake walk', () => {
     expect(storableText('a\u0000b\ud800')).toBe('a\ufffdb\ufffd');
   });
 
-  it('Matrix events: ids over 255 bytes, non-integer timestamps, events over 64 KB', () => {
+  it('Matrix events: ids over 255 bytes, non-integer timestamps, content over the event limit', () => {
     const base = { event_id: '$e', room_id: '!r:hs', type: 'm.room.message', sender: '@u:hs', origin_server_ts: 1, content: { body: 'x' } };
     expect(malformation(base)).toBeNull();
     expect(malformation({ ...base, event_id: `$${'é'.repeat(128)}` })).toMatch(/255 bytes/);
     expect(malformation({ ...base, origin_server_ts: 1.5 })).toMatch(/integer/);
     expect(malformation({ ...base, origin_server_ts: 2 ** 60 })).toMatch(/integer/);
-    expect(malformation({ ...base, content: { body: 'x'.repeat(70_000) } })).toMatch(/larger than 65536/);
+    expect(malformation({ ...base, content: { body: 'x'.repeat(70_000) } })).toMatch(/larger than 65535/);
   });
 });
 
