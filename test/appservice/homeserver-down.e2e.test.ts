@@ -52,7 +52,7 @@ it('starts with the homeserver down, serves the REST API, reports matrix disconn
   writeFileSync(matrix.registrationFile, renderRegistration(registration), { mode: 0o600 });
   writeFileSync(
     path.join(dir, 'config.yaml'),
-    stringify({ http: { host: '127.0.0.1', port: httpPort }, database: { url: databaseUrl }, valkey: { keyPrefix: redisPrefix('hsdown') }, log: { level: 'info' }, providers: simulatorProviderConfig(simulators), matrix }),
+    stringify({ http: { host: '127.0.0.1', port: httpPort }, metrics: { port: 0 }, database: { url: databaseUrl }, valkey: { keyPrefix: redisPrefix('hsdown') }, log: { level: 'info' }, providers: simulatorProviderConfig(simulators), matrix }),
   );
 
   child = spawn('node', [BIN, 'start'], { cwd: dir, env: { ...env, MOSAIC_CONFIG: path.join(dir, 'config.yaml') } });
