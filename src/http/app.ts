@@ -12,7 +12,7 @@ import { MosaicError } from '../errors.ts';
 import { requireUser, type Authenticate } from './auth.ts';
 import { httpMetrics, mountedAt, type Metrics } from './metrics.ts';
 import type { Readiness } from './readiness.ts';
-import { checkBody, checkRequestLine, errorHandler, noStore, requireJsonBody } from './edge.ts';
+import { checkBody, checkRequestLine, errorBody, errorHandler, noStore, requireJsonBody } from './edge.ts';
 import { allowedMethods } from './route-table.ts';
 
 export interface ApiRoute {
@@ -54,7 +54,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   const api = express.Router();
   api.use(noStore);
   api.use(rateLimit({ windowMs: 60_000, limit: options.rateLimitPerMinute, standardHeaders: 'draft-7', legacyHeaders: false, handler: (_req, res) => {
-    res.status(429).json({ error: { code: 'rate_limited', message: 'too many requests; slow down and retry in a minute' } });
+    res.status(429).json(errorBody('rate_limited', 'too many requests; slow down and retry in a minute'));
   } }));
   api.use(requireJsonBody);
   api.use(express.json({ limit: options.bodyLimit }));

@@ -14,7 +14,7 @@ import { routeLabel } from './metrics.ts';
 import { API_LIMITS, inspectJson, textProblem, type IntakeProblem } from '../protocol/json-intake.ts';
 
 /** The code of an error status when nothing more specific is known. */
-export const STATUS_CODES: Readonly<Record<number, string>> = {
+const STATUS_CODES: Readonly<Record<number, string>> = {
   400: 'bad_request',
   401: 'unauthorized',
   403: 'forbidden',
