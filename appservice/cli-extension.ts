@@ -1,15 +1,14 @@
 /**
  * What the Matrix channel adds to the `mosaic` command (bin/mosaic.js loads
  * this file): the appservice plugin, `mosaic registration` and
- * `mosaic conduit register`.
+ * `mosaic conduit register`. Loaded for every command, so everything heavy
+ * is imported only by the action that needs it.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { CliExtensions, CliHelpers } from '../src/cli.ts';
-import { registerWithConduit } from './transport/conduit-register.ts';
-import { matrixPlugin } from './matrix-plugin.ts';
-import { generateRegistration, loadRegistration, renderRegistration } from './transport/registration.ts';
+import { UsageError } from '../src/cli/usage.ts';
 
 /** CLI output: the one place this channel writes to the terminal. */
 const say = (line: string) => void process.stdout.write(`${line}\n`);
@@ -20,12 +19,21 @@ function registrationCommand(program: Command, helpers: CliHelpers): void {
     .description('write the Matrix appservice registration (random tokens) for the homeserver')
     .option('-o, --output <file>', 'write to this file (default: standard output)')
     .option('--if-missing', 'keep an existing file untouched (its tokens stay valid)')
-    .action((opts: { output?: string; ifMissing?: boolean }) => {
-      const { config } = helpers.config();
-      if (opts.output && opts.ifMissing && existsSync(opts.output)) {
-        loadRegistration(opts.output); // a broken file must not pass silently
-        say(`${opts.output} exists; left as it is`);
-        return;
+    .option('--force', 'replace an existing file: new tokens, so the homeserver must be given the new file')
+    .action(async (opts: { output?: string; ifMissing?: boolean; force?: boolean }) => {
+      const { config } = await helpers.config();
+      const { generateRegistration, loadRegistration, renderRegistration } = await import('./transport/registration.ts');
+      if (opts.output && existsSync(opts.output)) {
+        if (opts.ifMissing) {
+          loadRegistration(opts.output); // a broken file must not pass silently
+          say(`${opts.output} exists; left as it is`);
+          return;
+        }
+        if (!opts.force) {
+          throw new UsageError(
+            `${opts.output} exists and the homeserver may already know its tokens: replacing them breaks the registered appservice. Keep it (--if-missing), or replace it with --force and register the new file with the homeserver`,
+          );
+        }
       }
       const text = renderRegistration(generateRegistration(config));
       if (!opts.output) {
@@ -46,7 +54,9 @@ function conduitCommand(program: Command, helpers: CliHelpers): void {
     .description("register the appservice through Conduit's admin room (needs CONDUIT_ADMIN_USER / CONDUIT_ADMIN_PASSWORD)")
     .option('-f, --file <file>', 'registration file (default: matrix.registrationFile)')
     .action(async (opts: { file?: string }) => {
-      const { config } = helpers.config();
+      const { config } = await helpers.config();
+      const { loadRegistration } = await import('./transport/registration.ts');
+      const { registerWithConduit } = await import('./transport/conduit-register.ts');
       const file = opts.file ?? config.matrix.registrationFile;
       loadRegistration(file);
       const result = await registerWithConduit({
@@ -62,5 +72,8 @@ function conduitCommand(program: Command, helpers: CliHelpers): void {
 }
 
 export function cliExtensions(): CliExtensions {
-  return { plugins: [matrixPlugin()], commands: [registrationCommand, conduitCommand] };
+  return {
+    plugins: async () => [(await import('./matrix-plugin.ts')).matrixPlugin()],
+    commands: [registrationCommand, conduitCommand],
+  };
 }

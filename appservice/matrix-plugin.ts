@@ -5,6 +5,7 @@
  * registered in a ChannelRegistry and reported by /readyz.
  */
 import type { MosaicCore, MosaicPlugin } from '../src/main.ts';
+import { portAvailable } from '../src/http/listen.ts';
 import { ChannelRegistry } from '../src/protocol/channel-registry.ts';
 import { ConversationStore } from '../src/conversations/conversation-store.ts';
 import { BotCommands, roomCommand } from './inbound/bot-commands.ts';
@@ -43,9 +44,15 @@ const INLINE_MEDIA_BYTES = 4 * 1024 * 1024;
 export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
   return {
     name: 'matrix',
+    async check(config) {
+      if (!config.matrix.enabled) return null;
+      const registration = options.registration ?? loadRegistration(config.matrix.registrationFile);
+      await portAvailable({ port: config.matrix.port, host: config.matrix.host, setting: 'APPSERVICE_PORT (matrix.port)' });
+      return `matrix: registration ${options.registration ? '(given)' : config.matrix.registrationFile} for @${registration.sender_localpart}:${config.matrix.serverName}; appservice port ${config.matrix.host}:${config.matrix.port} is free`;
+    },
     async start(core: MosaicCore) {
       const { config, logger, database, services } = core;
-      if (!config.matrix.enabled) return { stop: async () => undefined };
+      if (!config.matrix.enabled) return null;
       const m = config.matrix;
       const registration = options.registration ?? loadRegistration(m.registrationFile);
       const botUserId = `@${registration.sender_localpart}:${m.serverName}`;

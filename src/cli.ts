@@ -1,59 +1,52 @@
 /**
- * The `mosaic` command. Later parts add subcommands through `extend`.
+ * The `mosaic` command. Building the command tree loads nothing heavy:
+ * every action imports what it needs when it runs, so `mosaic --help` and
+ * `--version` answer at once. Channels add subcommands through `commands`.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { loadConfig, type LoadedConfig } from './config/load.ts';
-import { renderSampleConfig } from './config/sample.ts';
-import { createLogger } from './logging.ts';
+import type { LoadedConfig } from './config/load.ts';
+import type { MosaicPlugin } from './main.ts';
+import type { AdminArgs, AdminOperationName, AdminResult } from './admin/operations.ts';
 import { isMosaicError, errorMessage } from './errors.ts';
-import { openDatabase, type Database } from './db/client.ts';
-import { runMigrations } from './db/migrate.ts';
-import { AccountService } from './identity/account-service.ts';
-import { startMosaic, type MosaicPlugin } from './main.ts';
-import { CredentialStore } from './identity/credential-store.ts';
 import { registerJobCommands } from './jobs/cli-commands.ts';
 import { registerRouteCommand } from './cli/route-command.ts';
-import { SecretKeyError, secretBoxFromConfig } from './identity/secret-box.ts';
+import { registerUserCommands } from './cli/user-commands.ts';
+import { packageVersion } from './version.ts';
+import { UsageError } from './cli/usage.ts';
 
 export interface CliExtensions {
-  plugins?: MosaicPlugin[];
-  /** Adds subcommands (registration, route, tui …). */
+  /** The plugins `mosaic start` runs (loaded only by `start`). */
+  plugins?: () => Promise<MosaicPlugin[]>;
+  /** Adds subcommands (registration, tui …). Keep their imports lazy: they are built for every call. */
   commands?: Array<(program: Command, helpers: CliHelpers) => void>;
 }
 
 export interface CliHelpers {
-  config(): LoadedConfig;
-  withDatabase<T>(fn: (db: Database, loaded: LoadedConfig) => Promise<T>): Promise<T>;
-}
-
-class UsageError extends Error {}
-
-function readStdin(): string {
-  try {
-    return readFileSync(0, 'utf8');
-  } catch {
-    throw new UsageError('--password-stdin: nothing could be read from standard input');
-  }
+  config(): Promise<LoadedConfig>;
+  /**
+   * Runs an admin operation: through the running server's admin socket when
+   * a server owns the embedded database, in this process otherwise.
+   */
+  admin<K extends AdminOperationName>(op: K, args: AdminArgs<K>): Promise<AdminResult<K>>;
 }
 
 export function buildCli(ext: CliExtensions = {}): Command {
   const program = new Command('mosaic')
     .description('Mosaic: a Matrix-native AI agent gateway')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .addOption(new Option('-c, --config <file>', 'configuration file (env MOSAIC_CONFIG; default ./config.yaml if present)'))
     .showHelpAfterError();
 
+  const loadConfig = async (file?: string, origin?: string): Promise<LoadedConfig> => {
+    const { loadConfig: load } = await import('./config/load.ts');
+    const explicit = file ?? (program.opts().config as string | undefined);
+    return load({ file: explicit, ...(explicit ? { fileOrigin: origin ?? '--config' } : {}) });
+  };
   const helpers: CliHelpers = {
-    config: () => loadConfig({ file: program.opts().config }),
-    async withDatabase(fn) {
-      const loaded = helpers.config();
-      const database = await openDatabase({ url: loaded.config.database.url, dataDir: loaded.config.database.dataDir, poolSize: 2 });
-      try {
-        await runMigrations(database);
-        return await fn(database, loaded);
-      } finally {
-        await database.close();
-      }
+    config: () => loadConfig(),
+    async admin(op, args) {
+      const { runAdmin } = await import('./cli/admin-client.ts');
+      return runAdmin(await loadConfig(), op, args);
     },
   };
 
@@ -61,36 +54,16 @@ export function buildCli(ext: CliExtensions = {}): Command {
     .command('start')
     .description('start the gateway (HTTP API, channels, workers)')
     .action(async () => {
-      const { config, source } = helpers.config();
-      const logger = createLogger(config.log.level);
-      const running = await startMosaic({ config, logger, plugins: ext.plugins ?? [] });
-      logger.info({ event: 'started', config: source ?? '(defaults and environment)' }, `Mosaic listening on ${running.httpUrl}`);
-      console.log(`Mosaic listening on ${running.httpUrl} (database: ${running.core.database.kind} ${running.core.database.location})${running.metricsUrl ? `; metrics on ${running.metricsUrl}` : ''}`);
-      let stopping = false;
-      const stop = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        logger.info({ event: 'stopping', signal }, 'shutting down');
-        await running.stop();
-        logger.info({ event: 'stopped' }, 'stopped');
-        process.exit(0);
-      };
-      process.on('SIGINT', () => void stop('SIGINT'));
-      process.on('SIGTERM', () => void stop('SIGTERM'));
+      const { runStart } = await import('./cli/start-command.ts');
+      await runStart(await loadConfig(), ext.plugins ? await ext.plugins() : []);
     });
 
   program
     .command('migrate')
-    .description('apply database migrations and exit')
+    .description('apply database migrations and exit (refused while a server runs on the embedded database)')
     .action(async () => {
-      const { config } = helpers.config();
-      const database = await openDatabase({ url: config.database.url, dataDir: config.database.dataDir, poolSize: 2 });
-      try {
-        const result = await runMigrations(database);
-        console.log(`migrations: ${result.applied} applied, ${result.total} in the database (${database.kind} ${database.location})`);
-      } finally {
-        await database.close();
-      }
+      const { runMigrate } = await import('./cli/start-command.ts');
+      await runMigrate(await loadConfig());
     });
 
   const configCmd = program.command('config').description('configuration tools');
@@ -98,54 +71,25 @@ export function buildCli(ext: CliExtensions = {}): Command {
     .command('sample')
     .description('print a sample configuration with every key, its default and its description')
     .option('-o, --output <file>', 'write to a file instead of standard output')
-    .action((opts: { output?: string }) => {
+    .action(async (opts: { output?: string }) => {
+      const { renderSampleConfig } = await import('./config/sample.ts');
       const text = renderSampleConfig();
-      if (opts.output) writeFileSync(opts.output, text);
+      if (opts.output) (await import('node:fs')).writeFileSync(opts.output, text);
       else process.stdout.write(text);
     });
   configCmd
     .command('check [file]')
-    .description('validate a configuration file (and the environment) without starting')
-    .action((file: string | undefined) => {
-      const { source } = loadConfig({ file: file ?? program.opts().config });
-      console.log(`configuration is valid${source ? ` (${source})` : ' (no file; defaults and environment)'}`);
+    .description('run every check `mosaic start` runs (configuration, secrets, ports, database, Valkey, channels) without starting')
+    .action(async (file: string | undefined) => {
+      const { runConfigCheck } = await import('./cli/config-check.ts');
+      const loaded = await loadConfig(file, file ? 'the command line' : undefined);
+      const ok = await runConfigCheck(loaded, ext.plugins ? await ext.plugins() : []);
+      if (!ok) process.exitCode = 1;
     });
 
-  const user = program.command('user').description('manage accounts');
-  user
-    .command('create <name>')
-    .description('create an account; prints its first token alone on the last line')
-    .option('--admin', 'give the account the admin role')
-    .option('--password-stdin', 'read a password for the account from standard input')
-    .action(async (name: string, opts: { admin?: boolean; passwordStdin?: boolean }) => {
-      const password = opts.passwordStdin ? readStdin().replace(/\r?\n$/, '') : null;
-      await helpers.withDatabase(async (database) => {
-        const { user: created, token } = await new AccountService(database.db).createUser({ username: name, admin: opts.admin ?? false, password });
-        console.log(`created ${created.role} ${created.username} (${created.id}); its token is shown once:`);
-        console.log(token);
-      });
-    });
-  user
-    .command('list')
-    .description('list accounts')
-    .action(async () => {
-      await helpers.withDatabase(async (database) => {
-        const users = await new AccountService(database.db).listUsers();
-        if (users.length === 0) console.log('no users yet: create one with `mosaic user create <name> --admin`');
-        for (const u of users) console.log(`${u.username}\t${u.role}\t${u.id}\t${u.createdAt.toISOString()}`);
-      });
-    });
-  user
-    .command('token <name>')
-    .description('issue another token for an account; prints it alone on the last line')
-    .option('--label <label>', 'a name for the token', 'cli')
-    .action(async (name: string, opts: { label: string }) => {
-      await helpers.withDatabase(async (database) => {
-        const token = await new AccountService(database.db).issueToken(name, opts.label);
-        console.log(`new token for ${name} (shown once):`);
-        console.log(token);
-      });
-    });
+  registerUserCommands(program, helpers);
+  registerRouteCommand(program, helpers);
+  registerJobCommands(program, helpers);
 
   program
     .command('secrets')
@@ -153,22 +97,20 @@ export function buildCli(ext: CliExtensions = {}): Command {
     .command('rotate')
     .description('re-encrypt every stored credential under the current MOSAIC_SECRET_KEY (old keys in MOSAIC_SECRET_KEYS_PREVIOUS)')
     .action(async () => {
-      await helpers.withDatabase(async (database, loaded) => {
-        const box = secretBoxFromConfig(loaded.config.secrets);
-        if (!box) throw new SecretKeyError('MOSAIC_SECRET_KEY is not set: nothing to rotate to');
-        const result = await new CredentialStore(database.db, box).rotateAll();
-        console.log(`re-encrypted ${result.rotated} credential(s) under key "${result.keyId}"; the previous keys can now be removed`);
-      });
+      const result = await helpers.admin('secrets.rotate', {});
+      console.log(`re-encrypted ${result.rotated} credential(s) under key "${result.keyId}"; the previous keys can now be removed`);
     });
-
-  registerJobCommands(program, helpers);
-  registerRouteCommand(program, helpers);
 
   for (const add of ext.commands ?? []) add(program, helpers);
   return program;
 }
 
 export async function runCli(argv: string[], ext: CliExtensions = {}): Promise<void> {
+  // `mosaic jobs list | head`: a reader that stops early is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   try {
     await buildCli(ext).parseAsync(argv);
   } catch (err) {
@@ -179,6 +121,3 @@ export async function runCli(argv: string[], ext: CliExtensions = {}): Promise<v
     process.exit(1);
   }
 }
-
-const invokedDirectly = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'));
-if (invokedDirectly) await runCli(process.argv);

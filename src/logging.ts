@@ -1,7 +1,8 @@
 /**
- * Structured JSON logs (pino). Anything that looks like a credential is
- * redacted wherever it appears in a log object, and a failed database
- * statement is logged as its operation and SQLSTATE only: never its
+ * Structured logs (pino): JSON for machines, or readable lines when a person
+ * watches a terminal (`terminalDestination`). Anything that looks like a
+ * credential is redacted wherever it appears in a log object, and a failed
+ * database statement is logged as its operation and SQLSTATE only: never its
  * parameters (password hashes, message text, titles) nor the database's
  * message and detail, which quote the values.
  */
@@ -62,6 +63,16 @@ export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', de
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   return destination ? pino(options, destination as pino.DestinationStream) : pino(options);
+}
+
+/**
+ * Readable log lines for a terminal (pino-pretty, in this process: no worker
+ * thread to outlive a crash). JSON stays the format everywhere else, so log
+ * collectors never see colours.
+ */
+export async function terminalDestination(stream: NodeJS.WritableStream = process.stdout): Promise<NodeJS.WritableStream> {
+  const { default: pretty } = await import('pino-pretty');
+  return pretty({ destination: stream as never, colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,service', sync: true });
 }
 
 /** Removes credentials embedded in a URL (postgres://user:pass@host). */

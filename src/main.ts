@@ -3,7 +3,7 @@
  * → workers. Channels (the Matrix appservice) and later parts plug in
  * through `MosaicPlugin`, so src/ never imports them.
  */
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MosaicConfig } from './config/schema.ts';
 import { openDatabase, type Database } from './db/client.ts';
@@ -25,6 +25,12 @@ import { providerRouter } from './http/provider-routes.ts';
 import { routingRouter } from './http/routing-routes.ts';
 import { agentRouter, conversationRouter, usageRouter } from './http/conversation-routes.ts';
 import { jobsRouter } from './http/jobs-routes.ts';
+import { listenHttp } from './http/listen.ts';
+import { installationId } from './db/installation.ts';
+import { claimValkeyPrefix } from './valkey/prefix-owner.ts';
+import { adminSocketPath, startAdminSocket } from './admin/admin-socket.ts';
+import type { AdminContext } from './admin/operations.ts';
+import type { DataDirOwner } from './db/data-dir-lock.ts';
 
 /** Everything a plugin (channel, worker set) may use. */
 export interface MosaicCore {
@@ -42,9 +48,23 @@ export interface MosaicCore {
 
 export interface MosaicPlugin {
   name: string;
-  /** Called after the core services exist and before HTTP listens. */
-  start(core: MosaicCore): Promise<{ routes?: ApiRoute[]; stop(): Promise<void> }>;
+  /** Called after the core services exist and before HTTP serves. Null: the plugin is off (nothing is logged for it). */
+  start(core: MosaicCore): Promise<{ routes?: ApiRoute[]; stop(): Promise<void> } | null>;
+  /**
+   * What `mosaic start` would refuse for this plugin (its files, its ports),
+   * checked without starting anything; `mosaic config check` runs it too.
+   * Returns a line to show when the check passed, or null when the plugin is off.
+   */
+  check?(config: MosaicConfig): Promise<string | null>;
 }
+
+/** Startup steps, for the progress lines a terminal shows. */
+export type StartProgress =
+  | { step: 'listening-reserved'; host: string; port: number }
+  | { step: 'database'; kind: Database['kind']; location: string }
+  | { step: 'migrations'; applied: number; total: number }
+  | { step: 'valkey'; prefix: string }
+  | { step: 'waiting'; owner: DataDirOwner };
 
 export interface RunningMosaic {
   core: MosaicCore;
@@ -61,30 +81,71 @@ export interface StartOptions {
   plugins?: MosaicPlugin[];
   /** Tests shorten the providers' retry waits. */
   providerPolicy?: ServiceDeps['providerPolicy'];
+  onProgress?(progress: StartProgress): void;
 }
 
-export async function startMosaic({ config, logger, plugins = [], providerPolicy }: StartOptions): Promise<RunningMosaic> {
+/** Answers while the gateway is still starting (the port is taken first, so a busy port fails before anything else). */
+function startingHandler(_req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '2' });
+  res.end(JSON.stringify({ error: { code: 'starting', message: 'Mosaic is starting; try again in a moment' } }));
+}
+
+export async function startMosaic({ config, logger, plugins = [], providerPolicy, onProgress }: StartOptions): Promise<RunningMosaic> {
   const cleanups: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     for (const fn of cleanups.reverse()) await fn().catch((err: unknown) => logger.error({ err }, 'shutdown step failed'));
   };
+  const progress = (p: StartProgress) => onProgress?.(p);
   try {
-    const database = await openDatabase({ url: config.database.url, dataDir: config.database.dataDir, poolSize: config.database.poolSize });
+    // The port first: a busy port is one clear line before any database, worker or channel starts.
+    let handler: (req: IncomingMessage, res: ServerResponse) => void = startingHandler;
+    const server = createServer((req, res) => handler(req, res));
+    answerClientErrors(server);
+    await listenHttp(server, { port: config.http.port, host: config.http.host, setting: 'PORT (http.port)' });
+    let httpClosed: Promise<void> | null = null;
+    const closeHttp = () =>
+      (httpClosed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }));
+    cleanups.push(closeHttp);
+    const address = server.address() as AddressInfo;
+    progress({ step: 'listening-reserved', host: address.address, port: address.port });
+    // What `mosaic config check` checks too, before anything opens.
+    const metrics = createMetrics();
+    const metricsListener = config.metrics.enabled ? await startMetricsListener(metrics, config.metrics.host, config.metrics.port, logger) : null;
+    if (metricsListener) cleanups.push(() => metricsListener.close());
+    const secretBox = secretBoxFromConfig(config.secrets);
+    for (const plugin of plugins) await plugin.check?.(config);
+
+    const embedded = !config.database.url;
+    const socketPath = embedded ? adminSocketPath(config.database.dataDir) : null;
+    const database = await openDatabase({
+      url: config.database.url,
+      dataDir: config.database.dataDir,
+      poolSize: config.database.poolSize,
+      owner: { role: 'server', command: 'start', socket: socketPath, waitMs: 30_000, onWait: (owner) => progress({ step: 'waiting', owner }) },
+    });
     cleanups.push(() => database.close());
+    progress({ step: 'database', kind: database.kind, location: database.location });
     const migrated = await runMigrations(database);
+    progress({ step: 'migrations', applied: migrated.applied, total: migrated.total });
     logger.info({ event: 'db.ready', kind: database.kind, location: database.location, applied: migrated.applied }, 'database ready');
 
     const valkey = await connectValkey(config.valkey.url);
     cleanups.push(async () => {
       await valkey.quit().catch(() => valkey.disconnect());
     });
+    await claimValkeyPrefix(valkey, config.valkey.keyPrefix, config.valkey.url, { installationId: await installationId(database.db), database: database.location });
+    progress({ step: 'valkey', prefix: config.valkey.keyPrefix });
 
     const readiness = new Readiness();
     readiness.add({ name: 'database', required: true, check: async () => (await database.ping(), { ok: true, detail: database.kind }) });
     readiness.add({ name: 'valkey', required: true, check: async () => ({ ok: (await valkey.ping()) === 'PONG' }) });
 
-    const credentials = new CredentialStore(database.db, secretBoxFromConfig(config.secrets));
-    if (!config.secrets.key) logger.warn({ event: 'secrets.missing' }, 'MOSAIC_SECRET_KEY is not set: users cannot store their own provider keys');
+    const credentials = new CredentialStore(database.db, secretBox);
+    // A default start has no key: that is a choice, not a fault (a user storing a key is told why not).
+    if (!config.secrets.key) logger.info({ event: 'secrets.missing' }, 'MOSAIC_SECRET_KEY is not set: users cannot store their own provider keys');
     const credentialResolver = new CredentialResolver(credentials);
     const services = buildServices({ config, logger, database, valkey, credentials, credentialResolver, ...(providerPolicy ? { providerPolicy } : {}) });
     cleanups.push(() => services.stop());
@@ -107,7 +168,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       credentials,
       credentialResolver,
       readiness,
-      metrics: createMetrics(),
+      metrics,
       services,
     };
     const conversations = services.conversations;
@@ -131,6 +192,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
     ];
     for (const plugin of plugins) {
       const started = await plugin.start(core);
+      if (!started) continue;
       cleanups.push(() => started.stop());
       routes.push(...(started.routes ?? []));
       logger.info({ event: 'plugin.started', plugin: plugin.name }, `${plugin.name} started`);
@@ -145,23 +207,25 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       rateLimitPerMinute: config.http.rateLimitPerMinute,
       routes,
     });
-    const server = await new Promise<Server>((resolve, reject) => {
-      const s = app.listen(config.http.port, config.http.host, () => resolve(s));
-      s.once('error', reject);
-    });
-    answerClientErrors(server);
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-    );
-    const address = server.address() as AddressInfo;
+    handler = app;
+    if (socketPath) {
+      const adminContext: AdminContext = {
+        config,
+        via: 'server',
+        database: async () => database,
+        accounts: async () => core.accounts,
+        credentials: async () => credentials,
+        jobs: async () => services.jobs.admin,
+        routing: async () => services.routing,
+      };
+      const socket = await startAdminSocket({ path: socketPath, context: adminContext, logger });
+      // Closed before the database, so no admin operation reaches a closed database.
+      cleanups.push(() => socket.close());
+    }
+    // At stop, HTTP closes first: no request reaches a stopping service.
+    cleanups.push(closeHttp);
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const httpUrl = `http://${host}:${address.port}`;
-    const metricsListener = config.metrics.enabled ? await startMetricsListener(core.metrics, config.metrics.host, config.metrics.port, logger) : null;
-    if (metricsListener) cleanups.push(() => metricsListener.close());
     let stopped: Promise<void> | null = null;
     return {
       core,

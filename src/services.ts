@@ -3,7 +3,6 @@
  * and their health, routing, memory, conversations, commands, and the job
  * system that answers messages and runs housekeeping.
  */
-import { z } from 'zod';
 import type { MosaicConfig } from './config/schema.ts';
 import type { Database } from './db/client.ts';
 import type { Logger } from './logging.ts';
@@ -15,9 +14,7 @@ import type { CredentialResolver } from './identity/credential-resolver.ts';
 import { createProviderRegistry, type ProviderRegistry } from './providers/registry.ts';
 import { createProviderHealth, type ProviderHealth } from './providers/health.ts';
 import { ModelDirectory as ProviderModelDirectory } from './providers/model-directory.ts';
-import { catalogueDirectory } from './routing/catalogue-directory.ts';
-import { conservativeDefaults, findModel } from './providers/catalogue.ts';
-import type { ModelInfo } from './providers/types.ts';
+import { directoryWithOverrides } from './routing/catalogue-directory.ts';
 import { configAvailability } from './routing/config-availability.ts';
 import { createRoutingService, type RoutingService } from './routing/routing-service.ts';
 import { valkeyClassificationCache } from './routing/classification-cache.ts';
@@ -37,7 +34,7 @@ import { ConversationService, type ReplyScheduler } from './conversations/conver
 import { CommandRegistry } from './commands/registry.ts';
 import { coreCommands } from './commands/core-commands.ts';
 import { createJobSystem, jobWithHandler, type JobSystem } from './jobs/job-system.ts';
-import { defineJob } from './jobs/job-definition.ts';
+import { REPLY_JOB } from './conversations/reply-job.ts';
 
 export interface ServiceDeps {
   config: MosaicConfig;
@@ -65,34 +62,6 @@ export interface Services {
   /** Starts workers and schedules. */
   start(): Promise<void>;
   stop(): Promise<void>;
-}
-
-export const REPLY_JOB = defineJob({
-  name: 'reply',
-  queue: 'mosaic:replies',
-  description: 'Answers the waiting messages of one conversation, in order (one job per inbound message).',
-  payload: z.object({ conversationId: z.uuid(), userId: z.uuid(), messageId: z.uuid() }).strict(),
-  attempts: 3,
-  backoff: { baseMs: 2000, maxMs: 30_000 },
-  concurrency: 8,
-});
-
-/** The capability matrix with the operator's additions and corrections (`models` in the config). */
-export function directoryWithOverrides(config: MosaicConfig): ModelDirectory {
-  const base = catalogueDirectory();
-  if (config.models.length === 0) return base;
-  const overrides = new Map<string, ModelInfo>();
-  for (const o of config.models) {
-    const known = findModel(o.provider, o.id);
-    const { provider, id, ...rest } = o;
-    const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Partial<ModelInfo>;
-    overrides.set(`${provider}\u0000${id}`, known ? { ...known, ...defined, source: known.source } : conservativeDefaults(provider, id, defined));
-  }
-  const merged = [...base.list().filter((m) => !overrides.has(`${m.provider}\u0000${m.id}`)), ...overrides.values()];
-  return {
-    find: (provider, model) => overrides.get(`${provider}\u0000${model}`) ?? base.find(provider, model),
-    list: () => merged,
-  };
 }
 
 export function buildServices(deps: ServiceDeps): Services {

@@ -6,7 +6,7 @@
  * done. A transaction is answered 200 only after its events are stored.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../../src/logging.ts';
@@ -14,6 +14,7 @@ import { errorMessage } from '../../src/errors.ts';
 import { bearerToken } from '../../src/http/auth.ts';
 import { textProblem, utf8Length } from '../../src/protocol/json-intake.ts';
 import { MAX_ID_BYTES } from './event-limits.ts';
+import { listenHttp } from '../../src/http/listen.ts';
 
 export interface TransactionBody {
   events: unknown[];
@@ -140,11 +141,9 @@ export function createAppserviceApp(options: ListenerOptions): express.Express {
 }
 
 export async function listen(app: express.Express, host: string, port: number): Promise<{ server: Server; url: string; close(): Promise<void> }> {
-  const server = await new Promise<Server>((resolve, reject) => {
-    // Express 5 hands a listen error (EADDRINUSE) to this callback as well as emitting it.
-    const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
-    s.once('error', reject);
-  });
+  const server = createServer(app);
+  // A busy port is one line naming it and the setting to change.
+  await listenHttp(server, { port, host, setting: 'APPSERVICE_PORT (matrix.port)' });
   const address = server.address() as AddressInfo;
   return {
     server,

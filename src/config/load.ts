@@ -20,6 +20,8 @@ export class ConfigError extends MosaicError {
 export interface LoadConfigOptions {
   /** Explicit file path (the CLI's --config). */
   file?: string | undefined;
+  /** Where the explicit path came from, for messages (default "--config"). */
+  fileOrigin?: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
 }
@@ -28,6 +30,8 @@ export interface LoadedConfig {
   config: MosaicConfig;
   /** The file read, if any. */
   source: string | null;
+  /** How that file was chosen: "--config", "MOSAIC_CONFIG", "./config.yaml in the working directory" …; null without a file. */
+  origin?: string | null;
 }
 
 type Json = Record<string, unknown>;
@@ -52,15 +56,16 @@ function getPath(source: unknown, dotted: string): unknown {
   return cur;
 }
 
-function resolveFile(env: NodeJS.ProcessEnv, cwd: string, explicit?: string): string | null {
+function resolveFile(env: NodeJS.ProcessEnv, cwd: string, explicit?: string, explicitOrigin = '--config'): { file: string; origin: string } | null {
   const named = explicit ?? env.MOSAIC_CONFIG;
   if (named) {
     const full = path.resolve(cwd, named);
-    if (!existsSync(full)) throw new ConfigError(`config: file ${full} does not exist (from ${explicit ? '--config' : 'MOSAIC_CONFIG'})`);
-    return full;
+    const origin = explicit ? explicitOrigin : 'MOSAIC_CONFIG';
+    if (!existsSync(full)) throw new ConfigError(`config: file ${full} does not exist (from ${origin})`);
+    return { file: full, origin };
   }
   const fallback = path.resolve(cwd, 'config.yaml');
-  return existsSync(fallback) ? fallback : null;
+  return existsSync(fallback) ? { file: fallback, origin: './config.yaml in the working directory' } : null;
 }
 
 function readYaml(file: string): Json {
@@ -152,9 +157,10 @@ export function parseConfig(raw: Json): MosaicConfig {
 export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
-  const source = resolveFile(env, cwd, options.file);
+  const resolved = resolveFile(env, cwd, options.file, options.fileOrigin);
+  const source = resolved?.file ?? null;
   const raw = source ? readYaml(source) : {};
   applyEnv(raw, env);
   applyFileSecrets(raw, source ? path.dirname(source) : cwd);
-  return { config: parseConfig(raw), source };
+  return { config: parseConfig(raw), source, origin: resolved?.origin ?? null };
 }

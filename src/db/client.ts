@@ -13,6 +13,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { serviceUnavailable } from '../errors.ts';
 import { redactUrl } from '../logging.ts';
 import * as schema from './schema.ts';
+import { acquireDataDirLock, type AcquireOptions } from './data-dir-lock.ts';
 
 export type Schema = typeof schema;
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
@@ -32,10 +33,12 @@ export interface OpenDatabaseOptions {
   url?: string | undefined;
   dataDir: string;
   poolSize?: number;
+  /** Who takes the embedded database (PGlite has one owner at a time); default: a command that does not wait. */
+  owner?: AcquireOptions;
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
-  return options.url ? openPostgres(options.url, options.poolSize ?? 10) : openPglite(options.dataDir);
+  return options.url ? openPostgres(options.url, options.poolSize ?? 10) : openPglite(options.dataDir, options.owner ?? { role: 'command', command: 'mosaic' });
 }
 
 async function openPostgres(url: string, poolSize: number): Promise<Database> {
@@ -75,18 +78,24 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   };
 }
 
-async function openPglite(dataDir: string): Promise<Database> {
+async function openPglite(dataDir: string, owner: AcquireOptions): Promise<Database> {
   const dir = path.resolve(dataDir, 'pglite');
   try {
     mkdirSync(dir, { recursive: true });
   } catch (err) {
     throw serviceUnavailable(`cannot create the embedded database folder ${dir}: ${(err as Error).message}`, err);
   }
+  const lock = await acquireDataDirLock(dataDir, owner);
+  // A process that exits without closing (an uncaught error) must not leave its lock behind.
+  const releaseOnExit = () => lock.release();
+  process.once('exit', releaseOnExit);
   let client: PGlite;
   try {
     client = await PGlite.create(dir);
   } catch (err) {
-    throw serviceUnavailable(`cannot open the embedded database in ${dir} (is another Mosaic using it?): ${(err as Error).message}`, err);
+    lock.release();
+    process.off('exit', releaseOnExit);
+    throw serviceUnavailable(`cannot open the embedded database in ${dir}: ${(err as Error).message}`, err);
   }
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   // PGlite is one connection in this process: a promise chain is its lock.
@@ -99,7 +108,12 @@ async function openPglite(dataDir: string): Promise<Database> {
       await db.execute(sql`select 1`);
     },
     async close() {
-      await client.close();
+      try {
+        await client.close();
+      } finally {
+        lock.release();
+        process.off('exit', releaseOnExit);
+      }
     },
     withLock(_key, fn) {
       const run = chain.then(fn, fn);

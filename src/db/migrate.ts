@@ -59,6 +59,14 @@ export async function assertSchemaNotNewer(database: Database, dir = MIGRATIONS_
   if (dbLatest > codeLatest) throw new SchemaTooNewError(dbLatest, codeLatest);
 }
 
+/** How far the database is behind this code, without changing it (`mosaic config check`). */
+export async function migrationStatus(database: Database, dir = MIGRATIONS_DIR): Promise<{ applied: number; pending: number }> {
+  await assertSchemaNotNewer(database, dir);
+  const applied = await appliedMigrations(database);
+  const known = new Set(applied);
+  return { applied: applied.length, pending: readJournal(dir).filter((e) => !known.has(e.when)).length };
+}
+
 export interface MigrationResult {
   applied: number;
   total: number;

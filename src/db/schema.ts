@@ -7,6 +7,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  check,
   bigserial,
   boolean,
   customType,
@@ -399,4 +400,18 @@ export const appserviceEvents = pgTable(
     processedAt: ts('processed_at'),
   },
   (t) => [index('appservice_events_status_idx').on(t.status, t.receivedAt)],
+);
+
+/**
+ * This database's identity, one row created by its migration. Valkey keys
+ * are claimed in its name, so two installations never share a key prefix.
+ */
+export const installation = pgTable(
+  'installation',
+  {
+    singleton: boolean('singleton').primaryKey().default(true),
+    id: uuid('id').notNull().defaultRandom(),
+    createdAt: created(),
+  },
+  (t) => [check('installation_singleton', sql`${t.singleton}`)],
 );

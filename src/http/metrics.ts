@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { Logger } from '../logging.ts';
+import { listenHttp } from './listen.ts';
 
 export interface Metrics {
   registry: Registry;
@@ -95,13 +96,8 @@ export async function startMetricsListener(metrics: Metrics, host: string, port:
       },
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  // A busy port is one line naming it and the setting, like the API's.
+  await listenHttp(server, { port, host, setting: 'METRICS_PORT (metrics.port)' });
   const address = server.address() as AddressInfo;
   return {
     url: `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}/metrics`,

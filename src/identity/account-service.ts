@@ -1,9 +1,9 @@
 /** Creating accounts and issuing their tokens: what `mosaic user` and the admin API call. */
 import type { Db } from '../db/client.ts';
-import { badRequest } from '../errors.ts';
+import { badRequest, conflict } from '../errors.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 import { TokenStore } from './token-store.ts';
-import { actorOf, toPublicUser, UserStore, type PublicUser } from './user-store.ts';
+import { actorOf, toPublicUser, UserStore, type PublicUser, type UserDataInventory, type UserRow } from './user-store.ts';
 import type { Actor } from './actor.ts';
 
 export class AccountService {
@@ -39,5 +39,37 @@ export class AccountService {
 
   async listUsers(): Promise<PublicUser[]> {
     return (await this.users.list()).map(toPublicUser);
+  }
+
+  /** Disabling refuses the account's tokens and logins at once; enabling restores them. */
+  async setDisabled(username: string, disabled: boolean): Promise<PublicUser> {
+    const row = await this.users.requireByUsername(username);
+    if (disabled && !row.disabledAt) await this.refuseLastAdmin(row, 'disable');
+    await this.users.setDisabled(row.id, disabled);
+    const updated = await this.users.requireByUsername(username);
+    return toPublicUser(updated);
+  }
+
+  /** What deleting the account would remove. */
+  async deletionImpact(username: string): Promise<{ user: PublicUser; removes: UserDataInventory }> {
+    const row = await this.users.requireByUsername(username);
+    return { user: toPublicUser(row), removes: await this.users.dataInventory(row.id) };
+  }
+
+  /** Deletes the account and everything it owns; returns what was removed. */
+  async deleteUser(username: string): Promise<{ user: PublicUser; removes: UserDataInventory }> {
+    const row = await this.users.requireByUsername(username);
+    await this.refuseLastAdmin(row, 'delete');
+    const removes = await this.users.dataInventory(row.id);
+    await this.users.remove(row.id);
+    return { user: toPublicUser(row), removes };
+  }
+
+  /** Nobody could administer Mosaic any more: refuse. */
+  private async refuseLastAdmin(row: UserRow, what: 'disable' | 'delete'): Promise<void> {
+    if (row.role !== 'admin' || row.disabledAt) return;
+    if ((await this.users.enabledAdminCount()) <= 1) {
+      throw conflict(`cannot ${what} ${row.username}: it is the only enabled admin; create another first (\`mosaic user create <name> --admin\`)`);
+    }
   }
 }

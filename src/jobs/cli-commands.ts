@@ -4,21 +4,10 @@
  */
 import type { Command } from 'commander';
 import type { CliHelpers } from '../cli.ts';
-import { AgentLogStore } from '../logs/agent-log-store.ts';
 import { badRequest } from '../errors.ts';
-import { JobAdmin, JOB_STATUSES, type JobSummary, type QueueSummary } from './job-admin.ts';
-import { createQueueRegistry } from './job-system.ts';
+import { JOB_STATUSES, type JobSummary, type QueueSummary } from './job-admin.ts';
 
 type Print = (line: string) => void;
-
-async function withAdmin<T>(helpers: CliHelpers, fn: (admin: JobAdmin) => Promise<T>): Promise<T> {
-  const registry = createQueueRegistry(helpers.config().config);
-  try {
-    return await fn(new JobAdmin(registry, null));
-  } finally {
-    await registry.close();
-  }
-}
 
 function count(value: string, name: string): number {
   const n = Number(value);
@@ -26,13 +15,15 @@ function count(value: string, name: string): number {
   return n;
 }
 
-export function formatJob(job: JobSummary): string {
+type Jsonified<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] };
+
+export function formatJob(job: Jsonified<JobSummary>): string {
   const when = job.finishedAt ?? job.processedAt ?? job.createdAt;
   const reason = job.failedReason ? `\t${job.failedReason}` : '';
   return `${job.id}\t${job.queue}\t${job.name}\t${job.state}\tattempts ${job.attemptsMade}/${job.attempts}\t${when}${reason}`;
 }
 
-export function formatQueue(q: QueueSummary): string[] {
+export function formatQueue(q: Jsonified<QueueSummary>): string[] {
   const c = q.counts;
   const lines = [
     `${q.name}${q.paused ? ' (paused)' : ''}\twaiting ${c.waiting}\tactive ${c.active}\tcompleted ${c.completed}\tfailed ${c.failed}\tdelayed ${c.delayed}\tpaused ${c.paused}\tnext ${q.nextRunAt ?? '-'}`,
@@ -53,15 +44,13 @@ export function registerJobCommands(program: Command, helpers: CliHelpers, print
     .option('--offset <n>', 'skip this many', '0')
     .option('--json', 'print JSON')
     .action(async (opts: { status?: string; queue?: string; limit: string; offset: string; json?: boolean }) => {
-      await withAdmin(helpers, async (admin) => {
-        const limit = count(opts.limit, 'limit');
-        if (limit < 1 || limit > 200) throw badRequest('--limit must be between 1 and 200');
-        const page = await admin.listJobs({ status: opts.status, queue: opts.queue, limit, offset: count(opts.offset, 'offset') });
-        if (opts.json) return print(JSON.stringify(page, null, 2));
-        if (page.jobs.length === 0) print('no jobs');
-        for (const job of page.jobs) print(formatJob(job));
-        print(`${page.offset + page.jobs.length} of ${page.total}`);
-      });
+      const limit = count(opts.limit, 'limit');
+      if (limit < 1 || limit > 200) throw badRequest('--limit must be between 1 and 200');
+      const page = await helpers.admin('jobs.list', { ...(opts.status ? { status: opts.status } : {}), ...(opts.queue ? { queue: opts.queue } : {}), limit, offset: count(opts.offset, 'offset') });
+      if (opts.json) return print(JSON.stringify(page, null, 2));
+      if (page.jobs.length === 0) print('no jobs');
+      for (const job of page.jobs) print(formatJob(job));
+      print(`${page.offset + page.jobs.length} of ${page.total}`);
     });
 
   jobs
@@ -69,56 +58,45 @@ export function registerJobCommands(program: Command, helpers: CliHelpers, print
     .description('per-queue counts, pause state and next scheduled run')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
-      await withAdmin(helpers, async (admin) => {
-        const queues = await admin.queues();
-        if (opts.json) return print(JSON.stringify(queues, null, 2));
-        for (const q of queues) for (const line of formatQueue(q)) print(line);
-      });
+      const { queues } = await helpers.admin('jobs.queues', {});
+      if (opts.json) return print(JSON.stringify(queues, null, 2));
+      for (const q of queues) for (const line of formatQueue(q)) print(line);
     });
 
   jobs
     .command('show <id>')
     .description('one job: data, attempts, failure and its agent_logs lines')
     .action(async (id: string) => {
-      await helpers.withDatabase(async (database) => {
-        const registry = createQueueRegistry(helpers.config().config);
-        try {
-          print(JSON.stringify(await new JobAdmin(registry, new AgentLogStore(database.db)).getJob(id), null, 2));
-        } finally {
-          await registry.close();
-        }
-      });
+      print(JSON.stringify(await helpers.admin('jobs.show', { id }), null, 2));
     });
 
   jobs
     .command('retry <id>')
     .description('retry a failed job with a fresh set of attempts')
     .action(async (id: string) => {
-      await withAdmin(helpers, async (admin) => print(`retrying: ${formatJob(await admin.retryJob(id))}`));
+      print(`retrying: ${formatJob(await helpers.admin('jobs.retry', { id }))}`);
     });
 
   jobs
     .command('remove <id>')
     .description('delete a job that is not running')
     .action(async (id: string) => {
-      await withAdmin(helpers, async (admin) => {
-        await admin.removeJob(id);
-        print(`removed ${id}`);
-      });
+      await helpers.admin('jobs.remove', { id });
+      print(`removed ${id}`);
     });
 
   jobs
     .command('pause <queue>')
     .description('stop processing a queue; jobs keep queuing')
     .action(async (queue: string) => {
-      await withAdmin(helpers, async (admin) => formatQueue(await admin.pause(queue)).forEach(print));
+      formatQueue(await helpers.admin('jobs.pause', { queue })).forEach(print);
     });
 
   jobs
     .command('resume <queue>')
     .description('resume a paused queue')
     .action(async (queue: string) => {
-      await withAdmin(helpers, async (admin) => formatQueue(await admin.resume(queue)).forEach(print));
+      formatQueue(await helpers.admin('jobs.resume', { queue })).forEach(print);
     });
 
   jobs
@@ -126,6 +104,6 @@ export function registerJobCommands(program: Command, helpers: CliHelpers, print
     .description("enqueue the queue's scheduled job now")
     .option('--job <name>', 'which scheduled job, when the queue has several')
     .action(async (queue: string, opts: { job?: string }) => {
-      await withAdmin(helpers, async (admin) => print(`enqueued: ${formatJob(await admin.runNow(queue, opts.job))}`));
+      print(`enqueued: ${formatJob(await helpers.admin('jobs.run', { queue, ...(opts.job ? { job: opts.job } : {}) }))}`);
     });
 }

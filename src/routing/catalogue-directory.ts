@@ -4,7 +4,8 @@
  * decision. When the provider layer merges live model listings, the lead
  * can pass a directory built from those instead.
  */
-import { allCatalogueModels, findModel } from '../providers/catalogue.ts';
+import type { MosaicConfig } from '../config/schema.ts';
+import { allCatalogueModels, conservativeDefaults, findModel } from '../providers/catalogue.ts';
 import type { ModelDirectory, ModelInfo, ProviderName } from './types.ts';
 
 export function catalogueDirectory(): ModelDirectory {
@@ -28,4 +29,22 @@ export function catalogueDirectory(): ModelDirectory {
 export function listDirectory(models: readonly ModelInfo[]): ModelDirectory {
   const byKey = new Map(models.map((m) => [`${m.provider}\u0000${m.id}`, m]));
   return { find: (provider, model) => byKey.get(`${provider}\u0000${model}`), list: () => [...models] };
+}
+
+/** The capability matrix with the operator's additions and corrections (`models` in the config). */
+export function directoryWithOverrides(config: MosaicConfig): ModelDirectory {
+  const base = catalogueDirectory();
+  if (config.models.length === 0) return base;
+  const overrides = new Map<string, ModelInfo>();
+  for (const o of config.models) {
+    const known = findModel(o.provider, o.id);
+    const { provider, id, ...rest } = o;
+    const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Partial<ModelInfo>;
+    overrides.set(`${provider}\u0000${id}`, known ? { ...known, ...defined, source: known.source } : conservativeDefaults(provider, id, defined));
+  }
+  const merged = [...base.list().filter((m) => !overrides.has(`${m.provider}\u0000${m.id}`)), ...overrides.values()];
+  return {
+    find: (provider, model) => overrides.get(`${provider}\u0000${model}`) ?? base.find(provider, model),
+    list: () => merged,
+  };
 }

@@ -22,7 +22,7 @@ describe('the compiled build', () => {
     writeFileSync(path.join(image, 'config.yaml'), 'http:\n  port: 3999\n');
     const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'warn' };
     const check = spawnSync('node', ['bin/mosaic.js', 'config', 'check'], { cwd: image, env, encoding: 'utf8', timeout: 30_000 });
-    expect(check.stdout, check.stderr).toContain(`configuration is valid (${path.join(image, 'config.yaml')})`);
+    expect(check.stdout, check.stderr).toContain(`✓ configuration: valid (${path.join(image, 'config.yaml')}, from ./config.yaml in the working directory)`);
     const url = await createEmptyPgDatabase();
     const migrate = spawnSync('node', ['bin/mosaic.js', 'migrate'], { cwd: image, env: { ...env, DATABASE_URL: url }, encoding: 'utf8', timeout: 60_000 });
     expect(migrate.stdout, migrate.stderr).toContain(`migrations: ${readJournal().length} applied`);

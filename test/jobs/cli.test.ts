@@ -2,11 +2,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Command } from 'commander';
 import type { Redis } from 'ioredis';
-import type { CliHelpers } from '../../src/cli.ts';
 import type { Database } from '../../src/db/client.ts';
 import { registerJobCommands } from '../../src/jobs/cli-commands.ts';
 import { createJobSystem, type JobSystem } from '../../src/jobs/job-system.ts';
 import { createPgliteDatabase } from '../support/databases.ts';
+import { cliHelpers } from '../support/cli-helpers.ts';
 import { redisClient, silentLogger, testConfig, waitFor } from './support.ts';
 
 const config = testConfig({}, 'cli');
@@ -29,11 +29,8 @@ afterAll(async () => {
 async function cli(...args: string[]): Promise<string[]> {
   const out: string[] = [];
   const program = new Command('mosaic').exitOverride();
-  const helpers: CliHelpers = {
-    config: () => ({ config, source: null }),
-    withDatabase: async (fn) => fn(database, { config, source: null }),
-  };
-  registerJobCommands(program, helpers, (line) => void out.push(line));
+  // As the CLI runs them without a server: its own queue registry over the same Valkey prefix.
+  registerJobCommands(program, cliHelpers(config, database), (line) => void out.push(line));
   await program.parseAsync(['node', 'mosaic', 'jobs', ...args]);
   return out;
 }
@@ -42,6 +39,8 @@ describe('mosaic jobs', () => {
   it('lists queues, pauses, resumes, runs a scheduled job and lists it', async () => {
     const queues = (await cli('queues')).join('\n');
     expect(queues).toMatch(/mosaic:session-gc\twaiting 0/);
+    // Every queue, the reply queue too (defined beside the conversations, not among the housekeeping jobs).
+    expect(queues).toMatch(/^mosaic:replies\twaiting 0/m);
     expect(queues).toMatch(/summarization\tnot scheduled \(Valkey holds no schedule/);
 
     expect((await cli('pause', 'mosaic:log-tiers'))[0]).toMatch(/^mosaic:log-tiers \(paused\)/);

@@ -1,12 +1,12 @@
 /** `mosaic route`: the command as the lead will register it, over a real PGlite database. */
 import { Command } from 'commander';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { CliHelpers } from '../../src/cli.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { AccountService } from '../../src/identity/account-service.ts';
 import { registerRouteCommand } from '../../src/cli/route-command.ts';
 import { createPgliteDatabase } from '../support/databases.ts';
+import { cliHelpers } from '../support/cli-helpers.ts';
 
 let database: Database;
 
@@ -17,17 +17,11 @@ beforeAll(async () => {
 afterAll(async () => database.close());
 
 async function run(args: string[], env: Record<string, unknown> = {}): Promise<string[]> {
-  const loaded = { config: parseConfig({ providers: { anthropic: { apiKey: 'sk-test' }, zai: { apiKey: 'z-test' }, openai: { apiKey: 'o-test' }, ...env } }), source: null };
-  const helpers: CliHelpers = { config: () => loaded as never, withDatabase: async (fn) => fn(database, loaded as never) };
+  const config = parseConfig({ providers: { anthropic: { apiKey: 'sk-test' }, zai: { apiKey: 'z-test' }, openai: { apiKey: 'o-test' }, ...env } });
   const program = new Command('mosaic').exitOverride();
-  registerRouteCommand(program, helpers);
   const lines: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  try {
-    await program.parseAsync(['node', 'mosaic', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
+  registerRouteCommand(program, cliHelpers(config, database), (line) => void lines.push(...line.split('\n')));
+  await program.parseAsync(['node', 'mosaic', ...args]);
   return lines;
 }
 

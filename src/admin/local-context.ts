@@ -1,0 +1,83 @@
+/**
+ * The admin context a CLI process builds for itself when no server owns the
+ * database: each part is opened when an operation first asks for it, and
+ * everything is closed at the end.
+ */
+import type { MosaicConfig } from '../config/schema.ts';
+import { openDatabase, type Database } from '../db/client.ts';
+import type { DataDirOwner } from '../db/data-dir-lock.ts';
+import { runMigrations } from '../db/migrate.ts';
+import { AccountService } from '../identity/account-service.ts';
+import { CredentialStore } from '../identity/credential-store.ts';
+import { secretBoxFromConfig } from '../identity/secret-box.ts';
+import { JobAdmin } from '../jobs/job-admin.ts';
+import { createQueueRegistry } from '../jobs/job-system.ts';
+import type { QueueRegistry } from '../jobs/queue-registry.ts';
+import { AgentLogStore } from '../logs/agent-log-store.ts';
+import { REPLY_JOB } from '../conversations/reply-job.ts';
+import { directoryWithOverrides } from '../routing/catalogue-directory.ts';
+import { configAvailability } from '../routing/config-availability.ts';
+import { createRoutingService } from '../routing/routing-service.ts';
+import type { AdminContext } from './operations.ts';
+
+export interface LocalContextOptions {
+  config: MosaicConfig;
+  /** What the lock file says holds the database meanwhile (`user create` …). */
+  command: string;
+  /** Told once when another command holds the embedded database and we wait for it. */
+  onWait?(owner: DataDirOwner): void;
+  /** An open database to use instead of opening one (tests); left open at the end. */
+  database?: Database;
+}
+
+/** Every job definition a server registers, so the CLI lists the same queues. */
+export function cliQueueRegistry(config: MosaicConfig): QueueRegistry {
+  return createQueueRegistry(config, [REPLY_JOB]);
+}
+
+export async function withLocalAdminContext<T>(options: LocalContextOptions, fn: (ctx: AdminContext) => Promise<T>): Promise<T> {
+  const { config } = options;
+  let database = null as Promise<Database> | null;
+  const given = options.database;
+  let registry = null as QueueRegistry | null;
+  const openDb = (): Promise<Database> =>
+    given ? Promise.resolve(given) : (database ??= (async () => {
+      const opened = await openDatabase({
+        url: config.database.url,
+        dataDir: config.database.dataDir,
+        poolSize: 2,
+        owner: { role: 'command', command: options.command, waitMs: 30_000, ...(options.onWait ? { onWait: options.onWait } : {}) },
+      });
+      try {
+        await runMigrations(opened);
+      } catch (err) {
+        await opened.close();
+        throw err;
+      }
+      return opened;
+    })());
+  const closeable = async (): Promise<Database | null> => (database ? database.catch(() => null) : null);
+  const ctx: AdminContext = {
+    config,
+    via: 'local',
+    database: openDb,
+    accounts: async () => new AccountService((await openDb()).db),
+    credentials: async () => new CredentialStore((await openDb()).db, secretBoxFromConfig(config.secrets)),
+    async jobs() {
+      registry ??= cliQueueRegistry(config);
+      return new JobAdmin(registry, { listForJob: async (queue, jobId) => new AgentLogStore((await openDb()).db).listForJob(queue, jobId) });
+    },
+    async routing() {
+      const db = (await openDb()).db;
+      // Without a server there is no live health: an enabled provider counts as healthy.
+      return createRoutingService({ db, routing: config.routing, directory: directoryWithOverrides(config), availability: configAvailability(config) });
+    },
+  };
+  try {
+    return await fn(ctx);
+  } finally {
+    await registry?.close();
+    const opened = await closeable();
+    await opened?.close();
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * The reply job: one per inbound message that needs an answer. Defined here,
+ * apart from its handler, so every process that administers the queues (the
+ * CLI too) knows the queue, not only the servers that run it.
+ */
+import { z } from 'zod';
+import { defineJob } from '../jobs/job-definition.ts';
+
+export const REPLY_JOB = defineJob({
+  name: 'reply',
+  queue: 'mosaic:replies',
+  description: 'Answers the waiting messages of one conversation, in order (one job per inbound message).',
+  payload: z.object({ conversationId: z.uuid(), userId: z.uuid(), messageId: z.uuid() }).strict(),
+  attempts: 3,
+  backoff: { baseMs: 2000, maxMs: 30_000 },
+  concurrency: 8,
+});
