@@ -10,21 +10,23 @@ import { openDatabase, type Database } from './db/client.ts';
 import { runMigrations } from './db/migrate.ts';
 import type { Logger } from './logging.ts';
 import { AccountService } from './identity/account-service.ts';
-import { createHttpApp, type ApiRoute } from './http/app.ts';
+import { createHttpApp } from './http/app.ts';
+import type { RouteGroup } from './http/route-spec.ts';
 import { createMetrics, startMetricsListener, type Metrics } from './http/metrics.ts';
 import { answerClientErrors } from './http/edge.ts';
 import { Readiness } from './http/readiness.ts';
-import { adminUsersRouter, meRouter, tokensRouter } from './http/account-routes.ts';
+import { adminUsersRoutes, meRoutes, tokensRoutes } from './http/account-routes.ts';
 import { connectValkey, type Redis } from './valkey/client.ts';
 import { CredentialStore } from './identity/credential-store.ts';
 import { CredentialResolver } from './identity/credential-resolver.ts';
 import { secretBoxFromConfig } from './identity/secret-box.ts';
-import { credentialRouter } from './http/credential-routes.ts';
+import { credentialRoutes } from './http/credential-routes.ts';
 import { buildServices, type Services, type ServiceDeps } from './services.ts';
-import { providerRouter } from './http/provider-routes.ts';
-import { routingRouter } from './http/routing-routes.ts';
-import { agentRouter, conversationRouter, usageRouter } from './http/conversation-routes.ts';
-import { jobsRouter } from './http/jobs-routes.ts';
+import { providerRoutes } from './http/provider-routes.ts';
+import { routingRoutes } from './http/routing-routes.ts';
+import { agentRoutes, conversationRoutes, usageRoutes } from './http/conversation-routes.ts';
+import { jobsRoutes } from './http/jobs-routes.ts';
+import { packageVersion } from './version.ts';
 import { listenHttp } from './http/listen.ts';
 import { installationId } from './db/installation.ts';
 import { claimValkeyPrefix } from './valkey/prefix-owner.ts';
@@ -49,7 +51,7 @@ export interface MosaicCore {
 export interface MosaicPlugin {
   name: string;
   /** Called after the core services exist and before HTTP serves. Null: the plugin is off (nothing is logged for it). */
-  start(core: MosaicCore): Promise<{ routes?: ApiRoute[]; stop(): Promise<void> } | null>;
+  start(core: MosaicCore): Promise<{ routes?: RouteGroup[]; stop(): Promise<void> } | null>;
   /**
    * What `mosaic start` would refuse for this plugin (its files, its ports),
    * checked without starting anything; `mosaic config check` runs it too.
@@ -155,7 +157,8 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       required: false,
       check: async () => {
         const records = await services.health.all();
-        const usable = records.filter((r) => r.usable && services.providers.get(r.provider)?.hasSystemCredential()).map((r) => r.provider);
+        // The same records /api/providers/health answers with: the two never disagree.
+        const usable = records.filter((r) => r.usable).map((r) => r.provider);
         return { ok: usable.length > 0, detail: { usable, statuses: Object.fromEntries(records.map((r) => [r.provider, r.status])) } };
       },
     });
@@ -172,23 +175,17 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       services,
     };
     const conversations = services.conversations;
-    const routes: ApiRoute[] = [
-      { path: '/me', router: meRouter(core.accounts) },
-      { path: '/tokens', router: tokensRouter(core.accounts) },
-      { path: '/admin/users', router: adminUsersRouter(core.accounts) },
-      { path: '/providers/credentials', router: credentialRouter(core.credentials, config.providers.userBaseUrls) },
-      { path: '/providers', router: providerRouter({ registry: services.providers, health: services.health, directory: services.models, hasUserCredential: (actor, p) => credentials.has(actor, p) }) },
-      {
-        path: '/routing',
-        router: routingRouter({
-          routing: services.routing,
-          conversationState: (actor, id) => conversations.routingState(actor, id),
-        }),
-      },
-      { path: '/conversations', router: conversationRouter(conversations) },
-      { path: '/agents', router: agentRouter(conversations) },
-      { path: '/usage', router: usageRouter(conversations) },
-      { path: '/admin/jobs', router: jobsRouter(services.jobs.admin) },
+    const routes: RouteGroup[] = [
+      meRoutes(core.accounts),
+      tokensRoutes(core.accounts),
+      adminUsersRoutes(core.accounts),
+      credentialRoutes(core.credentials, config.providers.userBaseUrls),
+      providerRoutes({ registry: services.providers, health: services.health, directory: services.models, hasUserCredential: (actor, p) => credentials.has(actor, p) }),
+      routingRoutes({ routing: services.routing, conversationState: (actor, id) => conversations.routingState(actor, id) }),
+      conversationRoutes(conversations),
+      agentRoutes(conversations),
+      usageRoutes(conversations),
+      jobsRoutes(services.jobs.admin),
     ];
     for (const plugin of plugins) {
       const started = await plugin.start(core);
@@ -206,6 +203,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       bodyLimit: config.http.bodyLimit,
       rateLimitPerMinute: config.http.rateLimitPerMinute,
       routes,
+      version: packageVersion(),
     });
     handler = app;
     if (socketPath) {

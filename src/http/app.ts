@@ -4,24 +4,19 @@
  * (src/http/edge.ts); metrics are served on their own listener
  * (src/http/metrics.ts), never here.
  */
-import express, { type Express, type Router } from 'express';
+import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { rateLimit } from 'express-rate-limit';
 import type { Logger } from '../logging.ts';
 import { MosaicError } from '../errors.ts';
-import { requireUser, type Authenticate } from './auth.ts';
+import { authenticateRequest, type Authenticate } from './auth.ts';
 import { httpMetrics, mountedAt, type Metrics } from './metrics.ts';
+import { groupRouter, type RouteGroup } from './route-spec.ts';
+import { buildOpenApiDocument } from './openapi.ts';
+import { referenceRoutes } from './reference-routes.ts';
 import type { Readiness } from './readiness.ts';
 import { checkBody, checkRequestLine, errorBody, errorHandler, noStore, requireJsonBody } from './edge.ts';
 import { allowedMethods } from './route-table.ts';
-
-export interface ApiRoute {
-  /** Mounted under /api. */
-  path: string;
-  router: Router;
-  /** Public routes skip bearer authentication. */
-  public?: boolean;
-}
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -30,7 +25,10 @@ export interface HttpAppOptions {
   metrics: Metrics;
   bodyLimit: string;
   rateLimitPerMinute: number;
-  routes: ApiRoute[];
+  /** Every /api route, declared (src/http/route-spec.ts): mounted here and documented at /api/openapi.json. */
+  routes: RouteGroup[];
+  /** Shown in the API reference. */
+  version?: string;
   /** Static files (the web client), served at / when given. */
   staticDir?: string;
 }
@@ -59,12 +57,10 @@ export function createHttpApp(options: HttpAppOptions): Express {
   api.use(requireJsonBody);
   api.use(express.json({ limit: options.bodyLimit }));
   api.use(checkBody);
-  const auth = requireUser(options.authenticate);
-  for (const route of options.routes) {
-    const mount = mountedAt(`/api${route.path}`);
-    if (route.public) api.use(route.path, mount, route.router);
-    else api.use(route.path, mount, auth, route.router);
-  }
+  const authenticate = authenticateRequest(options.authenticate);
+  const groups = [...options.routes, referenceRoutes(() => document)];
+  const document = buildOpenApiDocument(groups, { version: options.version ?? 'dev' });
+  for (const group of groups) api.use(group.path || '/', mountedAt(`/api${group.path}`), groupRouter(group, authenticate));
   app.use('/api', api);
   if (options.staticDir) app.use(express.static(options.staticDir, { index: 'index.html' }));
 

@@ -12,13 +12,22 @@ export function bearerToken(req: Request): string | null {
   return match ? match[1]! : null;
 }
 
-export function requireUser(authenticate: Authenticate) {
-  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+/** The request's actor from its bearer token (also kept in res.locals.actor), or a 401 saying what is wrong. */
+export function authenticateRequest(authenticate: Authenticate) {
+  return async (req: Request, res: Response): Promise<Actor> => {
     const token = bearerToken(req);
     if (!token) throw unauthorized('send a personal access token as "Authorization: Bearer <token>" (create one with `mosaic user token <name>`)');
     const actor = await authenticate(token);
-    if (!actor) throw unauthorized('this token is unknown, revoked or expired');
+    if (!actor) throw unauthorized('this token is unknown, revoked or expired, or its account is disabled');
     res.locals.actor = actor;
+    return actor;
+  };
+}
+
+export function requireUser(authenticate: Authenticate) {
+  const check = authenticateRequest(authenticate);
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    await check(req, res);
     next();
   };
 }

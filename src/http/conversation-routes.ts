@@ -4,22 +4,19 @@
  * token's user; another user's ids answer 404, never 403.
  */
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
 import { z } from 'zod';
 import type { ConversationService } from '../conversations/conversation-service.ts';
 import { toView } from '../conversations/conversation-service.ts';
 import { toConversation } from '../conversations/conversation-store.ts';
 import { channelAttachmentSchema, type ChannelMessage } from '../protocol/channel-message.ts';
 import { forbidden } from '../errors.ts';
-import { actorOf } from './auth.ts';
-import { parseInput, queryDate } from './validate.ts';
+import { queryDate } from './validate.ts';
+import { accepted, created, defineRoute, noContent, ok, type RouteGroup } from './route-spec.ts';
 
 const page = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   offset: z.coerce.number().int().min(0).default(0),
 });
-
-const id = (v: unknown) => parseInput(z.uuid({ message: 'expected a conversation id (uuid)' }), v, 'id');
 
 const messageBody = z
   .object({
@@ -33,91 +30,164 @@ const messageBody = z
   .strict()
   .refine((b) => b.content.trim().length > 0 || (b.attachments?.length ?? 0) > 0, { message: 'a message needs content or an attachment', path: ['content'] });
 
-export function conversationRouter(service: ConversationService, options: { waitTimeoutMs?: number } = {}): Router {
-  const r = Router();
+const conversationId = z.object({ id: z.uuid({ message: 'expected a conversation id (uuid)' }) });
+
+const commandResult = z.object({ name: z.string(), text: z.string(), data: z.unknown() }).nullable().describe('Set when the message was a command (`/help`, `!model …`): its answer.');
+
+export function conversationRoutes(service: ConversationService, options: { waitTimeoutMs?: number } = {}): RouteGroup {
   const { conversations } = service.stores;
-
-  r.post('/', async (req, res) => {
-    const body = parseInput(z.object({ title: z.string().max(200).optional(), agent: z.string().min(1).max(100).optional(), localOnly: z.boolean().optional() }).strict(), req.body ?? {});
-    const created = await service.create(actorOf(res), body);
-    res.status(201).json(created);
-  });
-
-  r.get('/', async (req, res) => {
-    const q = parseInput(page.extend({ archived: z.enum(['true', 'false']).optional() }), req.query, 'query');
-    const { items, total } = await conversations.list(actorOf(res), { limit: q.limit, offset: q.offset, ...(q.archived ? { archived: q.archived === 'true' } : {}) });
-    res.json({ items: items.map(toConversation), total, limit: q.limit, offset: q.offset });
-  });
-
-  r.get('/search', async (req, res) => {
-    const q = parseInput(z.object({ q: z.string().trim().min(1, 'search needs some words (q=…)').max(500), limit: z.coerce.number().int().min(1).max(100).default(20) }), req.query, 'query');
-    res.json({ query: q.q, hits: await conversations.search(actorOf(res), q.q, q.limit) });
-  });
-
-  r.get('/:id', async (req, res) => {
-    const actor = actorOf(res);
-    const conv = await conversations.get(actor, id(req.params.id));
-    res.json({ ...toConversation(conv), summary: conv.summary, lastRouting: conv.lastRouting });
-  });
-
-  r.patch('/:id', async (req, res) => {
-    const body = parseInput(z.object({ title: z.string().max(200).optional(), archived: z.boolean().optional(), localOnly: z.boolean().optional() }).strict(), req.body ?? {});
-    res.json(await service.update(actorOf(res), id(req.params.id), body));
-  });
-
-  r.delete('/:id', async (req, res) => {
-    await service.remove(actorOf(res), id(req.params.id));
-    res.status(204).end();
-  });
-
-  r.get('/:id/messages', async (req, res) => {
-    const q = parseInput(z.object({ limit: z.coerce.number().int().min(1).max(500).default(100), before: z.coerce.number().int().optional(), after: z.coerce.number().int().optional() }), req.query, 'query');
-    const rows = await conversations.listMessages(actorOf(res), id(req.params.id), { limit: q.limit, ...(q.before !== undefined ? { beforeSeq: q.before } : {}), ...(q.after !== undefined ? { afterSeq: q.after } : {}) });
-    res.json({ items: rows.map(toView) });
-  });
-
-  r.get('/:id/session', async (req, res) => {
-    res.json(await service.sessionInfo(actorOf(res), id(req.params.id)));
-  });
-
-  r.post('/:id/messages', async (req, res) => {
-    const actor = actorOf(res);
-    const conversationId = id(req.params.id);
-    const q = parseInput(z.object({ wait: z.enum(['true', 'false']).optional() }), req.query, 'query');
-    const body = parseInput(messageBody, req.body);
-    const msg: ChannelMessage = {
-      id: randomUUID(),
-      channelId: `api:${conversationId}`,
-      senderId: actor.userId,
-      senderType: 'user',
-      content: body.content,
-      contentType: body.contentType,
-      metadata: { conversationId, ...(body.clientMessageId ? { channelMessageId: body.clientMessageId } : {}) },
-      ...(body.replyToId ? { replyToId: body.replyToId } : {}),
-      ...(body.attachments ? { attachments: body.attachments } : {}),
-      timestamp: new Date(),
-    };
-    if (q.wait === 'true') {
-      const { inbound, reply } = await service.receiveAndWait(actor, conversationId, msg, 'api', options.waitTimeoutMs ?? 120_000);
-      res.status(reply ? 200 : 202).json({
-        messageId: inbound.message.id,
-        duplicate: !inbound.created,
-        command: inbound.command ? { name: inbound.command.name, text: inbound.command.result.text, data: inbound.command.result.data ?? null } : null,
-        reply: reply ? toView(reply) : null,
-        routing: reply?.routing ?? null,
-      });
-      return;
-    }
-    const inbound = await service.receive(actor, conversationId, msg, 'api');
-    res.status(202).json({
-      messageId: inbound.message.id,
-      duplicate: !inbound.created,
-      scheduled: inbound.scheduled,
-      command: inbound.command ? { name: inbound.command.name, text: inbound.command.result.text, data: inbound.command.result.data ?? null } : null,
-    });
-  });
-
-  return r;
+  return {
+    path: '/conversations',
+    tag: 'Conversations',
+    description: 'Your conversations and their messages; the same conversations Matrix rooms and the clients show. Another user\'s ids answer 404.',
+    routes: [
+      defineRoute({
+        method: 'post',
+        path: '/',
+        summary: 'Start a conversation',
+        auth: 'user',
+        body: z
+          .object({
+            title: z.string().max(200).optional(),
+            agent: z.string().min(1).max(100).optional().describe('Agent id or name; the default agent otherwise.'),
+            localOnly: z.boolean().optional().describe('Keep this conversation on local models.'),
+          })
+          .strict(),
+        responses: { 201: { description: 'The conversation.' } },
+        handle: async ({ actor, body }) => created(await service.create(actor, body)),
+      }),
+      defineRoute({
+        method: 'get',
+        path: '/',
+        summary: 'List your conversations, newest first',
+        auth: 'user',
+        query: page.extend({ archived: z.enum(['true', 'false']).optional().describe('Only archived (true) or only active (false) ones.') }),
+        responses: { 200: { description: 'One page of conversations and the total.' } },
+        handle: async ({ actor, query }) => {
+          const { items, total } = await conversations.list(actor, { limit: query.limit, offset: query.offset, ...(query.archived ? { archived: query.archived === 'true' } : {}) });
+          return ok({ items: items.map(toConversation), total, limit: query.limit, offset: query.offset });
+        },
+      }),
+      defineRoute({
+        method: 'get',
+        path: '/search',
+        summary: 'Search your messages',
+        auth: 'user',
+        query: z.object({ q: z.string().trim().min(1, 'search needs some words (q=…)').max(500), limit: z.coerce.number().int().min(1).max(100).default(20) }),
+        responses: { 200: { description: 'Matching messages with their conversations.' } },
+        handle: async ({ actor, query }) => ok({ query: query.q, hits: await conversations.search(actor, query.q, query.limit) }),
+      }),
+      defineRoute({
+        method: 'get',
+        path: '/:id',
+        summary: 'One conversation, with its summary and last routing decision',
+        auth: 'user',
+        params: conversationId,
+        responses: { 200: { description: 'The conversation.' } },
+        handle: async ({ actor, params }) => {
+          const conv = await conversations.get(actor, params.id);
+          return ok({ ...toConversation(conv), summary: conv.summary, lastRouting: conv.lastRouting });
+        },
+      }),
+      defineRoute({
+        method: 'patch',
+        path: '/:id',
+        summary: 'Rename, archive or change the data policy of a conversation',
+        auth: 'user',
+        params: conversationId,
+        body: z.object({ title: z.string().max(200).optional(), archived: z.boolean().optional(), localOnly: z.boolean().optional() }).strict(),
+        responses: { 200: { description: 'The conversation as changed.' } },
+        handle: async ({ actor, params, body }) => ok(await service.update(actor, params.id, body)),
+      }),
+      defineRoute({
+        method: 'delete',
+        path: '/:id',
+        summary: 'Delete a conversation and its messages',
+        auth: 'user',
+        params: conversationId,
+        responses: { 204: { description: 'Deleted.' } },
+        handle: async ({ actor, params }) => {
+          await service.remove(actor, params.id);
+          return noContent();
+        },
+      }),
+      defineRoute({
+        method: 'get',
+        path: '/:id/messages',
+        summary: 'Messages of a conversation, by sequence number',
+        auth: 'user',
+        params: conversationId,
+        query: z.object({
+          limit: z.coerce.number().int().min(1).max(500).default(100),
+          before: z.coerce.number().int().optional().describe('Only messages before this sequence number.'),
+          after: z.coerce.number().int().optional().describe('Only messages after this sequence number.'),
+        }),
+        responses: { 200: { description: 'The messages, oldest first.' } },
+        handle: async ({ actor, params, query }) => {
+          const rows = await conversations.listMessages(actor, params.id, { limit: query.limit, ...(query.before !== undefined ? { beforeSeq: query.before } : {}), ...(query.after !== undefined ? { afterSeq: query.after } : {}) });
+          return ok({ items: rows.map(toView) });
+        },
+      }),
+      defineRoute({
+        method: 'get',
+        path: '/:id/session',
+        summary: 'The current session: agent, model, tokens and cost so far',
+        auth: 'user',
+        params: conversationId,
+        responses: { 200: { description: 'The session.' } },
+        handle: async ({ actor, params }) => ok(await service.sessionInfo(actor, params.id)),
+      }),
+      defineRoute({
+        method: 'post',
+        path: '/:id/messages',
+        summary: 'Send a message (or a command); optionally wait for the answer',
+        description:
+          'A message is stored, then answered by the agent (a background job). A command (`/help`, `!model …`; `/` and `!` are the same) is answered at once and never reaches a model; an unknown one answers "unknown command". With `wait=true` the request waits (up to 120 s) for the answer: 200 with it, or 202 without.',
+        auth: 'user',
+        params: conversationId,
+        query: z.object({ wait: z.enum(['true', 'false']).optional().describe('Wait for the answer.') }),
+        body: messageBody,
+        responses: {
+          200: { description: 'With wait=true: the message was answered (`reply`, with `routing`), or it was a command (`command`).', body: z.object({ messageId: z.uuid(), duplicate: z.boolean(), command: commandResult, reply: z.unknown(), routing: z.unknown() }) },
+          202: { description: 'Stored; the answer comes later (in the conversation\'s messages).', body: z.object({ messageId: z.uuid(), duplicate: z.boolean(), scheduled: z.boolean().optional(), command: commandResult }) },
+        },
+        handle: async ({ actor, params, query, body }) => {
+          const msg: ChannelMessage = {
+            id: randomUUID(),
+            channelId: `api:${params.id}`,
+            senderId: actor.userId,
+            senderType: 'user',
+            content: body.content,
+            contentType: body.contentType,
+            metadata: { conversationId: params.id, ...(body.clientMessageId ? { channelMessageId: body.clientMessageId } : {}) },
+            ...(body.replyToId ? { replyToId: body.replyToId } : {}),
+            ...(body.attachments ? { attachments: body.attachments } : {}),
+            timestamp: new Date(),
+          };
+          if (query.wait === 'true') {
+            const { inbound, reply } = await service.receiveAndWait(actor, params.id, msg, 'api', options.waitTimeoutMs ?? 120_000);
+            return {
+              status: reply ? 200 : 202,
+              body: {
+                messageId: inbound.message.id,
+                duplicate: !inbound.created,
+                command: inbound.command ? { name: inbound.command.name, text: inbound.command.result.text, data: inbound.command.result.data ?? null } : null,
+                reply: reply ? toView(reply) : null,
+                routing: reply?.routing ?? null,
+              },
+            };
+          }
+          const inbound = await service.receive(actor, params.id, msg, 'api');
+          return accepted({
+            messageId: inbound.message.id,
+            duplicate: !inbound.created,
+            scheduled: inbound.scheduled,
+            command: inbound.command ? { name: inbound.command.name, text: inbound.command.result.text, data: inbound.command.result.data ?? null } : null,
+          });
+        },
+      }),
+    ],
+  };
 }
 
 const agentBody = z
@@ -137,50 +207,101 @@ const agentBody = z
   })
   .strict();
 
-export function agentRouter(service: ConversationService): Router {
-  const r = Router();
+export function agentRoutes(service: ConversationService): RouteGroup {
   const { agents } = service.stores;
-  const agentId = (v: unknown) => parseInput(z.uuid({ message: 'expected an agent id (uuid)' }), v, 'id');
-  r.get('/', async (_req, res) => {
-    res.json({ items: await agents.list(actorOf(res)) });
-  });
-  r.post('/', async (req, res) => {
-    const { system, ...body } = parseInput(agentBody, req.body);
-    res.status(201).json(await agents.create(actorOf(res), body, { system: system ?? false }));
-  });
-  r.get('/:id', async (req, res) => {
-    res.json(await agents.get(actorOf(res), agentId(req.params.id)));
-  });
-  r.patch('/:id', async (req, res) => {
-    const { system: _system, ...body } = parseInput(agentBody.partial(), req.body ?? {});
-    res.json(await agents.update(actorOf(res), agentId(req.params.id), body));
-  });
-  r.delete('/:id', async (req, res) => {
-    await agents.remove(actorOf(res), agentId(req.params.id));
-    res.status(204).end();
-  });
-  return r;
+  const agentId = z.object({ id: z.uuid({ message: 'expected an agent id (uuid)' }) });
+  return {
+    path: '/agents',
+    tag: 'Agents',
+    description: 'The agents you can talk to: the system agents and your own.',
+    routes: [
+      defineRoute({
+        method: 'get',
+        path: '/',
+        summary: 'Agents you can use',
+        auth: 'user',
+        responses: { 200: { description: 'System agents and your own.' } },
+        handle: async ({ actor }) => ok({ items: await agents.list(actor) }),
+      }),
+      defineRoute({
+        method: 'post',
+        path: '/',
+        summary: 'Create an agent',
+        auth: 'user',
+        body: agentBody,
+        responses: { 201: { description: 'The agent.' } },
+        handle: async ({ actor, body }) => {
+          const { system, ...rest } = body;
+          return created(await agents.create(actor, rest, { system: system ?? false }));
+        },
+      }),
+      defineRoute({
+        method: 'get',
+        path: '/:id',
+        summary: 'One agent',
+        auth: 'user',
+        params: agentId,
+        responses: { 200: { description: 'The agent.' } },
+        handle: async ({ actor, params }) => ok(await agents.get(actor, params.id)),
+      }),
+      defineRoute({
+        method: 'patch',
+        path: '/:id',
+        summary: 'Change one of your agents (admins: system agents too)',
+        auth: 'user',
+        params: agentId,
+        body: agentBody.partial(),
+        responses: { 200: { description: 'The agent as changed.' } },
+        handle: async ({ actor, params, body }) => {
+          const { system: _system, ...rest } = body;
+          return ok(await agents.update(actor, params.id, rest));
+        },
+      }),
+      defineRoute({
+        method: 'delete',
+        path: '/:id',
+        summary: 'Delete one of your agents',
+        auth: 'user',
+        params: agentId,
+        responses: { 204: { description: 'Deleted.' } },
+        handle: async ({ actor, params }) => {
+          await agents.remove(actor, params.id);
+          return noContent();
+        },
+      }),
+    ],
+  };
 }
 
-export function usageRouter(service: ConversationService): Router {
-  const r = Router();
+export function usageRoutes(service: ConversationService): RouteGroup {
   const { sessions } = service.stores;
-  r.get('/', async (req, res) => {
-    const actor = actorOf(res);
-    const q = parseInput(
-      z.object({ since: queryDate.optional(), groupBy: z.enum(['agent', 'model', 'user']).optional(), scope: z.enum(['me', 'all']).default('me') }),
-      req.query,
-      'query',
-    );
-    if (q.scope === 'all' || q.groupBy === 'user') {
-      if (actor.role !== 'admin') throw forbidden('usage of all users needs an admin token');
-      res.json({ scope: 'all', groupBy: q.groupBy ?? 'user', items: await sessions.allUsageBy(q.groupBy === 'agent' ? 'agent' : 'user', q.since) });
-      return;
-    }
-    const totals = await sessions.userUsage(actor, q.since);
-    // The budget always counts this calendar month (UTC), whatever `since` asks for.
-    const budget = await service.budget(actor);
-    res.json({ scope: 'me', since: q.since ?? null, totals, budget, ...(q.groupBy ? { groupBy: q.groupBy, items: await sessions.usageBy(actor, q.groupBy as 'agent' | 'model', q.since) } : {}) });
-  });
-  return r;
+  return {
+    path: '/usage',
+    tag: 'Usage',
+    description: 'Tokens and cost, and your monthly budget.',
+    routes: [
+      defineRoute({
+        method: 'get',
+        path: '/',
+        summary: 'Your usage and budget (admins: everyone\'s)',
+        auth: 'user',
+        query: z.object({
+          since: queryDate.optional().describe('ISO date; default: everything.'),
+          groupBy: z.enum(['agent', 'model', 'user']).optional(),
+          scope: z.enum(['me', 'all']).default('me').describe('all: every user (admins only).'),
+        }),
+        responses: { 200: { description: 'Totals, the budget standing this calendar month (UTC), and the grouped items when asked.' } },
+        handle: async ({ actor, query: q }) => {
+          if (q.scope === 'all' || q.groupBy === 'user') {
+            if (actor.role !== 'admin') throw forbidden('usage of all users needs an admin token');
+            return ok({ scope: 'all', groupBy: q.groupBy ?? 'user', items: await sessions.allUsageBy(q.groupBy === 'agent' ? 'agent' : 'user', q.since) });
+          }
+          const totals = await sessions.userUsage(actor, q.since);
+          // The budget always counts this calendar month (UTC), whatever `since` asks for.
+          const budget = await service.budget(actor);
+          return ok({ scope: 'me', since: q.since ?? null, totals, budget, ...(q.groupBy ? { groupBy: q.groupBy, items: await sessions.usageBy(actor, q.groupBy as 'agent' | 'model', q.since) } : {}) });
+        },
+      }),
+    ],
+  };
 }

@@ -3,14 +3,12 @@
  * only masked hints come out. A base URL is refused unless the admin allows
  * them, and then still refused when it resolves inside the server's network.
  */
-import { Router } from 'express';
 import { z } from 'zod';
 import { PROVIDER_NAMES } from '../config/schema.ts';
 import type { CredentialStore, SecretPayload } from '../identity/credential-store.ts';
 import { badRequest } from '../errors.ts';
 import { checkUserBaseUrl, type UserEndpointPolicy } from '../providers/user-endpoints.ts';
-import { actorOf } from './auth.ts';
-import { parseInput } from './validate.ts';
+import { created, defineRoute, noContent, ok, type RouteGroup } from './route-spec.ts';
 
 const oauthSchema = z
   .object({ accessToken: z.string().min(1), refreshToken: z.string().optional(), expiresAt: z.number().int().optional(), tokenUrl: z.url().optional(), clientId: z.string().optional() })
@@ -38,37 +36,76 @@ function secretFrom(body: { apiKey?: string | undefined; oauth?: z.infer<typeof 
   return undefined;
 }
 
+const credentialId = z.object({ id: z.uuid('expected a credential id (uuid)') });
+
 /** Off unless the admin allows user base URLs (providers.userBaseUrls). */
 const NO_BASE_URLS: UserEndpointPolicy = { enabled: false, allowPrivateAddresses: false };
 
-export function credentialRouter(store: CredentialStore, baseUrls: UserEndpointPolicy = NO_BASE_URLS): Router {
-  const r = Router();
+export function credentialRoutes(store: CredentialStore, baseUrls: UserEndpointPolicy = NO_BASE_URLS): RouteGroup {
   // Checked here, before anything is stored; every connection checks again (DNS can change).
   const checkBaseUrl = async (url: string | null | undefined) => {
     if (url) await checkUserBaseUrl(url, baseUrls);
   };
-  r.get('/', async (_req, res) => {
-    res.json({ credentials: await store.list(actorOf(res)) });
-  });
-  r.post('/', async (req, res) => {
-    const body = parseInput(createSchema, req.body);
-    await checkBaseUrl(body.baseUrl);
-    const created = await store.create(actorOf(res), { provider: body.provider, label: body.label ?? '', secret: secretFrom(body, true)!, baseUrl: body.baseUrl ?? null });
-    res.status(201).json(created);
-  });
-  r.get('/:id', async (req, res) => {
-    res.json(await store.get(actorOf(res), parseInput(z.uuid(), req.params.id, 'id')));
-  });
-  r.patch('/:id', async (req, res) => {
-    const id = parseInput(z.uuid(), req.params.id, 'id');
-    const body = parseInput(patchSchema, req.body);
-    const secret = secretFrom(body, false);
-    await checkBaseUrl(body.baseUrl);
-    res.json(await store.update(actorOf(res), id, { ...(body.label !== undefined ? { label: body.label } : {}), ...(body.baseUrl !== undefined ? { baseUrl: body.baseUrl } : {}), ...(secret ? { secret } : {}) }));
-  });
-  r.delete('/:id', async (req, res) => {
-    await store.remove(actorOf(res), parseInput(z.uuid(), req.params.id, 'id'));
-    res.status(204).end();
-  });
-  return r;
+  return {
+    path: '/providers/credentials',
+    tag: 'Provider keys',
+    description: 'Your own provider keys, stored encrypted (needs MOSAIC_SECRET_KEY on the server). Secrets go in; only masked hints come out.',
+    routes: [
+      defineRoute({
+        method: 'get',
+        path: '/',
+        summary: 'Your stored provider keys (masked)',
+        auth: 'user',
+        responses: { 200: { description: 'Your credentials, without secrets.' } },
+        handle: async ({ actor }) => ok({ credentials: await store.list(actor) }),
+      }),
+      defineRoute({
+        method: 'post',
+        path: '/',
+        summary: 'Store a provider key (an API key, or OAuth tokens)',
+        auth: 'user',
+        body: createSchema,
+        responses: { 201: { description: 'The credential (masked).' } },
+        handle: async ({ actor, body }) => {
+          await checkBaseUrl(body.baseUrl);
+          return created(await store.create(actor, { provider: body.provider, label: body.label ?? '', secret: secretFrom(body, true)!, baseUrl: body.baseUrl ?? null }));
+        },
+      }),
+      defineRoute({
+        method: 'get',
+        path: '/:id',
+        summary: 'One of your credentials (masked)',
+        auth: 'user',
+        params: credentialId,
+        responses: { 200: { description: 'The credential.' } },
+        handle: async ({ actor, params }) => ok(await store.get(actor, params.id)),
+      }),
+      defineRoute({
+        method: 'patch',
+        path: '/:id',
+        summary: 'Change a credential: label, base URL, or a new secret',
+        auth: 'user',
+        params: credentialId,
+        body: patchSchema,
+        responses: { 200: { description: 'The credential (masked).' } },
+        handle: async ({ actor, params, body }) => {
+          const secret = secretFrom(body, false);
+          await checkBaseUrl(body.baseUrl);
+          return ok(await store.update(actor, params.id, { ...(body.label !== undefined ? { label: body.label } : {}), ...(body.baseUrl !== undefined ? { baseUrl: body.baseUrl } : {}), ...(secret ? { secret } : {}) }));
+        },
+      }),
+      defineRoute({
+        method: 'delete',
+        path: '/:id',
+        summary: 'Delete a credential',
+        auth: 'user',
+        params: credentialId,
+        responses: { 204: { description: 'Deleted.' } },
+        handle: async ({ actor, params }) => {
+          await store.remove(actor, params.id);
+          return noContent();
+        },
+      }),
+    ],
+  };
 }

@@ -3,11 +3,9 @@
  * job list (base64url of `<queue>\0<BullMQ job id>`); queue names go in the
  * path URL-encoded (`mosaic%3Asession-gc`) or as they are (`mosaic:session-gc`).
  */
-import { Router } from 'express';
 import { z } from 'zod';
 import type { JobAdmin } from '../jobs/job-admin.ts';
-import { requireAdmin } from './auth.ts';
-import { parseInput } from './validate.ts';
+import { created, defineRoute, noContent, ok, type RouteGroup } from './route-spec.ts';
 
 const listQuery = z
   .object({
@@ -18,37 +16,92 @@ const listQuery = z
   })
   .strict();
 
-const runBody = z.object({ job: z.string().min(1).optional() }).strict();
+const runBody = z.object({ job: z.string().min(1).optional().describe('Which scheduled job, when the queue has several.') }).strict();
 
-export function jobsRouter(admin: JobAdmin): Router {
-  const r = Router();
-  r.use(requireAdmin);
-  r.get('/', async (req, res) => {
-    const query = parseInput(listQuery, req.query, 'query');
-    res.json(await admin.listJobs(query));
-  });
-  r.get('/queues', async (_req, res) => {
-    res.json({ queues: await admin.queues() });
-  });
-  r.post('/queues/:name/pause', async (req, res) => {
-    res.json(await admin.pause(req.params.name));
-  });
-  r.post('/queues/:name/resume', async (req, res) => {
-    res.json(await admin.resume(req.params.name));
-  });
-  r.post('/queues/:name/run', async (req, res) => {
-    const body = parseInput(runBody, req.body ?? {});
-    res.status(201).json(await admin.runNow(req.params.name, body.job));
-  });
-  r.get('/:id', async (req, res) => {
-    res.json(await admin.getJob(req.params.id));
-  });
-  r.post('/:id/retry', async (req, res) => {
-    res.json(await admin.retryJob(req.params.id));
-  });
-  r.delete('/:id', async (req, res) => {
-    await admin.removeJob(req.params.id);
-    res.status(204).end();
-  });
-  return r;
+const queueParams = z.object({ name: z.string().min(1).max(100).describe('`mosaic:<name>`, URL-encoded or not') });
+const jobParams = z.object({ id: z.string().min(1).max(500).describe('The opaque `id` from the job list') });
+
+export function jobsRoutes(admin: JobAdmin): RouteGroup {
+  return {
+    path: '/admin/jobs',
+    tag: 'Admin: jobs',
+    description: 'Background jobs (BullMQ queues), for admins. The same operations as `mosaic jobs …`.',
+    routes: [
+      defineRoute({
+        method: 'get',
+        path: '/',
+        summary: 'Jobs, newest first',
+        auth: 'admin',
+        query: listQuery,
+        responses: { 200: { description: 'One page of jobs and the total.' } },
+        handle: async ({ query }) => ok(await admin.listJobs(query)),
+      }),
+      defineRoute({
+        method: 'get',
+        path: '/queues',
+        summary: 'Every queue: counts, pause state, schedules',
+        auth: 'admin',
+        responses: { 200: { description: 'All queues, the reply queue included.' } },
+        handle: async () => ok({ queues: await admin.queues() }),
+      }),
+      defineRoute({
+        method: 'post',
+        path: '/queues/:name/pause',
+        summary: 'Stop processing a queue; jobs keep queuing',
+        auth: 'admin',
+        params: queueParams,
+        responses: { 200: { description: 'The queue.' } },
+        handle: async ({ params }) => ok(await admin.pause(params.name)),
+      }),
+      defineRoute({
+        method: 'post',
+        path: '/queues/:name/resume',
+        summary: 'Resume a paused queue',
+        auth: 'admin',
+        params: queueParams,
+        responses: { 200: { description: 'The queue.' } },
+        handle: async ({ params }) => ok(await admin.resume(params.name)),
+      }),
+      defineRoute({
+        method: 'post',
+        path: '/queues/:name/run',
+        summary: "Enqueue the queue's scheduled job now",
+        auth: 'admin',
+        params: queueParams,
+        body: runBody,
+        responses: { 201: { description: 'The job enqueued.' } },
+        handle: async ({ params, body }) => created(await admin.runNow(params.name, body.job)),
+      }),
+      defineRoute({
+        method: 'get',
+        path: '/:id',
+        summary: 'One job: data, attempts, failure, log lines',
+        auth: 'admin',
+        params: jobParams,
+        responses: { 200: { description: 'The job.' } },
+        handle: async ({ params }) => ok(await admin.getJob(params.id)),
+      }),
+      defineRoute({
+        method: 'post',
+        path: '/:id/retry',
+        summary: 'Retry a failed job with a fresh set of attempts',
+        auth: 'admin',
+        params: jobParams,
+        responses: { 200: { description: 'The job.' } },
+        handle: async ({ params }) => ok(await admin.retryJob(params.id)),
+      }),
+      defineRoute({
+        method: 'delete',
+        path: '/:id',
+        summary: 'Delete a job that is not running',
+        auth: 'admin',
+        params: jobParams,
+        responses: { 204: { description: 'Deleted.' } },
+        handle: async ({ params }) => {
+          await admin.removeJob(params.id);
+          return noContent();
+        },
+      }),
+    ],
+  };
 }

@@ -3,15 +3,13 @@
  * its capabilities and whether the acting user can use it now.
  * GET /api/providers/health — status of each provider, as every replica sees it.
  */
-import { Router } from 'express';
 import { z } from 'zod';
 import type { Actor } from '../identity/actor.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
 import type { ProviderHealth, ProviderHealthRecord } from '../providers/health.ts';
 import type { ModelDirectory } from '../providers/model-directory.ts';
 import { PROVIDER_NAMES, type ModelInfo, type ProviderName } from '../providers/types.ts';
-import { actorOf } from './auth.ts';
-import { parseInput } from './validate.ts';
+import { defineRoute, ok, type RouteGroup } from './route-spec.ts';
 
 /** "This user has a usable credential of their own for this provider" (the credential vault answers). */
 export type UserCredentialCheck = (actor: Actor, provider: ProviderName) => Promise<boolean>;
@@ -69,12 +67,14 @@ export async function modelsForActor(options: ProviderRoutesOptions, actor: Acto
     const credential: ProviderSummary['credential'] = userKey ? 'user' : adapter.hasSystemCredential() ? 'system' : 'none';
     const shared = await options.health.get(entry.provider);
     const own = credential === 'user' ? await options.health.ownKey(entry.provider, actor.userId) : null;
-    const health = { usable: shared.usable && (own?.usable ?? true), status: own && !own.usable ? own.status : shared.status };
+    // Cooling down (the provider for everyone, or this user's own key) is what counts here; whether the
+    // system has a key is the credential's question (a user's own key serves them without one).
+    const health = { coolingDown: shared.coolingDown || own?.usable === false, status: own && !own.usable ? own.status : shared.status };
     providers.push({
       provider: entry.provider,
       local: adapter.local,
       credential,
-      usable: health.usable,
+      usable: credential !== 'none' && !health.coolingDown,
       status: health.status,
       ...(own ? { ownKey: own } : {}),
       listed: entry.listed,
@@ -85,7 +85,7 @@ export async function modelsForActor(options: ProviderRoutesOptions, actor: Acto
     for (const model of entry.models) {
       let reason: UnavailableReason | undefined;
       if (credential === 'none') reason = 'no_credential';
-      else if (!health.usable) reason = 'cooling_down';
+      else if (health.coolingDown) reason = 'cooling_down';
       else if (listingCounts && model.source === 'catalogue') reason = 'not_listed';
       models.push({ ...model, available: reason === undefined, ...(reason ? { unavailableReason: reason } : {}) });
     }
@@ -93,30 +93,50 @@ export async function modelsForActor(options: ProviderRoutesOptions, actor: Acto
   return { models, providers };
 }
 
-export function providerRouter(options: ProviderRoutesOptions): Router {
-  const r = Router();
-  r.get('/models', async (req, res) => {
-    const q = parseInput(modelsQuery, req.query, 'query');
-    const { models, providers } = await modelsForActor(options, actorOf(res));
-    const filtered = models.filter(
-      (m) =>
-        (!q.provider || m.provider === q.provider) &&
-        (!q.available || m.available === (q.available === 'true')) &&
-        (!q.capability || m[q.capability]) &&
-        (!q.tier || m.tier === q.tier),
-    );
-    res.json({ models: filtered, providers: q.provider ? providers.filter((p) => p.provider === q.provider) : providers });
-  });
-  r.get('/health', async (_req, res) => {
-    const actor = actorOf(res);
-    const records = await options.health.all(options.registry.list().map((a) => a.name));
-    const providers = [];
-    for (const rec of records) {
-      // The shared record comes from system-credential calls only; the user's own key has its own, shown to them alone.
-      const own = await options.health.ownKey(rec.provider, actor.userId);
-      providers.push({ ...rec, hasSystemCredential: options.registry.get(rec.provider)?.hasSystemCredential() ?? false, ...(own ? { ownKey: own } : {}) });
-    }
-    res.json({ providers });
-  });
-  return r;
+export function providerRoutes(options: ProviderRoutesOptions): RouteGroup {
+  return {
+    path: '/providers',
+    tag: 'Providers',
+    description: 'Models and providers: what exists, what you can use, and how each provider is doing.',
+    routes: [
+      defineRoute({
+        method: 'get',
+        path: '/models',
+        summary: 'Every model of every enabled provider, and whether you can use it now',
+        auth: 'user',
+        query: modelsQuery,
+        responses: { 200: { description: 'Models with capabilities and availability, and a summary per provider.' } },
+        handle: async ({ actor, query: q }) => {
+          const { models, providers } = await modelsForActor(options, actor);
+          const filtered = models.filter(
+            (m) =>
+              (!q.provider || m.provider === q.provider) &&
+              (!q.available || m.available === (q.available === 'true')) &&
+              (!q.capability || m[q.capability]) &&
+              (!q.tier || m.tier === q.tier),
+          );
+          return ok({ models: filtered, providers: q.provider ? providers.filter((p) => p.provider === q.provider) : providers });
+        },
+      }),
+      defineRoute({
+        method: 'get',
+        path: '/health',
+        summary: 'Health of each provider, as every replica sees it',
+        description:
+          '`not_configured`: no usable system credential; `down`: its last probe or calls failed (cooling down while `usable` is false); `degraded`: failures below the threshold or slow; `healthy`. `/readyz` reports the same.',
+        auth: 'user',
+        responses: { 200: { description: 'One record per enabled provider (with `ownKey`: how your own key has fared, when it failed lately).' } },
+        handle: async ({ actor }) => {
+          const records = await options.health.all(options.registry.list().map((a) => a.name));
+          const providers = [];
+          for (const rec of records) {
+            // The shared record comes from system-credential calls only; the user's own key has its own, shown to them alone.
+            const own = await options.health.ownKey(rec.provider, actor.userId);
+            providers.push({ ...rec, ...(own ? { ownKey: own } : {}) });
+          }
+          return ok({ providers });
+        },
+      }),
+    ],
+  };
 }

@@ -1,7 +1,7 @@
 /** The job system as a MosaicPlugin: workers, schedules and /api/admin/jobs. */
 import type { MosaicCore, MosaicPlugin } from '../main.ts';
-import type { ApiRoute } from '../http/app.ts';
-import { jobsRouter } from '../http/jobs-routes.ts';
+import type { RouteGroup } from '../http/route-spec.ts';
+import { jobsRoutes } from '../http/jobs-routes.ts';
 import type { InjectedJobHandlers } from './builtin-jobs.ts';
 import { createJobSystem, type JobRegistration, type JobSystem } from './job-system.ts';
 
@@ -19,7 +19,7 @@ export async function startJobs(
   core: JobsCore,
   handlers: InjectedJobHandlers = {},
   jobs: JobRegistration[] = [],
-): Promise<{ system: JobSystem; routes: ApiRoute[]; stop(): Promise<void> }> {
+): Promise<{ system: JobSystem; routes: RouteGroup[]; stop(): Promise<void> }> {
   const system = createJobSystem({ config: core.config, logger: core.logger, db: core.database.db, valkey: core.valkey, handlers, jobs });
   try {
     await system.start();
@@ -27,7 +27,7 @@ export async function startJobs(
     await system.stop().catch(() => undefined);
     throw err;
   }
-  return { system, routes: [{ path: '/admin/jobs', router: jobsRouter(system.admin) }], stop: () => system.stop() };
+  return { system, routes: [jobsRoutes(system.admin)], stop: () => system.stop() };
 }
 
 export function jobsPlugin(options: JobsPluginOptions = {}): MosaicPlugin {

@@ -17,12 +17,17 @@
  *   expiring a day after its last update), which only that user's routing
  *   and views consult. One member can never take a provider offline for
  *   everyone.
- * - A failure makes a healthy provider degraded; `failureThreshold`
- *   consecutive failures make it down for `cooldownSeconds[0]`. When the
+ * - A failed call makes a healthy provider degraded; `failureThreshold`
+ *   consecutive failures make it down for `cooldownSeconds[0]`. A failed
+ *   probe makes it down at once: a probe is a plain model listing, so its
+ *   failure means the provider cannot be reached or refuses its key. When the
  *   cooldown ends the provider may be tried once more: a failure puts it
  *   down again for the next, longer step (the last step repeats); a
  *   success makes it healthy and resets the steps.
  * - A probe that succeeds slower than `slowMs` leaves the provider degraded.
+ * - A provider without a usable system credential is `not_configured` and
+ *   never usable in these records (/api/providers/health, /readyz); routing
+ *   asks `isUsable`, the tracker's own view, and checks users' keys itself.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging.ts';
@@ -37,9 +42,14 @@ export type HealthStatus = 'healthy' | 'degraded' | 'down';
 
 export interface ProviderHealthRecord {
   provider: ProviderName;
-  status: HealthStatus;
-  /** False while a down provider cools down. */
+  /** `not_configured`: no usable system credential, whatever was recorded before. */
+  status: HealthStatus | 'not_configured';
+  /** Whether Mosaic can use it with its own credential now: configured, and not a down provider cooling down. */
   usable: boolean;
+  /** Whether the system has a credential for it (Ollama needs none). */
+  hasSystemCredential: boolean;
+  /** Down and cooling down: nobody's requests are sent to it until `cooldownUntil`. */
+  coolingDown: boolean;
   /** Latency of the last successful probe, ms. */
   latencyMs: number | null;
   lastError: string | null;
@@ -59,7 +69,7 @@ export interface ProbeReport {
   /** Why no probe ran: no system credential, or cooling down. */
   skipped?: 'no_system_credential' | 'cooling_down';
   result?: HealthResult;
-  status: HealthStatus;
+  status: ProviderHealthRecord['status'];
 }
 
 export interface ProviderHealthOptions {
@@ -96,7 +106,8 @@ local now = tonumber(ARGV[1])
 local err = ARGV[2]
 local threshold = tonumber(ARGV[3])
 local latency = tonumber(ARGV[4])
-local steps = #ARGV - 4
+local immediate = ARGV[5] == '1'
+local steps = #ARGV - 5
 local h = redis.call('HMGET', KEYS[1], 'status', 'failures', 'step', 'cooldownUntil')
 local status = h[1] or 'healthy'
 local failures = tonumber(h[2] or '0') + 1
@@ -106,12 +117,12 @@ local new = status
 if status == 'down' then
   if now >= untilTs then
     step = step + 1
-    untilTs = now + tonumber(ARGV[4 + math.min(step, steps)]) * 1000
+    untilTs = now + tonumber(ARGV[5 + math.min(step, steps)]) * 1000
   end
-elseif failures >= threshold then
+elseif immediate or failures >= threshold then
   new = 'down'
   step = step + 1
-  untilTs = now + tonumber(ARGV[4 + math.min(step, steps)]) * 1000
+  untilTs = now + tonumber(ARGV[5 + math.min(step, steps)]) * 1000
   redis.call('HSET', KEYS[1], 'since', now)
 else
   new = 'degraded'
@@ -151,16 +162,16 @@ export class ProviderHealth {
     return this.succeededAt(this.key(provider), latencyMs);
   }
 
-  /** A call or probe failed because of the provider. */
-  async recordFailure(provider: ProviderName, error: string, latencyMs?: number): Promise<HealthStatus> {
-    return this.failedAt(this.key(provider), error, latencyMs);
+  /** A call or probe failed because of the provider; `probe`: a failed probe, which makes it down at once. */
+  async recordFailure(provider: ProviderName, error: string, latencyMs?: number, options: { probe?: boolean } = {}): Promise<HealthStatus> {
+    return this.failedAt(this.key(provider), error, latencyMs, options.probe ?? false);
   }
 
   private async succeededAt(key: string, latencyMs?: number): Promise<HealthStatus> {
     return (await this.options.redis.eval(RECORD_SUCCESS, 1, key, String(this.clock()), String(latencyMs ?? -1), String(this.slowMs))) as HealthStatus;
   }
 
-  private async failedAt(key: string, error: string, latencyMs?: number): Promise<HealthStatus> {
+  private async failedAt(key: string, error: string, latencyMs?: number, probe = false): Promise<HealthStatus> {
     return (await this.options.redis.eval(
       RECORD_FAILURE,
       1,
@@ -169,6 +180,7 @@ export class ProviderHealth {
       error.slice(0, 500),
       String(this.options.failureThreshold),
       String(latencyMs ?? -1),
+      probe ? '1' : '0',
       ...this.options.cooldownSeconds.map(String),
     )) as HealthStatus;
   }
@@ -212,13 +224,13 @@ export class ProviderHealth {
   }
 
   async get(provider: ProviderName): Promise<ProviderHealthRecord> {
-    return this.recordAt(provider, this.key(provider));
+    return this.recordAt(provider, this.key(provider), true);
   }
 
   /** The user's own-key record of a provider, or null when their key never failed (or the record expired). */
   async ownKey(provider: ProviderName, userId: string): Promise<ProviderHealthRecord | null> {
     const key = this.userKey(provider, userId);
-    return (await this.options.redis.exists(key)) ? this.recordAt(provider, key) : null;
+    return (await this.options.redis.exists(key)) ? this.recordAt(provider, key, false) : null;
   }
 
   /** Usable for this user: the shared record, and — when their own key has failed — their own record too. */
@@ -227,14 +239,22 @@ export class ProviderHealth {
     return userId === null ? true : ((await this.ownKey(provider, userId))?.usable ?? true);
   }
 
-  private async recordAt(provider: ProviderName, key: string): Promise<ProviderHealthRecord> {
+  /** `shared`: the system's record, which says `not_configured` without a system credential; a user's own-key record does not. */
+  private async recordAt(provider: ProviderName, key: string, shared: boolean): Promise<ProviderHealthRecord> {
     const h = await this.options.redis.hgetall(key);
     const status = (h.status as HealthStatus | undefined) ?? 'healthy';
     const cooldownUntil = Number(h.cooldownUntil ?? 0);
+    const coolingDown = status === 'down' && this.clock() < cooldownUntil;
+    // Without a registry (a bare tracker) nothing says the credential is missing.
+    const adapter = this.options.registry?.get(provider);
+    const hasSystemCredential = this.options.registry ? Boolean(adapter?.hasSystemCredential()) : true;
+    const configured = hasSystemCredential || !shared;
     return {
       provider,
-      status,
-      usable: status !== 'down' || this.clock() >= cooldownUntil,
+      status: configured ? status : 'not_configured',
+      usable: configured && !coolingDown,
+      hasSystemCredential,
+      coolingDown,
       latencyMs: h.latencyMs !== undefined ? Number(h.latencyMs) : null,
       lastError: h.lastError ?? null,
       lastErrorAt: iso(h.lastErrorAt),
@@ -250,9 +270,13 @@ export class ProviderHealth {
     return Promise.all(providers.map((p) => this.get(p)));
   }
 
-  /** False while the provider is down and cooling down: routing skips it. */
+  /**
+   * False while the provider is down and cooling down: routing skips it for
+   * everyone. Credentials are routing's own question (a user's key makes a
+   * provider usable for that user though the system has none).
+   */
   async isUsable(provider: ProviderName): Promise<boolean> {
-    return (await this.get(provider)).usable;
+    return !(await this.get(provider)).coolingDown;
   }
 
   /** Gives probeAll its adapters when the registry is built after this tracker (its onOutcome points here). */
@@ -279,9 +303,9 @@ export class ProviderHealth {
         const provider = adapter.name;
         if (!adapter.hasSystemCredential()) return { provider, skipped: 'no_system_credential', status: (await this.get(provider)).status };
         const before = await this.get(provider);
-        if (!before.usable) return { provider, skipped: 'cooling_down', status: before.status };
+        if (before.coolingDown) return { provider, skipped: 'cooling_down', status: before.status };
         const result = await adapter.healthCheck();
-        const status = result.ok ? await this.recordSuccess(provider, result.latencyMs) : await this.recordFailure(provider, result.error ?? 'health check failed', result.latencyMs);
+        const status = result.ok ? await this.recordSuccess(provider, result.latencyMs) : await this.recordFailure(provider, result.error ?? 'health check failed', result.latencyMs, { probe: true });
         if (status !== before.status) this.options.logger?.info({ provider, from: before.status, to: status, error: result.error }, 'provider health changed');
         return { provider, result, status };
       }),

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Express } from 'express';
 import { sqlRows, type Database } from '../../src/db/client.ts';
 import { providerCredentials } from '../../src/db/schema.ts';
-import { credentialRouter } from '../../src/http/credential-routes.ts';
+import { credentialRoutes } from '../../src/http/credential-routes.ts';
 import type { Actor } from '../../src/identity/actor.ts';
 import { CredentialResolver } from '../../src/identity/credential-resolver.ts';
 import { CredentialStore } from '../../src/identity/credential-store.ts';
@@ -30,7 +30,7 @@ let bobToken: string;
 beforeAll(async () => {
   ({ database } = await createPgDatabase());
   store = new CredentialStore(database.db, new SecretBox({ id: 'k1', secret: K1 }));
-  ({ app } = buildTestApp(database, () => [{ path: '/providers/credentials', router: credentialRouter(store) }]));
+  ({ app } = buildTestApp(database, () => [credentialRoutes(store)]));
   const built = buildTestApp(database);
   aliceToken = (await built.accounts.createUser({ username: 'alice' })).token;
   bobToken = (await built.accounts.createUser({ username: 'bob' })).token;
@@ -110,7 +110,7 @@ describe('provider credentials', () => {
 
   it('without MOSAIC_SECRET_KEY storing a credential is a clear 503', async () => {
     const keyless = new CredentialStore(database.db, null);
-    const { app: keylessApp } = buildTestApp(database, () => [{ path: '/providers/credentials', router: credentialRouter(keyless) }]);
+    const { app: keylessApp } = buildTestApp(database, () => [credentialRoutes(keyless)]);
     const res = await request(keylessApp).post('/api/providers/credentials').set('Authorization', `Bearer ${aliceToken}`).send({ provider: 'openai', apiKey: 'sk-x' }).expect(503);
     expect(res.body.error.message).toContain('MOSAIC_SECRET_KEY is not set');
   });

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.ts';
 import { sqlRows } from '../../src/db/client.ts';
-import { adminUsersRouter, meRouter, tokensRouter } from '../../src/http/account-routes.ts';
+import { adminUsersRoutes, meRoutes, tokensRoutes } from '../../src/http/account-routes.ts';
 import { Readiness } from '../../src/http/readiness.ts';
 import { createPgDatabase } from '../support/databases.ts';
 import { buildTestApp } from '../support/http.ts';
@@ -26,9 +26,9 @@ beforeAll(async () => {
   ({ app, accounts } = buildTestApp(
     database,
     (a) => [
-      { path: '/me', router: meRouter(a) },
-      { path: '/tokens', router: tokensRouter(a) },
-      { path: '/admin/users', router: adminUsersRouter(a) },
+      meRoutes(a),
+      tokensRoutes(a),
+      adminUsersRoutes(a),
     ],
     readiness,
   ));

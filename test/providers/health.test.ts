@@ -200,10 +200,14 @@ describe('provider health', () => {
       expect(ollama.chatRequests()).toHaveLength(0);
       expect((await health.get('ollama')).latencyMs).toBeGreaterThanOrEqual(0);
 
+      // A provider without a key is not_configured, never healthy or usable.
+      expect(await health.get('anthropic')).toMatchObject({ status: 'not_configured', usable: false, hasSystemCredential: false });
+
+      // A failed probe makes it down at once (not degraded): the listing itself failed.
       ollama.failAll('server');
       await health.probeAll();
-      expect((await health.get('ollama')).status).toBe('degraded');
-      // A real call fails too (passive tracking): now down.
+      expect(await health.get('ollama')).toMatchObject({ status: 'down', usable: false, coolingDown: true, cooldownStep: 1 });
+      // A real call fails too (passive tracking): it stays down.
       await collectError(registry.get('ollama')!.chat(request('ollama')));
       await expect.poll(async () => (await health.get('ollama')).status).toBe('down');
       const before = ollama.requests.length;

@@ -7,7 +7,7 @@ import { parseConfig } from '../../src/config/index.ts';
 import { createHttpApp } from '../../src/http/app.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { Readiness } from '../../src/http/readiness.ts';
-import { providerRouter, type ModelAvailability } from '../../src/http/provider-routes.ts';
+import { providerRoutes, type ModelAvailability } from '../../src/http/provider-routes.ts';
 import type { Actor } from '../../src/identity/actor.ts';
 import { createProviderRegistry } from '../../src/providers/registry.ts';
 import { createProviderHealth } from '../../src/providers/health.ts';
@@ -49,7 +49,7 @@ describe('provider routes', () => {
       metrics: createMetrics(),
       bodyLimit: '100kb',
       rateLimitPerMinute: 10_000,
-      routes: [{ path: '/providers', router: providerRouter({ registry, health, directory, hasUserCredential }) }],
+      routes: [providerRoutes({ registry, health, directory, hasUserCredential })],
     });
   });
   afterAll(async () => {
@@ -108,7 +108,8 @@ describe('provider routes', () => {
     const byName = Object.fromEntries((h.body.providers as Array<{ provider: string }>).map((p) => [p.provider, p]));
     expect(Object.keys(byName).sort()).toEqual(['anthropic', 'ollama', 'openai']);
     expect(byName.openai).toMatchObject({ status: 'down', usable: false, lastError: 'unavailable: 500', consecutiveFailures: 3, hasSystemCredential: true });
-    expect(byName.anthropic).toMatchObject({ status: 'healthy', hasSystemCredential: false });
+    // No key at all: never 'healthy' or usable.
+    expect(byName.anthropic).toMatchObject({ status: 'not_configured', usable: false, hasSystemCredential: false });
     await health.recordSuccess('openai', 12);
     const after = await request(app).get('/api/providers/health').set('authorization', 'Bearer bob').expect(200);
     expect(after.body.providers.find((p: { provider: string }) => p.provider === 'openai')).toMatchObject({ status: 'healthy', latencyMs: 12 });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.ts';
 import type { AccountService } from '../../src/identity/account-service.ts';
 import { configSchema } from '../../src/config/schema.ts';
-import { routingRouter, type ConversationRoutingState } from '../../src/http/routing-routes.ts';
+import { routingRoutes, type ConversationRoutingState } from '../../src/http/routing-routes.ts';
 import { catalogueDirectory } from '../../src/routing/catalogue-directory.ts';
 import { createRoutingService } from '../../src/routing/routing-service.ts';
 import { createPgDatabase } from '../support/databases.ts';
@@ -25,7 +25,7 @@ beforeAll(async () => {
   const routing = createRoutingService({ db: database.db, routing: configSchema.parse({}).routing, directory: catalogueDirectory(), availability: new ProviderState() });
   let accountsRef: AccountService;
   ({ app, accounts: accountsRef } = buildTestApp(database, [
-    { path: '/routing', router: routingRouter({ routing, conversationState: async (actor, id) => conversations.get(`${actor.username}:${id}`) ?? null }) },
+    routingRoutes({ routing, conversationState: async (actor, id) => conversations.get(`${actor.username}:${id}`) ?? null }),
   ]));
   adminToken = (await accountsRef.createUser({ username: 'root', admin: true })).token;
   memberToken = (await accountsRef.createUser({ username: 'member' })).token;

@@ -1,6 +1,6 @@
 /** Builds the real HTTP app over a test database, with real tokens. */
 import type { Express } from 'express';
-import type { ApiRoute } from '../../src/http/app.ts';
+import type { RouteGroup } from '../../src/http/route-spec.ts';
 import { createHttpApp } from '../../src/http/app.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { Readiness } from '../../src/http/readiness.ts';
@@ -10,7 +10,7 @@ import type { Database } from '../../src/db/client.ts';
 
 export function buildTestApp(
   database: Database,
-  routes: ApiRoute[] | ((accounts: AccountService) => ApiRoute[]) = [],
+  routes: RouteGroup[] | ((accounts: AccountService) => RouteGroup[]) = [],
   readiness = new Readiness(),
 ): { app: Express; accounts: AccountService } {
   const accounts = new AccountService(database.db);
