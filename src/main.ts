@@ -28,6 +28,7 @@ import { agentRoutes, conversationRoutes, usageRoutes } from './http/conversatio
 import { jobsRoutes } from './http/jobs-routes.ts';
 import { packageVersion } from './version.ts';
 import { listenHttp } from './http/listen.ts';
+import { valkeyRateLimitStore } from './http/rate-limit-store.ts';
 import { installationId } from './db/installation.ts';
 import { claimValkeyPrefix } from './valkey/prefix-owner.ts';
 import { adminSocketPath, startAdminSocket } from './admin/admin-socket.ts';
@@ -202,6 +203,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       metrics: core.metrics,
       bodyLimit: config.http.bodyLimit,
       rateLimitPerMinute: config.http.rateLimitPerMinute,
+      rateLimitStore: valkeyRateLimitStore(valkey, config.valkey.keyPrefix),
       routes,
       version: packageVersion(),
     });

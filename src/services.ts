@@ -34,6 +34,7 @@ import { ConversationService, type ReplyScheduler } from './conversations/conver
 import { CommandRegistry } from './commands/registry.ts';
 import { coreCommands } from './commands/core-commands.ts';
 import { createJobSystem, jobWithHandler, type JobSystem } from './jobs/job-system.ts';
+import { PermanentJobError } from './jobs/job-definition.ts';
 import { REPLY_JOB } from './conversations/reply-job.ts';
 
 export interface ServiceDeps {
@@ -162,6 +163,13 @@ export function buildServices(deps: ServiceDeps): Services {
     jobs: [
       jobWithHandler(REPLY_JOB, async (payload) => {
         const outcome = await conversations.answerPending(payload.conversationId, payload.userId);
+        // Not a success: the job names a user or conversation this database does not have (deleted,
+        // disabled, or another installation's job on a shared Valkey prefix). Fail it where admins see it.
+        if (outcome === 'gone') {
+          throw new PermanentJobError(
+            `user ${payload.userId} or conversation ${payload.conversationId} does not exist (or the user is disabled) in this installation's database (${database.kind} ${database.location}); nothing was answered`,
+          );
+        }
         // Busy means another worker holds the conversation and will answer this message too.
         return { outcome };
       }),

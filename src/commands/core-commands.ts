@@ -11,26 +11,12 @@ import { isRetired } from '../routing/router.ts';
 import { budgetUsage, resetDate, usd as budgetUsd, type BudgetStatus } from '../routing/budget.ts';
 import { notFound } from '../errors.ts';
 import { CommandUsageError, type CommandRegistry } from './registry.ts';
+import { distance } from './edit-distance.ts';
 import type { CommandContext, CommandDefinition } from './types.ts';
 
 export interface CoreCommandDeps {
   service: ConversationService;
   directory: ModelDirectory;
-}
-
-/** Edit distance, for "did you mean" suggestions. */
-export function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
 }
 
 /** The models closest to what was typed, for "did you mean" answers. */

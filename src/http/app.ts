@@ -6,7 +6,7 @@
  */
 import express, { type Express } from 'express';
 import helmet from 'helmet';
-import { rateLimit } from 'express-rate-limit';
+import { rateLimit, type Store } from 'express-rate-limit';
 import type { Logger } from '../logging.ts';
 import { MosaicError } from '../errors.ts';
 import { authenticateRequest, type Authenticate } from './auth.ts';
@@ -25,6 +25,8 @@ export interface HttpAppOptions {
   metrics: Metrics;
   bodyLimit: string;
   rateLimitPerMinute: number;
+  /** Where the limiter counts (Valkey, shared by replicas); in this process when not given. */
+  rateLimitStore?: Store;
   /** Every /api route, declared (src/http/route-spec.ts): mounted here and documented at /api/openapi.json. */
   routes: RouteGroup[];
   /** Shown in the API reference. */
@@ -51,7 +53,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
 
   const api = express.Router();
   api.use(noStore);
-  api.use(rateLimit({ windowMs: 60_000, limit: options.rateLimitPerMinute, standardHeaders: 'draft-7', legacyHeaders: false, handler: (_req, res) => {
+  api.use(rateLimit({ windowMs: 60_000, limit: options.rateLimitPerMinute, standardHeaders: 'draft-7', legacyHeaders: false, ...(options.rateLimitStore ? { store: options.rateLimitStore, passOnStoreError: true } : {}), handler: (_req, res) => {
     res.status(429).json(errorBody('rate_limited', 'too many requests; slow down and retry in a minute'));
   } }));
   api.use(requireJsonBody);

@@ -37,15 +37,18 @@ export interface OpenApiOperation {
   responses: Record<string, unknown>;
 }
 
-/** JSON Schema (2020-12, the dialect of OpenAPI 3.1) of what a client sends; parts zod cannot express become `{}`. */
-export function inputSchema(schema: z.ZodType): JsonSchema {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
   return rest;
 }
 
+/** JSON Schema (2020-12, the dialect of OpenAPI 3.1) of what a client sends; parts zod cannot express become `{}`. */
+export function inputSchema(schema: z.ZodType): JsonSchema {
+  return jsonSchema(schema, 'input');
+}
+
 function outputSchema(schema: z.ZodType): JsonSchema {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
-  return rest;
+  return jsonSchema(schema, 'output');
 }
 
 /** `/conversations` + `/:id/messages` → `/api/conversations/{id}/messages`. */

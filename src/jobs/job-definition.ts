@@ -51,3 +51,11 @@ export function describeSchedule(schedule: JobSchedule | undefined): string | nu
   if (!schedule) return null;
   return 'cron' in schedule ? `cron "${schedule.cron}"${schedule.timezone ? ` (${schedule.timezone})` : ''}` : `every ${schedule.everyMs} ms`;
 }
+
+/**
+ * Thrown by a handler when retrying cannot help (what the job refers to does
+ * not exist here): the job fails at once, with this message as its reason.
+ */
+export class PermanentJobError extends Error {
+  override readonly name = 'PermanentJobError';
+}

@@ -7,7 +7,7 @@ import { UnrecoverableError, Worker, type Job, type MinimalJob } from 'bullmq';
 import type { Logger } from '../logging.ts';
 import { errorMessage, notFound } from '../errors.ts';
 import { backoffDelay, CAPPED_BACKOFF } from './backoff.ts';
-import { describeSchedule, type JobDefinition, type JobHandler } from './job-definition.ts';
+import { describeSchedule, PermanentJobError, type JobDefinition, type JobHandler } from './job-definition.ts';
 import { JobLifecycleLog, JOB_LOG_SOURCE, type AgentLogSink } from './job-lifecycle.ts';
 import type { QueueRegistry } from './queue-registry.ts';
 import { bullQueueName } from './queue-names.ts';
@@ -103,7 +103,8 @@ export class JobQueueService {
       const reason = 'no handler was supplied to the job system for this job, so it is not scheduled';
       this.notScheduled.set(definition.name, reason);
       if (existing) await queue.removeJobScheduler(definition.name);
-      this.logger.warn({ event: 'jobs.not_scheduled', job: definition.name, queue: definition.queue }, `${definition.name}: ${reason}`);
+      // Not a fault: a job whose part is not built yet (or not in this process). Admins see the reason in the queue list.
+      this.logger.debug({ event: 'jobs.not_scheduled', job: definition.name, queue: definition.queue }, `${definition.name}: ${reason}`);
       return { ...base, outcome: existing ? 'removed' : 'not-scheduled', reason };
     }
     this.notScheduled.delete(definition.name);
@@ -187,8 +188,13 @@ export class JobQueueService {
     if (!parsed.success) {
       throw new UnrecoverableError(`invalid payload for ${job.name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
     }
-    const result = await handler(parsed.data, { queue, jobId: job.id!, name: job.name, attempt: job.attemptsMade + 1, signal: this.shutdown.signal });
-    return result ?? null;
+    try {
+      const result = await handler(parsed.data, { queue, jobId: job.id!, name: job.name, attempt: job.attemptsMade + 1, signal: this.shutdown.signal });
+      return result ?? null;
+    } catch (err) {
+      if (err instanceof PermanentJobError) throw new UnrecoverableError(err.message);
+      throw err;
+    }
   }
 
   private backoff(failures: number, type: string | undefined, job: MinimalJob | undefined): number {
