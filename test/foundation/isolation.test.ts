@@ -39,6 +39,10 @@ const coverage: Coverage = {
   'UserStore.list': { notUserOwned: 'admin listing of accounts (admin route only)' },
   'UserStore.setLocalOnly': { notUserOwned: 'account flag set by admin code' },
   'UserStore.setMonthlyBudget': { notUserOwned: "account setting: PATCH /api/me passes only the token's own user id; /api/admin/users/:username is admin-only" },
+  'UserStore.setDisabled': { notUserOwned: 'account flag set by admin code only (`mosaic user disable|enable`, /api/admin/users/:username/disable|enable)' },
+  'UserStore.enabledAdminCount': { notUserOwned: 'a count of admins, for the last-admin guard; returns no user content' },
+  'UserStore.dataInventory': { notUserOwned: 'admin-only counts of what an account owns, for `mosaic user delete` and GET /api/admin/users/:username/deletion; no content' },
+  'UserStore.remove': { isolation: userDeletionIsolation },
   'AgentLogStore.append': { notUserOwned: 'system/job lifecycle log written by the server; read only through admin routes' },
   'AgentLogStore.applyTiers': { notUserOwned: 'housekeeping over all logs by age (a scheduled job)' },
   'AgentLogStore.listForJob': { notUserOwned: 'admin jobs API only' },
@@ -319,6 +323,29 @@ async function storeMethods(): Promise<string[]> {
     }
   }
   return keys.sort();
+}
+
+/** Deleting one account removes its rows only: another user's conversations, agents and tokens stay. */
+async function userDeletionIsolation({ database, alice }: Ctx): Promise<void> {
+  const accounts = new AccountService(database.db);
+  const { token: carolToken } = await accounts.createUser({ username: `carol-${Date.now().toString(36)}` });
+  const carol = (await accounts.tokens.authenticate(carolToken))!;
+  const conversations = new ConversationStore(database.db);
+  const agents = new AgentStore(database.db);
+  await conversations.create(carol, { title: 'carol only' });
+  await agents.create(carol, { name: `carol-agent-${Date.now()}`, systemPrompt: 'Hers.' });
+  const alicesBefore = await accounts.users.dataInventory(alice.userId);
+  const aliceConversation = await conversations.create(alice, { title: 'alice keeps this' });
+  const carolsBefore = await accounts.users.dataInventory(carol.userId);
+  expect(carolsBefore).toMatchObject({ conversations: 1, agents: 1, tokens: 1 });
+
+  await accounts.users.remove(carol.userId);
+  expect(await accounts.users.findById(carol.userId)).toBeNull();
+  expect(await accounts.users.dataInventory(carol.userId)).toMatchObject({ conversations: 0, agents: 0, tokens: 0 });
+  expect(await accounts.tokens.authenticate(carolToken)).toBeNull();
+  expect(await accounts.users.dataInventory(alice.userId)).toMatchObject({ conversations: alicesBefore.conversations + 1, agents: alicesBefore.agents, tokens: alicesBefore.tokens });
+  expect((await conversations.get(alice, aliceConversation.id)).title).toBe('alice keeps this');
+  await conversations.remove(alice, aliceConversation.id);
 }
 
 let ctx: Ctx;
