@@ -53,12 +53,18 @@ function conduitCommand(program: Command, helpers: CliHelpers): void {
     .command('register')
     .description("register the appservice through Conduit's admin room (needs CONDUIT_ADMIN_USER / CONDUIT_ADMIN_PASSWORD)")
     .option('-f, --file <file>', 'registration file (default: matrix.registrationFile)')
-    .action(async (opts: { file?: string }) => {
+    .option('--wait <seconds>', 'first wait up to this long for the homeserver to answer (a stack starting up)', '0')
+    .action(async (opts: { file?: string; wait: string }) => {
       const { config } = await helpers.config();
       const { loadRegistration } = await import('./transport/registration.ts');
-      const { registerWithConduit } = await import('./transport/conduit-register.ts');
+      const { registerWithConduit, waitForHomeserver } = await import('./transport/conduit-register.ts');
       const file = opts.file ?? config.matrix.registrationFile;
       loadRegistration(file);
+      const waitSeconds = Number(opts.wait);
+      if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new UsageError(`--wait must be a number of seconds, got "${opts.wait}"`);
+      if (waitSeconds > 0) {
+        await waitForHomeserver(config.matrix.homeserverUrl, waitSeconds * 1000, (reason) => say(`waiting for the homeserver at ${config.matrix.homeserverUrl} (${reason})…`));
+      }
       const result = await registerWithConduit({
         homeserverUrl: config.matrix.homeserverUrl,
         serverName: config.matrix.serverName,

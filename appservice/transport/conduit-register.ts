@@ -41,6 +41,33 @@ async function call<T>(base: string, method: string, path: string, token: string
   return json;
 }
 
+/**
+ * Waits until the homeserver answers `/_matrix/client/versions` (Conduit's
+ * image has no shell for a container healthcheck, so the registration step
+ * checks its health itself), or throws after `timeoutMs`.
+ */
+export async function waitForHomeserver(homeserverUrl: string, timeoutMs: number, onWaiting?: (reason: string) => void): Promise<void> {
+  const url = `${homeserverUrl.replace(/\/+$/, '')}/_matrix/client/versions`;
+  const deadline = Date.now() + timeoutMs;
+  let told = false;
+  for (;;) {
+    let reason: string;
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+      if (res.ok) return;
+      reason = `HTTP ${res.status}`;
+    } catch (err) {
+      reason = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code ?? (err as Error).message;
+    }
+    if (Date.now() >= deadline) {
+      throw new MosaicError('homeserver_unreachable', `the homeserver at ${homeserverUrl} did not answer /_matrix/client/versions within ${Math.round(timeoutMs / 1000)} s (last: ${reason})`, { httpStatus: 503, retryable: true });
+    }
+    if (!told) onWaiting?.(reason);
+    told = true;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
 /** The admin room message: the command line, then the YAML in a code block. */
 export function registerCommandText(serverName: string, registrationYaml: string): string {
   const yaml = registrationYaml
