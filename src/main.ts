@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
 import type { MosaicConfig } from './config/schema.ts';
 import { openDatabase, type Database } from './db/client.ts';
 import { runMigrations } from './db/migrate.ts';
@@ -75,6 +76,8 @@ export interface RunningMosaic {
   /** GET URL of the metrics listener, null when it is disabled. */
   metricsUrl: string | null;
   server: Server;
+  /** The HTTP app serving `server` (tests walk its routes). */
+  app: Express;
   stop(): Promise<void>;
 }
 
@@ -232,6 +235,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       httpUrl,
       metricsUrl: metricsListener?.url ?? null,
       server,
+      app,
       stop: () => (stopped ??= stopAll()),
     };
   } catch (err) {

@@ -81,7 +81,7 @@ export const created = (body: unknown): RouteReply => ({ status: 201, body });
 export const accepted = (body: unknown): RouteReply => ({ status: 202, body });
 export const noContent = (): RouteReply => ({ status: 204 });
 
-/** Marks an express handler with the declaration it runs, so tests can compare what runs with what is documented. */
+/** Marks an express handler with the declaration it runs (`{ spec, group }`), so tests can compare what runs with what is documented. */
 export const SPEC = Symbol.for('mosaic.routeSpec');
 
 export type AuthenticateRequest = (req: Request, res: Response) => Promise<Actor | null>;
@@ -112,7 +112,7 @@ export function groupRouter(group: RouteGroup, authenticate: AuthenticateRequest
       if (reply.body === undefined) res.status(reply.status).end();
       else res.status(reply.status).json(reply.body);
     };
-    Object.defineProperty(handler, SPEC, { value: spec });
+    Object.defineProperty(handler, SPEC, { value: { spec, group } });
     router[spec.method](spec.path, handler);
   }
   return router;
