@@ -115,3 +115,35 @@ describe('HTTP auth and errors', () => {
     expect(dup.body.error.code).toBe('conflict');
   });
 });
+
+describe('/api/admin/users: disable, enable, delete', () => {
+  it('a disabled account\'s tokens stop working at once; enabling restores them; delete says what it removes, then removes it', async () => {
+    const { token } = await accounts.createUser({ username: 'leaver' });
+    const as = (t: string) => ({ authorization: `Bearer ${t}` });
+    await request(app).get('/api/me').set(as(token)).expect(200);
+    await request(app).post('/api/admin/users/leaver/disable').set(as(memberToken)).expect(403);
+    const disabled = await request(app).post('/api/admin/users/leaver/disable').set(as(adminToken)).expect(200);
+    expect(disabled.body.disabledAt).toEqual(expect.any(String));
+    await request(app).get('/api/me').set(as(token)).expect(401);
+    const listed = await request(app).get('/api/admin/users').set(as(adminToken)).expect(200);
+    expect(listed.body.users.find((u: { username: string }) => u.username === 'leaver').disabledAt).toEqual(expect.any(String));
+    await request(app).post('/api/admin/users/leaver/enable').set(as(adminToken)).expect(200);
+    await request(app).get('/api/me').set(as(token)).expect(200);
+
+    const impact = await request(app).get('/api/admin/users/leaver/deletion').set(as(adminToken)).expect(200);
+    expect(impact.body.removes).toMatchObject({ tokens: 1, conversations: 0 });
+    const deleted = await request(app).delete('/api/admin/users/leaver').set(as(adminToken)).expect(200);
+    expect(deleted.body).toMatchObject({ user: { username: 'leaver' }, removes: { tokens: 1 } });
+    await request(app).get('/api/me').set(as(token)).expect(401);
+    await request(app).delete('/api/admin/users/leaver').set(as(adminToken)).expect(404);
+    await request(app).post('/api/admin/users/nobody/disable').set(as(adminToken)).expect(404);
+  });
+
+  it('the only enabled admin can be neither disabled nor deleted', async () => {
+    const as = { authorization: `Bearer ${adminToken}` };
+    const refused = await request(app).post('/api/admin/users/root/disable').set(as).expect(409);
+    expect(refused.body.error.message).toContain('cannot disable root: it is the only enabled admin');
+    await request(app).delete('/api/admin/users/root').set(as).expect(409);
+    await request(app).get('/api/me').set(as).expect(200);
+  });
+});
