@@ -53,8 +53,13 @@ describe('mosaic registration', () => {
     const again = mosaic(['registration', '--if-missing', '-o', file]);
     expect(again.status, again.stderr).toBe(0);
     expect((parseYaml(readFileSync(file, 'utf8')) as { as_token: string }).as_token).toBe(yaml.as_token);
-    // Without --if-missing a new file has new tokens.
-    mosaic(['registration', '-o', file]);
+    // Neither flag: refused, the tokens the homeserver knows stay.
+    const refused = mosaic(['registration', '-o', file]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('--force');
+    expect((parseYaml(readFileSync(file, 'utf8')) as { as_token: string }).as_token).toBe(yaml.as_token);
+    // --force: a new file has new tokens.
+    mosaic(['registration', '-o', file, '--force']);
     expect((parseYaml(readFileSync(file, 'utf8')) as { as_token: string }).as_token).not.toBe(yaml.as_token);
   });
 
