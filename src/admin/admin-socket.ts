@@ -11,8 +11,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../logging.ts';
-import { MosaicError, errorMessage, isMosaicError, serviceUnavailable } from '../errors.ts';
-import { runAdminOperation, type AdminContext, type AdminOperationName, type AdminResult } from './operations.ts';
+import { errorMessage, isMosaicError, serviceUnavailable } from '../errors.ts';
+import { runAdminOperation, type AdminContext, type AdminOperationName } from './operations.ts';
 
 export const SOCKET_FILE = 'mosaic-admin.sock';
 const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -32,11 +32,7 @@ export interface AdminSocketServer {
   close(): Promise<void>;
 }
 
-interface Answer {
-  ok: boolean;
-  result?: unknown;
-  error?: { code: string; message: string; httpStatus: number };
-}
+import type { SocketAnswer as Answer } from './socket-client.ts';
 
 export async function startAdminSocket(options: { path: string; context: AdminContext; logger: Logger }): Promise<AdminSocketServer> {
   const { logger } = options;
@@ -103,30 +99,4 @@ export async function startAdminSocket(options: { path: string; context: AdminCo
 
 function reply(socket: net.Socket, answer: Answer): void {
   socket.end(`${JSON.stringify(answer)}\n`);
-}
-
-/** Asks the server behind the socket to run one operation; its errors come back as MosaicErrors. */
-export function callAdminSocket<K extends AdminOperationName>(socketPath: string, op: K, args: unknown, timeoutMs = 120_000): Promise<AdminResult<K>> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(socketPath);
-    let data = '';
-    socket.setTimeout(timeoutMs, () => {
-      socket.destroy();
-      reject(serviceUnavailable(`the running Mosaic did not answer on ${socketPath} within ${Math.round(timeoutMs / 1000)} s`));
-    });
-    socket.on('connect', () => socket.write(`${JSON.stringify({ op, args })}\n`));
-    socket.on('data', (chunk: Buffer) => (data += chunk.toString('utf8')));
-    socket.on('error', (err) => reject(serviceUnavailable(`cannot reach the running Mosaic on its admin socket ${socketPath} (${(err as NodeJS.ErrnoException).code ?? err.message})`, err)));
-    socket.on('end', () => {
-      let parsed: Answer;
-      try {
-        parsed = JSON.parse(data) as Answer;
-      } catch {
-        reject(serviceUnavailable(`the running Mosaic answered something unreadable on ${socketPath}`));
-        return;
-      }
-      if (parsed.ok) resolve(parsed.result as AdminResult<K>);
-      else reject(new MosaicError(parsed.error?.code ?? 'internal', parsed.error?.message ?? 'the server refused', { httpStatus: parsed.error?.httpStatus ?? 500 }));
-    });
-  });
 }

@@ -10,9 +10,8 @@ import { existsSync } from 'node:fs';
 import type { LoadedConfig } from '../config/load.ts';
 import { DataDirBusyError, describeOwner, readDataDirOwner, type DataDirOwner } from '../db/data-dir-lock.ts';
 import { serviceUnavailable } from '../errors.ts';
-import { callAdminSocket } from '../admin/admin-socket.ts';
-import { withLocalAdminContext } from '../admin/local-context.ts';
-import { operationNeedsDatabase, runAdminOperation, type AdminOperationName, type AdminResult } from '../admin/operations.ts';
+import { callAdminSocket } from '../admin/socket-client.ts';
+import type { AdminOperationName, AdminResult } from '../admin/operations.ts';
 
 /** How long the CLI waits for a server that is still starting to open its admin socket. */
 const SERVER_START_WAIT_MS = 120_000;
@@ -45,6 +44,9 @@ export async function runAdmin<K extends AdminOperationName>(loaded: LoadedConfi
     if (owner?.role === 'server') return viaServer(config.database.dataDir, owner, op, args);
   }
   const command = op.replace('.', ' ');
+  // Only this path opens the database and the services: load them only here.
+  const { withLocalAdminContext } = await import('../admin/local-context.ts');
+  const { operationNeedsDatabase, runAdminOperation } = await import('../admin/operations.ts');
   try {
     return await withLocalAdminContext(
       { config, command, onWait: (owner) => note(`waiting for ${describeOwner(owner)} to finish with the embedded database…`) },

@@ -22,7 +22,7 @@ import { installationId } from '../db/installation.ts';
 import { connectValkey } from '../valkey/client.ts';
 import { checkValkeyPrefix } from '../valkey/prefix-owner.ts';
 import { checkEvictionPolicy } from '../jobs/valkey-policy.ts';
-import { callAdminSocket } from '../admin/admin-socket.ts';
+import { callAdminSocket } from '../admin/socket-client.ts';
 
 type Check = { name: string; run(): Promise<string | null> };
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmptyPgDatabase, redisPrefix } from '../support/databases.ts';
-import { baseEnv, freePort, freshCheckout, getJson, lastLine, runMosaic, startServer, type ServerProcess } from '../support/processes.ts';
+import { baseEnv, freePort, freshCheckout, getJson, lastLine, runMosaic, runMosaicRecordingImports, startServer, type ServerProcess } from '../support/processes.ts';
 
 const prefix = () => redisPrefix('firstrun').replace(/:/g, '-');
 
@@ -91,6 +91,13 @@ describe('beside a running server on the embedded database', () => {
     // The token issued through the socket is the server's at once.
     const second = lastLine(runMosaic(['user', 'token', 'ops'], { cwd }).stdout);
     expect((await getJson(`${server.url}/api/me`, second)).status).toBe(200);
+    // Asking the server loads nothing of the database or the services in the CLI process.
+    const log = path.join(cwd, 'imports.log');
+    const viaSocket = runMosaicRecordingImports(['user', 'list'], { cwd, log });
+    expect(viaSocket.stdout).toMatch(/^ops\tadmin\t/m);
+    for (const heavy of ['@electric-sql/pglite', 'drizzle-orm', 'bullmq', 'ioredis', 'express', 'src/main.', 'src/admin/operations.', 'src/admin/local-context.']) {
+      expect(readFileSync(log, 'utf8'), `user list through the server loaded ${heavy}`).not.toContain(heavy);
+    }
   }, 120_000);
 
   it('disables, enables and deletes users, at once', async () => {

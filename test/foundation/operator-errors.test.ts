@@ -5,7 +5,7 @@
  * Valkey prefix, `--help`/`--version` loading nothing heavy, logs in a
  * terminal and out of one.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { redisPrefix } from '../support/databases.ts';
-import { BIN, REPO, baseEnv, freePort, runMosaic, startServer } from '../support/processes.ts';
+import { BIN, REPO, baseEnv, freePort, runMosaic, runMosaicRecordingImports, startServer } from '../support/processes.ts';
 
 const tmp = (label: string) => mkdtempSync(path.join(tmpdir(), `mosaic-${label}-`));
 const prefix = () => redisPrefix('operr').replace(/:/g, '-');
@@ -128,7 +128,7 @@ describe('a fast CLI', () => {
     const version = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')).version as string;
     for (const args of [['--help'], ['--version'], ['user', '--help']]) {
       const log = path.join(cwd, `imports-${args.join('')}.log`);
-      const run = runMosaicWithImportLog(args, cwd, log);
+      const run = runMosaicRecordingImports(args, { cwd, log });
       expect(run.status, run.stderr).toBe(0);
       if (args[0] === '--version') expect(run.stdout.trim()).toBe(version);
       const loaded = readFileSync(log, 'utf8');
@@ -139,11 +139,6 @@ describe('a fast CLI', () => {
   }, 60_000);
 });
 
-/** `mosaic …` with every module it resolves written to `log`. */
-function runMosaicWithImportLog(args: string[], cwd: string, log: string) {
-  const hook = path.join(REPO, 'test', 'support', 'record-imports.mjs');
-  return spawnSync('node', ['--import', hook, BIN, ...args], { cwd, env: baseEnv({ MOSAIC_IMPORT_LOG: log }), encoding: 'utf8', timeout: 60_000 });
-}
 
 describe('logs', () => {
   it('a default start logs JSON with no warning, and nothing about a channel that is off', async () => {

@@ -17,6 +17,12 @@ export function runMosaic(args: string[], options: { cwd: string; env?: Record<s
   return spawnSync('node', [options.bin ?? BIN, ...args], { cwd: options.cwd, env: baseEnv(options.env), input: options.input, encoding: 'utf8', timeout: 120_000 });
 }
 
+/** `mosaic …` with every module the process resolves written to `log` (test/support/record-imports.mjs). */
+export function runMosaicRecordingImports(args: string[], options: { cwd: string; log: string; env?: Record<string, string> }): SpawnSyncReturns<string> {
+  const hook = path.join(REPO, 'test', 'support', 'record-imports.mjs');
+  return spawnSync('node', ['--import', hook, BIN, ...args], { cwd: options.cwd, env: baseEnv({ ...options.env, MOSAIC_IMPORT_LOG: options.log }), encoding: 'utf8', timeout: 60_000 });
+}
+
 /** A port nothing listens on right now. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
