@@ -64,7 +64,6 @@ export interface MosaicPlugin {
 
 /** Startup steps, for the progress lines a terminal shows. */
 export type StartProgress =
-  | { step: 'listening-reserved'; host: string; port: number }
   | { step: 'database'; kind: Database['kind']; location: string }
   | { step: 'migrations'; applied: number; total: number }
   | { step: 'valkey'; prefix: string }
@@ -115,8 +114,6 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
         server.closeAllConnections();
       }));
     cleanups.push(closeHttp);
-    const address = server.address() as AddressInfo;
-    progress({ step: 'listening-reserved', host: address.address, port: address.port });
     // What `mosaic config check` checks too, before anything opens.
     const metrics = createMetrics();
     const metricsListener = config.metrics.enabled ? await startMetricsListener(metrics, config.metrics.host, config.metrics.port, logger) : null;
@@ -227,6 +224,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
     }
     // At stop, HTTP closes first: no request reaches a stopping service.
     cleanups.push(closeHttp);
+    const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const httpUrl = `http://${host}:${address.port}`;
     let stopped: Promise<void> | null = null;

@@ -18,9 +18,9 @@ export function runMosaic(args: string[], options: { cwd: string; env?: Record<s
 }
 
 /** `mosaic …` with every module the process resolves written to `log` (test/support/record-imports.mjs). */
-export function runMosaicRecordingImports(args: string[], options: { cwd: string; log: string; env?: Record<string, string> }): SpawnSyncReturns<string> {
+export function runMosaicRecordingImports(args: string[], options: { cwd: string; log: string; env?: Record<string, string>; bin?: string }): SpawnSyncReturns<string> {
   const hook = path.join(REPO, 'test', 'support', 'record-imports.mjs');
-  return spawnSync('node', ['--import', hook, BIN, ...args], { cwd: options.cwd, env: baseEnv({ ...options.env, MOSAIC_IMPORT_LOG: options.log }), encoding: 'utf8', timeout: 60_000 });
+  return spawnSync('node', ['--import', hook, options.bin ?? BIN, ...args], { cwd: options.cwd, env: baseEnv({ ...options.env, MOSAIC_IMPORT_LOG: options.log }), encoding: 'utf8', timeout: 60_000 });
 }
 
 /** A port nothing listens on right now. */
