@@ -113,7 +113,10 @@ export function freshCheckout(): string {
 }
 
 export async function getJson(url: string, token?: string): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+  const init = token ? { headers: { authorization: `Bearer ${token}` } } : {};
+  // A kept-alive connection the server closed after its idle timeout (5 s) just as it is
+  // reused fails with "other side closed": a GET is safe to send again on a new one.
+  const res = await fetch(url, init).catch(() => fetch(url, init));
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
