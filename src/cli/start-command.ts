@@ -39,8 +39,9 @@ export async function runStart(loaded: LoadedConfig, plugins: MosaicPlugin[]): P
   progress(`Starting Mosaic ${packageVersion()} (${source ? `config ${source}` : 'no config file: defaults and environment'})`);
   const running = await startMosaic({ config, logger, plugins, onProgress: (p) => progress(describeProgress(p)) });
   logger.info({ event: 'started', config: source ?? '(defaults and environment)' }, `Mosaic listening on ${running.httpUrl}`);
-  console.log(`Mosaic listening on ${running.httpUrl} (database: ${running.core.database.kind} ${running.core.database.location})`);
-  if ((await running.core.accounts.users.enabledAdminCount()) === 0) console.log(FIRST_ADMIN_HINT);
+  const noAdmin = (await running.core.accounts.users.enabledAdminCount()) === 0;
+  // One write: whoever reads "listening" reads the hint with it.
+  console.log([`Mosaic listening on ${running.httpUrl} (database: ${running.core.database.kind} ${running.core.database.location})`, ...(noAdmin ? [FIRST_ADMIN_HINT] : [])].join('\n'));
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
