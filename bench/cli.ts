@@ -20,7 +20,7 @@ import { buildIsFresh } from '../bin/build-stamp.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'mosaic.js');
 const runs = Number(process.argv[2] ?? 7);
-const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'warn', VALKEY_PREFIX: `bench-cli-${process.pid}` };
+const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'warn', METRICS_PORT: '0', VALKEY_PREFIX: `bench-cli-${process.pid}` };
 
 if (!buildIsFresh(root)) {
   console.log('building first (the command runs the build when it matches the sources)…');

@@ -103,8 +103,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
   const progress = (p: StartProgress) => onProgress?.(p);
   try {
     // The port first: a busy port is one clear line before any database, worker or channel starts.
-    let handler: (req: IncomingMessage, res: ServerResponse) => void = startingHandler;
-    const server = createServer((req, res) => handler(req, res));
+    const server = createServer(startingHandler);
     answerClientErrors(server);
     await listenHttp(server, { port: config.http.port, host: config.http.host, setting: 'PORT (http.port)' });
     let httpClosed: Promise<void> | null = null;
@@ -207,7 +206,9 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       routes,
       version: packageVersion(),
     });
-    handler = app;
+    // From now on the app answers (and is the server's one request listener, for whoever inspects it).
+    server.off('request', startingHandler);
+    server.on('request', app);
     if (socketPath) {
       const adminContext: AdminContext = {
         config,

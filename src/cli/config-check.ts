@@ -1,7 +1,7 @@
 /**
  * `mosaic config check [FILE]`: every check `mosaic start` makes, without
  * starting — the configuration, the secret key, each channel's own checks
- * (registration file, ports), the HTTP port, the database (reachable, schema
+ * (registration file, ports), the HTTP and metrics ports, the database (reachable, schema
  * not newer, migrations pending) and Valkey (reachable, eviction policy, key
  * prefix not another installation's). Nothing is changed: a database folder
  * that does not exist yet is not created, migrations are not applied, the
@@ -46,6 +46,15 @@ export async function runConfigCheck(loaded: LoadedConfig, plugins: MosaicPlugin
         if (running) return `port ${config.http.port} not checked: ${describeOwner(running)} runs on this data directory`;
         await portAvailable({ port: config.http.port, host: config.http.host, setting: 'PORT (http.port)' });
         return `${config.http.host}:${config.http.port} is free`;
+      },
+    },
+    {
+      name: 'metrics',
+      run: async () => {
+        if (!config.metrics.enabled) return 'off';
+        if (running) return `port ${config.metrics.port} not checked: ${describeOwner(running)} runs on this data directory`;
+        await portAvailable({ port: config.metrics.port, host: config.metrics.host, setting: 'METRICS_PORT (metrics.port)' });
+        return `${config.metrics.host}:${config.metrics.port} is free`;
       },
     },
     {

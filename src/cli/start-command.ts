@@ -41,7 +41,7 @@ export async function runStart(loaded: LoadedConfig, plugins: MosaicPlugin[]): P
   logger.info({ event: 'started', config: source ?? '(defaults and environment)' }, `Mosaic listening on ${running.httpUrl}`);
   const noAdmin = (await running.core.accounts.users.enabledAdminCount()) === 0;
   // One write: whoever reads "listening" reads the hint with it.
-  console.log([`Mosaic listening on ${running.httpUrl} (database: ${running.core.database.kind} ${running.core.database.location})`, ...(noAdmin ? [FIRST_ADMIN_HINT] : [])].join('\n'));
+  console.log([`Mosaic listening on ${running.httpUrl} (database: ${running.core.database.kind} ${running.core.database.location})${running.metricsUrl ? `; metrics on ${running.metricsUrl}` : ''}`, ...(noAdmin ? [FIRST_ADMIN_HINT] : [])].join('\n'));
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

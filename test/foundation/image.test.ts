@@ -52,7 +52,7 @@ function ignored(patterns: string[], file: string): boolean {
   });
 }
 
-const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'warn' };
+const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'warn', METRICS_PORT: '0' };
 
 describe('the Docker image', () => {
   it('has every COPY source after the build stage, and its layout runs without sources', async () => {

@@ -131,6 +131,16 @@ export const REST_CASES: Case[] = [
   { name: 'a member listing users is 403', route: 'GET /api/admin/users', as: 'bob', request: () => ({ method: 'GET', path: '/api/admin/users' }), expect: { status: 403, code: 'forbidden' } },
   { name: "a member changing another user's settings is 403", route: 'PATCH /api/admin/users/:username', as: 'bob', request: () => ({ method: 'PATCH', path: '/api/admin/users/alice', body: { localOnly: true } }), expect: { status: 403, code: 'forbidden' } },
   { name: 'an unknown user is 404', route: 'PATCH /api/admin/users/:username', as: 'admin', request: () => ({ method: 'PATCH', path: '/api/admin/users/nobody', body: { localOnly: true } }), expect: { status: 404, code: 'not_found' } },
+  { name: 'a member disabling another user is 403', route: 'POST /api/admin/users/:username/disable', as: 'bob', request: () => ({ method: 'POST', path: '/api/admin/users/alice/disable' }), expect: { status: 403, code: 'forbidden' } },
+  { name: 'disabling an unknown user is 404', route: 'POST /api/admin/users/:username/disable', as: 'admin', request: () => ({ method: 'POST', path: '/api/admin/users/nobody/disable' }), expect: { status: 404, code: 'not_found' } },
+  { name: 'a username over 64 characters in the path is 400', route: 'POST /api/admin/users/:username/disable', as: 'admin', request: () => ({ method: 'POST', path: `/api/admin/users/${'u'.repeat(65)}/disable` }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'a member enabling a user is 403', route: 'POST /api/admin/users/:username/enable', as: 'bob', request: () => ({ method: 'POST', path: '/api/admin/users/bob/enable' }), expect: { status: 403, code: 'forbidden' } },
+  { name: 'enabling an unknown user is 404', route: 'POST /api/admin/users/:username/enable', as: 'admin', request: () => ({ method: 'POST', path: '/api/admin/users/nobody/enable' }), expect: { status: 404, code: 'not_found' } },
+  { name: "a member asking what deleting another user removes is 403", route: 'GET /api/admin/users/:username/deletion', as: 'bob', request: () => ({ method: 'GET', path: '/api/admin/users/alice/deletion' }), expect: { status: 403, code: 'forbidden' } },
+  { name: 'the deletion impact of an unknown user is 404', route: 'GET /api/admin/users/:username/deletion', as: 'admin', request: () => ({ method: 'GET', path: '/api/admin/users/nobody/deletion' }), expect: { status: 404, code: 'not_found' } },
+  { name: 'a member deleting another user is 403', route: 'DELETE /api/admin/users/:username', as: 'bob', request: () => ({ method: 'DELETE', path: '/api/admin/users/alice' }), expect: { status: 403, code: 'forbidden' } },
+  { name: 'deleting an unknown user is 404', route: 'DELETE /api/admin/users/:username', as: 'admin', request: () => ({ method: 'DELETE', path: '/api/admin/users/nobody' }), expect: { status: 404, code: 'not_found' } },
+  { name: 'a NUL in a username in the path is 400', route: 'DELETE /api/admin/users/:username', as: 'admin', request: () => ({ method: 'DELETE', path: '/api/admin/users/ali%00ce' }), expect: { status: 400, code: 'bad_request' } },
   {
     name: 'a new token is never cached (Cache-Control: no-store)',
     finding: 11,
@@ -157,4 +167,9 @@ export const REST_CASES: Case[] = [
   { name: 'credentials need a token', route: 'GET /api/providers/credentials', as: 'none', request: () => ({ method: 'GET', path: '/api/providers/credentials' }), expect: { status: 401, code: 'unauthorized' } },
   { name: 'rules need a token', route: 'GET /api/routing/rules', as: 'none', request: () => ({ method: 'GET', path: '/api/routing/rules' }), expect: { status: 401, code: 'unauthorized' } },
   { name: 'agents need a token', route: 'GET /api/agents', as: 'none', request: () => ({ method: 'GET', path: '/api/agents' }), expect: { status: 401, code: 'unauthorized' } },
+  // ---- the API reference: public, read-only ------------------------------------------------
+  { name: 'the OpenAPI document needs no token and changes nothing', route: 'GET /api/openapi.json', as: 'none', request: () => ({ method: 'GET', path: '/api/openapi.json' }), expect: { status: 200 } },
+  { name: 'the OpenAPI document with a NUL in the query string is 400', route: 'GET /api/openapi.json', as: 'none', request: () => ({ method: 'GET', path: '/api/openapi.json?x=%00' }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'the reference page needs no token and changes nothing', route: 'GET /api/docs', as: 'none', request: () => ({ method: 'GET', path: '/api/docs' }), expect: { status: 200 } },
+  { name: 'POST to the reference page is 405 with Allow', route: 'GET /api/docs', as: 'alice', request: () => ({ method: 'POST', path: '/api/docs', body: {} }), expect: { status: 405, code: 'method_not_allowed', headers: { allow: /GET/ } } },
 ];

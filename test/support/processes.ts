@@ -8,9 +8,13 @@ import path from 'node:path';
 export const REPO = path.resolve(import.meta.dirname, '..', '..');
 export const BIN = path.join(REPO, 'bin', 'mosaic.js');
 
-/** What a shell would pass on: no test runner variables, quiet logs unless asked. */
+/**
+ * What a shell would pass on: no test runner variables, quiet logs unless
+ * asked, and the metrics listener on a free port (its default, 9464, may be
+ * another test's or another run's).
+ */
 export function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'warn', ...extra };
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'warn', METRICS_PORT: '0', ...extra };
 }
 
 export function runMosaic(args: string[], options: { cwd: string; env?: Record<string, string>; input?: string; bin?: string }): SpawnSyncReturns<string> {
