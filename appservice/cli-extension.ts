@@ -1,8 +1,9 @@
 /**
  * What the Matrix channel adds to the `mosaic` command (bin/mosaic.js loads
- * this file): the appservice plugin, `mosaic registration` and
- * `mosaic conduit register`. Loaded for every command, so everything heavy
- * is imported only by the action that needs it.
+ * this file): the appservice plugin, `mosaic registration`,
+ * `mosaic conduit register`, and Matrix as a channel `mosaic link` and
+ * `mosaic user link` can link. Loaded for every command, so everything
+ * heavy is imported only by the action that needs it.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -81,5 +82,6 @@ export function cliExtensions(): CliExtensions {
   return {
     plugins: async () => [(await import('./matrix-plugin.ts')).matrixPlugin()],
     commands: [registrationCommand, conduitCommand],
+    linkChannels: async (config) => [(await import('./identity/matrix-link-channel.ts')).matrixLinkChannel(config.matrix.serverName)],
   };
 }

@@ -14,7 +14,10 @@ import { EventHandler } from './inbound/event-handler.ts';
 import { EventJournal } from './transport/event-journal.ts';
 import { EventProcessor, type ProcessorFaults } from './transport/event-processor.ts';
 import { Ghosts } from './identity/ghosts.ts';
-import { IdentityService } from './identity/identities.ts';
+import { CHANNEL, IdentityService } from './identity/identities.ts';
+import { DirectRooms } from './identity/direct-rooms.ts';
+import { identityReactions } from './identity/identity-reactions.ts';
+import { matrixLinkChannel } from './identity/matrix-link-channel.ts';
 import { MatrixAdapter } from './matrix-adapter.ts';
 import { MatrixClient } from './transport/matrix-client.ts';
 import { loadRegistration, type Registration } from './transport/registration.ts';
@@ -60,12 +63,25 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
       const ghosts = new Ghosts(client, database.db, m.serverName, logger);
       const rooms = new RoomStore(database.db);
       const conversations = new ConversationStore(database.db);
-      const identities = new IdentityService(database.db, core.accounts.users, { unlinkedUsers: m.unlinkedUsers, autoProvisionDomains: m.autoProvisionDomains, serverName: m.serverName }, logger);
+      const { links, browser } = core.linking;
+      core.linking.channels.register(matrixLinkChannel(m.serverName));
+      if (!config.http.publicUrl) logger.warn({ channel: 'matrix', event: 'link.no_public_url' }, 'http.publicUrl (PUBLIC_URL) is not set: the bot offers link tokens but no browser link');
+      const identities = new IdentityService({
+        links,
+        browser,
+        users: core.accounts.users,
+        policy: { unlinkedUsers: m.unlinkedUsers, autoProvisionDomains: m.autoProvisionDomains, serverName: m.serverName },
+        publicUrl: config.http.publicUrl,
+        botUserId,
+        logger,
+      });
+      const directs = new DirectRooms(client, botUserId, logger);
       const manager = new RoomManager(client, ghosts, rooms, logger);
       const ownerActor = (userId: string) => identities.actorById(userId);
       const service = services.conversations;
       services.commands.register(roomCommand(rooms));
-      const bot = new BotCommands({ service, commands: services.commands, identities, ghosts, rooms, manager, logger });
+      const bot = new BotCommands({ service, commands: services.commands, identities, links, ghosts, rooms, manager, logger });
+      services.identityEvents.on(CHANNEL, identityReactions({ client, botUserId, links, identities, directs, manager, rooms, bot, removeFromRoomsOnUnlink: m.removeFromRoomsOnUnlink, logger }));
       let adapter: MatrixAdapter | null = null;
       const handler = new EventHandler({
         client,
@@ -74,6 +90,7 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
         conversations,
         manager,
         identities,
+        directs,
         service,
         commands: services.commands,
         bot,

@@ -7,10 +7,12 @@ import { Command, Option } from 'commander';
 import type { LoadedConfig } from './config/load.ts';
 import type { MosaicPlugin } from './main.ts';
 import type { AdminArgs, AdminOperationName, AdminResult } from './admin/operations.ts';
+import type { MosaicConfig } from './config/schema.ts';
+import type { LinkChannel } from './identity/link-channels.ts';
 import { isMosaicError, errorMessage } from './errors.ts';
 import { registerJobCommands } from './jobs/cli-commands.ts';
 import { registerRouteCommand } from './cli/route-command.ts';
-import { registerUserCommands } from './cli/user-commands.ts';
+import { registerLinkCommand, registerUserCommands } from './cli/user-commands.ts';
 import { packageVersion } from './version.ts';
 import { UsageError } from './cli/usage.ts';
 
@@ -19,6 +21,8 @@ export interface CliExtensions {
   plugins?: () => Promise<MosaicPlugin[]>;
   /** Adds subcommands (registration, tui …). Keep their imports lazy: they are built for every call. */
   commands?: Array<(program: Command, helpers: CliHelpers) => void>;
+  /** Chat channels accounts can be linked to when the CLI runs an operation itself (`mosaic link`, `user link`, `--matrix`). */
+  linkChannels?: (config: MosaicConfig) => Promise<LinkChannel[]>;
 }
 
 export interface CliHelpers {
@@ -46,7 +50,8 @@ export function buildCli(ext: CliExtensions = {}): Command {
     config: () => loadConfig(),
     async admin(op, args) {
       const { runAdmin } = await import('./cli/admin-client.ts');
-      return runAdmin(await loadConfig(), op, args);
+      const loaded = await loadConfig();
+      return runAdmin(loaded, op, args, { linkChannels: () => ext.linkChannels?.(loaded.config) ?? Promise.resolve([]) });
     },
   };
 
@@ -88,6 +93,7 @@ export function buildCli(ext: CliExtensions = {}): Command {
     });
 
   registerUserCommands(program, helpers);
+  registerLinkCommand(program, helpers);
   registerRouteCommand(program, helpers);
   registerJobCommands(program, helpers);
 

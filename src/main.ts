@@ -35,6 +35,10 @@ import { claimValkeyPrefix } from './valkey/prefix-owner.ts';
 import { adminSocketPath, startAdminSocket } from './admin/admin-socket.ts';
 import type { AdminContext } from './admin/operations.ts';
 import type { DataDirOwner } from './db/data-dir-lock.ts';
+import { createLinking, type Linking } from './identity/linking.ts';
+import { IDENTITY_CHANGED_JOB } from './identity/identity-events.ts';
+import { linkRoutes } from './http/link-routes.ts';
+import { linkPageRouter } from './http/link-page.ts';
 
 /** Everything a plugin (channel, worker set) may use. */
 export interface MosaicCore {
@@ -48,6 +52,8 @@ export interface MosaicCore {
   readiness: Readiness;
   metrics: Metrics;
   services: Services;
+  /** Linking chat accounts to Mosaic accounts; channels register in `linking.channels` and subscribe in `services.identityEvents`. */
+  linking: Linking;
 }
 
 export interface MosaicPlugin {
@@ -162,23 +168,34 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
         return { ok: usable.length > 0, detail: { usable, statuses: Object.fromEntries(records.map((r) => [r.provider, r.status])) } };
       },
     });
+    const accounts = new AccountService(database.db);
+    const linking = createLinking({
+      config,
+      db: database.db,
+      valkey,
+      accounts,
+      logger,
+      publish: async (change) => void (await services.jobs.service.enqueue(IDENTITY_CHANGED_JOB.name, change)),
+    });
     const core: MosaicCore = {
       config,
       logger,
       database,
       valkey,
-      accounts: new AccountService(database.db),
+      accounts,
       credentials,
       credentialResolver,
       readiness,
       metrics,
       services,
+      linking,
     };
     const conversations = services.conversations;
     const routes: RouteGroup[] = [
       meRoutes(core.accounts),
       tokensRoutes(core.accounts),
-      adminUsersRoutes(core.accounts),
+      adminUsersRoutes(core.accounts, linking.links),
+      ...linkRoutes(linking.links),
       credentialRoutes(core.credentials, config.providers.userBaseUrls),
       providerRoutes({ registry: services.providers, health: services.health, directory: services.models, hasUserCredential: (actor, p) => credentials.has(actor, p) }),
       routingRoutes({ routing: services.routing, conversationState: (actor, id) => conversations.routingState(actor, id) }),
@@ -194,6 +211,8 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       routes.push(...(started.routes ?? []));
       logger.info({ event: 'plugin.started', plugin: plugin.name }, `${plugin.name} started`);
     }
+    // Identity change jobs waited for the channels to subscribe.
+    services.identityEvents.channelsStarted();
 
     const app = createHttpApp({
       logger,
@@ -205,6 +224,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       rateLimitStore: valkeyRateLimitStore(valkey, config.valkey.keyPrefix),
       routes,
       version: packageVersion(),
+      pages: [{ path: '/link', router: linkPageRouter(linking.browser) }],
     });
     // From now on the app answers (and is the server's one request listener, for whoever inspects it).
     server.off('request', startingHandler);
@@ -218,6 +238,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
         credentials: async () => credentials,
         jobs: async () => services.jobs.admin,
         routing: async () => services.routing,
+        linking: async () => linking,
       };
       const socket = await startAdminSocket({ path: socketPath, context: adminContext, logger });
       // Closed before the database, so no admin operation reaches a closed database.

@@ -36,6 +36,7 @@ import { coreCommands } from './commands/core-commands.ts';
 import { createJobSystem, jobWithHandler, type JobSystem } from './jobs/job-system.ts';
 import { PermanentJobError } from './jobs/job-definition.ts';
 import { REPLY_JOB } from './conversations/reply-job.ts';
+import { IDENTITY_CHANGED_JOB, IdentityEvents } from './identity/identity-events.ts';
 
 export interface ServiceDeps {
   config: MosaicConfig;
@@ -60,6 +61,8 @@ export interface Services {
   conversations: ConversationService;
   bus: ConversationBus;
   jobs: JobSystem;
+  /** Where channels subscribe to links and unlinks (delivered by the `channel-identity-changed` job). */
+  identityEvents: IdentityEvents;
   /** Starts workers and schedules. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -142,6 +145,7 @@ export function buildServices(deps: ServiceDeps): Services {
   });
   for (const def of coreCommands({ service: conversations, directory }, commands)) commands.register(def);
 
+  const identityEvents = new IdentityEvents();
   jobs = createJobSystem({
     config,
     logger,
@@ -173,6 +177,7 @@ export function buildServices(deps: ServiceDeps): Services {
         // Busy means another worker holds the conversation and will answer this message too.
         return { outcome };
       }),
+      jobWithHandler(IDENTITY_CHANGED_JOB, (change) => identityEvents.deliver(change)),
     ],
   });
   const jobSystem = jobs;
@@ -189,6 +194,7 @@ export function buildServices(deps: ServiceDeps): Services {
     conversations,
     bus,
     jobs: jobSystem,
+    identityEvents,
     async start() {
       await jobSystem.start();
       // Re-queue answers whose jobs were lost (a flushed Valkey); a job that

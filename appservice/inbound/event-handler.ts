@@ -12,7 +12,9 @@ import { errorMessage } from '../../src/errors.ts';
 import type { ChannelMessage } from '../../src/protocol/channel-message.ts';
 import type { BotCommands } from './bot-commands.ts';
 import type { Ghosts } from '../identity/ghosts.ts';
-import { howToLinkLine, type IdentityService } from '../identity/identities.ts';
+import type { DirectRooms } from '../identity/direct-rooms.ts';
+import type { IdentityService } from '../identity/identities.ts';
+import { parseCommand } from '../../src/commands/parse.ts';
 import { isMatrixError, type MatrixClient } from '../transport/matrix-client.ts';
 import { shouldAnswer } from './reply-policy.ts';
 import type { RoomManager } from '../rooms/room-manager.ts';
@@ -34,6 +36,8 @@ export interface EventHandlerDeps {
   conversations: ConversationStore;
   manager: RoomManager;
   identities: IdentityService;
+  /** The bot's DMs (m.direct): a DM a person opens with the bot is remembered there. */
+  directs: DirectRooms;
   service: ConversationService;
   commands: CommandRegistry;
   bot: BotCommands;
@@ -85,8 +89,9 @@ export class EventHandler {
       await this.d.manager.notice(e.room_id, bot, ENCRYPTED_NOTICE, `encrypted:${e.event_id}`);
       return done;
     }
+    if (e.content.is_direct === true) await this.d.directs.remember(e.sender, e.room_id);
     const actor = await this.d.identities.actorFor(e.sender);
-    const text = actor ? this.d.bot.greeting() : howToLinkLine(e.sender);
+    const text = actor ? this.d.bot.greeting() : await this.d.identities.refusal(e.sender, { roomId: e.room_id, asUser: bot, alone: await this.alone(e.room_id, e.sender, bot) });
     await this.d.manager.notice(e.room_id, bot, text, `greeting:${e.event_id}`);
     this.d.logger.info({ channel: 'matrix', event: 'bot.joined', roomId: e.room_id, inviter: e.sender, linked: actor !== null }, 'bot joined a room');
     return done;
@@ -112,7 +117,8 @@ export class EventHandler {
       return done;
     }
     if (!actor) {
-      await this.d.manager.notice(e.room_id, ghost, howToLinkLine(e.sender), `unlinked:${e.event_id}`);
+      const text = await this.d.identities.refusal(e.sender, { roomId: e.room_id, asUser: ghost, alone: await this.alone(e.room_id, e.sender, ghost) });
+      await this.d.manager.notice(e.room_id, ghost, text, `unlinked:${e.event_id}`);
       await this.d.client.leave(e.room_id, ghost);
       return done;
     }
@@ -137,9 +143,11 @@ export class EventHandler {
 
   private async unmappedMessage(e: MatrixEvent): Promise<Outcome> {
     // The bot's own rooms (its DMs) are where people run the DM commands.
+    let humans: string[];
     try {
       const members = await this.d.client.joinedMembers(e.room_id, this.d.ghosts.botUserId);
       if (!(this.d.ghosts.botUserId in members)) return skip('room is not a conversation');
+      humans = Object.keys(members).filter((m) => !this.d.ghosts.isOurs(m));
     } catch (err) {
       if (isMatrixError(err) && (err.status === 403 || err.status === 404)) return skip('room is not a conversation');
       throw err;
@@ -147,13 +155,20 @@ export class EventHandler {
     const body = typeof e.content.body === 'string' ? e.content.body : null;
     if (body === null) return skip('message without a text body');
     if (relationsOf(e.content).replaces) return skip('edit in the bot DM');
-    await this.d.bot.handle(e, body);
+    await this.d.bot.handle(e, body, humans);
     return done;
   }
 
   private async conversationMessage(e: MatrixEvent, mapped: RoomWithConversation): Promise<Outcome> {
     const conversationId = mapped.room.conversationId;
     const speaker = await this.d.manager.speakerFor(mapped);
+    // A link token is a secret: one written where others read it is cancelled, and never stored or shown to a model.
+    const newContent = e.content['m.new_content'] as { body?: unknown } | undefined;
+    const linkCommand = [e.content.body, newContent?.body].find((t): t is string => typeof t === 'string' && parseCommand(t)?.name === 'link');
+    if (linkCommand !== undefined) {
+      await this.d.bot.linkInRoom(e, linkCommand, speaker);
+      return done;
+    }
     const members = await this.d.client.joinedMembers(e.room_id, speaker);
     const rel = relationsOf(e.content);
     const actor = await this.d.identities.actorFor(e.sender, members[e.sender]?.display_name ?? null);
@@ -162,7 +177,9 @@ export class EventHandler {
       const rawBody = typeof e.content.body === 'string' ? e.content.body : '';
       const isCommand = this.d.commands.match(rawBody) !== null;
       if (isCommand || (await this.wantsAnswer(e, mapped, members, speaker, rel, false))) {
-        await this.d.manager.notice(e.room_id, speaker, howToLinkLine(e.sender), `unlinked:${e.event_id}`, { 'm.in_reply_to': { event_id: e.event_id } });
+        const alone = Object.keys(members).every((m) => m === e.sender || this.d.ghosts.isOurs(m));
+        const refusal = await this.d.identities.refusal(e.sender, { roomId: e.room_id, asUser: speaker, alone });
+        await this.d.manager.notice(e.room_id, speaker, refusal, `unlinked:${e.event_id}`, { 'm.in_reply_to': { event_id: e.event_id } });
       }
       return done;
     }
@@ -204,6 +221,12 @@ export class EventHandler {
       repliedToUs: rel.inReplyTo !== null && (await this.isOurEvent(e.room_id, rel.inReplyTo, speaker)),
       isCommand,
     });
+  }
+
+  /** Whether `person` is the only human joined in the room (so a secret link may be shown there). */
+  private async alone(roomId: string, person: string, asUser: string): Promise<boolean> {
+    const members = await this.d.client.joinedMembers(roomId, asUser).catch(() => null);
+    return members !== null && Object.keys(members).every((m) => m === person || this.d.ghosts.isOurs(m));
   }
 
   private async isOurEvent(roomId: string, eventId: string, asUser: string): Promise<boolean> {

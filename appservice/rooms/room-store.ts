@@ -131,6 +131,16 @@ export class RoomStore {
     return rows.map((r) => ({ id: r.id, title: r.title, archived: r.archivedAt !== null, roomId: r.roomId }));
   }
 
+  /** The rooms of every conversation the user owns (archived ones too): the rooms Mosaic manages for them. */
+  async roomsOf(userId: string): Promise<string[]> {
+    const rows = await this.db
+      .select({ roomId: conversationMatrixRooms.roomId })
+      .from(conversationMatrixRooms)
+      .innerJoin(conversations, eq(conversations.id, conversationMatrixRooms.conversationId))
+      .where(eq(conversations.ownerId, userId));
+    return rows.map((r) => r.roomId);
+  }
+
   // ---- messages by Matrix event id -------------------------------------------------------
 
   /** Our message id for a Matrix event in this conversation: an inbound message, or a reply we sent. */

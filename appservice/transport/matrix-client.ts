@@ -215,6 +215,20 @@ export class MatrixClient {
     await this.request('PUT', `/_matrix/client/v3/profile/${enc(userId)}/avatar_url`, { body: { avatar_url: avatarUrl }, asUser: userId });
   }
 
+  /** The user's global account data of this type, or null when there is none. */
+  async getAccountData(userId: string, type: string): Promise<Record<string, unknown> | null> {
+    try {
+      return await this.request('GET', `/_matrix/client/v3/user/${enc(userId)}/account_data/${enc(type)}`, { asUser: userId });
+    } catch (err) {
+      if (isMatrixError(err, 'M_NOT_FOUND')) return null;
+      throw err;
+    }
+  }
+
+  async setAccountData(userId: string, type: string, content: Record<string, unknown>): Promise<void> {
+    await this.request('PUT', `/_matrix/client/v3/user/${enc(userId)}/account_data/${enc(type)}`, { body: content, asUser: userId });
+  }
+
   async whoami(asUser?: string): Promise<{ user_id: string }> {
     return this.request('GET', '/_matrix/client/v3/account/whoami', { ...(asUser ? { asUser } : {}), attempts: 1, timeoutMs: 5000 });
   }
@@ -252,6 +266,10 @@ export class MatrixClient {
       if (isMatrixError(err, 'M_FORBIDDEN') && /already (in|joined)/i.test(err.message)) return;
       throw err;
     }
+  }
+
+  async kick(roomId: string, userId: string, asUser: string, reason?: string): Promise<void> {
+    await this.request('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/kick`, { body: { user_id: userId, ...(reason ? { reason } : {}) }, asUser });
   }
 
   async joinedMembers(roomId: string, asUser: string): Promise<Record<string, { display_name?: string | null }>> {

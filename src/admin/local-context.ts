@@ -19,6 +19,13 @@ import { directoryWithOverrides } from '../routing/catalogue-directory.ts';
 import { configAvailability } from '../routing/config-availability.ts';
 import { createRoutingService } from '../routing/routing-service.ts';
 import type { AdminContext } from './operations.ts';
+import { IDENTITY_CHANGED_JOB } from '../identity/identity-events.ts';
+import type { LinkChannel } from '../identity/link-channels.ts';
+import { LinkChannels } from '../identity/link-channels.ts';
+import { createLinking, type Linking } from '../identity/linking.ts';
+import { enqueueJob } from '../jobs/queue-service.ts';
+import { createLogger } from '../logging.ts';
+import { connectValkey, type Redis } from '../valkey/client.ts';
 
 export interface LocalContextOptions {
   config: MosaicConfig;
@@ -28,11 +35,13 @@ export interface LocalContextOptions {
   onWait?(owner: DataDirOwner): void;
   /** An open database to use instead of opening one (tests); left open at the end. */
   database?: Database;
+  /** The chat channels accounts can be linked to from here (the Matrix channel's, from the CLI extension). */
+  linkChannels?: () => Promise<LinkChannel[]>;
 }
 
 /** Every job definition a server registers, so the CLI lists the same queues. */
 export function cliQueueRegistry(config: MosaicConfig): QueueRegistry {
-  return createQueueRegistry(config, [REPLY_JOB]);
+  return createQueueRegistry(config, [REPLY_JOB, IDENTITY_CHANGED_JOB]);
 }
 
 export async function withLocalAdminContext<T>(options: LocalContextOptions, fn: (ctx: AdminContext) => Promise<T>): Promise<T> {
@@ -40,6 +49,8 @@ export async function withLocalAdminContext<T>(options: LocalContextOptions, fn:
   let database = null as Promise<Database> | null;
   const given = options.database;
   let registry = null as QueueRegistry | null;
+  let valkey = null as Promise<Redis> | null;
+  let linking = null as Promise<Linking> | null;
   const openDb = (): Promise<Database> =>
     given ? Promise.resolve(given) : (database ??= (async () => {
       const opened = await openDatabase({
@@ -67,6 +78,23 @@ export async function withLocalAdminContext<T>(options: LocalContextOptions, fn:
       registry ??= cliQueueRegistry(config);
       return new JobAdmin(registry, { listForJob: async (queue, jobId) => new AgentLogStore((await openDb()).db).listForJob(queue, jobId) });
     },
+    linking: () =>
+      (linking ??= (async () => {
+        const channels = new LinkChannels();
+        for (const c of (await options.linkChannels?.()) ?? []) channels.register(c);
+        const db = (await openDb()).db;
+        const queues = (registry ??= cliQueueRegistry(config));
+        return createLinking({
+          config,
+          db,
+          valkey: await (valkey ??= connectValkey(config.valkey.url)),
+          accounts: new AccountService(db),
+          logger: createLogger(process.env.LOG_LEVEL ?? 'warn'),
+          channels,
+          // A running server's channel reacts (the bot's welcome) when it takes the job.
+          publish: async (change) => void (await enqueueJob(queues, IDENTITY_CHANGED_JOB.name, change)),
+        });
+      })()),
     async routing() {
       const db = (await openDb()).db;
       // Without a server there is no live health: an enabled provider counts as healthy.
@@ -77,6 +105,8 @@ export async function withLocalAdminContext<T>(options: LocalContextOptions, fn:
     return await fn(ctx);
   } finally {
     await registry?.close();
+    const client = await valkey?.catch(() => null);
+    await client?.quit().catch(() => client.disconnect());
     const opened = await closeable();
     await opened?.close();
   }

@@ -12,6 +12,7 @@ import type { AccountService } from '../identity/account-service.ts';
 import type { CredentialStore } from '../identity/credential-store.ts';
 import type { JobAdmin } from '../jobs/job-admin.ts';
 import type { RoutingService } from '../routing/routing-service.ts';
+import type { Linking } from '../identity/linking.ts';
 import { SecretKeyError } from '../identity/secret-box.ts';
 import { badRequest } from '../errors.ts';
 import { installationId } from '../db/installation.ts';
@@ -24,6 +25,8 @@ export interface AdminContext {
   credentials(): Promise<CredentialStore>;
   jobs(): Promise<JobAdmin>;
   routing(): Promise<RoutingService>;
+  /** Linking chat accounts (the server's, with its running channels; or built here with the CLI's). */
+  linking(): Promise<Linking>;
   /** Who answers: the server (`server`) or the CLI's own process (`local`). */
   via: 'server' | 'local';
 }
@@ -39,6 +42,8 @@ const op = <S extends z.ZodType, R>(definition: Operation<S, R>): Operation<S, R
 
 const username = z.string().min(1).max(64);
 const jobRef = z.string().min(1).max(500);
+/** A chat account id (a Matrix user id); its grammar is the channel's to check. */
+const chatId = z.string().min(1).max(255);
 const queueName = z.string().min(1).max(100);
 
 export const ADMIN_OPERATIONS = {
@@ -58,10 +63,42 @@ export const ADMIN_OPERATIONS = {
     },
   }),
   'user.create': op({
-    args: z.object({ username, admin: z.boolean().default(false), password: z.string().max(1024).nullable().default(null), displayName: z.string().max(100).optional() }).strict(),
+    args: z
+      .object({
+        username,
+        admin: z.boolean().default(false),
+        password: z.string().max(1024).nullable().default(null),
+        displayName: z.string().max(100).optional(),
+        /** Linked at once, in the same transaction; the bot welcomes the person. */
+        matrixUserId: chatId.optional(),
+      })
+      .strict(),
+    database: true,
+    async run(ctx, { matrixUserId, ...args }) {
+      if (matrixUserId === undefined) return (await ctx.accounts()).createUser(args);
+      return (await ctx.linking()).links.createAccountWithLink(args, { channel: 'matrix', channelUserId: matrixUserId }, 'operator');
+    },
+  }),
+  'user.link': op({
+    args: z.object({ username, matrixUserId: chatId }).strict(),
     database: true,
     async run(ctx, args) {
-      return (await ctx.accounts()).createUser(args);
+      return (await ctx.linking()).links.linkAccount({ channel: 'matrix', channelUserId: args.matrixUserId, username: args.username }, 'operator');
+    },
+  }),
+  'user.unlink': op({
+    args: z.object({ username, matrixUserId: chatId }).strict(),
+    database: true,
+    async run(ctx, args) {
+      await (await ctx.linking()).links.unlinkByOperator(args.username, 'matrix', args.matrixUserId);
+      return { unlinked: args.matrixUserId, username: args.username };
+    },
+  }),
+  'link.token': op({
+    args: z.object({ username, channel: z.string().min(1).max(32).default('matrix') }).strict(),
+    database: true,
+    async run(ctx, args) {
+      return (await ctx.linking()).links.issueTokenByOperator(args.channel, args.username);
     },
   }),
   'user.list': op({

@@ -12,6 +12,7 @@ import { DataDirBusyError, describeOwner, readDataDirOwner, type DataDirOwner } 
 import { serviceUnavailable } from '../errors.ts';
 import { callAdminSocket } from '../admin/socket-client.ts';
 import type { AdminOperationName, AdminResult } from '../admin/operations.ts';
+import type { LinkChannel } from '../identity/link-channels.ts';
 
 /** How long the CLI waits for a server that is still starting to open its admin socket. */
 const SERVER_START_WAIT_MS = 120_000;
@@ -36,7 +37,12 @@ async function viaServer<K extends AdminOperationName>(dataDir: string, owner: D
   return callAdminSocket(socket, op, args);
 }
 
-export async function runAdmin<K extends AdminOperationName>(loaded: LoadedConfig, op: K, args: unknown): Promise<AdminResult<K>> {
+export interface RunAdminOptions {
+  /** The chat channels this process can link (a server has its own, running). */
+  linkChannels?: () => Promise<LinkChannel[]>;
+}
+
+export async function runAdmin<K extends AdminOperationName>(loaded: LoadedConfig, op: K, args: unknown, options: RunAdminOptions = {}): Promise<AdminResult<K>> {
   const { config } = loaded;
   const embedded = !config.database.url;
   if (embedded) {
@@ -49,7 +55,7 @@ export async function runAdmin<K extends AdminOperationName>(loaded: LoadedConfi
   const { operationNeedsDatabase, runAdminOperation } = await import('../admin/operations.ts');
   try {
     return await withLocalAdminContext(
-      { config, command, onWait: (owner) => note(`waiting for ${describeOwner(owner)} to finish with the embedded database…`) },
+      { config, command, onWait: (owner) => note(`waiting for ${describeOwner(owner)} to finish with the embedded database…`), ...(options.linkChannels ? { linkChannels: options.linkChannels } : {}) },
       (ctx) => runAdminOperation(ctx, op, args),
     );
   } catch (err) {

@@ -1,4 +1,4 @@
-/** `mosaic user …`: accounts, through the admin operations (the running server's, or this process's). */
+/** `mosaic user …` and `mosaic link`: accounts and their chat links, through the admin operations (the running server's, or this process's). */
 import type { Command } from 'commander';
 import type { CliHelpers } from '../cli.ts';
 import { readStdin, UsageError } from './usage.ts';
@@ -26,11 +26,26 @@ export function registerUserCommands(program: Command, helpers: CliHelpers, prin
     .description('create an account; prints its first token alone on the last line')
     .option('--admin', 'give the account the admin role')
     .option('--password-stdin', 'read a password for the account from standard input')
-    .action(async (name: string, opts: { admin?: boolean; passwordStdin?: boolean }) => {
+    .option('--matrix <id>', 'link this Matrix user id (such as @alice:example.org) at once; the bot welcomes them')
+    .action(async (name: string, opts: { admin?: boolean; passwordStdin?: boolean; matrix?: string }) => {
       const password = opts.passwordStdin ? readStdin('--password-stdin').replace(/\r?\n$/, '') : null;
-      const { user: created, token } = await helpers.admin('user.create', { username: name, admin: opts.admin ?? false, password });
-      print(`created ${created.role} ${created.username} (${created.id}); its token is shown once:`);
+      const { user: created, token } = await helpers.admin('user.create', { username: name, admin: opts.admin ?? false, password, ...(opts.matrix !== undefined ? { matrixUserId: opts.matrix } : {}) });
+      print(`created ${created.role} ${created.username} (${created.id})${opts.matrix !== undefined ? `, linked to ${opts.matrix}` : ''}; its token is shown once:`);
       print(token);
+    });
+  user
+    .command('link <name> <matrix-id>')
+    .description('link a Matrix user id (such as @alice:example.org) to an account; the bot welcomes them in a direct message')
+    .action(async (name: string, matrixUserId: string) => {
+      const result = await helpers.admin('user.link', { username: name, matrixUserId });
+      print(result.linked ? `linked ${matrixUserId} to ${result.username}` : `${matrixUserId} was already linked to ${result.username}; nothing changed`);
+    });
+  user
+    .command('unlink <name> <matrix-id>')
+    .description("unlink a Matrix user id from an account: its next message is refused")
+    .action(async (name: string, matrixUserId: string) => {
+      await helpers.admin('user.unlink', { username: name, matrixUserId });
+      print(`unlinked ${matrixUserId} from ${name}`);
     });
   user
     .command('list')
@@ -74,5 +89,19 @@ export function registerUserCommands(program: Command, helpers: CliHelpers, prin
         throw new UsageError(`nothing deleted: run \`mosaic user delete ${name} --yes\` to delete it (or \`mosaic user disable ${name}\` to keep its data)`);
       }
       print(`deleted ${name} and ${describeRemovals(result.removes)}`);
+    });
+}
+
+/** `mosaic link <name>`: a link token and the exact line to send, alone on the last line. */
+export function registerLinkCommand(program: Command, helpers: CliHelpers, print: Print = (line) => console.log(line)): void {
+  program
+    .command('link <name>')
+    .description('issue a link token for an account (15 minutes, single use); the last line printed is the line to send the bot')
+    .option('--channel <name>', 'the chat channel', 'matrix')
+    .action(async (name: string, opts: { channel: string }) => {
+      const issued = await helpers.admin('link.token', { username: name, channel: opts.channel });
+      print(`link token for ${issued.username}, valid until ${issued.expiresAt} (15 minutes, single use).`);
+      print(`Send this line ${issued.where}:`);
+      print(issued.line);
     });
 }

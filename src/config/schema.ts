@@ -40,7 +40,7 @@ export const configSchema = z
         host: z.string().default('127.0.0.1').describe('Interface the REST/WebSocket API listens on (env HTTP_HOST).'),
         port: port.default(3000).describe('Port of the REST/WebSocket API (env PORT).'),
         bodyLimit: z.string().regex(/^\d+(b|kb|mb)$/i, 'expected a size such as "1mb"').default('1mb').describe('Largest JSON body accepted.'),
-        publicUrl: httpUrl.optional().describe('URL people use to reach the API (links in chat messages).'),
+        publicUrl: httpUrl.optional().describe('URL people use to reach Mosaic (links in chat messages, such as the browser link page /link/matrix). Without it the bot offers no browser link.'),
         rateLimitPerMinute: positiveInt.default(600).describe('Requests per minute per client on /api.'),
       })
       .strict()
@@ -217,9 +217,18 @@ export const configSchema = z
         typingTimeoutMs: positiveInt.default(30_000).describe('How long one typing notice lasts; it is renewed while an answer is being written (long thinking, tool calls), so the room never looks idle.'),
         maxBodyBytes: positiveInt.default(5_000_000).describe('Largest transaction body accepted from the homeserver.'),
         reconnectMaxMs: positiveInt.default(30_000).describe('While the homeserver cannot be reached (e.g. down at start), it is tried again after 1 s, doubling up to this wait; Mosaic runs meanwhile.'),
+        removeFromRoomsOnUnlink: bool.default(false).describe("When a Matrix account is unlinked, the bot also removes (kicks) it from the rooms of that Mosaic account's conversations."),
       })
       .strict()
       .prefault({}),
+    linking: z
+      .object({
+        maxFailedAttempts: positiveInt.default(5).describe('Failed link attempts (`!link` tokens, sign-ins on the link page) one chat account, one token or one username may make before it is locked out.'),
+        lockoutMinutes: positiveInt.default(15).describe('How long a lockout lasts; failures are counted over the same window.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Linking chat accounts (Matrix) to Mosaic accounts: tokens, the browser link page, lockouts.'),
     jobs: z
       .object({
         timezone: z.string().default('UTC').describe('Time zone of every cron schedule.'),

@@ -1,8 +1,10 @@
 /** /api/me, /api/tokens (own tokens) and /api/admin/users. */
 import { z } from 'zod';
 import type { AccountService } from '../identity/account-service.ts';
+import type { ChannelLinkService } from '../identity/channel-link-service.ts';
 import { toPublicUser } from '../identity/user-store.ts';
-import { notFound } from '../errors.ts';
+import { badRequest, notFound } from '../errors.ts';
+import { channelUserIdSchema } from './link-routes.ts';
 import { created, defineRoute, noContent, ok, type RouteGroup } from './route-spec.ts';
 
 /**
@@ -133,7 +135,8 @@ const removals = z.object({
   linkedIdentities: z.number(),
 });
 
-export function adminUsersRoutes(accounts: AccountService): RouteGroup {
+/** `links` absent (an app without Valkey): `matrixUserId` is refused. */
+export function adminUsersRoutes(accounts: AccountService, links?: ChannelLinkService): RouteGroup {
   return {
     path: '/admin/users',
     tag: 'Admin: users',
@@ -158,10 +161,23 @@ export function adminUsersRoutes(accounts: AccountService): RouteGroup {
             admin: z.boolean().default(false),
             password: z.string().optional().describe('At least 8 characters; without one, the account signs in with tokens only.'),
             displayName: z.string().max(100).optional(),
+            matrixUserId: channelUserIdSchema('matrixUserId')
+              .optional()
+              .describe("A Matrix user id (such as @alice:example.org) linked to the account at once, in the same transaction; the bot welcomes the person in a direct message. Linked to another account already: 409, nothing is created."),
           })
           .strict(),
-        responses: { 201: { description: 'The account and its first token (shown this once).', body: z.object({ user: publicUser, token: z.string() }) } },
-        handle: async ({ body }) => created(await accounts.createUser(body)),
+        responses: {
+          201: {
+            description: 'The account and its first token (shown this once); `links` when a Matrix id was linked.',
+            body: z.object({ user: publicUser, token: z.string(), links: z.array(z.object({ channel: z.string(), channelUserId: z.string() })).optional() }),
+          },
+        },
+        handle: async ({ actor, body: { matrixUserId, ...body } }) => {
+          if (matrixUserId === undefined) return created(await accounts.createUser(body));
+          if (!links) throw badRequest('linking is not available on this server');
+          const link = { channel: 'matrix', channelUserId: matrixUserId };
+          return created({ ...(await links.createAccountWithLink(body, link, actor.username)), links: [link] });
+        },
       }),
       defineRoute({
         method: 'patch',

@@ -4,7 +4,7 @@
  * (src/http/edge.ts); metrics are served on their own listener
  * (src/http/metrics.ts), never here.
  */
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import helmet from 'helmet';
 import { rateLimit, type Store } from 'express-rate-limit';
 import type { Logger } from '../logging.ts';
@@ -31,6 +31,8 @@ export interface HttpAppOptions {
   routes: RouteGroup[];
   /** Shown in the API reference. */
   version?: string;
+  /** Server-rendered pages outside /api (the link page), mounted at their path; public, counted by the /api rate limit. */
+  pages?: Array<{ path: string; router: Router }>;
   /** Static files (the web client), served at / when given. */
   staticDir?: string;
 }
@@ -51,11 +53,14 @@ export function createHttpApp(options: HttpAppOptions): Express {
     res.status(report.ready ? 200 : 503).json(report);
   });
 
+  // One limiter for /api and the pages: a client's requests count together, where the store says.
+  const limiter =
+    rateLimit({ windowMs: 60_000, limit: options.rateLimitPerMinute, standardHeaders: 'draft-7', legacyHeaders: false, ...(options.rateLimitStore ? { store: options.rateLimitStore, passOnStoreError: true } : {}), handler: (_req, res) => {
+      res.status(429).json(errorBody('rate_limited', 'too many requests; slow down and retry in a minute'));
+    } });
   const api = express.Router();
   api.use(noStore);
-  api.use(rateLimit({ windowMs: 60_000, limit: options.rateLimitPerMinute, standardHeaders: 'draft-7', legacyHeaders: false, ...(options.rateLimitStore ? { store: options.rateLimitStore, passOnStoreError: true } : {}), handler: (_req, res) => {
-    res.status(429).json(errorBody('rate_limited', 'too many requests; slow down and retry in a minute'));
-  } }));
+  api.use(limiter);
   api.use(requireJsonBody);
   api.use(express.json({ limit: options.bodyLimit }));
   api.use(checkBody);
@@ -64,6 +69,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   const document = buildOpenApiDocument(groups, { version: options.version ?? 'dev' });
   for (const group of groups) api.use(group.path || '/', mountedAt(`/api${group.path}`), groupRouter(group, authenticate));
   app.use('/api', api);
+  for (const p of options.pages ?? []) app.use(p.path, mountedAt(p.path), limiter, p.router);
   if (options.staticDir) app.use(express.static(options.staticDir, { index: 'index.html' }));
 
   app.use((req, res, next) => {

@@ -1,10 +1,15 @@
 /** Creating accounts and issuing their tokens: what `mosaic user` and the admin API call. */
+import { randomBytes } from 'node:crypto';
 import type { Db } from '../db/client.ts';
 import { badRequest, conflict } from '../errors.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 import { TokenStore } from './token-store.ts';
 import { actorOf, toPublicUser, UserStore, type PublicUser, type UserDataInventory, type UserRow } from './user-store.ts';
 import type { Actor } from './actor.ts';
+
+let dummyHash: Promise<string> | null = null;
+/** A hash of nothing anyone knows, to verify against when there is no account. */
+const timingDummy = () => (dummyHash ??= hashPassword(randomBytes(16).toString('hex')));
 
 export class AccountService {
   readonly users: UserStore;
@@ -30,11 +35,14 @@ export class AccountService {
     return (await this.tokens.issue(actorOf(row), name)).token;
   }
 
-  /** Password login: returns the actor or null. */
+  /**
+   * Password login: returns the actor or null. An unknown username costs a
+   * hash like a known one, so the answer's timing does not say which exist.
+   */
   async verifyLogin(username: string, password: string): Promise<Actor | null> {
     const row = await this.users.findByUsername(username);
-    if (!row?.passwordHash || row.disabledAt) return null;
-    return (await verifyPassword(password, row.passwordHash)) ? actorOf(row) : null;
+    const matches = await verifyPassword(password, row?.passwordHash ?? (await timingDummy()));
+    return row?.passwordHash && !row.disabledAt && matches ? actorOf(row) : null;
   }
 
   async listUsers(): Promise<PublicUser[]> {

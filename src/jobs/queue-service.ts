@@ -49,6 +49,17 @@ export interface EnqueuedJob {
   name: string;
 }
 
+/** Adds a job of a defined kind; also what processes without workers (the CLI) use. */
+export async function enqueueJob<P>(registry: QueueRegistry, name: string, payload: P, options: { jobId?: string; delayMs?: number } = {}): Promise<EnqueuedJob> {
+  const definition = registry.definition(name);
+  if (!definition) throw notFound(`job definition "${name}"`);
+  const data = definition.payload.parse(payload);
+  const queue = await registry.queue(definition.queue);
+  const job = await queue.add(name, data, { ...registry.jobOptions(definition), ...(options.jobId ? { jobId: options.jobId } : {}), ...(options.delayMs ? { delay: options.delayMs } : {}) });
+  const jobId = job.id!;
+  return { id: encodeJobRef({ queue: definition.queue, jobId }), queue: definition.queue, jobId, name };
+}
+
 export class JobQueueService {
   readonly registry: QueueRegistry;
   private readonly logger: Logger;
@@ -143,14 +154,8 @@ export class JobQueueService {
     await Promise.all(this.workers.map((w) => w.worker.waitUntilReady()));
   }
 
-  async enqueue<P>(name: string, payload: P, options: { jobId?: string; delayMs?: number } = {}): Promise<EnqueuedJob> {
-    const definition = this.registry.definition(name);
-    if (!definition) throw notFound(`job definition "${name}"`);
-    const data = definition.payload.parse(payload);
-    const queue = await this.registry.queue(definition.queue);
-    const job = await queue.add(name, data, { ...this.registry.jobOptions(definition), ...(options.jobId ? { jobId: options.jobId } : {}), ...(options.delayMs ? { delay: options.delayMs } : {}) });
-    const jobId = job.id!;
-    return { id: encodeJobRef({ queue: definition.queue, jobId }), queue: definition.queue, jobId, name };
+  enqueue<P>(name: string, payload: P, options: { jobId?: string; delayMs?: number } = {}): Promise<EnqueuedJob> {
+    return enqueueJob(this.registry, name, payload, options);
   }
 
   /**

@@ -9,7 +9,7 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { channelIdentities, conversations, messages, users } from '../../src/db/schema.ts';
 import { howToLinkLine } from '../../appservice/identity/identities.ts';
-import { ASSISTANT_ID, ghostOf, inviteAgent, say, SERVER, startMatrixWorld, until, waitForAnswer, type MatrixWorld } from './support.ts';
+import { ASSISTANT_ID, BOT, ghostOf, inviteAgent, say, SERVER, startMatrixWorld, until, waitForAnswer, type MatrixWorld } from './support.ts';
 
 let w: MatrixWorld;
 const agent = ghostOf(ASSISTANT_ID);
@@ -63,7 +63,9 @@ describe('auto-provisioning', () => {
     expect(res.status).toBe(200);
 
     const line = await dana.waitForEvent(roomId, (e) => e.sender === agent && e.content.msgtype === 'm.notice' && String(e.content.body).includes(stranger), { timeoutMs: 20_000 });
-    expect(line.content.body).toBe(howToLinkLine(stranger));
+    expect(line.content.body).toBe(howToLinkLine(stranger, { bot: BOT }));
+    // Others are in this room: no sign-in link (a secret bound to the stranger) is shown here.
+    expect(line.content.body).not.toContain('/link/matrix');
     expect((line.content['m.relates_to'] as { 'm.in_reply_to'?: { event_id: string } })['m.in_reply_to']?.event_id).toBe(eventId);
     expect(await identityOf(stranger)).toBeUndefined();
     expect(await db().select().from(users).where(eq(users.username, 'erin'))).toEqual([]);

@@ -22,10 +22,18 @@ import { SessionStore } from '../../src/conversations/session-store.ts';
 import { MemoryStore } from '../../src/agents/memory-store.ts';
 import { RuleStore } from '../../src/routing/rule-store.ts';
 import { RoomStore } from '../../appservice/rooms/room-store.ts';
-import { createPgDatabase } from '../support/databases.ts';
+import { ChannelIdentityStore } from '../../src/identity/channel-identity-store.ts';
+import { LinkTokenStore } from '../../src/identity/link-token-store.ts';
+import { LinkStateStore } from '../../src/identity/link-state-store.ts';
+import { connectValkey, type Redis } from '../../src/valkey/client.ts';
+import { conversationMatrixRooms } from '../../src/db/schema.ts';
+import { createPgDatabase, redisPrefix } from '../support/databases.ts';
+import { TEST_REDIS_URL } from '../support/global-setup.ts';
 
 interface Ctx {
   database: Database;
+  valkey: Redis;
+  prefix: string;
   alice: Actor;
   bob: Actor;
 }
@@ -136,6 +144,36 @@ const coverage: Coverage = {
       await conversations.remove(alice, conv.id);
     },
   },
+  'RoomStore.roomsOf': {
+    isolation: async ({ database, alice, bob }) => {
+      const conversations = new ConversationStore(database.db);
+      const rooms = new RoomStore(database.db);
+      const conv = await conversations.create(alice, { title: 'Alice managed room' });
+      await database.db.insert(conversationMatrixRooms).values({ conversationId: conv.id, roomId: `!iso-${conv.id}:test` });
+      expect(await rooms.roomsOf(alice.userId)).toContain(`!iso-${conv.id}:test`);
+      expect(await rooms.roomsOf(bob.userId)).not.toContain(`!iso-${conv.id}:test`);
+      await conversations.remove(alice, conv.id);
+    },
+  },
+  'ChannelIdentityStore.ownerOf': { notUserOwned: "who sent an inbound chat event: the chat account's Mosaic account id and username, no user-owned content" },
+  'ChannelIdentityStore.channelUsersOf': { notUserOwned: "where to reach an account's owner, for delivering that account's own conversations (keyed by the account the caller acts for)" },
+  'ChannelIdentityStore.unlinkAny': { notUserOwned: 'admins (DELETE /api/auth/channel-links as admin) and operators only' },
+  'ChannelIdentityStore.listFor': { isolation: channelIdentityIsolation },
+  'ChannelIdentityStore.link': { isolation: channelIdentityIsolation },
+  'ChannelIdentityStore.unlink': { isolation: channelIdentityIsolation },
+  'LinkTokenStore.issue': { isolation: linkTokenIsolation },
+  'LinkTokenStore.inspect': { isolation: linkTokenIsolation },
+  'LinkTokenStore.consume': { isolation: linkTokenIsolation },
+  'LinkTokenStore.burn': { isolation: linkTokenIsolation },
+  'LinkTokenStore.key': { notUserOwned: 'private: the Valkey key of a token hash; no data access' },
+  'LinkStateStore.createState': { isolation: linkStateIsolation },
+  'LinkStateStore.peekState': { isolation: linkStateIsolation },
+  'LinkStateStore.consumeState': { isolation: linkStateIsolation },
+  'LinkStateStore.createForm': { isolation: linkStateIsolation },
+  'LinkStateStore.consumeForm': { isolation: linkStateIsolation },
+  'LinkStateStore.stateKey': { notUserOwned: 'private: the Valkey key of a state hash; no data access' },
+  'LinkStateStore.formKey': { notUserOwned: 'private: the Valkey key of a form token hash; no data access' },
+  'LinkStateStore.valid': { notUserOwned: 'private: checks a record read by peekState/consumeState' },
   'TokenStore.authenticate': { notUserOwned: 'resolves a presented secret to its own user; cannot name another user' },
   'TokenStore.issue': {
     isolation: async ({ database, alice, bob }) => {
@@ -302,6 +340,60 @@ async function channelBookkeepingIsolation({ database, alice, bob }: Ctx): Promi
   await store.remove(alice, conv.id);
 }
 
+/** A chat account belongs to one Mosaic account: another cannot take, list or unlink it. */
+async function channelIdentityIsolation({ database, alice, bob }: Ctx): Promise<void> {
+  const store = new ChannelIdentityStore(database.db);
+  const id = '@alice-iso:test.local';
+  expect(await store.link('matrix', id, alice.userId)).toMatchObject({ outcome: 'linked' });
+  // Bob cannot take it over, list it or unlink it.
+  expect(await store.link('matrix', id, bob.userId)).toMatchObject({ outcome: 'taken', owner: { userId: alice.userId, username: 'alice' } });
+  expect((await store.listFor(bob)).map((l) => l.channelUserId)).not.toContain(id);
+  await expect(store.unlink(bob, 'matrix', id)).rejects.toMatchObject({ httpStatus: 404 });
+  expect((await store.ownerOf('matrix', id))?.userId).toBe(alice.userId);
+  // Alice can.
+  expect(await store.link('matrix', id, alice.userId)).toMatchObject({ outcome: 'already' });
+  expect((await store.listFor(alice)).map((l) => l.channelUserId)).toEqual([id]);
+  await store.unlink(alice, 'matrix', id);
+  expect(await store.ownerOf('matrix', id)).toBeNull();
+}
+
+/** A link token resolves to the one account it was issued for, once. */
+async function linkTokenIsolation({ valkey, prefix, alice, bob }: Ctx): Promise<void> {
+  const tokens = new LinkTokenStore(valkey, prefix);
+  const forAlice = await tokens.issue(alice.userId, 'matrix');
+  const forBob = await tokens.issue(bob.userId, 'matrix');
+  expect(await tokens.inspect(forAlice.token)).toMatchObject({ state: 'valid', userId: alice.userId });
+  expect(await tokens.consume(forBob.token)).toEqual({ userId: bob.userId, channel: 'matrix' });
+  expect(await tokens.consume(forAlice.token)).toEqual({ userId: alice.userId, channel: 'matrix' });
+  // Once only, and a near miss is nobody's.
+  expect(await tokens.consume(forAlice.token)).toBeNull();
+  expect(await tokens.inspect(forAlice.token)).toMatchObject({ state: 'used', userId: alice.userId });
+  const flipped = forBob.token.slice(0, -1) + (forBob.token.endsWith('0') ? '1' : '0');
+  expect(await tokens.inspect(flipped)).toEqual({ state: 'unknown' });
+  const burned = await tokens.issue(alice.userId, 'matrix');
+  expect(await tokens.burn(burned.token)).toBe(true);
+  expect(await tokens.consume(burned.token)).toBeNull();
+}
+
+/** A browser state and its forms only work together, and a confirm form carries the account that signed in. */
+async function linkStateIsolation({ valkey, prefix, alice }: Ctx): Promise<void> {
+  const states = new LinkStateStore(valkey, prefix);
+  const mine = await states.createState({ channel: 'matrix', channelUserId: '@a:test.local', context: {} });
+  const theirs = await states.createState({ channel: 'matrix', channelUserId: '@b:test.local', context: {} });
+  expect((await states.peekState(mine.nonce))?.channelUserId).toBe('@a:test.local');
+  const form = await states.createForm(mine.nonce, 'confirm', alice.userId);
+  // A form of one state is nothing with another state, or for another step.
+  expect(await states.consumeForm(form, theirs.nonce, 'confirm')).toBeNull();
+  const again = await states.createForm(mine.nonce, 'confirm', alice.userId);
+  expect(await states.consumeForm(again, mine.nonce, 'sign-in')).toBeNull();
+  const good = await states.createForm(mine.nonce, 'confirm', alice.userId);
+  expect(await states.consumeForm(good, mine.nonce, 'confirm')).toEqual({ userId: alice.userId });
+  expect(await states.consumeForm(good, mine.nonce, 'confirm')).toBeNull();
+  expect((await states.consumeState(mine.nonce))?.channelUserId).toBe('@a:test.local');
+  expect(await states.consumeState(mine.nonce)).toBeNull();
+  expect((await states.peekState(theirs.nonce))?.channelUserId).toBe('@b:test.local');
+}
+
 function storeFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const full = path.join(dir, name);
@@ -354,13 +446,20 @@ beforeAll(async () => {
   const accounts = new AccountService(database.db);
   await accounts.createUser({ username: 'alice' });
   await accounts.createUser({ username: 'bob' });
+  const prefix = redisPrefix('iso');
   ctx = {
     database,
+    valkey: await connectValkey(TEST_REDIS_URL),
+    prefix,
     alice: actorOf((await accounts.users.findByUsername('alice'))!),
     bob: actorOf((await accounts.users.findByUsername('bob'))!),
   };
 });
-afterAll(async () => ctx.database.close());
+afterAll(async () => {
+  // The run's Redis keys are removed by the global teardown.
+  await ctx.valkey.quit();
+  await ctx.database.close();
+});
 
 describe('user data isolation', () => {
   it('every storage function is covered by this test', async () => {
