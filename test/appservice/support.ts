@@ -59,6 +59,9 @@ export interface MatrixWorldOptions {
   matrix?: Record<string, unknown>;
   /** Test homeserver settings (e.g. `rateLimit: false` for tests whose humans write a lot). */
   homeserver?: Pick<TestHomeserverOptions, 'rateLimit'>;
+  /** Other config sections, merged over the harness's (e.g. `http: { publicUrl }`). */
+  config?: Record<string, unknown>;
+  logDestination?: NodeJS.WritableStream;
   sweepIntervalMs?: number;
   recovery?: { intervalMs?: number; graceMs?: number };
 }
@@ -96,7 +99,8 @@ async function startMatrixWorldOnce(options: MatrixWorldOptions): Promise<Matrix
       hooks.beforeBoot?.();
       return [plugin((a) => (adapter = a), faults)];
     },
-    config: { matrix: { enabled: true, homeserverUrl: hs.url, serverName: SERVER, host: '127.0.0.1', port, editIntervalMs: 40, ...options.matrix } },
+    config: { ...options.config, matrix: { enabled: true, homeserverUrl: hs.url, serverName: SERVER, host: '127.0.0.1', port, editIntervalMs: 40, ...options.matrix } },
+    ...(options.logDestination ? { logDestination: options.logDestination } : {}),
   }).catch(async (err: unknown) => {
     await hs.stop();
     throw err;

@@ -33,6 +33,8 @@ export interface TestMosaicOptions {
    * own (the appservice's listening port).
    */
   replicaOf?: TestMosaic;
+  /** Where the gateway's log lines go (default: standard output at the configured level). */
+  logDestination?: NodeJS.WritableStream;
 }
 
 export interface TestMosaic {
@@ -87,7 +89,7 @@ export async function startTestMosaic(options: TestMosaicOptions = {}): Promise<
     );
     config = parseConfig(raw);
   }
-  const logger = createLogger(config.log.level);
+  const logger = createLogger(config.log.level, options.logDestination);
 
   const boot = () => startMosaic({ config, logger, plugins: options.plugins?.() ?? [] });
   let running = await boot();
