@@ -4,11 +4,10 @@
  * against the historical grammar (printable ASCII except `:`), which
  * servers must still accept for accounts made before the strict one; the
  * server name is a DNS name, an IPv4 address or a bracketed IPv6 address,
- * with an optional port.
+ * with an optional port (1–5 digits, at most 65535).
  */
 const LOCALPART = /^[\x21-\x39\x3B-\x7E]+$/;
 const DNS_NAME = /^[A-Za-z0-9.-]{1,255}$/;
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 const IPV6 = /^\[[0-9A-Fa-f:.]{2,45}\]$/;
 const PORT = /^\d{1,5}$/;
 
@@ -34,7 +33,8 @@ function serverNameProblem(serverName: string): string | null {
     if (!PORT.test(port) || Number(port) > 65535) return `has a server name with an invalid port ("${port}")`;
     host = serverName.slice(0, portAt);
   }
-  if (IPV6.test(host) || (IPV4.test(host) && host.split('.').every((n) => Number(n) <= 255)) || (DNS_NAME.test(host) && !host.startsWith('[') && !host.startsWith('.') && !host.endsWith('-'))) return null;
+  // An IPv4 address is also a dns-name by the grammar's characters.
+  if (IPV6.test(host) || DNS_NAME.test(host)) return null;
   return `has an invalid server name ("${serverName.slice(0, 80)}")`;
 }
 
