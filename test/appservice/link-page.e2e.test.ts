@@ -156,6 +156,19 @@ describe('the browser link flow', () => {
     expect((await fetch(url)).status).toBe(410);
   });
 
+  it('a sign-in link is only shown to the person alone: in a room with others the reply says to ask the bot in a DM', async () => {
+    const host = await w.linkedHuman('host');
+    const guest = await w.hs.createHuman('guest');
+    const room = await inviteAgent(w, host, ASSISTANT_ID, { invite: [guest.userId] });
+    await guest.client.joinRoom(room);
+    const q = await say(guest, room, `${ghostOf(ASSISTANT_ID)}: hello, can you help me?`);
+    const refusal = await guest.waitForEvent(room, (e) => e.sender === ghostOf(ASSISTANT_ID) && String(e.content.body).includes(guest.userId), { after: q });
+    expect(refusal.content.body).toContain('is not linked');
+    expect(refusal.content.body).toContain(`send \`!link\` to ${BOT} in a direct message`);
+    expect(signInUrlIn(refusal)).toBeNull();
+    expect(String(refusal.content.body)).not.toContain('/link/matrix');
+  });
+
   it('too many wrong passwords cancel the link', async () => {
     await account('uma');
     const uma = await w.hs.createHuman('uma');
