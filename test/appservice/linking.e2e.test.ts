@@ -225,6 +225,23 @@ describe('admin provisioning', () => {
     }
     expect(await db().select().from(users).where(eq(users.username, 'quinn-two'))).toEqual([]);
   });
+
+  it('POST /api/admin/users/:username/links links an existing account (admins only); the person is welcomed', async () => {
+    const wes = await w.hs.createHuman('wes');
+    const account = await w.mosaic.createUser('wes');
+    const path = '/api/admin/users/wes/links';
+    expect((await w.mosaic.api(account.token, 'POST', path, { matrixUserId: wes.userId })).status).toBe(403);
+    expect((await w.mosaic.api(w.mosaic.adminToken, 'POST', path, {})).status).toBe(400);
+    expect((await w.mosaic.api(w.mosaic.adminToken, 'POST', '/api/admin/users/nobody/links', { matrixUserId: wes.userId })).status).toBe(404);
+    const linked = await w.mosaic.api(w.mosaic.adminToken, 'POST', path, { matrixUserId: wes.userId });
+    expect(linked).toMatchObject({ status: 201, body: { username: 'wes', channel: 'matrix', channelUserId: wes.userId, linked: true } });
+    expect((await w.mosaic.api(w.mosaic.adminToken, 'POST', path, { matrixUserId: wes.userId })).body).toMatchObject({ linked: false });
+    const dm = await wes.waitForInvite(undefined, 20_000);
+    await wes.client.joinRoom(dm);
+    expect((await welcomes(wes, dm))[0]!.content.body).toContain('linked to the Mosaic account **wes**');
+    const audit = await db().select().from(agentLogs).where(and(eq(agentLogs.event, 'identity.linked'), eq(agentLogs.userId, account.actor.userId)));
+    expect(audit.map((a) => a.data)).toMatchObject([{ via: 'admin', by: 'admin', channelUserId: wes.userId }]);
+  });
 });
 
 describe('seeing and revoking links', () => {
