@@ -4,9 +4,9 @@
  * per browser state. Failures are counted over a window that starts with
  * the first one; at the limit the subject is locked until the window ends.
  */
-import { createHash } from 'node:crypto';
 import type { Redis } from '../valkey/client.ts';
 import { ephemeralKey } from '../housekeeping/ephemeral-keys.ts';
+import { sha256Hex } from './link-secrets.ts';
 
 /** `mint`: browser link states handed out to one chat account (each is a live secret). */
 export type AttemptSubject = 'account' | 'token' | 'username' | 'state' | 'mint';
@@ -25,7 +25,7 @@ export class LinkAttemptLimiter {
 
   private key(subject: AttemptSubject, id: string): string {
     // Hashed: the key must not carry a token or a person's id in the clear.
-    return ephemeralKey(this.prefix, 'link', 'failures', subject, createHash('sha256').update(id, 'utf8').digest('hex'));
+    return ephemeralKey(this.prefix, 'link', 'failures', subject, sha256Hex(id));
   }
 
   /** Seconds until the subject may try again; 0 when it is not locked. */

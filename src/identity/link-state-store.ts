@@ -7,10 +7,11 @@
  *   (and, after sign-in, to the account that signed in), single use.
  * Only hashes are stored; values are compared in constant time.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Redis } from '../valkey/client.ts';
 import { ephemeralKey } from '../housekeeping/ephemeral-keys.ts';
+import { parseRecord as parse, sameHash, sha256Hex as hashOf } from './link-secrets.ts';
 
 export const LINK_STATE_TTL_MS = 15 * 60_000;
 export const LINK_SECRET_PATTERN = /^[A-Za-z0-9_-]{43}$/;
@@ -33,19 +34,7 @@ const formRecord = z.object({
 });
 export type FormStep = z.infer<typeof formRecord>['step'];
 
-const hashOf = (secret: string) => createHash('sha256').update(secret, 'utf8').digest('hex');
 const newSecret = () => randomBytes(32).toString('base64url');
-const sameHash = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
-
-function parse<T>(schema: z.ZodType<T>, raw: string | null): T | null {
-  if (raw === null) return null;
-  try {
-    const parsed = schema.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
-}
 
 export class LinkStateStore {
   constructor(

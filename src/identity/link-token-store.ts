@@ -5,10 +5,11 @@
  * validity by a day so a late or repeated attempt can be told "expired" or
  * "already used" instead of "unknown"; after that nothing is left.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Redis } from '../valkey/client.ts';
 import { ephemeralKey } from '../housekeeping/ephemeral-keys.ts';
+import { parseRecord, sameHash, sha256Hex } from './link-secrets.ts';
 
 export const LINK_TOKEN_TTL_MS = 15 * 60_000;
 /** How long a spent or expired token is remembered, to say so. */
@@ -31,9 +32,7 @@ export type TokenState =
   | { state: 'expired' | 'used' | 'cancelled'; userId: string; channel: string }
   | { state: 'unknown' };
 
-export function linkTokenHash(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
-}
+export const linkTokenHash = sha256Hex;
 
 export class LinkTokenStore {
   constructor(
@@ -92,19 +91,11 @@ export class LinkTokenStore {
   }
 }
 
-function parse(raw: string | null): TokenRecord | null {
-  if (raw === null) return null;
-  try {
-    const parsed = record.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
-}
+const parse = (raw: string | null): TokenRecord | null => parseRecord(record, raw);
 
 function stateOf(presentedHash: string, rec: TokenRecord | null, now: number): TokenState {
   // The key is the hash already; comparing the stored one in constant time as well costs nothing.
-  if (!rec || rec.h.length !== presentedHash.length || !timingSafeEqual(Buffer.from(rec.h), Buffer.from(presentedHash))) return { state: 'unknown' };
+  if (!rec || !sameHash(rec.h, presentedHash)) return { state: 'unknown' };
   if (rec.closed) return { state: rec.closed, userId: rec.userId, channel: rec.channel };
   if (rec.expiresAt <= now) return { state: 'expired', userId: rec.userId, channel: rec.channel };
   return { state: 'valid', userId: rec.userId, channel: rec.channel, expiresAt: new Date(rec.expiresAt) };
