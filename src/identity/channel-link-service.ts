@@ -102,6 +102,12 @@ export class ChannelLinkService {
 
   private async issueFor(channel: LinkChannel, userId: string, username: string, disabled: boolean, by: string): Promise<IssuedLinkToken> {
     if (disabled) throw conflict(`account "${username}" is disabled; enable it before linking a ${channel.label} account to it`);
+    // Each token is a live secret in Valkey: an account gets a bounded number per window.
+    const issued = await this.d.attempts.fail('mint', `token\u0000${userId}`);
+    if (issued.failures > this.d.attempts.limits.maxFailures * 2) {
+      const wait = Math.max(1, Math.ceil(issued.lockedForSeconds / 60));
+      throw new MosaicError('rate_limited', `too many link tokens for "${username}" lately; use one already issued, or try again in ${wait} minute(s)`, { httpStatus: 429, retryable: true });
+    }
     const { token, expiresAt } = await this.d.tokens.issue(userId, channel.name);
     this.d.logger.info({ event: 'identity.token_issued', channel: channel.name, userId, by }, `${channel.label} link token issued for ${username}`);
     return { token, expiresAt, channel: channel.name, username, ...channel.redeem(token) };

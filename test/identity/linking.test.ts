@@ -116,6 +116,18 @@ describe('the linking service', () => {
     expect((await r.linking.links.issueToken(root, { channel: 'matrix', username: 'ben' })).username).toBe('ben');
     await expect(r.linking.links.issueToken(root, { channel: 'matrix', username: 'nobody' })).rejects.toMatchObject({ httpStatus: 404 });
   });
+
+  it('an account gets a bounded number of tokens per window (each is a live secret in Valkey)', async () => {
+    const r = await replica();
+    await accounts.createUser({ username: 'eve' });
+    const eve = { userId: await userId('eve'), username: 'eve', role: 'member' as const };
+    // The limit is twice linking.maxFailedAttempts (3 here) per window.
+    for (let i = 0; i < 6; i++) await r.linking.links.issueToken(eve, { channel: 'matrix' });
+    await expect(r.linking.links.issueToken(eve, { channel: 'matrix' })).rejects.toMatchObject({ httpStatus: 429, code: 'rate_limited', message: expect.stringContaining('try again in 10 minute(s)') });
+    // Others are not affected.
+    const ann = { userId: await userId('ann'), username: 'ann', role: 'member' as const };
+    expect((await r.linking.links.issueToken(ann, { channel: 'matrix' })).username).toBe('ann');
+  });
 });
 
 describe('accounts created with a link', () => {
