@@ -204,6 +204,7 @@ export function buildServices(deps: ServiceDeps): Services {
       if (waiting.length) logger.info({ event: 'replies.requeued', count: waiting.length }, `re-queued ${waiting.length} unanswered message(s)`);
     },
     async stop() {
+      identityEvents.stop();
       await jobSystem.stop();
       subscriber.disconnect();
     },

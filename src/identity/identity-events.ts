@@ -48,6 +48,7 @@ export interface IdentityListener {
 
 export class IdentityEvents {
   private readonly listeners = new Map<string, IdentityListener[]>();
+  private stopping = false;
   private markReady!: () => void;
   /** Resolved once every channel of this process has subscribed (jobs wait for it). */
   readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
@@ -62,9 +63,16 @@ export class IdentityEvents {
     this.markReady();
   }
 
+  /** The process is stopping (perhaps before its channels started): jobs waiting for them give up, to be retried. */
+  stop(): void {
+    this.stopping = true;
+    this.markReady();
+  }
+
   /** Runs the listeners of a change; a failing one fails the job, which retries them all. */
   async deliver(change: IdentityChange): Promise<{ listeners: number }> {
     await this.ready;
+    if (this.stopping) throw new Error('the process is stopping; the change is delivered on a retry');
     const listeners = this.listeners.get(change.channel) ?? [];
     for (const l of listeners) await (change.change === 'linked' ? l.linked?.(change) : l.unlinked?.(change));
     return { listeners: listeners.length };

@@ -130,6 +130,21 @@ describe('the linking service', () => {
   });
 });
 
+describe('without a chat channel', () => {
+  it('nothing can be linked, and the error says how to enable one', async () => {
+    const valkey = await connectValkey(TEST_REDIS_URL);
+    try {
+      const { links } = createLinking({ config, db: database.db, valkey, accounts, logger: createLogger('silent'), publish: async () => undefined });
+      const ann = { userId: await userId('ann'), username: 'ann', role: 'member' as const };
+      await expect(links.issueToken(ann, { channel: 'matrix' })).rejects.toMatchObject({ httpStatus: 400, message: expect.stringContaining('MATRIX_ENABLED') });
+      await expect(links.createAccountWithLink({ username: 'fay' }, { channel: 'matrix', channelUserId: '@fay:example.org' }, 'test')).rejects.toMatchObject({ httpStatus: 400 });
+      expect(await accounts.users.findByUsername('fay')).toBeNull();
+    } finally {
+      await valkey.quit();
+    }
+  });
+});
+
 describe('accounts created with a link', () => {
   for (const kind of ['postgres', 'pglite'] as const) {
     it(`are all or nothing (${kind})`, async () => {
