@@ -39,7 +39,7 @@ describe('who is answered', () => {
     const { room_id } = await carol.client.createRoom({ invite: [coder] } as never);
     const line = await carol.waitForEvent(room_id, (e) => e.sender === coder && e.content.msgtype === 'm.notice');
     expect(String(line.content.body)).toContain(`Your Matrix account ${carol.userId} is not linked to a Mosaic account`);
-    expect(String(line.content.body)).toContain('Ask your Mosaic admin to link it');
+    expect(String(line.content.body)).toContain('ask your Mosaic admin to link it');
     await carol.waitForEvent(room_id, (e) => e.type === 'm.room.member' && e.state_key === coder && e.content.membership === 'leave');
     expect(await w.mosaic.core.database.db.query.conversationMatrixRooms.findFirst({ where: (r, { eq: is }) => is(r.roomId, room_id) })).toBeUndefined();
   });
