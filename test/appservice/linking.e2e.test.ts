@@ -226,6 +226,23 @@ describe('admin provisioning', () => {
     expect(await db().select().from(users).where(eq(users.username, 'quinn-two'))).toEqual([]);
   });
 
+  it('a welcome the homeserver refuses for good (no such Matrix user) is not retried; the link stands', async () => {
+    const nobody = `@nobody-here:${SERVER}`;
+    const created = await w.mosaic.api<{ user: { id: string } }>(w.mosaic.adminToken, 'POST', '/api/admin/users', { username: 'nobody-here', matrixUserId: nobody });
+    expect(created.status).toBe(201);
+    type Job = { id: string; state: string; attemptsMade: number; data: { channelUserId: string } };
+    const job = await until('the welcome job to finish', async () => {
+      const list = await w.mosaic.api<{ jobs: Job[] }>(w.mosaic.adminToken, 'GET', '/api/admin/jobs?queue=mosaic:channel-identities&limit=200');
+      for (const j of list.body.jobs) {
+        const detail = (await w.mosaic.api<Job>(w.mosaic.adminToken, 'GET', `/api/admin/jobs/${j.id}`)).body;
+        if (detail.data.channelUserId === nobody && (detail.state === 'completed' || detail.state === 'failed')) return detail;
+      }
+      return null;
+    });
+    expect(job).toMatchObject({ state: 'completed', attemptsMade: 1 });
+    expect((await identityOf(nobody))?.userId).toBe(created.body.user.id);
+  });
+
   it('POST /api/admin/users/:username/links links an existing account (admins only); the person is welcomed', async () => {
     const wes = await w.hs.createHuman('wes');
     const account = await w.mosaic.createUser('wes');
