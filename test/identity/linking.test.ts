@@ -130,6 +130,29 @@ describe('the linking service', () => {
   });
 });
 
+describe('cost', () => {
+  it('a redeem is a fixed handful of Valkey commands (never a scan)', async () => {
+    const r = await replica();
+    const commands: string[] = [];
+    const original = r.valkey.sendCommand.bind(r.valkey);
+    r.valkey.sendCommand = ((command: { name: string }) => {
+      commands.push(command.name);
+      return original(command as never);
+    }) as typeof r.valkey.sendCommand;
+    const ann = { userId: await userId('ann'), username: 'ann', role: 'member' as const };
+    const { token } = await r.linking.links.issueToken(ann, { channel: 'matrix' });
+    commands.length = 0;
+    expect(await r.linking.links.redeemToken({ channel: 'matrix', channelUserId: '@cost:example.org', token })).toMatchObject({ ok: true });
+    const success = [...commands];
+    commands.length = 0;
+    expect(await r.linking.links.redeemToken({ channel: 'matrix', channelUserId: '@cost2:example.org', token })).toMatchObject({ ok: false, reason: 'used' });
+    const failure = [...commands];
+    expect(success).toEqual(['multi', 'get', 'pttl', 'exec', 'multi', 'get', 'pttl', 'exec', 'get', 'getdel', 'set', 'del']);
+    expect(failure.filter((c) => c === 'scan' || c === 'keys')).toEqual([]);
+    expect(failure.length).toBe(19);
+  });
+});
+
 describe('without a chat channel', () => {
   it('nothing can be linked, and the error says how to enable one', async () => {
     const valkey = await connectValkey(TEST_REDIS_URL);
