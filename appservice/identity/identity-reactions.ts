@@ -88,8 +88,14 @@ export function identityReactions(d: IdentityReactionDeps): IdentityListener {
   return {
     async linked(c) {
       if (!(await stillLinked(c))) return;
-      if (c.via === 'admin' || c.via === 'account-created') await welcome(c);
-      else if (c.via === 'browser') await confirmBrowserLink(c);
+      try {
+        if (c.via === 'admin' || c.via === 'account-created') await welcome(c);
+        else if (c.via === 'browser') await confirmBrowserLink(c);
+      } catch (err) {
+        // The homeserver refused for good (no such user, not allowed): retrying cannot help; the link stands.
+        if (!isMatrixError(err) || ![400, 403, 404].includes(err.status)) throw err;
+        d.logger.warn({ channel: CHANNEL, event: 'identity.notice_refused', matrixUserId: c.channelUserId, via: c.via, status: err.status, errcode: err.errcode, err: err.message }, 'the homeserver refused the message to a newly linked person');
+      }
     },
     async unlinked(c) {
       if (!d.removeFromRoomsOnUnlink || (await stillLinked(c))) return;

@@ -230,18 +230,21 @@ describe('admin provisioning', () => {
     const nobody = `@nobody-here:${SERVER}`;
     const created = await w.mosaic.api<{ user: { id: string } }>(w.mosaic.adminToken, 'POST', '/api/admin/users', { username: 'nobody-here', matrixUserId: nobody });
     expect(created.status).toBe(201);
-    type Job = { id: string; state: string; attemptsMade: number; data: { channelUserId: string } };
+    type Job = { id: string; state: string; attemptsMade: number; failedReason: string | null; data: { channelUserId: string } };
+    let seen: Job | undefined;
     const job = await until('the welcome job to finish', async () => {
       const list = await w.mosaic.api<{ jobs: Job[] }>(w.mosaic.adminToken, 'GET', '/api/admin/jobs?queue=mosaic:channel-identities&limit=200');
       for (const j of list.body.jobs) {
         const detail = (await w.mosaic.api<Job>(w.mosaic.adminToken, 'GET', `/api/admin/jobs/${j.id}`)).body;
-        if (detail.data.channelUserId === nobody && (detail.state === 'completed' || detail.state === 'failed')) return detail;
+        if (detail.data.channelUserId === nobody) seen = detail;
       }
-      return null;
+      return seen && (seen.state === 'completed' || seen.state === 'failed') ? seen : null;
+    }, 30_000).catch((err: Error) => {
+      throw new Error(`${err.message}; last seen: ${JSON.stringify(seen)}`);
     });
     expect(job).toMatchObject({ state: 'completed', attemptsMade: 1 });
     expect((await identityOf(nobody))?.userId).toBe(created.body.user.id);
-  });
+  }, 60_000);
 
   it('POST /api/admin/users/:username/links links an existing account (admins only); the person is welcomed', async () => {
     const wes = await w.hs.createHuman('wes');
