@@ -17,7 +17,7 @@ import type { Logger } from '../../src/logging.ts';
 import type { BotCommands } from '../inbound/bot-commands.ts';
 import type { RoomManager } from '../rooms/room-manager.ts';
 import type { RoomStore } from '../rooms/room-store.ts';
-import { isMatrixError, type MatrixClient } from '../transport/matrix-client.ts';
+import { isMatrixError, isPermanentSendError, type MatrixClient } from '../transport/matrix-client.ts';
 import type { DirectRooms } from './direct-rooms.ts';
 import { CHANNEL, type IdentityService } from './identities.ts';
 import { browserLinkedReply } from './link-replies.ts';
@@ -62,7 +62,7 @@ export function identityReactions(d: IdentityReactionDeps): IdentityListener {
         return;
       } catch (err) {
         // The speaker left that room (an agent that refused the unlinked person): tell them in the DM instead.
-        if (!isMatrixError(err) || (err.status !== 403 && err.status !== 404)) throw err;
+        if (!isPermanentSendError(err)) throw err;
       }
     }
     await d.manager.notice(await d.directs.ensure(c.channelUserId), d.botUserId, text, name);
@@ -93,8 +93,8 @@ export function identityReactions(d: IdentityReactionDeps): IdentityListener {
         else if (c.via === 'browser') await confirmBrowserLink(c);
       } catch (err) {
         // The homeserver refused for good (no such user, not allowed): retrying cannot help; the link stands.
-        if (!isMatrixError(err) || ![400, 403, 404].includes(err.status)) throw err;
-        d.logger.warn({ channel: CHANNEL, event: 'identity.notice_refused', matrixUserId: c.channelUserId, via: c.via, status: err.status, errcode: err.errcode, err: err.message }, 'the homeserver refused the message to a newly linked person');
+        if (!isPermanentSendError(err)) throw err;
+        d.logger.warn({ channel: CHANNEL, event: 'identity.notice_refused', matrixUserId: c.channelUserId, via: c.via, err: (err as Error).message }, 'the homeserver refused the message to a newly linked person');
       }
     },
     async unlinked(c) {
