@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
 import type { BrowserLinkFlow, BrowserStep } from '../identity/browser-link-flow.ts';
+import { checkBody } from './edge.ts';
 
 const STYLE = `
 body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2330}
@@ -121,18 +122,19 @@ export function linkPageRouter(flow: BrowserLinkFlow): Router {
     if (!state) return send(res, refused(400, 'This link is incomplete', 'Open the whole link the chat sent you (it ends with `?state=…`).'), '');
     send(res, await flow.open(String(req.params.channel), state), state);
   });
-  const form = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 });
+  // The form is parsed, then checked by the same intake walk as every API body (NUL, invalid Unicode).
+  const form = [express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 }), checkBody];
   const needsForm = (req: Request, res: Response): boolean => {
     if (req.is('application/x-www-form-urlencoded')) return true;
     send(res, refused(415, 'Not a form', 'This address takes the link page’s own form (application/x-www-form-urlencoded).'), '');
     return false;
   };
-  r.post('/:channel/sign-in', form, async (req, res) => {
+  r.post('/:channel/sign-in', ...form, async (req, res) => {
     if (!needsForm(req, res)) return;
     const state = field(req, 'state', 64);
     send(res, await flow.signIn(String(req.params.channel), state, field(req, 'form', 64), field(req, 'username', 64), field(req, 'password', 1024)), state);
   });
-  r.post('/:channel/confirm', form, async (req, res) => {
+  r.post('/:channel/confirm', ...form, async (req, res) => {
     if (!needsForm(req, res)) return;
     const state = field(req, 'state', 64);
     const decision = field(req, 'decision', 16) === 'link' ? 'link' : 'cancel';

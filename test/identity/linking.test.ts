@@ -9,21 +9,15 @@ import { parseConfig } from '../../src/config/load.ts';
 import type { Database } from '../../src/db/client.ts';
 import { AccountService } from '../../src/identity/account-service.ts';
 import type { IdentityChange } from '../../src/identity/identity-events.ts';
-import { LinkChannels, type LinkChannel } from '../../src/identity/link-channels.ts';
+import { LinkChannels } from '../../src/identity/link-channels.ts';
+import { testLinkChannel } from '../support/link-channel.ts';
 import { createLinking, type Linking } from '../../src/identity/linking.ts';
 import { createLogger } from '../../src/logging.ts';
 import { connectValkey, type Redis } from '../../src/valkey/client.ts';
 import { createPgDatabase, createPgliteDatabase, redisPrefix } from '../support/databases.ts';
 import { TEST_REDIS_URL } from '../support/global-setup.ts';
 
-/** A channel like Matrix's, without the appservice: ids `@x:y`, none of ours. */
-const chat: LinkChannel = {
-  name: 'matrix',
-  label: 'Matrix',
-  idLabel: 'Matrix user id',
-  problemWithUserId: (id) => (/^@[a-z0-9._-]+:[a-z0-9.-]+$/.test(id) ? null : 'must look like @alice:example.org'),
-  redeem: (token) => ({ line: `!link ${token}`, where: 'in a DM' }),
-};
+const chat = testLinkChannel;
 
 interface Replica {
   linking: Linking;

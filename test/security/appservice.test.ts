@@ -164,6 +164,21 @@ describe('attacker suite: room members', () => {
     expect(hsRequests.filter((p) => p.includes('/media/download/')).length).toBe(mediaBefore);
   });
 
+  it('a link token written in a shared room is cancelled, stored nowhere and never reaches a model; the writer is not linked', async () => {
+    const issued = await w.mosaic.api<{ token: string; line: string }>(bob.token, 'POST', '/api/auth/channel-link-token', {});
+    expect(issued.status).toBe(201);
+    const chats = Object.values(w.mosaic.simulators).reduce((n, s) => n + s.requests.length, 0);
+    const sent = await mallory.client.sendTextMessage(roomId, issued.body.line);
+    const reply = await mallory.waitForEvent(roomId, (e) => e.sender === ghostOf(ASSISTANT_ID) && String(e.content.body).includes('A link token is a secret'), { timeoutMs: 20_000 });
+    expect(reply.content.body).toContain('now cancelled');
+    expect(reply.content.body).not.toContain(issued.body.token);
+    expect(await storedMessage(sent.event_id)).toBeUndefined();
+    expect(Object.values(w.mosaic.simulators).reduce((n, s) => n + s.requests.length, 0)).toBe(chats);
+    const redeemed = await w.mosaic.core.linking.links.redeemToken({ channel: 'matrix', channelUserId: '@someone-else:test.local', token: issued.body.token });
+    expect(redeemed).toMatchObject({ ok: false, reason: 'cancelled' });
+    expect(await w.mosaic.core.linking.links.ownerOf('matrix', mallory.userId)).toBeNull();
+  });
+
   it('[finding 7] an image whose url is not an mxc content URI (mxc://../..) builds no request', async () => {
     const before = hsRequests.length;
     const sent = await alice.client.sendMessage(roomId, { msgtype: 'm.image', body: 'evil.png', url: 'mxc://../..' } as never);

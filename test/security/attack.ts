@@ -44,6 +44,8 @@ export interface AttackCase<F> {
     code?: string;
     /** Response headers that must be present (value, or a RegExp it must match). */
     headers?: Record<string, string | RegExp>;
+    /** The answer is a page for a browser (the link page): a refusal is HTML, not the JSON error shape. */
+    page?: boolean;
   };
   /**
    * Why this request may change stored state (it is accepted by design).
@@ -146,6 +148,15 @@ export function expectErrorShape(res: AttackResponse, code?: string): void {
   const body = res.json as { error?: { code?: unknown; message?: unknown } } | null;
   expect(body?.error, `error shape of: ${res.text.slice(0, 200)}`).toMatchObject({ code: expect.any(String), message: expect.any(String) });
   if (code) expect(body!.error!.code).toBe(code);
+}
+
+/** A refusal a browser shows: an HTML page of its own, never cached, framed or given a cookie. */
+export function expectRefusalPage(res: AttackResponse): void {
+  expect(res.headers.get('content-type') ?? '').toMatch(/^text\/html/);
+  expect(res.headers.get('cache-control')).toBe('no-store');
+  expect(res.headers.get('content-security-policy') ?? '').toContain("default-src 'none'");
+  expect(res.headers.get('set-cookie')).toBeNull();
+  expect(res.text).toMatch(/^<!doctype html>/);
 }
 
 /** Which routes have no hand-written case (named by their template). */

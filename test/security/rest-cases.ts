@@ -20,6 +20,10 @@ export interface RestFixtures {
   aliceCredential: string;
   aliceTokenId: string;
   aliceToken: string;
+  /** Alice's linked Matrix id. */
+  aliceMatrixId: string;
+  /** A live browser link state (bound to @visitor:example.org). */
+  linkState: string;
 }
 
 const NUL = '\u0000';
@@ -159,6 +163,39 @@ export const REST_CASES: Case[] = [
     expect: { status: 201, headers: { 'cache-control': 'no-store' } },
     changes: 'creates an account (what the route is for)',
   },
+
+  // ---- linking chat accounts (issue 17) ----------------------------------------------------
+  { name: 'link tokens need a token', route: 'POST /api/auth/channel-link-token', as: 'none', request: () => ({ method: 'POST', path: '/api/auth/channel-link-token', body: {} }), expect: { status: 401, code: 'unauthorized' } },
+  { name: "a member asking for another account's link token is 403", route: 'POST /api/auth/channel-link-token', as: 'bob', request: () => ({ method: 'POST', path: '/api/auth/channel-link-token', body: { username: 'alice' } }), expect: { status: 403, code: 'forbidden' } },
+  { name: 'a link token for a channel that is not running is 400', route: 'POST /api/auth/channel-link-token', as: 'alice', request: () => ({ method: 'POST', path: '/api/auth/channel-link-token', body: { channel: 'telegram' } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'a link token request sent as text/plain is 415', route: 'POST /api/auth/channel-link-token', as: 'alice', request: () => ({ method: 'POST', path: '/api/auth/channel-link-token', raw: '{}', contentType: 'text/plain' }), expect: { status: 415, code: 'unsupported_media_type' } },
+  { name: 'unknown fields in a link token request are 400', route: 'POST /api/auth/channel-link-token', as: 'admin', request: () => ({ method: 'POST', path: '/api/auth/channel-link-token', body: { username: 'alice', userId: 'x' } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'NUL in the username of a link token request is 400', route: 'POST /api/auth/channel-link-token', as: 'admin', request: () => ({ method: 'POST', path: '/api/auth/channel-link-token', body: { username: `alice${NUL}` } }), expect: { status: 400, code: 'bad_request' } },
+  {
+    name: "GET /api/me/links lists one's own links only",
+    route: 'GET /api/me/links',
+    as: 'bob',
+    request: () => ({ method: 'GET', path: '/api/me/links' }),
+    expect: { status: 200, headers: { 'cache-control': 'no-store' } },
+    then: (_f, res) => void expect(res.json).toEqual({ links: [] }),
+  },
+  { name: "revoking another user's link is not found", route: 'DELETE /api/auth/channel-links/:channel/:channelUserId', as: 'bob', request: (f) => ({ method: 'DELETE', path: `/api/auth/channel-links/matrix/${encodeURIComponent(f.aliceMatrixId)}` }), expect: { status: 404, code: 'not_found' } },
+  { name: 'a channel name that is not one is 400', route: 'DELETE /api/auth/channel-links/:channel/:channelUserId', as: 'alice', request: (f) => ({ method: 'DELETE', path: `/api/auth/channel-links/Matrix%21/${encodeURIComponent(f.aliceMatrixId)}` }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'a chat account id over 255 bytes is 400', route: 'DELETE /api/auth/channel-links/:channel/:channelUserId', as: 'alice', request: () => ({ method: 'DELETE', path: `/api/auth/channel-links/matrix/@${'é'.repeat(130)}:x` }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'a member linking accounts is 403', route: 'POST /api/admin/users/:username/links', as: 'bob', request: (f) => ({ method: 'POST', path: '/api/admin/users/bob/links', body: { matrixUserId: f.aliceMatrixId } }), expect: { status: 403, code: 'forbidden' } },
+  { name: "linking Alice's Matrix id to Bob is 409: a link is never moved", route: 'POST /api/admin/users/:username/links', as: 'admin', request: (f) => ({ method: 'POST', path: '/api/admin/users/bob/links', body: { matrixUserId: f.aliceMatrixId } }), expect: { status: 409, code: 'conflict' } },
+  { name: 'a Matrix user id that is not one is 400', route: 'POST /api/admin/users/:username/links', as: 'admin', request: () => ({ method: 'POST', path: '/api/admin/users/bob/links', body: { matrixUserId: 'bob at example.org' } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'linking to an unknown account is 404', route: 'POST /api/admin/users/:username/links', as: 'admin', request: () => ({ method: 'POST', path: '/api/admin/users/nobody/links', body: { matrixUserId: '@nobody:example.org' } }), expect: { status: 404, code: 'not_found' } },
+  { name: 'creating an account with a Matrix id linked elsewhere is 409 and creates nothing', route: 'POST /api/admin/users', as: 'admin', request: (f) => ({ method: 'POST', path: '/api/admin/users', body: { username: 'mallory', matrixUserId: f.aliceMatrixId } }), expect: { status: 409, code: 'conflict' } },
+  { name: 'creating an account with a 300-byte Matrix id is 400', route: 'POST /api/admin/users', as: 'admin', request: () => ({ method: 'POST', path: '/api/admin/users', body: { username: 'mallory', matrixUserId: `@${'m'.repeat(300)}:example.org` } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'the link page of a channel that is not running is a 404 page', route: 'GET /link/:channel', as: 'none', request: (f) => ({ method: 'GET', path: `/link/telegram?state=${f.linkState}` }), expect: { status: 404, page: true } },
+  { name: 'a made-up state is an expired-link page (410) and creates no form', route: 'GET /link/:channel', as: 'none', request: () => ({ method: 'GET', path: `/link/matrix?state=${'A'.repeat(43)}` }), expect: { status: 410, page: true } },
+  { name: 'a state given twice is 400', route: 'GET /link/:channel', as: 'none', request: (f) => ({ method: 'GET', path: `/link/matrix?state=${f.linkState}&state=${f.linkState}` }), expect: { status: 400, page: true } },
+  { name: 'a forged sign-in form (made-up form token) is refused; no password is checked', route: 'POST /link/:channel/sign-in', as: 'none', request: (f) => ({ method: 'POST', path: '/link/matrix/sign-in', raw: new URLSearchParams({ state: f.linkState, form: 'B'.repeat(43), username: 'alice', password: 'guess' }).toString(), contentType: 'application/x-www-form-urlencoded' }), expect: { status: 400, page: true } },
+  { name: 'a sign-in posted as JSON is 415', route: 'POST /link/:channel/sign-in', as: 'none', request: (f) => ({ method: 'POST', path: '/link/matrix/sign-in', body: { state: f.linkState } }), expect: { status: 415, page: true } },
+  { name: 'NUL in a sign-in field is refused by the intake check', route: 'POST /link/:channel/sign-in', as: 'none', request: (f) => ({ method: 'POST', path: '/link/matrix/sign-in', raw: `state=${f.linkState}&form=x&username=a%00b&password=x`, contentType: 'application/x-www-form-urlencoded' }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'a forged confirmation (no sign-in) links nothing', route: 'POST /link/:channel/confirm', as: 'none', request: (f) => ({ method: 'POST', path: '/link/matrix/confirm', raw: new URLSearchParams({ state: f.linkState, form: 'C'.repeat(43), decision: 'link' }).toString(), contentType: 'application/x-www-form-urlencoded' }), expect: { status: 400, page: true } },
+  { name: 'a confirmation of 20,000 fields is refused before it is parsed', route: 'POST /link/:channel/confirm', as: 'none', request: () => ({ method: 'POST', path: '/link/matrix/confirm', raw: Array.from({ length: 20_000 }, (_, i) => `f${i}=1`).join('&'), contentType: 'application/x-www-form-urlencoded' }), expect: { status: 413, code: 'payload_too_large' } },
 
   // ---- every other route: malformed input is a 4xx in the shape ----------------------------
   { name: 'a page size that is not a number', route: 'GET /api/conversations', as: 'alice', request: () => ({ method: 'GET', path: '/api/conversations?limit=abc' }), expect: { status: 400, code: 'bad_request' } },

@@ -15,7 +15,9 @@ import { createLogger } from '../../src/logging.ts';
 import { errorMessage } from '../../src/errors.ts';
 import { users } from '../../src/db/schema.ts';
 import { startTestMosaic, type TestMosaic } from '../support/mosaic-harness.ts';
-import { expectErrorShape, expectResponsive, send, settled, snapshot, uncovered, type Surroundings, type Who } from './attack.ts';
+import { expectErrorShape, expectRefusalPage, expectResponsive, send, settled, snapshot, uncovered, type Surroundings, type Who } from './attack.ts';
+import { channelIdentities } from '../../src/db/schema.ts';
+import { testLinkChannel } from '../support/link-channel.ts';
 import { REST_CASES, type RestFixtures } from './rest-cases.ts';
 
 let t: TestMosaic;
@@ -47,7 +49,12 @@ beforeAll(async () => {
   const aliceRule = (await a<{ id: string }>('POST', '/api/routing/rules', { name: 'mine', action: { routeTo: { provider: 'ollama', model: 'llama3.2' } } })).id;
   const aliceCredential = (await a<{ id: string }>('POST', '/api/providers/credentials', { provider: 'openai', apiKey: 'sk-alice-own' })).id;
   const aliceTokenId = (await a<{ tokens: Array<{ id: string }> }>('GET', '/api/tokens')).tokens[0]!.id;
-  f = { aliceConversation, bobConversation, aliceMessage, aliceClientMessageId: 'alice-cm-1', aliceAgent, aliceOtherAgent, bobAgent, aliceRule, aliceCredential, aliceTokenId, aliceToken: alice.token };
+  // Linking: a chat channel like Matrix's (this gateway runs no appservice), Alice's linked id, and a browser link state.
+  t.core.linking.channels.register(testLinkChannel);
+  const aliceMatrixId = '@alice:example.org';
+  await t.core.database.db.insert(channelIdentities).values({ channel: 'matrix', channelUserId: aliceMatrixId, userId: alice.actor.userId });
+  const linkState = (await t.core.linking.browser.start({ channel: 'matrix', channelUserId: '@visitor:example.org', context: {} }))!.nonce;
+  f = { aliceConversation, bobConversation, aliceMessage, aliceClientMessageId: 'alice-cm-1', aliceAgent, aliceOtherAgent, bobAgent, aliceRule, aliceCredential, aliceTokenId, aliceToken: alice.token, aliceMatrixId, linkState };
   around = { db: t.core.database.db, valkey: t.core.valkey, prefix: t.config.valkey.keyPrefix, healthz: `${t.url}/healthz` };
   // Let the fixtures' answer jobs finish, so they do not move state under the cases.
   await settled(around);
@@ -70,7 +77,10 @@ describe('attacker suite: REST', () => {
       const before = c.changes ? null : await snapshot(around);
       const res = await send(t.url, tokens[c.as], c.request(f));
       expect(res.status, res.text.slice(0, 300)).toBe(c.expect.status);
-      if (c.expect.status >= 400) expectErrorShape(res, c.expect.code);
+      if (c.expect.status >= 400) {
+        if (c.expect.page) expectRefusalPage(res);
+        else expectErrorShape(res, c.expect.code);
+      }
       for (const [name, want] of Object.entries(c.expect.headers ?? {})) {
         const got = res.headers.get(name) ?? '';
         if (typeof want === 'string') expect(got, name).toBe(want);
