@@ -6,7 +6,7 @@
 import type { LinkChannel } from '../../src/identity/link-channels.ts';
 import { BOT_LOCALPART, GHOST_PREFIX } from '../transport/registration.ts';
 import { CHANNEL } from './identities.ts';
-import { matrixUserIdProblem } from './matrix-ids.ts';
+import { matrixUserIdProblem } from '../transport/matrix-ids.ts';
 
 export function matrixLinkChannel(serverName: string): LinkChannel {
   const bot = `@${BOT_LOCALPART}:${serverName}`;

@@ -7,13 +7,13 @@
  * URI and never reaches the media API.
  */
 import { MAX_ID_BYTES } from './event-limits.ts';
+import { isServerName } from './matrix-ids.ts';
 
 export interface MxcParts {
   serverName: string;
   mediaId: string;
 }
 
-const SERVER_NAME = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]{2,45}\]|[0-9A-Za-z.-]{1,255})(?::\d{1,5})?$/;
 const MEDIA_ID = /^[A-Za-z0-9_-]+$/;
 
 export function parseMxc(uri: string): MxcParts | null {
@@ -23,6 +23,6 @@ export function parseMxc(uri: string): MxcParts | null {
   if (slash < 0) return null;
   const serverName = rest.slice(0, slash);
   const mediaId = rest.slice(slash + 1);
-  if (!SERVER_NAME.test(serverName) || !MEDIA_ID.test(mediaId)) return null;
+  if (!isServerName(serverName) || !MEDIA_ID.test(mediaId)) return null;
   return { serverName, mediaId };
 }

@@ -1,6 +1,6 @@
 /** Matrix user ids by the specification's grammar, and which ones the Matrix channel lets be linked. */
 import { describe, expect, it } from 'vitest';
-import { matrixUserIdProblem } from '../../appservice/identity/matrix-ids.ts';
+import { matrixUserIdProblem } from '../../appservice/transport/matrix-ids.ts';
 import { matrixLinkChannel } from '../../appservice/identity/matrix-link-channel.ts';
 
 describe('Matrix user ids', () => {

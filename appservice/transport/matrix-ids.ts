@@ -1,17 +1,17 @@
 /**
- * Matrix user ids, by the grammar of the specification's appendix:
+ * Matrix user ids and server names, by the grammar of the specification's appendix:
  * `@localpart:server_name`, at most 255 bytes. Localparts are checked
  * against the historical grammar (printable ASCII except `:`), which
  * servers must still accept for accounts made before the strict one; the
  * server name is a DNS name, an IPv4 address or a bracketed IPv6 address,
  * with an optional port (1–5 digits, at most 65535).
  */
+import { MAX_ID_BYTES } from './event-limits.ts';
+
 const LOCALPART = /^[\x21-\x39\x3B-\x7E]+$/;
 const DNS_NAME = /^[A-Za-z0-9.-]{1,255}$/;
 const IPV6 = /^\[[0-9A-Fa-f:.]{2,45}\]$/;
 const PORT = /^\d{1,5}$/;
-
-export const MAX_ID_BYTES = 255;
 
 /** Why this is not a Matrix user id, or null when it is one. */
 export function matrixUserIdProblem(id: string): string | null {
@@ -25,7 +25,8 @@ export function matrixUserIdProblem(id: string): string | null {
   return serverNameProblem(id.slice(colon + 1));
 }
 
-function serverNameProblem(serverName: string): string | null {
+/** Why this is not a server name (`host[:port]`), or null when it is one. */
+export function serverNameProblem(serverName: string): string | null {
   let host = serverName;
   const portAt = serverName.startsWith('[') ? serverName.indexOf(']:') + 1 : serverName.lastIndexOf(':');
   if (portAt > 0) {
@@ -38,6 +39,6 @@ function serverNameProblem(serverName: string): string | null {
   return `has an invalid server name ("${serverName.slice(0, 80)}")`;
 }
 
-export function isMatrixUserId(id: string): boolean {
-  return matrixUserIdProblem(id) === null;
+export function isServerName(serverName: string): boolean {
+  return serverNameProblem(serverName) === null;
 }
