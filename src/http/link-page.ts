@@ -111,17 +111,24 @@ const field = (req: Request, name: string, max: number): string => {
 
 const refused = (status: number, title: string, message: string): BrowserStep => ({ step: 'refused', status, title, message, channel: null });
 
+/**
+ * Marks the handlers of a page (HTML for people, outside /api): not part of
+ * the API reference, which documents every other route the app runs.
+ */
+export const PAGE = Symbol.for('mosaic.page');
+const pageHandler = <F extends (req: Request, res: Response) => Promise<void>>(handler: F): F => Object.defineProperty(handler, PAGE, { value: true });
+
 export function linkPageRouter(flow: BrowserLinkFlow): Router {
   const r = Router();
   r.use((_req, res, next) => {
     res.set({ 'Content-Security-Policy': CSP, 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' });
     next();
   });
-  r.get('/:channel', async (req, res) => {
+  r.get('/:channel', pageHandler(async (req, res) => {
     const state = typeof req.query.state === 'string' ? req.query.state : '';
-    if (!state) return send(res, refused(400, 'This link is incomplete', 'Open the whole link the chat sent you (it ends with `?state=…`).'), '');
+    if (!state) return void send(res, refused(400, 'This link is incomplete', 'Open the whole link the chat sent you (it ends with `?state=…`).'), '');
     send(res, await flow.open(String(req.params.channel), state), state);
-  });
+  }));
   // The form is parsed, then checked by the same intake walk as every API body (NUL, invalid Unicode).
   const form = [express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 }), checkBody];
   const needsForm = (req: Request, res: Response): boolean => {
@@ -129,16 +136,16 @@ export function linkPageRouter(flow: BrowserLinkFlow): Router {
     send(res, refused(415, 'Not a form', 'This address takes the link page’s own form (application/x-www-form-urlencoded).'), '');
     return false;
   };
-  r.post('/:channel/sign-in', ...form, async (req, res) => {
+  r.post('/:channel/sign-in', ...form, pageHandler(async (req, res) => {
     if (!needsForm(req, res)) return;
     const state = field(req, 'state', 64);
     send(res, await flow.signIn(String(req.params.channel), state, field(req, 'form', 64), field(req, 'username', 64), field(req, 'password', 1024)), state);
-  });
-  r.post('/:channel/confirm', ...form, async (req, res) => {
+  }));
+  r.post('/:channel/confirm', ...form, pageHandler(async (req, res) => {
     if (!needsForm(req, res)) return;
     const state = field(req, 'state', 64);
     const decision = field(req, 'decision', 16) === 'link' ? 'link' : 'cancel';
     send(res, await flow.confirm(String(req.params.channel), state, field(req, 'form', 64), decision), state);
-  });
+  }));
   return r;
 }

@@ -9,6 +9,7 @@ import type { Express } from 'express';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SPEC, type AnyRouteSpec, type RouteGroup } from '../../src/http/route-spec.ts';
+import { PAGE } from '../../src/http/link-page.ts';
 import { documentPath, inputSchema, type JsonSchema, type OpenApiDocument } from '../../src/http/openapi.ts';
 import { startTestMosaic, type TestMosaic } from '../support/mosaic-harness.ts';
 
@@ -18,13 +19,14 @@ interface Layer {
 }
 
 /** Every route express would run, with the declaration its handler carries (if any). */
-function expressRoutes(app: Express): Array<{ methods: string[]; routePath: string; declared: { spec: AnyRouteSpec; group: RouteGroup } | null }> {
-  const out: Array<{ methods: string[]; routePath: string; declared: { spec: AnyRouteSpec; group: RouteGroup } | null }> = [];
+function expressRoutes(app: Express): Array<{ methods: string[]; routePath: string; declared: { spec: AnyRouteSpec; group: RouteGroup } | null; page: boolean }> {
+  const out: Array<{ methods: string[]; routePath: string; declared: { spec: AnyRouteSpec; group: RouteGroup } | null; page: boolean }> = [];
   const walk = (stack: Layer[]) => {
     for (const layer of stack) {
       if (layer.route) {
         const declared = layer.route.stack.map((l) => (l.handle as Record<symbol, unknown>)[SPEC]).find(Boolean) as { spec: AnyRouteSpec; group: RouteGroup } | undefined;
-        out.push({ methods: Object.keys(layer.route.methods).filter((m) => m !== '_all'), routePath: layer.route.path, declared: declared ?? null });
+        const page = layer.route.stack.some((l) => (l.handle as Record<symbol, unknown>)[PAGE] === true);
+        out.push({ methods: Object.keys(layer.route.methods).filter((m) => m !== '_all'), routePath: layer.route.path, declared: declared ?? null, page });
       } else if (layer.handle?.stack) {
         walk(layer.handle.stack);
       }
@@ -68,7 +70,9 @@ describe('/api/openapi.json', () => {
     const routes = expressRoutes(mosaic.running.app);
     // Probes and metrics outside /api, for load balancers and Prometheus: not part of the API reference.
     const probes = new Set(['/healthz', '/readyz', '/metrics']);
-    const undeclared = routes.filter((r) => !r.declared && !probes.has(r.routePath)).map((r) => `${r.methods.join(',').toUpperCase()} ${r.routePath}`);
+    // Pages for people (the link page, /link/:channel): HTML forms outside /api, not part of the API reference.
+    expect(routes.filter((r) => r.page).length).toBe(3);
+    const undeclared = routes.filter((r) => !r.declared && !r.page && !probes.has(r.routePath)).map((r) => `${r.methods.join(',').toUpperCase()} ${r.routePath}`);
     expect(undeclared, 'routes that are not declared with defineRoute (so not in the API reference)').toEqual([]);
     const declared = routes.filter((r) => r.declared);
     expect(declared.length).toBeGreaterThan(30);
