@@ -287,16 +287,20 @@ describe('seeing and revoking links', () => {
     expect(await identityOf(`@quinn:${SERVER}`)).toBeUndefined();
   });
 
-  it("a disabled account's Matrix messages are refused with a clear notice, and its tokens link nothing", async () => {
+  it("a disabled account's Matrix messages are refused with a clear notice, and its tokens link nothing; a deleted one's get the how-to-link notice", async () => {
     const ivy = await w.linkedHuman('ivy');
     const { roomId: dm } = await dmWithBot(ivy);
     const token = await issue(ivy.token);
-    await db().update(users).set({ disabledAt: new Date() }).where(eq(users.id, ivy.mosaicUserId));
+    expect((await w.mosaic.api(w.mosaic.adminToken, 'POST', '/api/admin/users/ivy/disable')).status).toBe(200);
     expect(await ask(ivy, dm, '!agents')).toBe(`Your Matrix account ${ivy.userId} is linked to the Mosaic account **ivy**, which is disabled, so I can't answer you. Ask your Mosaic admin.`);
     const sam = await w.hs.createHuman('sam-disabled');
     const { roomId: samDm } = await dmWithBot(sam);
     expect(await ask(sam, samDm, token.line)).toContain('is disabled, so nothing was linked');
     expect(await identityOf(sam.userId)).toBeUndefined();
+    // Deleted: the account and its links are gone, so the person is told how to link again.
+    expect((await w.mosaic.api(w.mosaic.adminToken, 'DELETE', '/api/admin/users/ivy')).status).toBe(200);
+    expect(await identityOf(ivy.userId)).toBeUndefined();
+    expect(await ask(ivy, dm, '!agents')).toContain(`Your Matrix account ${ivy.userId} is not linked to a Mosaic account`);
   });
 });
 
