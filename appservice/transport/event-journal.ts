@@ -21,6 +21,18 @@ import { storableText } from '../../src/protocol/json-intake.ts';
 
 export type StoredEvent = typeof appserviceEvents.$inferSelect;
 
+/**
+ * A `!link <token>` must be kept until it is processed (the journal is what
+ * survives a crash), but not after: whoever can read the database could
+ * otherwise redeem a still-valid token. Once an event is finished, a link
+ * command's text (and any HTML or edited copy of it) is replaced. The match is
+ * anchored, so it costs the same whatever the body holds.
+ */
+const LINK_COMMAND = String.raw`^\s*[!/]link\s+\S`;
+const withoutLinkToken = sql`case when ${appserviceEvents.payload}->'content'->>'body' ~* ${LINK_COMMAND}
+  then jsonb_set(${appserviceEvents.payload} #- '{content,formatted_body}' #- '{content,m.new_content}', '{content,body}', '"!link (token removed once processed)"')
+  else ${appserviceEvents.payload} end`;
+
 export interface IncomingEvent {
   event_id: string;
   room_id: string;
@@ -99,7 +111,7 @@ export class EventJournal {
   async finish(eventId: string, status: 'done' | 'skipped' | 'failed', error?: string): Promise<void> {
     await this.db
       .update(appserviceEvents)
-      .set({ status, error: error === undefined ? null : storableText(error), processedAt: new Date() })
+      .set({ status, error: error === undefined ? null : storableText(error), processedAt: new Date(), payload: withoutLinkToken })
       .where(eq(appserviceEvents.eventId, eventId));
   }
 

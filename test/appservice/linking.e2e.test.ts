@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { agentLogs, channelIdentities, users } from '../../src/db/schema.ts';
+import { agentLogs, appserviceEvents, channelIdentities, users } from '../../src/db/schema.ts';
 import { ephemeralKey } from '../../src/housekeeping/ephemeral-keys.ts';
 import { LinkTokenStore } from '../../src/identity/link-token-store.ts';
 import type { Human, SyncedEvent } from '../homeserver/index.ts';
@@ -364,5 +364,12 @@ describe('secrets', () => {
     const all = logLines.join('');
     for (const token of issuedTokens) expect(all.includes(token), 'a link token was logged').toBe(false);
     expect(all).toContain('"event":"identity.linked"');
+  });
+
+  it('no link token stays in the event journal once its event is processed', async () => {
+    const rows = await db().select({ payload: appserviceEvents.payload, status: appserviceEvents.status }).from(appserviceEvents);
+    const finished = JSON.stringify(rows.filter((r) => r.status !== 'pending'));
+    expect(finished).toContain('!link (token removed once processed)');
+    for (const token of issuedTokens) expect(finished.includes(token), 'a link token stayed in the journal').toBe(false);
   });
 });
