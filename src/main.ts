@@ -198,7 +198,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       ...linkRoutes(linking.links),
       credentialRoutes(core.credentials, config.providers.userBaseUrls),
       providerRoutes({ registry: services.providers, health: services.health, directory: services.models, hasUserCredential: (actor, p) => credentials.has(actor, p) }),
-      routingRoutes({ routing: services.routing, conversationState: (actor, id) => conversations.routingState(actor, id) }),
+      routingRoutes({ routing: services.routing, conversationState: (actor, id) => conversations.api.routingState(actor, id) }),
       conversationRoutes(conversations),
       agentRoutes(conversations),
       usageRoutes(conversations),

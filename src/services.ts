@@ -30,7 +30,8 @@ import { ConversationStore } from './conversations/conversation-store.ts';
 import { SessionStore } from './conversations/session-store.ts';
 import { ConversationBus } from './conversations/conversation-bus.ts';
 import { ConversationLock } from './conversations/conversation-lock.ts';
-import { ConversationService, type ReplyScheduler } from './conversations/conversation-service.ts';
+import { createConversationServices, type ConversationServices } from './conversations/conversation-services.ts';
+import type { ReplyScheduler } from './conversations/ports.ts';
 import { CommandRegistry } from './commands/registry.ts';
 import { coreCommands } from './commands/core-commands.ts';
 import { createJobSystem, jobWithHandler, type JobSystem } from './jobs/job-system.ts';
@@ -58,7 +59,7 @@ export interface Services {
   memory: MemoryService;
   tools: Map<string, AgentTool>;
   commands: CommandRegistry;
-  conversations: ConversationService;
+  conversations: ConversationServices;
   bus: ConversationBus;
   jobs: JobSystem;
   /** Where channels subscribe to links and unlinks (delivered by the `channel-identity-changed` job). */
@@ -120,7 +121,7 @@ export function buildServices(deps: ServiceDeps): Services {
   };
 
   const conversationStore = new ConversationStore(db);
-  const conversations = new ConversationService({
+  const conversations = createConversationServices({
     conversations: conversationStore,
     agents: new AgentStore(db),
     sessions: new SessionStore(db),
@@ -158,7 +159,7 @@ export function buildServices(deps: ServiceDeps): Services {
         const candidates = (await conversationStore.activeSince(since)).filter((c) => !payload.conversationId || c.id === payload.conversationId);
         const outcomes: Record<string, number> = {};
         for (const c of candidates) {
-          const outcome = await conversations.summarizeIfDue(c.id, c.ownerId);
+          const outcome = await conversations.summaries.summarizeIfDue(c.id, c.ownerId);
           outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
         }
         return { checked: candidates.length, ...outcomes };
@@ -166,7 +167,7 @@ export function buildServices(deps: ServiceDeps): Services {
     },
     jobs: [
       jobWithHandler(REPLY_JOB, async (payload) => {
-        const outcome = await conversations.answerPending(payload.conversationId, payload.userId);
+        const outcome = await conversations.answers.answerPending(payload.conversationId, payload.userId);
         // Not a success: the job names a user or conversation this database does not have (deleted,
         // disabled, or another installation's job on a shared Valkey prefix). Fail it where admins see it.
         if (outcome === 'gone') {

@@ -5,7 +5,7 @@
  * Matrix-only room command `!room reply-to all|mentions`, registered in the
  * shared command registry so it is stored and answered like the others.
  */
-import type { ConversationService } from '../../src/conversations/conversation-service.ts';
+import type { ConversationServices } from '../../src/conversations/conversation-services.ts';
 import type { CommandRegistry } from '../../src/commands/registry.ts';
 import { CommandUsageError } from '../../src/commands/registry.ts';
 import type { CommandDefinition } from '../../src/commands/types.ts';
@@ -35,7 +35,7 @@ export const DM_HELP = [
 export class BotCommands {
   constructor(
     private readonly deps: {
-      service: ConversationService;
+      service: ConversationServices;
       commands: CommandRegistry;
       identities: IdentityService;
       links: ChannelLinkService;
@@ -113,7 +113,7 @@ export class BotCommands {
     const { service, rooms } = this.deps;
     switch (name) {
       case 'new': {
-        const conversation = await service.create(actor, rest ? { title: rest } : {});
+        const conversation = await service.api.create(actor, rest ? { title: rest } : {});
         const roomId = await this.deps.manager.createConversationRoom({ conversationId: conversation.id, title: conversation.title, agentId: conversation.agentId, humans: [e.sender] });
         return `Started **${conversation.title}** in a new room — I've invited you: ${link(roomId)}`;
       }
@@ -144,11 +144,11 @@ export class BotCommands {
         return `Opened **${conv.title}**: ${link(roomId)}`;
       }
       case 'help': {
-        const shared = (await service.executeCommand(actor, '!help', null, 'matrix'))?.text ?? '';
+        const shared = (await service.inbound.executeCommand(actor, '!help', null, 'matrix'))?.text ?? '';
         return `${DM_HELP}\n\n${shared}`;
       }
       default: {
-        const result = await service.executeCommand(actor, body, null, 'matrix');
+        const result = await service.inbound.executeCommand(actor, body, null, 'matrix');
         return result?.text ?? `Unknown command \`!${name}\`. Send \`!help\` for the list.`;
       }
     }

@@ -4,7 +4,7 @@
  * service, answered or only stored, or to the bot's DM commands),
  * redactions, encryption. Events of our own users are never acted on.
  */
-import type { ConversationService } from '../../src/conversations/conversation-service.ts';
+import type { ConversationServices } from '../../src/conversations/conversation-services.ts';
 import type { ConversationStore } from '../../src/conversations/conversation-store.ts';
 import type { CommandRegistry } from '../../src/commands/registry.ts';
 import type { Logger } from '../../src/logging.ts';
@@ -38,7 +38,7 @@ export interface EventHandlerDeps {
   identities: IdentityService;
   /** The bot's DMs (m.direct): a DM a person opens with the bot is remembered there. */
   directs: DirectRooms;
-  service: ConversationService;
+  service: ConversationServices;
   commands: CommandRegistry;
   bot: BotCommands;
   logger: Logger;
@@ -122,7 +122,7 @@ export class EventHandler {
       await this.d.client.leave(e.room_id, ghost);
       return done;
     }
-    const conversation = await this.d.service.create(actor, { agent: agentId });
+    const conversation = await this.d.service.api.create(actor, { agent: agentId });
     // Messages sent from the invite on are ours to answer (the ghost may join a moment later).
     const linked = await this.d.rooms.link({ conversationId: conversation.id, roomId: e.room_id, botJoinedAt: new Date(e.origin_server_ts) });
     this.d.logger.info({ channel: 'matrix', event: 'room.linked', roomId: e.room_id, conversationId: linked.conversationId, agent: agent.name }, 'room is now a conversation');
@@ -202,7 +202,7 @@ export class EventHandler {
     if (!owner) return skip("the conversation's owner is disabled");
     const senderName = humans.length > 1 ? (members[e.sender]?.display_name ?? e.sender) : undefined;
     if (actor.userId !== mapped.ownerId) msg.metadata.mosaicUserId = actor.userId;
-    const result = await this.d.service.receive(owner, conversationId, msg, 'matrix', { answer: answer && !isCommand, ...(senderName ? { senderName } : {}) });
+    const result = await this.d.service.inbound.receive(owner, conversationId, msg, 'matrix', { answer: answer && !isCommand, ...(senderName ? { senderName } : {}) });
     if (!result.created) return skip('already stored (a repeated event)');
     await this.d.observe(msg).catch((err: unknown) => this.d.logger.warn({ channel: 'matrix', event: 'observer.failed', err: errorMessage(err) }, 'message handler failed'));
     const opened = result.command?.result.openConversationId;

@@ -7,7 +7,7 @@
  * (a repeated send is the same event) make it exactly once.
  */
 import type { ConversationStore } from '../../src/conversations/conversation-store.ts';
-import { toView } from '../../src/conversations/conversation-service.ts';
+import { toView } from '../../src/conversations/conversation-events.ts';
 import type { Actor } from '../../src/identity/actor.ts';
 import type { Logger } from '../../src/logging.ts';
 import { errorMessage } from '../../src/errors.ts';

@@ -2,7 +2,7 @@
  * The chat commands every channel shares: /model /agent /history /why
  * /usage /budget /new /title /search /stop /help (each also as !name).
  */
-import type { ConversationService } from '../conversations/conversation-service.ts';
+import type { ConversationServices } from '../conversations/conversation-services.ts';
 import { estimateTokens, logicalOrder } from '../conversations/context-window.ts';
 import type { ModelInfo, ProviderName } from '../providers/types.ts';
 import type { ModelDirectory } from '../routing/types.ts';
@@ -15,7 +15,7 @@ import { distance } from './edit-distance.ts';
 import type { CommandContext, CommandDefinition } from './types.ts';
 
 export interface CoreCommandDeps {
-  service: ConversationService;
+  service: ConversationServices;
   directory: ModelDirectory;
 }
 
@@ -84,7 +84,7 @@ export function coreCommands(deps: CoreCommandDeps, registry: CommandRegistry): 
       const id = conversationOf(ctx);
       const arg = cmd.args.join(' ').trim();
       if (!arg) {
-        const info = await service.sessionInfo(ctx.actor, id);
+        const info = await service.sessionInfo.get(ctx.actor, id);
         const current = info.provider && info.model ? `${info.provider}/${info.model}` : 'not chosen yet (no answer so far)';
         return {
           text: info.pinned ? `Model: **${current}** (pinned; \`/model auto\` returns to routing)` : `Model: **${current}** (automatic routing; \`/model <name>\` pins one)`,
@@ -93,14 +93,14 @@ export function coreCommands(deps: CoreCommandDeps, registry: CommandRegistry): 
       }
       if (arg.toLowerCase() === 'auto') {
         await stores.conversations.update(ctx.actor, id, { pinnedProvider: null, pinnedModel: null });
-        await service.publishSessionInfo(ctx.actor, id);
+        await service.sessionInfo.publish(ctx.actor, id);
         return { text: 'Model: automatic routing — each message goes to the model its rules choose.', data: { pinned: false } };
       }
       const found = requireModel(arg, '/model <name>');
       await stores.conversations.update(ctx.actor, id, { pinnedProvider: found.provider, pinnedModel: found.id });
-      const info = await service.sessionInfo(ctx.actor, id);
+      const info = await service.sessionInfo.get(ctx.actor, id);
       if (info.sessionId) await stores.sessions.recordModel(ctx.actor, info.sessionId, found.provider, found.id);
-      await service.publishSessionInfo(ctx.actor, id);
+      await service.sessionInfo.publish(ctx.actor, id);
       return { text: `Model pinned: **${ref(found)}** (${found.displayName}) until \`/model auto\`.`, data: { provider: found.provider, model: found.id, pinned: true } };
     },
   };
@@ -136,12 +136,12 @@ export function coreCommands(deps: CoreCommandDeps, registry: CommandRegistry): 
       const id = conversationOf(ctx);
       if (!first) {
         const conv = await stores.conversations.get(ctx.actor, id);
-        const current = await service.agentOf(ctx.actor, conv);
+        const current = await service.api.agentOf(ctx.actor, conv);
         return { text: current ? `Agent: **${current.displayName}** (\`${current.name}\`)` : 'Agent: the default assistant', data: current ? { id: current.id, name: current.name } : null };
       }
-      const target = await service.resolveAgent(ctx.actor, first);
+      const target = await service.api.resolveAgent(ctx.actor, first);
       await stores.conversations.update(ctx.actor, id, { agentId: target.id });
-      const info = await service.publishSessionInfo(ctx.actor, id);
+      const info = await service.sessionInfo.publish(ctx.actor, id);
       return { text: `Agent switched to **${target.displayName}** (\`${target.name}\`): its instructions, tools and preferred model apply from the next message.`, data: { id: target.id, name: target.name, sessionId: info.sessionId } };
     },
   };
@@ -155,7 +155,7 @@ export function coreCommands(deps: CoreCommandDeps, registry: CommandRegistry): 
       const id = conversationOf(ctx);
       const conv = await stores.conversations.get(ctx.actor, id);
       const counts = await stores.conversations.counts(ctx.actor, id);
-      const info = await service.sessionInfo(ctx.actor, id);
+      const info = await service.sessionInfo.get(ctx.actor, id);
       const window = info.provider && info.model ? directory.find(info.provider as ProviderName, info.model)?.contextWindow : undefined;
       const rows = logicalOrder(await stores.conversations.allMessages(ctx.actor, id)).filter((m) => m.anchor > (conv.summarizedThroughSeq ?? -1) && m.role !== 'system');
       const used = rows.reduce((n, r) => n + estimateTokens(r.content), conv.summary ? estimateTokens(conv.summary) : 0);
@@ -211,7 +211,7 @@ export function coreCommands(deps: CoreCommandDeps, registry: CommandRegistry): 
       const conv = ctx.conversationId ? await stores.sessions.conversationUsage(ctx.actor, ctx.conversationId) : null;
       const day = await stores.sessions.userUsage(ctx.actor, today);
       const mon = await stores.sessions.userUsage(ctx.actor, month);
-      const budget = await service.budget(ctx.actor);
+      const budget = await service.api.budget(ctx.actor);
       const fmt = (t: { totalTokens: number; costUsd: number; calls: number }) => `${t.totalTokens.toLocaleString('en')} tokens, ${usd(t.costUsd)} (${t.calls} calls)`;
       const lines = ['**Usage**'];
       if (conv) lines.push(`- This conversation: ${fmt(conv)}`);
@@ -228,7 +228,7 @@ export function coreCommands(deps: CoreCommandDeps, registry: CommandRegistry): 
     async run(cmd, ctx) {
       const arg = cmd.rest.trim().toLowerCase();
       if (!arg) {
-        const b = await service.budget(ctx.actor);
+        const b = await service.api.budget(ctx.actor);
         return { text: ['**Budget**', budgetLine(b)].join('\n'), data: { budget: b } };
       }
       let value: number | null;
@@ -239,7 +239,7 @@ export function coreCommands(deps: CoreCommandDeps, registry: CommandRegistry): 
         if (!m) throw new CommandUsageError(this.usage, `"${cmd.rest.trim()}" is not an amount of US dollars; e.g. /budget 20, or /budget off for none of your own`);
         value = Number(m[1]);
       }
-      const b = await service.setBudget(ctx.actor, value);
+      const b = await service.api.setBudget(ctx.actor, value);
       const said = value === null ? 'Your own monthly budget is cleared.' : `Your monthly budget is now ${usd(value)}.`;
       return { text: [`**Budget** — ${said}`, budgetLine(b)].join('\n'), data: { budget: b } };
     },
@@ -257,7 +257,7 @@ export function coreCommands(deps: CoreCommandDeps, registry: CommandRegistry): 
         agentRef = conv.agentId;
       }
       const title = cmd.rest.trim();
-      const created = await service.create(ctx.actor, { ...(title ? { title } : {}), ...(agentRef ? { agent: agentRef } : {}) });
+      const created = await service.api.create(ctx.actor, { ...(title ? { title } : {}), ...(agentRef ? { agent: agentRef } : {}) });
       return { text: `Started **${created.title}**.`, data: { id: created.id, title: created.title }, openConversationId: created.id };
     },
   };
@@ -269,7 +269,7 @@ export function coreCommands(deps: CoreCommandDeps, registry: CommandRegistry): 
     needsConversation: true,
     async run(cmd, ctx) {
       if (!cmd.rest.trim()) throw new CommandUsageError(this.usage, 'Give the new title');
-      const updated = await service.update(ctx.actor, conversationOf(ctx), { title: cmd.rest });
+      const updated = await service.api.update(ctx.actor, conversationOf(ctx), { title: cmd.rest });
       return { text: `Title: **${updated.title}**`, data: { title: updated.title } };
     },
   };
@@ -296,7 +296,7 @@ export function coreCommands(deps: CoreCommandDeps, registry: CommandRegistry): 
     summary: 'stop the answer being written',
     needsConversation: true,
     async run(_cmd, ctx) {
-      await service.stop(ctx.actor, conversationOf(ctx));
+      await service.answers.stop(ctx.actor, conversationOf(ctx));
       return { text: 'Stopping the current answer.' };
     },
   };

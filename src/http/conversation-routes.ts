@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { ConversationService } from '../conversations/conversation-service.ts';
-import { toView } from '../conversations/conversation-service.ts';
+import type { ConversationServices } from '../conversations/conversation-services.ts';
+import { toView } from '../conversations/conversation-events.ts';
 import { toConversation } from '../conversations/conversation-store.ts';
 import { channelAttachmentSchema, type ChannelMessage } from '../protocol/channel-message.ts';
 import { forbidden } from '../errors.ts';
@@ -34,7 +34,7 @@ const conversationId = z.object({ id: z.uuid({ message: 'expected a conversation
 
 const commandResult = z.object({ name: z.string(), text: z.string(), data: z.unknown() }).nullable().describe('Set when the message was a command (`/help`, `!model …`): its answer.');
 
-export function conversationRoutes(service: ConversationService, options: { waitTimeoutMs?: number } = {}): RouteGroup {
+export function conversationRoutes(service: ConversationServices, options: { waitTimeoutMs?: number } = {}): RouteGroup {
   const { conversations } = service.stores;
   return {
     path: '/conversations',
@@ -54,7 +54,7 @@ export function conversationRoutes(service: ConversationService, options: { wait
           })
           .strict(),
         responses: { 201: { description: 'The conversation.' } },
-        handle: async ({ actor, body }) => created(await service.create(actor, body)),
+        handle: async ({ actor, body }) => created(await service.api.create(actor, body)),
       }),
       defineRoute({
         method: 'get',
@@ -97,7 +97,7 @@ export function conversationRoutes(service: ConversationService, options: { wait
         params: conversationId,
         body: z.object({ title: z.string().max(200).optional(), archived: z.boolean().optional(), localOnly: z.boolean().optional() }).strict(),
         responses: { 200: { description: 'The conversation as changed.' } },
-        handle: async ({ actor, params, body }) => ok(await service.update(actor, params.id, body)),
+        handle: async ({ actor, params, body }) => ok(await service.api.update(actor, params.id, body)),
       }),
       defineRoute({
         method: 'delete',
@@ -107,7 +107,7 @@ export function conversationRoutes(service: ConversationService, options: { wait
         params: conversationId,
         responses: { 204: { description: 'Deleted.' } },
         handle: async ({ actor, params }) => {
-          await service.remove(actor, params.id);
+          await service.api.remove(actor, params.id);
           return noContent();
         },
       }),
@@ -135,7 +135,7 @@ export function conversationRoutes(service: ConversationService, options: { wait
         auth: 'user',
         params: conversationId,
         responses: { 200: { description: 'The session.' } },
-        handle: async ({ actor, params }) => ok(await service.sessionInfo(actor, params.id)),
+        handle: async ({ actor, params }) => ok(await service.sessionInfo.get(actor, params.id)),
       }),
       defineRoute({
         method: 'post',
@@ -165,7 +165,7 @@ export function conversationRoutes(service: ConversationService, options: { wait
             timestamp: new Date(),
           };
           if (query.wait === 'true') {
-            const { inbound, reply } = await service.receiveAndWait(actor, params.id, msg, 'api', options.waitTimeoutMs ?? 120_000);
+            const { inbound, reply } = await service.inbound.receiveAndWait(actor, params.id, msg, 'api', options.waitTimeoutMs ?? 120_000);
             return {
               status: reply ? 200 : 202,
               body: {
@@ -177,7 +177,7 @@ export function conversationRoutes(service: ConversationService, options: { wait
               },
             };
           }
-          const inbound = await service.receive(actor, params.id, msg, 'api');
+          const inbound = await service.inbound.receive(actor, params.id, msg, 'api');
           return accepted({
             messageId: inbound.message.id,
             duplicate: !inbound.created,
@@ -207,7 +207,7 @@ const agentBody = z
   })
   .strict();
 
-export function agentRoutes(service: ConversationService): RouteGroup {
+export function agentRoutes(service: ConversationServices): RouteGroup {
   const { agents } = service.stores;
   const agentId = z.object({ id: z.uuid({ message: 'expected an agent id (uuid)' }) });
   return {
@@ -273,7 +273,7 @@ export function agentRoutes(service: ConversationService): RouteGroup {
   };
 }
 
-export function usageRoutes(service: ConversationService): RouteGroup {
+export function usageRoutes(service: ConversationServices): RouteGroup {
   const { sessions } = service.stores;
   return {
     path: '/usage',
@@ -298,7 +298,7 @@ export function usageRoutes(service: ConversationService): RouteGroup {
           }
           const totals = await sessions.userUsage(actor, q.since);
           // The budget always counts this calendar month (UTC), whatever `since` asks for.
-          const budget = await service.budget(actor);
+          const budget = await service.api.budget(actor);
           return ok({ scope: 'me', since: q.since ?? null, totals, budget, ...(q.groupBy ? { groupBy: q.groupBy, items: await sessions.usageBy(actor, q.groupBy as 'agent' | 'model', q.since) } : {}) });
         },
       }),

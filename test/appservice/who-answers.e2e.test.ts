@@ -138,7 +138,7 @@ describe("the bot's direct messages", () => {
     const actor = actorOf((await w.mosaic.core.accounts.users.findByUsername('alice'))!);
     const conv = (await w.mosaic.service.stores.conversations.list(actor, { limit: 50, offset: 0 })).items.find((c) => c.title === 'Holiday plans')!;
     const room = (await w.mosaic.core.database.db.query.conversationMatrixRooms.findFirst({ where: (r, { eq: is }) => is(r.conversationId, conv.id) }))!;
-    await w.mosaic.service.update(actor, conv.id, { archived: true });
+    await w.mosaic.service.api.update(actor, conv.id, { archived: true });
     const levels = await until('read-only power levels', () => {
       const pl = w.hs.admin.roomState(room.roomId).find((s) => s.type === 'm.room.power_levels')!.content as { events_default: number };
       return pl.events_default === 100 ? pl : null;

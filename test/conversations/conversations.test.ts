@@ -169,7 +169,7 @@ describe('conversations over the REST API', () => {
   it('/model and /agent change the next request; session:info follows; metrics add up', async () => {
     const id = await newConversation(alice.token);
     const events: ConversationEvent[] = [];
-    const unsubscribe = await t.service['deps'].bus.subscribe(id, (e) => events.push(e));
+    const unsubscribe = await t.core.services.bus.subscribe(id, (e) => events.push(e));
     await say(alice.token, id, 'Hello there!');
     const r1 = lastChat();
     expect(r1.provider).toBe('anthropic');
@@ -275,7 +275,7 @@ describe('conversations over the REST API', () => {
     const id = await newConversation(alice.token);
     t.simulators.anthropic.script({ text: 'word '.repeat(300), chunkSize: 5, frameDelayMs: 30 });
     const started = new Promise<void>((resolve) => {
-      void t.service['deps'].bus.subscribe(id, (e) => {
+      void t.core.services.bus.subscribe(id, (e) => {
         if (e.type === 'answer:delta') resolve();
       });
     });
@@ -314,7 +314,7 @@ describe('conversations over the REST API', () => {
     const before = await t.api<{ summary: string | null }>(alice.token, 'GET', `/api/conversations/${id}`);
     expect(before.body.summary).toBeNull();
     // Shrink what counts as "full" by adding more history than the window holds, then run the job now.
-    for (let n = 4; n <= 6; n++) await t.service.receive(alice.actor, id, { id: crypto.randomUUID(), channelId: 'api', senderId: alice.actor.userId, senderType: 'user', content: `Note ${n}: ${'x '.repeat(300)}`, contentType: 'text', metadata: {}, timestamp: new Date() }, 'api', { answer: false });
+    for (let n = 4; n <= 6; n++) await t.service.inbound.receive(alice.actor, id, { id: crypto.randomUUID(), channelId: 'api', senderId: alice.actor.userId, senderType: 'user', content: `Note ${n}: ${'x '.repeat(300)}`, contentType: 'text', metadata: {}, timestamp: new Date() }, 'api', { answer: false });
     t.simulators.zai.script({ text: 'SUMMARY: notes about floods and planting.' });
     // A run that finds the conversation busy (the last answer's lease not yet released) skips it,
     // as it should; the next run takes it. Three runs are plenty; each run's outcome is reported.

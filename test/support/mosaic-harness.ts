@@ -14,7 +14,7 @@ import { createLogger } from '../../src/logging.ts';
 import { startMosaic, type MosaicCore, type MosaicPlugin, type RunningMosaic } from '../../src/main.ts';
 import type { Actor } from '../../src/identity/actor.ts';
 import { actorOf } from '../../src/identity/user-store.ts';
-import type { ConversationService } from '../../src/conversations/conversation-service.ts';
+import type { ConversationServices } from '../../src/conversations/conversation-services.ts';
 import { PROVIDER_NAMES, type ProviderName } from '../../src/providers/types.ts';
 import { simulatorProviderConfig, startSimulator, type AnySimulator } from '../simulators/index.ts';
 import { createEmptyPgDatabase, redisPrefix } from './databases.ts';
@@ -40,7 +40,7 @@ export interface TestMosaicOptions {
 export interface TestMosaic {
   running: RunningMosaic;
   core: MosaicCore;
-  service: ConversationService;
+  service: ConversationServices;
   simulators: Record<ProviderName, AnySimulator>;
   config: MosaicConfig;
   url: string;

@@ -1,0 +1,105 @@
+/**
+ * One model's attempt at an answer: the session, the credential, the
+ * fitted context and the agent's tools, then the agent turn with its text
+ * streamed to every surface. The turn is stored when the model finishes;
+ * a failure is returned with what had already reached anyone, so the
+ * caller can decide whether another model may take over.
+ */
+import type { AgentConfig } from '../../agents/agent-store.ts';
+import { runAgentTurn } from '../../agents/runner.ts';
+import type { AgentTool } from '../../agents/tool.ts';
+import type { Actor } from '../../identity/actor.ts';
+import type { RoutingDecision } from '../../routing/types.ts';
+import { MosaicError } from '../../errors.ts';
+import type { ConversationEvents } from '../conversation-events.ts';
+import type { ConversationRow, MessageRow } from '../conversation-store.ts';
+import type { ConversationSettings, ProviderPort } from '../ports.ts';
+import type { SessionStore } from '../session-store.ts';
+import { DEFAULT_AGENT_PROMPT, type SummaryService } from '../summary-service.ts';
+import type { TurnRecords } from './turn-records.ts';
+
+export type AttemptOutcome = { ok: true } | { ok: false; err: unknown; streamed: string; toolsRan: boolean };
+
+export interface AttemptInput {
+  actor: Actor;
+  conv: ConversationRow;
+  agent: AgentConfig | null;
+  userMessage: MessageRow;
+  replyId: string;
+  routed: RoutingDecision;
+  signal: AbortSignal;
+}
+
+export class AnswerAttempts {
+  constructor(
+    private readonly d: {
+      sessions: SessionStore;
+      providers: ProviderPort;
+      summaries: SummaryService;
+      records: TurnRecords;
+      events: ConversationEvents;
+      /** Tools by name; an agent gets those its config lists. */
+      tools: Map<string, AgentTool>;
+      settings: ConversationSettings;
+    },
+  ) {}
+
+  async run(input: AttemptInput): Promise<AttemptOutcome> {
+    const { actor, conv, agent, userMessage, replyId, routed, signal } = input;
+    const conversationId = conv.id;
+    let streamed = '';
+    let toolsRan = false;
+    try {
+      const adapter = this.d.providers.adapter(routed.provider);
+      if (!adapter) throw new MosaicError('provider_disabled', `${routed.provider} is not enabled on this server`, { httpStatus: 503, userNotice: `${routed.provider} is not enabled on this server.` });
+      const session = await this.d.sessions.current(actor, conversationId, { agentId: agent?.id ?? null, provider: routed.provider, model: routed.model });
+      await this.d.sessions.recordModel(actor, session.id, routed.provider, routed.model);
+      const credential = await this.d.providers.credential(actor, routed.provider);
+      const tools = this.toolsFor(agent, routed);
+      const context = await this.d.summaries.fit(actor, {
+        conv,
+        throughSeq: userMessage.seq,
+        model: routed,
+        systemBase: routed.agent?.systemPromptOverride ?? agent?.systemPrompt ?? DEFAULT_AGENT_PROMPT,
+        toolCount: tools.length,
+        localOnly: conv.localOnly,
+        sessionId: session.id,
+        agentId: agent?.id ?? null,
+      });
+      await this.d.events.publish({ type: 'answer:started', conversationId, replyId, replyTo: userMessage.id, agentId: agent?.id ?? null, provider: routed.provider, model: routed.model, routing: routed });
+      let lastPublish = 0;
+      const interval = this.d.settings.deltaIntervalMs ?? 150;
+      const result = await runAgentTurn({
+        adapter,
+        model: routed.model,
+        credential,
+        system: context.system,
+        history: context.messages,
+        tools,
+        maxSteps: this.d.settings.maxToolSteps,
+        context: { actor, conversationId, agentId: agent?.id ?? null },
+        signal,
+        onEvent: (event) => {
+          if (event.type === 'tool_start') toolsRan = true;
+          if (event.type !== 'text') return;
+          streamed += event.delta;
+          const now = Date.now();
+          if (now - lastPublish >= interval) {
+            lastPublish = now;
+            void this.d.events.publish({ type: 'answer:delta', conversationId, replyId, text: streamed });
+          }
+        },
+      });
+      await this.d.records.storeTurn({ actor, conversationId, userMessage, replyId, sessionId: session.id, agentId: agent?.id ?? null }, result, routed);
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, err, streamed, toolsRan };
+    }
+  }
+
+  private toolsFor(agent: AgentConfig | null, routed: RoutingDecision): AgentTool[] {
+    const wanted = agent?.tools ?? [];
+    const allow = routed.agent?.toolAllowlist;
+    return wanted.filter((name) => !allow || allow.includes(name)).map((name) => this.d.tools.get(name)).filter((t): t is AgentTool => t !== undefined);
+  }
+}

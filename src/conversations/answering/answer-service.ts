@@ -1,0 +1,153 @@
+/**
+ * Answering, one message at a time per conversation: a queued job takes the
+ * conversation's lease, then answers every waiting message oldest first —
+ * route, attempt, and on a provider failure before anything reached anyone
+ * fail over to the next candidate. A stop from any replica aborts the
+ * attempt; what was written is kept.
+ */
+import type { Actor } from '../../identity/actor.ts';
+import type { Logger } from '../../logging.ts';
+import { isProviderError } from '../../providers/errors.ts';
+import type { FallbackTried, ModelDirectory, RoutingInput } from '../../routing/types.ts';
+import { errorMessage, isMosaicError } from '../../errors.ts';
+import { routingStateOf } from '../conversation-api.ts';
+import type { ConversationAgents } from '../conversation-agents.ts';
+import type { ConversationEvents } from '../conversation-events.ts';
+import type { ConversationLock, Lease } from '../conversation-lock.ts';
+import type { ConversationStore, MessageRow } from '../conversation-store.ts';
+import { replyIdFor } from '../ids.ts';
+import type { Notices } from '../notices.ts';
+import type { ActorLookup, ConversationSettings, RoutingPort } from '../ports.ts';
+import type { AnswerAttempts } from './answer-attempt.ts';
+import type { TurnRecords } from './turn-records.ts';
+
+/** Failures after which another model may take the message (the provider, not the request, is at fault). */
+const FAILOVER_CODES = new Set(['provider_unavailable', 'provider_rate_limit', 'provider_timeout', 'provider_malformed_stream', 'provider_auth', 'provider_disabled', 'provider_stream_incomplete']);
+const MAX_FAILOVERS = 2;
+
+export class AnswerService {
+  constructor(
+    private readonly d: {
+      conversations: ConversationStore;
+      agents: ConversationAgents;
+      lock: ConversationLock;
+      routing: RoutingPort;
+      directory: ModelDirectory;
+      attempts: AnswerAttempts;
+      records: TurnRecords;
+      notices: Notices;
+      events: ConversationEvents;
+      actorFor: ActorLookup;
+      settings: ConversationSettings;
+      logger: Logger;
+    },
+  ) {}
+
+  /**
+   * Answers every waiting message of the conversation, oldest first, while
+   * holding its lease. Returns 'busy' when another worker holds the lease
+   * for longer than `leaseWaitMs` (that worker drains this message too).
+   */
+  async answerPending(conversationId: string, userId: string): Promise<'done' | 'busy' | 'gone'> {
+    const actor = await this.d.actorFor(userId);
+    if (!actor) return 'gone';
+    for (let round = 0; round < 3; round++) {
+      const lease = await this.waitForLease(conversationId);
+      if (!lease) return 'busy';
+      try {
+        for (;;) {
+          let next: MessageRow | null;
+          try {
+            next = await this.d.conversations.nextUnanswered(actor, conversationId);
+          } catch (err) {
+            if (isMosaicError(err) && err.httpStatus === 404) return 'gone';
+            throw err;
+          }
+          if (!next) break;
+          await this.answer(actor, conversationId, next, lease);
+        }
+      } finally {
+        await lease.release();
+      }
+      // A message stored just as the lease was released must not be stranded.
+      const late = await this.d.conversations.nextUnanswered(actor, conversationId).catch(() => null);
+      if (!late) return 'done';
+    }
+    return 'done';
+  }
+
+  /** Asks any replica answering this conversation to stop. */
+  async stop(actor: Actor, conversationId: string): Promise<void> {
+    await this.d.conversations.get(actor, conversationId);
+    await this.d.events.publish({ type: 'answer:cancel', conversationId, requestedBy: actor.userId });
+  }
+
+  private async waitForLease(conversationId: string): Promise<Lease | null> {
+    const deadline = Date.now() + (this.d.settings.leaseWaitMs ?? 60_000);
+    for (;;) {
+      const lease = await this.d.lock.tryAcquire(conversationId);
+      if (lease || Date.now() >= deadline) return lease;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  private async answer(actor: Actor, conversationId: string, userMessage: MessageRow, lease: Lease): Promise<void> {
+    const conv = await this.d.conversations.get(actor, conversationId);
+    const agent = await this.d.agents.of(actor, conv);
+    const replyId = replyIdFor(userMessage.id);
+    const routingInput: Omit<RoutingInput, 'userId'> = {
+      text: userMessage.content,
+      attachments: userMessage.attachments.map((a) => ({ name: a.name, mimeType: a.mimeType, ...(a.sizeBytes !== undefined ? { sizeBytes: a.sizeBytes } : {}) })),
+      channel: userMessage.channel,
+      ...routingStateOf(conv, agent, this.d.directory),
+    };
+
+    const controller = new AbortController();
+    lease.signal.addEventListener('abort', () => controller.abort(lease.signal.reason), { once: true });
+    let stoppedByUser = false;
+    const unsubscribe = await this.d.events.bus.subscribe(conversationId, (event) => {
+      if (event.type === 'answer:cancel') {
+        stoppedByUser = true;
+        controller.abort(new Error('stopped by the user'));
+      }
+    });
+    const avoid: FallbackTried[] = [];
+    try {
+      for (;;) {
+        const routed = await this.d.routing.route(actor, { ...routingInput, ...(avoid.length ? { avoid } : {}) });
+        if (routed.outcome === 'refused') {
+          await this.d.notices.store(actor, conversationId, userMessage, `⚠️ ${routed.userNotice}`, { routing: routed, refused: routed.code });
+          await this.d.conversations.update(actor, conversationId, { lastRouting: routed });
+          await this.d.events.publish({ type: 'answer:failed', conversationId, replyId, replyTo: userMessage.id, notice: routed.userNotice });
+          return;
+        }
+        const outcome = await this.d.attempts.run({ actor, conv, agent, userMessage, replyId, routed, signal: controller.signal });
+        if (outcome.ok) return;
+        const { err, streamed, toolsRan } = outcome;
+        if (controller.signal.aborted) {
+          const why = stoppedByUser ? 'Stopped.' : 'Interrupted: this answer was taken over by another worker.';
+          await this.d.records.storeStopped({ actor, conversationId, userMessage, replyId }, streamed, routed, why);
+          await this.d.events.publish({ type: 'answer:stopped', conversationId, replyId, replyTo: userMessage.id });
+          return;
+        }
+        // Fail over only while nothing has reached anyone: no text shown and
+        // no tool run, so two models' work is never spliced into one answer.
+        const code = isMosaicError(err) ? err.code : '';
+        // A model the provider does not have (404: not pulled, retired) is as good as down for this message.
+        const missingModel = isProviderError(err) && err.status === 404;
+        if (!streamed && !toolsRan && (FAILOVER_CODES.has(code) || missingModel) && avoid.length < MAX_FAILOVERS) {
+          avoid.push({ provider: routed.provider, model: routed.model, why: missingModel ? 'failed just now (the provider does not have this model)' : `failed just now (${code.replace(/^provider_/, '')})` });
+          this.d.logger.info({ event: 'answer.failover', conversationId, provider: routed.provider, model: routed.model, code }, 'model failed before answering; trying the next one');
+          continue;
+        }
+        const notice = isMosaicError(err) ? err.userNotice : 'Something went wrong while answering.';
+        this.d.logger.warn({ event: 'answer.failed', conversationId, provider: routed.provider, model: routed.model, err: errorMessage(err) }, 'answer failed');
+        await this.d.notices.store(actor, conversationId, userMessage, `⚠️ ${routed.provider}/${routed.model} could not answer: ${notice}`, { routing: routed, error: code || 'internal' });
+        await this.d.events.publish({ type: 'answer:failed', conversationId, replyId, replyTo: userMessage.id, notice });
+        return;
+      }
+    } finally {
+      unsubscribe();
+    }
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Storing what an answer produced: the whole turn (tool steps and the final
+ * reply) in one transaction with its usage and cost, or the partial text of
+ * a stopped answer. Each stored reply is published.
+ */
+import type { RunnerResult } from '../../agents/runner.ts';
+import type { Actor } from '../../identity/actor.ts';
+import type { RoutingDecision } from '../../routing/types.ts';
+import type { CallLedger } from '../call-ledger.ts';
+import type { ConversationEvents } from '../conversation-events.ts';
+import type { ConversationStore, MessageRow, NewMessage } from '../conversation-store.ts';
+import { replyIdFor } from '../ids.ts';
+import type { SessionInfoService } from '../session-info.ts';
+import type { SessionStore } from '../session-store.ts';
+
+/** The answer being written: who asked, under which id the reply is stored, and who pays. */
+export interface AnswerScope {
+  actor: Actor;
+  conversationId: string;
+  userMessage: MessageRow;
+  replyId: string;
+  sessionId: string;
+  agentId: string | null;
+}
+
+export class TurnRecords {
+  constructor(
+    private readonly d: {
+      conversations: ConversationStore;
+      sessions: SessionStore;
+      ledger: CallLedger;
+      sessionInfo: SessionInfoService;
+      events: ConversationEvents;
+    },
+  ) {}
+
+  async storeTurn(scope: AnswerScope, result: RunnerResult, routed: RoutingDecision): Promise<void> {
+    const { actor, conversationId, userMessage, replyId, sessionId, agentId } = scope;
+    const cost = await this.d.ledger.record(actor, sessionId, result, routed.provider, { conversationId, agentId }, 'reply');
+    const usage = result.usage;
+    const steps = result.messages.slice(0, -1);
+    const final = result.messages[result.messages.length - 1];
+    const batch: NewMessage[] = steps.map((m, i) => ({
+      id: replyIdFor(`${userMessage.id}:step:${i}`),
+      role: m.role === 'tool' ? 'tool' : 'assistant',
+      senderId: agentId ?? 'mosaic',
+      senderType: 'agent',
+      content: m.content,
+      contentType: 'markdown',
+      channel: 'mosaic',
+      replyToId: userMessage.id,
+      threadId: userMessage.threadId,
+      toolCalls: m.toolCalls ?? null,
+      toolCallId: m.toolCallId ?? null,
+      provider: routed.provider,
+      model: result.model,
+      metadata: { step: i },
+    }));
+    batch.push({
+      id: replyId,
+      role: 'assistant',
+      senderId: agentId ?? 'mosaic',
+      senderType: 'agent',
+      content: final?.content ?? result.text,
+      contentType: 'markdown',
+      channel: 'mosaic',
+      replyToId: userMessage.id,
+      threadId: userMessage.threadId,
+      thinking: result.thinking || null,
+      provider: routed.provider,
+      model: result.model,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      cacheReadTokens: usage.cacheReadTokens,
+      cacheWriteTokens: usage.cacheWriteTokens,
+      costUsd: cost,
+      routing: routed,
+      metadata: { final: true, stopReason: result.stopReason, toolSteps: result.toolSteps },
+    });
+    const stored = await this.d.conversations.appendAll(actor, conversationId, batch);
+    await this.d.sessions.recordMessages(actor, sessionId, 2);
+    await this.d.conversations.update(actor, conversationId, { lastRouting: { ...routed, costUsd: cost, usage } });
+    const reply = stored.find((m) => m.id === replyId);
+    if (reply) await this.d.events.messageStored(reply);
+    await this.d.sessionInfo.publish(actor, conversationId);
+  }
+
+  /** A stopped or taken-over answer keeps what was written, ending with why. */
+  async storeStopped(scope: Pick<AnswerScope, 'actor' | 'conversationId' | 'userMessage' | 'replyId'>, partial: string, routed: RoutingDecision, why: string): Promise<void> {
+    const { actor, conversationId, userMessage, replyId } = scope;
+    const [reply] = await this.d.conversations.appendAll(actor, conversationId, [
+      {
+        id: replyId,
+        role: 'assistant',
+        senderId: 'mosaic',
+        senderType: 'agent',
+        content: partial ? `${partial}\n\n_${why}_` : `_${why}_`,
+        contentType: 'markdown',
+        channel: 'mosaic',
+        replyToId: userMessage.id,
+        threadId: userMessage.threadId,
+        provider: routed.provider,
+        model: routed.model,
+        routing: routed,
+        metadata: { final: true, stopped: true },
+      },
+    ]);
+    if (reply) await this.d.events.messageStored(reply);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Publishing conversation events from the services. Fan-out is best effort:
+ * every event follows a database write, so a surface that misses one can
+ * reload what was stored.
+ */
+import type { Logger } from '../logging.ts';
+import { errorMessage } from '../errors.ts';
+import type { ConversationBus, ConversationEvent, StoredMessageView } from './conversation-bus.ts';
+import type { MessageRow } from './conversation-store.ts';
+
+export function toView(row: MessageRow): StoredMessageView {
+  return {
+    id: row.id,
+    conversationId: row.conversationId,
+    seq: row.seq,
+    role: row.role,
+    senderId: row.senderId,
+    senderType: row.senderType,
+    content: row.content,
+    contentType: row.contentType,
+    channel: row.channel,
+    externalId: row.externalId,
+    replyToId: row.replyToId,
+    threadId: row.threadId,
+    editOf: row.editOf,
+    attachments: row.attachments,
+    provider: row.provider,
+    model: row.model,
+    routing: row.routing,
+    metadata: row.metadata,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+export class ConversationEvents {
+  constructor(
+    readonly bus: ConversationBus,
+    private readonly logger: Logger,
+  ) {}
+
+  async publish(event: ConversationEvent): Promise<void> {
+    try {
+      await this.bus.publish(event);
+    } catch (err) {
+      this.logger.warn({ event: 'bus.publish_failed', type: event.type, err: errorMessage(err) }, 'publishing a conversation event failed');
+    }
+  }
+
+  /** A stored message, for every surface of its conversation. */
+  messageStored(row: MessageRow): Promise<void> {
+    return this.publish({ type: 'message:new', conversationId: row.conversationId, message: toView(row) });
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The conversation services, built together. Each has one job:
+ *
+ * - `api`: the conversation as users change it (create, rename, archive,
+ *   delete, agents, budgets, routing state);
+ * - `inbound`: messages from any surface — stored once, published, run as
+ *   a command or queued for an answer;
+ * - `answers`: the answering path (answering/): lease, route, attempt,
+ *   fail over, store the turn, stream it;
+ * - `summaries`: fitting the context window, the running summary;
+ * - `sessionInfo`: what the conversation talks to now.
+ *
+ * Surfaces (REST, sockets, Matrix, commands) take the services they need.
+ */
+import type { AgentStore } from '../agents/agent-store.ts';
+import type { AgentTool } from '../agents/tool.ts';
+import type { CommandRegistry } from '../commands/registry.ts';
+import type { Logger } from '../logging.ts';
+import type { ModelDirectory } from '../routing/types.ts';
+import { AnswerAttempts } from './answering/answer-attempt.ts';
+import { AnswerService } from './answering/answer-service.ts';
+import { TurnRecords } from './answering/turn-records.ts';
+import { CallLedger } from './call-ledger.ts';
+import { ConversationAgents } from './conversation-agents.ts';
+import { ConversationApi } from './conversation-api.ts';
+import type { ConversationBus } from './conversation-bus.ts';
+import { ConversationEvents } from './conversation-events.ts';
+import type { ConversationLock } from './conversation-lock.ts';
+import type { ConversationStore } from './conversation-store.ts';
+import { InboundService } from './inbound-service.ts';
+import { Notices } from './notices.ts';
+import type { ActorLookup, ConversationSettings, ProviderPort, ReplyScheduler, RoutingPort, UserSettingsPort } from './ports.ts';
+import { SessionInfoService } from './session-info.ts';
+import type { SessionStore } from './session-store.ts';
+import { SummaryService } from './summary-service.ts';
+
+export interface ConversationServiceDeps {
+  conversations: ConversationStore;
+  agents: AgentStore;
+  sessions: SessionStore;
+  bus: ConversationBus;
+  lock: ConversationLock;
+  routing: RoutingPort;
+  userSettings: UserSettingsPort;
+  providers: ProviderPort;
+  directory: ModelDirectory;
+  commands: CommandRegistry;
+  replies: ReplyScheduler;
+  /** Tools by name; an agent gets those its config lists. */
+  tools: Map<string, AgentTool>;
+  actorFor: ActorLookup;
+  settings: ConversationSettings;
+  logger: Logger;
+}
+
+export interface ConversationServices {
+  api: ConversationApi;
+  inbound: InboundService;
+  answers: AnswerService;
+  summaries: SummaryService;
+  sessionInfo: SessionInfoService;
+  /** The stores, for reads that need no service logic (lists, search, messages). */
+  stores: { conversations: ConversationStore; agents: AgentStore; sessions: SessionStore };
+}
+
+export function createConversationServices(deps: ConversationServiceDeps): ConversationServices {
+  const { conversations, sessions, directory, settings, logger } = deps;
+  const events = new ConversationEvents(deps.bus, logger);
+  const agents = new ConversationAgents(deps.agents);
+  const ledger = new CallLedger(sessions, directory);
+  const notices = new Notices(conversations, events);
+  const sessionInfo = new SessionInfoService({ conversations, sessions, agents, events });
+  const api = new ConversationApi({ conversations, agents, sessionInfo, events, routing: deps.routing, userSettings: deps.userSettings, directory });
+  const inbound = new InboundService({ conversations, api, commands: deps.commands, replies: deps.replies, notices, events });
+  const summaries = new SummaryService({
+    conversations,
+    sessions,
+    agents,
+    lock: deps.lock,
+    routing: deps.routing,
+    providers: deps.providers,
+    directory,
+    ledger,
+    actorFor: deps.actorFor,
+    settings,
+    hasTool: (name) => deps.tools.has(name),
+    logger,
+  });
+  const records = new TurnRecords({ conversations, sessions, ledger, sessionInfo, events });
+  const attempts = new AnswerAttempts({ sessions, providers: deps.providers, summaries, records, events, tools: deps.tools, settings });
+  const answers = new AnswerService({ conversations, agents, lock: deps.lock, routing: deps.routing, directory, attempts, records, notices, events, actorFor: deps.actorFor, settings, logger });
+  return { api, inbound, answers, summaries, sessionInfo, stores: { conversations, agents: deps.agents, sessions } };
+}

@@ -1,0 +1,138 @@
+/**
+ * Messages arriving from any surface, as ChannelMessages: stored once (a
+ * repeat of a channel-native id is a no-op), published, then either run as
+ * a command (its result stored as a notice) or queued for an answer.
+ */
+import type { Actor } from '../identity/actor.ts';
+import type { ChannelMessage } from '../protocol/channel-message.ts';
+import { MosaicError } from '../errors.ts';
+import type { CommandRegistry } from '../commands/registry.ts';
+import type { CommandResult } from '../commands/types.ts';
+import type { ConversationApi } from './conversation-api.ts';
+import type { ConversationEvents } from './conversation-events.ts';
+import type { ConversationStore, MessageRow, NewMessage } from './conversation-store.ts';
+import type { Notices } from './notices.ts';
+import type { ReplyScheduler } from './ports.ts';
+
+export interface InboundOptions {
+  /** false: store only (a group room where the agent was not addressed). */
+  answer?: boolean;
+  /** Display name of the sender in a shared room, shown to the model. */
+  senderName?: string;
+}
+
+export interface InboundResult {
+  message: MessageRow;
+  /** false: this message was already stored (a retried delivery); nothing else was done. */
+  created: boolean;
+  command?: { name: string; result: CommandResult; notice: MessageRow };
+  /** An answer was queued. */
+  scheduled: boolean;
+}
+
+const DEFAULT_TITLE = 'New conversation';
+
+export class InboundService {
+  constructor(
+    private readonly d: {
+      conversations: ConversationStore;
+      api: ConversationApi;
+      commands: CommandRegistry;
+      replies: ReplyScheduler;
+      notices: Notices;
+      events: ConversationEvents;
+    },
+  ) {}
+
+  /**
+   * Stores an inbound message and acts on it: a command is executed and its
+   * result stored as a notice; anything else is queued for an answer. A
+   * repeat of a stored message (same channel-native id) does nothing.
+   */
+  async receive(actor: Actor, conversationId: string, msg: ChannelMessage, channel: string, options: InboundOptions = {}): Promise<InboundResult> {
+    const conv = await this.d.conversations.get(actor, conversationId);
+    if (conv.archivedAt) throw new MosaicError('conversation_archived', 'this conversation is archived; unarchive it or start a new one', { httpStatus: 409 });
+    const command = msg.senderType === 'user' ? this.d.commands.match(msg.content) : null;
+    const channelMessageId = typeof msg.metadata.channelMessageId === 'string' ? msg.metadata.channelMessageId : null;
+    const editOf = typeof msg.metadata.editOf === 'string' ? msg.metadata.editOf : null;
+    const answer = options.answer !== false && !command && !editOf && msg.senderType === 'user';
+    const record: NewMessage = {
+      id: msg.id,
+      role: 'user',
+      senderId: msg.senderId,
+      senderType: msg.senderType,
+      content: msg.content,
+      contentType: msg.contentType,
+      channel,
+      externalId: channelMessageId,
+      editOf,
+      replyToId: msg.replyToId ?? null,
+      threadId: msg.threadId ?? null,
+      attachments: msg.attachments ?? [],
+      metadata: {
+        ...msg.metadata,
+        ...(command ? { command: true, commandName: command.def.name } : {}),
+        ...(answer ? {} : { noReply: true }),
+        ...(options.senderName ? { senderName: options.senderName } : {}),
+      },
+      createdAt: msg.timestamp,
+    };
+    const { message, created } = await this.d.conversations.append(actor, conversationId, record);
+    if (!created) return { message, created: false, scheduled: false };
+    await this.d.events.messageStored(message);
+
+    if (conv.title === DEFAULT_TITLE && !command && msg.content.trim()) {
+      const title = msg.content.trim().split('\n')[0]!.slice(0, 60);
+      await this.d.api.update(actor, conversationId, { title: title.length === 60 ? `${title}…` : title }).catch(() => undefined);
+    }
+
+    if (command) {
+      const result = (await this.d.commands.execute(msg.content, { actor, conversationId, channel, messageId: message.id })) ?? { text: '' };
+      const notice = await this.d.notices.store(actor, conversationId, message, result.text, { command: command.def.name, ...(result.data === undefined ? {} : { data: result.data }) });
+      return { message, created: true, command: { name: command.def.name, result, notice }, scheduled: false };
+    }
+    if (answer) {
+      await this.d.replies.schedule({ conversationId, userId: conv.ownerId, messageId: message.id });
+      return { message, created: true, scheduled: true };
+    }
+    return { message, created: true, scheduled: false };
+  }
+
+  /**
+   * Stores a message and waits for what answers it: the reply, a command's
+   * notice, or a failure notice. Null when nothing came within the timeout
+   * (the answer still arrives later).
+   */
+  async receiveAndWait(actor: Actor, conversationId: string, msg: ChannelMessage, channel: string, timeoutMs: number): Promise<{ inbound: InboundResult; reply: MessageRow | null }> {
+    let resolveReply: (id: string) => void = () => undefined;
+    const replied = new Promise<string>((resolve) => (resolveReply = resolve));
+    const unsubscribe = await this.d.events.bus.subscribe(conversationId, (event) => {
+      if (event.type === 'message:new' && event.message.replyToId === msg.id && (event.message.role === 'system' || event.message.metadata.final === true)) resolveReply(event.message.id);
+    });
+    try {
+      const inbound = await this.receive(actor, conversationId, msg, channel);
+      if (inbound.command) return { inbound, reply: inbound.command.notice };
+      if (!inbound.scheduled) return { inbound, reply: null };
+      const deadline = Date.now() + timeoutMs;
+      // Pub/sub is the fast path; the database is checked too, so a missed event only costs a poll.
+      while (Date.now() < deadline) {
+        const id = await Promise.race([replied, new Promise<null>((r) => setTimeout(() => r(null), Math.min(1000, Math.max(0, deadline - Date.now()))))]);
+        const reply = id ? await this.d.conversations.getMessage(actor, id) : await this.findReply(actor, conversationId, msg.id);
+        if (reply) return { inbound, reply };
+      }
+      return { inbound, reply: null };
+    } finally {
+      unsubscribe();
+    }
+  }
+
+  private async findReply(actor: Actor, conversationId: string, messageId: string): Promise<MessageRow | null> {
+    const rows = await this.d.conversations.listMessages(actor, conversationId, { limit: 50 });
+    return rows.find((r) => r.replyToId === messageId && (r.role === 'system' || r.metadata.final === true)) ?? null;
+  }
+
+  /** Runs a command outside any stored message (a bot DM without a conversation, the REST API). */
+  executeCommand(actor: Actor, text: string, conversationId: string | null, channel: string): Promise<CommandResult | null> {
+    return this.d.commands.execute(text, { actor, conversationId, channel });
+  }
+}

@@ -1,0 +1,30 @@
+/** Mosaic's own notices in a conversation: a command's result, a refusal, a failed answer. */
+import type { Actor } from '../identity/actor.ts';
+import type { ConversationEvents } from './conversation-events.ts';
+import type { ConversationStore, MessageRow } from './conversation-store.ts';
+import { noticeIdFor } from './ids.ts';
+
+export class Notices {
+  constructor(
+    private readonly conversations: ConversationStore,
+    private readonly events: ConversationEvents,
+  ) {}
+
+  /** Stores the notice answering a message (one per message: its id derives from the message's) and publishes it. */
+  async store(actor: Actor, conversationId: string, replyTo: MessageRow, text: string, metadata: Record<string, unknown>): Promise<MessageRow> {
+    const { message } = await this.conversations.append(actor, conversationId, {
+      id: noticeIdFor(replyTo.id),
+      role: 'system',
+      senderId: 'mosaic',
+      senderType: 'system',
+      content: text,
+      contentType: 'markdown',
+      channel: 'mosaic',
+      replyToId: replyTo.id,
+      threadId: replyTo.threadId,
+      metadata: { ...metadata, final: true },
+    });
+    await this.events.messageStored(message);
+    return message;
+  }
+}

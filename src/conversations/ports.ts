@@ -1,0 +1,48 @@
+/** What the conversation services need from the rest of Mosaic, as narrow interfaces. */
+import type { Actor } from '../identity/actor.ts';
+import type { Credential, ProviderAdapter, ProviderName } from '../providers/types.ts';
+import type { AgentProfile, BudgetStatus, ModelRef, RoutingInput, RoutingResult } from '../routing/types.ts';
+
+/** Routes a message for a user: the routing engine with that user's rules. */
+export interface RoutingPort {
+  route(actor: Actor | null, input: Omit<RoutingInput, 'userId'>): Promise<RoutingResult>;
+  /** The actor's monthly budget, this month's spend and its state, as routing sees them; null: no budget. */
+  budget(actor: Actor): Promise<BudgetStatus | null>;
+}
+
+/** The user's own settings a chat command may change. */
+export interface UserSettingsPort {
+  /** null clears the user's own budget, so the configured default (if any) applies. */
+  setMonthlyBudget(actor: Actor, monthlyBudgetUsd: number | null): Promise<void>;
+}
+
+/** The provider layer as the answering path needs it. */
+export interface ProviderPort {
+  adapter(name: ProviderName): ProviderAdapter | undefined;
+  /** The acting user's own credential, or undefined to use the system key. */
+  credential(actor: Actor, provider: ProviderName): Promise<Credential | undefined>;
+}
+
+/** Queues the answer to a stored message (BullMQ in production). */
+export interface ReplyScheduler {
+  schedule(job: { conversationId: string; userId: string; messageId: string }): Promise<void>;
+}
+
+/** Loads the actor for a user id (queued work carries only the id); null when the user is gone or disabled. */
+export type ActorLookup = (userId: string) => Promise<Actor | null>;
+
+export interface ConversationRoutingState {
+  pin: ModelRef | null;
+  localOnly: boolean;
+  agent: AgentProfile | null;
+}
+
+export interface ConversationSettings {
+  summarizeAt: number;
+  keepRecentMessages: number;
+  maxToolSteps: number;
+  /** How long a queued answer waits for the conversation's lease before giving up for now. */
+  leaseWaitMs?: number;
+  /** Streamed text is published at most this often. */
+  deltaIntervalMs?: number;
+}
