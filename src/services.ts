@@ -141,7 +141,12 @@ export function buildServices(deps: ServiceDeps): Services {
       const row = await users.findById(userId);
       return row && !row.disabledAt ? actorOf(row) : null;
     },
-    settings: { summarizeAt: config.conversations.summarizeAt, keepRecentMessages: config.conversations.keepRecentMessages, maxToolSteps: config.conversations.maxToolSteps },
+    settings: {
+      summarizeAt: config.conversations.summarizeAt,
+      keepRecentMessages: config.conversations.keepRecentMessages,
+      maxToolSteps: config.conversations.maxToolSteps,
+      deltaIntervalMs: config.conversations.deltaIntervalMs,
+    },
     logger,
   });
   for (const def of coreCommands({ service: conversations, directory }, commands)) commands.register(def);

@@ -157,14 +157,14 @@ export class ReplyStreamer {
   }
 
   private async handle(event: ConversationEvent): Promise<void> {
-    if (event.type === 'answer:cancel' || event.type === 'session:info') return;
+    if (event.type === 'answer:cancel' || event.type === 'session:info' || event.type === 'answer:final' || event.type === 'typing') return;
     const mapped = await this.o.rooms.byConversation(event.conversationId);
     if (!mapped || mapped.room.encrypted) return;
     switch (event.type) {
       case 'answer:started':
         return this.started(mapped, event.replyId, event.replyTo, event.agentId);
       case 'answer:delta':
-        return this.delta(event.replyId, event.text);
+        return event.text ? this.delta(event.replyId, event.text) : undefined;
       case 'answer:failed':
       case 'answer:stopped': {
         const s = this.streams.get(event.replyId);
@@ -260,11 +260,12 @@ export class ReplyStreamer {
     await this.o.client.setTyping(s.roomId, s.msg.speaker, false).catch(() => undefined);
   }
 
+  /** Deltas come numbered and in order (one connection per publisher); the room shows their sum. */
   private async delta(replyId: string, text: string): Promise<void> {
     const s = this.streams.get(replyId);
-    if (!s || s.finished || s.refusal !== null || !text.trim()) return;
-    s.text = text;
-    if (s.timer) return;
+    if (!s || s.finished || s.refusal !== null) return;
+    s.text += text;
+    if (!s.text.trim() || s.timer) return;
     const wait = s.msg.firstEventId === null ? 0 : Math.max(0, s.lastSentAt + this.o.editIntervalMs - Date.now());
     if (wait === 0) return this.flush(s);
     s.timer = setTimeout(() => {

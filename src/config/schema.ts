@@ -199,9 +199,25 @@ export const configSchema = z
         summarizeAt: z.coerce.number().gt(0).lt(1).default(0.8).describe('Share of the model context window at which older messages are summarised.'),
         keepRecentMessages: positiveInt.default(6).describe('Newest messages always sent verbatim, never summarised.'),
         maxToolSteps: positiveInt.default(8).describe('Tool-call rounds one answer may take.'),
+        deltaIntervalMs: z.coerce.number().int().min(0).default(50).describe('Streamed text and thinking are published to live surfaces at most this often (0: every chunk as it comes).'),
       })
       .strict()
       .prefault({}),
+    live: z
+      .object({
+        maxSocketsPerUser: positiveInt.default(20).describe('Open sockets and event streams one user may have, across every replica.'),
+        maxSubscriptionsPerSocket: positiveInt.default(50).describe('Conversations one socket may follow at once.'),
+        sendBufferBytes: positiveInt.default(1_048_576).describe('Bytes queued for one socket or event stream before it is cut as a slow consumer.'),
+        maxFrameBytes: positiveInt.default(1_048_576).describe('Largest frame a client may send; a larger one closes the socket (1009).'),
+        framesPerSecond: positiveInt.default(20).describe('Frames per second one socket may send (bursts of twice this); past it frames are refused, and a flood closes the socket.'),
+        heartbeatMs: positiveInt.default(30_000).describe('Sockets are pinged this often; one that has not answered the previous ping is dropped. Event streams get a comment line as often.'),
+        authRecheckMs: positiveInt.default(5000).describe('How often open sockets and event streams have their token checked again; a revoked token or a disabled or deleted user is cut within this time.'),
+        ticketTtlSeconds: positiveInt.max(300).default(30).describe('Lifetime of a single-use socket ticket (POST /api/socket/ticket).'),
+        maxReplay: positiveInt.default(1000).describe('Most messages a subscribe replays; a client further behind loads history over REST first.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Live surfaces: the WebSocket at /api/socket and the event streams at /api/conversations/:id/events.'),
     matrix: z
       .object({
         enabled: bool.default(false).describe('Run the Matrix appservice (env MATRIX_ENABLED).'),

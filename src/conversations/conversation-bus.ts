@@ -2,14 +2,27 @@
  * Fan-out of conversation events over Valkey pub/sub, so every surface on
  * every replica sees a message the moment it is stored, and streamed
  * answers as they grow.
+ *
+ * The answer being written in a conversation is also kept in Valkey (its
+ * start, text and thinking so far, and the sequence number of its last
+ * delta), updated atomically with each publish: a surface that opens
+ * mid-answer, on any replica, starts from that snapshot and continues with
+ * the deltas after it, with nothing missing and nothing twice.
  */
 import type { Redis } from '../valkey/client.ts';
 import type { Logger } from '../logging.ts';
+import { ephemeralKey } from '../housekeeping/ephemeral-keys.ts';
 
 export interface StoredMessageView {
   id: string;
   conversationId: string;
   seq: number;
+  /**
+   * The seq of the conversation's message before this one when it was
+   * stored (null: the first). Present on live events only; a surface that
+   * has not seen `prevSeq` knows it missed a message.
+   */
+  prevSeq?: number | null;
   role: 'user' | 'assistant' | 'system' | 'tool';
   senderId: string;
   senderType: 'user' | 'agent' | 'system';
@@ -28,17 +41,73 @@ export interface StoredMessageView {
   createdAt: string;
 }
 
+export interface AnswerStartedEvent {
+  type: 'answer:started';
+  conversationId: string;
+  replyId: string;
+  replyTo: string;
+  agentId: string | null;
+  provider: string;
+  model: string;
+  routing: unknown;
+  /** The answer's delta counter when this attempt started (0, or more after a failed attempt). */
+  seq: number;
+}
+
+export interface AnswerDeltaEvent {
+  type: 'answer:delta';
+  conversationId: string;
+  replyId: string;
+  /** 1, 2, 3 … per answer, never reused: apply in this order. */
+  seq: number;
+  /** The model call this text belongs to (a new one after each round of tool calls). */
+  step: number;
+  text?: string;
+  thinking?: string;
+}
+
 export type ConversationEvent =
   | { type: 'message:new'; conversationId: string; message: StoredMessageView }
-  | { type: 'answer:started'; conversationId: string; replyId: string; replyTo: string; agentId: string | null; provider: string; model: string; routing: unknown }
-  | { type: 'answer:delta'; conversationId: string; replyId: string; text: string }
+  | AnswerStartedEvent
+  | AnswerDeltaEvent
+  /** The answer is stored: its message (seq `messageSeq`) was published just before. */
+  | { type: 'answer:final'; conversationId: string; replyId: string; replyTo: string; messageSeq: number }
   | { type: 'answer:failed'; conversationId: string; replyId: string; replyTo: string; notice: string }
   | { type: 'answer:stopped'; conversationId: string; replyId: string; replyTo: string }
   | { type: 'answer:cancel'; conversationId: string; requestedBy: string }
   | { type: 'session:info'; conversationId: string; info: unknown }
-  | { type: 'conversation:updated'; conversationId: string; change: 'title' | 'archived' | 'unarchived' | 'deleted' | 'agent' | 'model'; title?: string };
+  | { type: 'conversation:updated'; conversationId: string; change: 'title' | 'archived' | 'unarchived' | 'deleted' | 'agent' | 'model'; title?: string }
+  /** A person typing on one surface (a socket session); never stored. */
+  | { type: 'typing'; conversationId: string; sessionId: string; userId: string; typing: boolean };
+
+/** The answer being written in a conversation, as far as it has been published. */
+export interface LiveAnswer {
+  started: AnswerStartedEvent;
+  /** The seq of the last delta included in `text` and `thinking`. */
+  seq: number;
+  text: string;
+  thinking: string;
+}
 
 export type EventHandler = (event: ConversationEvent) => void;
+
+/** A snapshot outlives a crashed writer by at most this long. */
+const LIVE_TTL_MS = 15 * 60_000;
+
+// KEYS: state hash, text, thinking. ARGV: channel, payload, replyId, seq, ttl, [started json | text, thinking].
+const STARTED = `redis.call('del', KEYS[2], KEYS[3])
+redis.call('hset', KEYS[1], 'replyId', ARGV[3], 'seq', ARGV[4], 'started', ARGV[6])
+for i = 1, 3 do redis.call('pexpire', KEYS[i], ARGV[5]) end
+return redis.call('publish', ARGV[1], ARGV[2])`;
+const DELTA = `if redis.call('hget', KEYS[1], 'replyId') == ARGV[3] then
+  if ARGV[6] ~= '' then redis.call('append', KEYS[2], ARGV[6]) end
+  if ARGV[7] ~= '' then redis.call('append', KEYS[3], ARGV[7]) end
+  redis.call('hset', KEYS[1], 'seq', ARGV[4])
+  for i = 1, 3 do redis.call('pexpire', KEYS[i], ARGV[5]) end
+end
+return redis.call('publish', ARGV[1], ARGV[2])`;
+const ENDED = `if redis.call('hget', KEYS[1], 'replyId') == ARGV[3] then redis.call('del', KEYS[1], KEYS[2], KEYS[3]) end
+return redis.call('publish', ARGV[1], ARGV[2])`;
 
 export class ConversationBus {
   private readonly handlers = new Map<string, Set<EventHandler>>();
@@ -74,8 +143,40 @@ export class ConversationBus {
     return `${this.prefix}:conv:${conversationId}`;
   }
 
+  private liveKeys(conversationId: string): [string, string, string] {
+    const base = ephemeralKey(this.prefix, 'answer', conversationId);
+    return [base, `${base}:text`, `${base}:thinking`];
+  }
+
   async publish(event: ConversationEvent): Promise<void> {
-    await this.publisher.publish(this.channelFor(event.conversationId), JSON.stringify(event));
+    const channel = this.channelFor(event.conversationId);
+    const payload = JSON.stringify(event);
+    const keys = () => this.liveKeys(event.conversationId);
+    switch (event.type) {
+      case 'answer:started':
+        await this.publisher.eval(STARTED, 3, ...keys(), channel, payload, event.replyId, String(event.seq), String(LIVE_TTL_MS), payload);
+        return;
+      case 'answer:delta':
+        await this.publisher.eval(DELTA, 3, ...keys(), channel, payload, event.replyId, String(event.seq), String(LIVE_TTL_MS), event.text ?? '', event.thinking ?? '');
+        return;
+      case 'answer:final':
+      case 'answer:failed':
+      case 'answer:stopped':
+        await this.publisher.eval(ENDED, 3, ...keys(), channel, payload, event.replyId);
+        return;
+      default:
+        await this.publisher.publish(channel, payload);
+    }
+  }
+
+  /** The answer being written in the conversation now, or null. */
+  async liveAnswer(conversationId: string): Promise<LiveAnswer | null> {
+    const [state, text, thinking] = this.liveKeys(conversationId);
+    const results = await this.publisher.multi().hgetall(state).get(text).get(thinking).exec();
+    if (!results) return null;
+    const [[, hash], [, t], [, th]] = results as [[unknown, Record<string, string>], [unknown, string | null], [unknown, string | null]];
+    if (!hash.started) return null;
+    return { started: JSON.parse(hash.started) as AnswerStartedEvent, seq: Number(hash.seq ?? 0), text: t ?? '', thinking: th ?? '' };
   }
 
   /** Subscribes to one conversation's events, or every conversation's with '*'. */

@@ -6,13 +6,14 @@
 import type { Logger } from '../logging.ts';
 import { errorMessage } from '../errors.ts';
 import type { ConversationBus, ConversationEvent, StoredMessageView } from './conversation-bus.ts';
-import type { MessageRow } from './conversation-store.ts';
+import type { AppendedMessage, MessageRow } from './conversation-store.ts';
 
-export function toView(row: MessageRow): StoredMessageView {
+export function toView(row: MessageRow | AppendedMessage): StoredMessageView {
   return {
     id: row.id,
     conversationId: row.conversationId,
     seq: row.seq,
+    ...('prevSeq' in row && row.prevSeq !== undefined ? { prevSeq: row.prevSeq } : {}),
     role: row.role,
     senderId: row.senderId,
     senderType: row.senderType,
@@ -46,8 +47,8 @@ export class ConversationEvents {
     }
   }
 
-  /** A stored message, for every surface of its conversation. */
-  messageStored(row: MessageRow): Promise<void> {
+  /** A message just stored, for every surface of its conversation. */
+  messageStored(row: AppendedMessage): Promise<void> {
     return this.publish({ type: 'message:new', conversationId: row.conversationId, message: toView(row) });
   }
 }

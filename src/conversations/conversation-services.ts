@@ -87,7 +87,7 @@ export function createConversationServices(deps: ConversationServiceDeps): Conve
     logger,
   });
   const records = new TurnRecords({ conversations, sessions, ledger, sessionInfo, events });
-  const attempts = new AnswerAttempts({ sessions, providers: deps.providers, summaries, records, events, tools: deps.tools, settings });
+  const attempts = new AnswerAttempts({ sessions, providers: deps.providers, summaries, records, tools: deps.tools, settings });
   const answers = new AnswerService({ conversations, agents, lock: deps.lock, routing: deps.routing, directory, attempts, records, notices, events, actorFor: deps.actorFor, settings, logger });
   return { api, inbound, answers, summaries, sessionInfo, stores: { conversations, agents: deps.agents, sessions } };
 }

@@ -3,7 +3,7 @@
  * new message pointing at the original. Every function takes the acting
  * user and only reaches that user's conversations.
  */
-import { and, asc, desc, eq, gt, isNotNull, isNull, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gt, isNotNull, isNull, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { sqlRows } from '../db/client.ts';
 import { conversations, messages } from '../db/schema.ts';
@@ -15,6 +15,8 @@ import type { Actor } from '../identity/actor.ts';
 export type ConversationRow = typeof conversations.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;
 export type NewMessage = Omit<typeof messages.$inferInsert, 'conversationId' | 'ownerId' | 'seq' | 'searchVector'>;
+/** A message as just stored, with the seq of the conversation's message before it (null: the first; absent: stored earlier). */
+export type AppendedMessage = MessageRow & { prevSeq?: number | null };
 
 export interface Conversation {
   id: string;
@@ -55,6 +57,37 @@ export function toConversation(row: ConversationRow): Conversation {
 }
 
 const owned = (actor: Actor, id: string) => and(eq(conversations.id, id), eq(conversations.ownerId, actor.userId), isNull(conversations.deletedAt));
+
+/**
+ * Locks one of the actor's conversations until the transaction ends (404
+ * when it is not theirs). Appends take it before drawing their seq, so a
+ * conversation's messages commit in seq order: whoever has read seq n has
+ * seen every earlier message of it, which live replay and resume rely on.
+ */
+async function lockConversation(tx: Pick<Db, 'select'>, actor: Actor, conversationId: string): Promise<ConversationRow> {
+  const [row] = await tx.select().from(conversations).where(owned(actor, conversationId)).for('update');
+  if (!row) throw notFound('conversation');
+  return row;
+}
+
+async function inConversation(tx: Pick<Db, 'select'>, conversationId: string, messageId: string): Promise<boolean> {
+  if (!isUuid(messageId)) return false;
+  const rows = await tx.select({ id: messages.id }).from(messages).where(and(eq(messages.id, messageId), eq(messages.conversationId, conversationId))).limit(1);
+  return rows.length > 0;
+}
+
+/**
+ * The inserted row with the seq of the conversation's message before it.
+ * Evaluated by the insert itself, after the lock: its snapshot holds every
+ * message committed before (a query in the locking statement would not see
+ * one committed while it waited), and not the row it inserts.
+ */
+const withPrevSeq = (conversationId: string) => ({
+  ...getTableColumns(messages),
+  prevSeq: sql<string | null>`(select max(m.seq) from messages m where m.conversation_id = ${conversationId})`,
+});
+
+const appended = ({ prevSeq, ...row }: MessageRow & { prevSeq: string | null }): AppendedMessage => ({ ...row, prevSeq: prevSeq === null ? null : Number(prevSeq) });
 
 function cleanTitle(title: string): string {
   const t = title.replace(/\s+/g, ' ').trim();
@@ -120,19 +153,21 @@ export class ConversationStore {
    * (a homeserver retry, a double submit) is not stored again: the first
    * copy is returned with `created: false`.
    */
-  async append(actor: Actor, conversationId: string, message: NewMessage): Promise<{ message: MessageRow; created: boolean }> {
-    const conv = await this.get(actor, conversationId);
-    // A reply points into the same conversation: another one's message (anyone's) is not found.
-    if (message.replyToId && !(await this.inConversation(conversationId, message.replyToId))) throw notFound('the message replied to (replyToId)');
-    const inserted = await this.db
-      .insert(messages)
-      .values({ ...message, conversationId, ownerId: conv.ownerId })
-      .onConflictDoNothing()
-      .returning();
-    if (inserted[0]) {
-      await this.db.update(conversations).set({ updatedAt: new Date() }).where(eq(conversations.id, conversationId));
-      return { message: inserted[0], created: true };
-    }
+  async append(actor: Actor, conversationId: string, message: NewMessage): Promise<{ message: AppendedMessage; created: boolean }> {
+    const inserted = await this.db.transaction(async (tx) => {
+      const conv = await lockConversation(tx, actor, conversationId);
+      // A reply points into the same conversation: another one's message (anyone's) is not found.
+      if (message.replyToId && !(await inConversation(tx, conversationId, message.replyToId))) throw notFound('the message replied to (replyToId)');
+      const [row] = await tx
+        .insert(messages)
+        .values({ ...message, conversationId, ownerId: conv.ownerId })
+        .onConflictDoNothing()
+        .returning(withPrevSeq(conversationId));
+      if (!row) return null;
+      await tx.update(conversations).set({ updatedAt: new Date() }).where(eq(conversations.id, conversationId));
+      return appended(row);
+    });
+    if (inserted) return { message: inserted, created: true };
     const existing = message.externalId
       ? await this.findByExternalId(actor, message.channel, message.externalId)
       : message.id
@@ -143,23 +178,24 @@ export class ConversationStore {
   }
 
   /** Appends several messages in one transaction: a turn is stored whole or not at all. */
-  async appendAll(actor: Actor, conversationId: string, batch: NewMessage[]): Promise<MessageRow[]> {
-    const conv = await this.get(actor, conversationId);
+  async appendAll(actor: Actor, conversationId: string, batch: NewMessage[]): Promise<AppendedMessage[]> {
     return this.db.transaction(async (tx) => {
-      const out: MessageRow[] = [];
+      const conv = await lockConversation(tx, actor, conversationId);
+      const out: AppendedMessage[] = [];
       for (const message of batch) {
-        const [row] = await tx.insert(messages).values({ ...message, conversationId, ownerId: conv.ownerId }).onConflictDoNothing().returning();
-        if (row) out.push(row);
+        const [row] = await tx.insert(messages).values({ ...message, conversationId, ownerId: conv.ownerId }).onConflictDoNothing().returning(withPrevSeq(conversationId));
+        if (row) out.push(appended(row));
       }
       await tx.update(conversations).set({ updatedAt: new Date() }).where(eq(conversations.id, conversationId));
       return out;
     });
   }
 
-  private async inConversation(conversationId: string, messageId: string): Promise<boolean> {
-    if (!isUuid(messageId)) return false;
-    const rows = await this.db.select({ id: messages.id }).from(messages).where(and(eq(messages.id, messageId), eq(messages.conversationId, conversationId))).limit(1);
-    return rows.length > 0;
+  /** The seq of the conversation's newest message; 0 when it has none. */
+  async lastSeq(actor: Actor, conversationId: string): Promise<number> {
+    await this.get(actor, conversationId);
+    const [row] = await this.db.select({ seq: sql<string | null>`max(${messages.seq})` }).from(messages).where(eq(messages.conversationId, conversationId));
+    return row?.seq ? Number(row.seq) : 0;
   }
 
   async getMessage(actor: Actor, messageId: string): Promise<MessageRow | null> {

@@ -3,32 +3,19 @@
  * search, session info, agents and usage. Everything is scoped to the
  * token's user; another user's ids answer 404, never 403.
  */
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { ConversationServices } from '../conversations/conversation-services.ts';
 import { toView } from '../conversations/conversation-events.ts';
 import { toConversation } from '../conversations/conversation-store.ts';
-import { channelAttachmentSchema, type ChannelMessage } from '../protocol/channel-message.ts';
 import { forbidden } from '../errors.ts';
 import { queryDate } from './validate.ts';
 import { accepted, created, defineRoute, noContent, ok, type RouteGroup } from './route-spec.ts';
+import { API_CHANNEL, intakeResult, messageBody, toChannelMessage } from './message-intake.ts';
 
 const page = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   offset: z.coerce.number().int().min(0).default(0),
 });
-
-const messageBody = z
-  .object({
-    content: z.string().max(100_000),
-    contentType: z.enum(['text', 'markdown', 'code', 'image', 'file']).default('text'),
-    attachments: z.array(channelAttachmentSchema).max(10).optional(),
-    replyToId: z.uuid().optional(),
-    /** Makes a retried POST idempotent. */
-    clientMessageId: z.string().min(1).max(200).optional(),
-  })
-  .strict()
-  .refine((b) => b.content.trim().length > 0 || (b.attachments?.length ?? 0) > 0, { message: 'a message needs content or an attachment', path: ['content'] });
 
 const conversationId = z.object({ id: z.uuid({ message: 'expected a conversation id (uuid)' }) });
 
@@ -152,38 +139,13 @@ export function conversationRoutes(service: ConversationServices, options: { wai
           202: { description: 'Stored; the answer comes later (in the conversation\'s messages).', body: z.object({ messageId: z.uuid(), duplicate: z.boolean(), scheduled: z.boolean().optional(), command: commandResult }) },
         },
         handle: async ({ actor, params, query, body }) => {
-          const msg: ChannelMessage = {
-            id: randomUUID(),
-            channelId: `api:${params.id}`,
-            senderId: actor.userId,
-            senderType: 'user',
-            content: body.content,
-            contentType: body.contentType,
-            metadata: { conversationId: params.id, ...(body.clientMessageId ? { channelMessageId: body.clientMessageId } : {}) },
-            ...(body.replyToId ? { replyToId: body.replyToId } : {}),
-            ...(body.attachments ? { attachments: body.attachments } : {}),
-            timestamp: new Date(),
-          };
+          const msg = toChannelMessage(actor, params.id, body);
           if (query.wait === 'true') {
-            const { inbound, reply } = await service.inbound.receiveAndWait(actor, params.id, msg, 'api', options.waitTimeoutMs ?? 120_000);
-            return {
-              status: reply ? 200 : 202,
-              body: {
-                messageId: inbound.message.id,
-                duplicate: !inbound.created,
-                command: inbound.command ? { name: inbound.command.name, text: inbound.command.result.text, data: inbound.command.result.data ?? null } : null,
-                reply: reply ? toView(reply) : null,
-                routing: reply?.routing ?? null,
-              },
-            };
+            const { inbound, reply } = await service.inbound.receiveAndWait(actor, params.id, msg, API_CHANNEL, options.waitTimeoutMs ?? 120_000);
+            const { scheduled: _scheduled, ...result } = intakeResult(inbound);
+            return { status: reply ? 200 : 202, body: { ...result, reply: reply ? toView(reply) : null, routing: reply?.routing ?? null } };
           }
-          const inbound = await service.inbound.receive(actor, params.id, msg, 'api');
-          return accepted({
-            messageId: inbound.message.id,
-            duplicate: !inbound.created,
-            scheduled: inbound.scheduled,
-            command: inbound.command ? { name: inbound.command.name, text: inbound.command.result.text, data: inbound.command.result.data ?? null } : null,
-          });
+          return accepted(intakeResult(await service.inbound.receive(actor, params.id, msg, API_CHANNEL)));
         },
       }),
     ],

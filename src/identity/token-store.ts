@@ -1,5 +1,5 @@
 /** Personal access tokens, stored hashed. */
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNull, or } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { apiTokens, users } from '../db/schema.ts';
 import { notFound } from '../errors.ts';
@@ -45,6 +45,11 @@ export class TokenStore {
 
   /** Resolves a presented bearer token to its user; null when unknown, revoked, expired or the user is disabled. */
   async authenticate(token: string): Promise<Actor | null> {
+    return (await this.identify(token))?.actor ?? null;
+  }
+
+  /** As authenticate, with the token's id: a long-lived connection re-checks that id (activeIds). */
+  async identify(token: string): Promise<{ actor: Actor; tokenId: string } | null> {
     if (!token) return null;
     const [row] = await this.db
       .select({ token: apiTokens, user: users })
@@ -57,7 +62,18 @@ export class TokenStore {
     if (row.token.expiresAt && row.token.expiresAt.getTime() <= Date.now()) return null;
     // Best effort: a failed bookkeeping write must not refuse a valid token.
     void this.db.update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, row.token.id)).catch(() => undefined);
-    return actorOf(row.user);
+    return { actor: actorOf(row.user), tokenId: row.token.id };
+  }
+
+  /** Of these token ids, those still valid: not revoked, not expired, their user neither disabled nor deleted. One query. */
+  async activeIds(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db
+      .select({ id: apiTokens.id })
+      .from(apiTokens)
+      .innerJoin(users, eq(users.id, apiTokens.userId))
+      .where(and(inArray(apiTokens.id, ids), isNull(apiTokens.revokedAt), isNull(users.disabledAt), or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, new Date()))));
+    return new Set(rows.map((r) => r.id));
   }
 }
 

@@ -89,6 +89,7 @@ const coverage: Coverage = {
   'ConversationStore.counts': { isolation: conversationIsolation },
   'ConversationStore.setSummary': { isolation: conversationIsolation },
   'ConversationStore.nextUnanswered': { isolation: conversationIsolation },
+  'ConversationStore.lastSeq': { isolation: conversationIsolation },
   'ConversationStore.search': { isolation: conversationIsolation },
   'ConversationStore.markRedacted': { isolation: channelBookkeepingIsolation },
   'ConversationStore.recordDelivery': { isolation: channelBookkeepingIsolation },
@@ -175,6 +176,8 @@ const coverage: Coverage = {
   'LinkStateStore.formKey': { notUserOwned: 'private: the Valkey key of a form token hash; no data access' },
   'LinkStateStore.valid': { notUserOwned: 'private: checks a record read by peekState/consumeState' },
   'TokenStore.authenticate': { notUserOwned: 'resolves a presented secret to its own user; cannot name another user' },
+  'TokenStore.identify': { notUserOwned: 'resolves a presented secret to its own user and token id; cannot name another user' },
+  'TokenStore.activeIds': { notUserOwned: 'live connections re-check the token ids they were opened with; answers which are still valid, nothing else' },
   'TokenStore.issue': {
     isolation: async ({ database, alice, bob }) => {
       const tokens = new TokenStore(database.db);
@@ -238,6 +241,7 @@ async function conversationIsolation({ database, alice, bob }: Ctx): Promise<voi
   await expect(store.counts(bob, conv.id)).rejects.toMatchObject(notFound);
   await expect(store.setSummary(bob, conv.id, 'x', 1)).rejects.toMatchObject(notFound);
   await expect(store.nextUnanswered(bob, conv.id)).rejects.toMatchObject(notFound);
+  await expect(store.lastSeq(bob, conv.id)).rejects.toMatchObject(notFound);
   expect(await store.search(bob, 'zucchini')).toEqual([]);
   await expect(store.remove(bob, conv.id)).rejects.toMatchObject(notFound);
   // And the owner still reaches all of it.

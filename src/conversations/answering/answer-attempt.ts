@@ -11,11 +11,11 @@ import type { AgentTool } from '../../agents/tool.ts';
 import type { Actor } from '../../identity/actor.ts';
 import type { RoutingDecision } from '../../routing/types.ts';
 import { MosaicError } from '../../errors.ts';
-import type { ConversationEvents } from '../conversation-events.ts';
 import type { ConversationRow, MessageRow } from '../conversation-store.ts';
 import type { ConversationSettings, ProviderPort } from '../ports.ts';
 import type { SessionStore } from '../session-store.ts';
 import { DEFAULT_AGENT_PROMPT, type SummaryService } from '../summary-service.ts';
+import type { AnswerStream } from './answer-stream.ts';
 import type { TurnRecords } from './turn-records.ts';
 
 export type AttemptOutcome = { ok: true } | { ok: false; err: unknown; streamed: string; toolsRan: boolean };
@@ -28,6 +28,8 @@ export interface AttemptInput {
   replyId: string;
   routed: RoutingDecision;
   signal: AbortSignal;
+  /** The answer's live side, shared by its attempts. */
+  stream: AnswerStream;
 }
 
 export class AnswerAttempts {
@@ -37,15 +39,14 @@ export class AnswerAttempts {
       providers: ProviderPort;
       summaries: SummaryService;
       records: TurnRecords;
-      events: ConversationEvents;
       /** Tools by name; an agent gets those its config lists. */
       tools: Map<string, AgentTool>;
-      settings: ConversationSettings;
+      settings: Pick<ConversationSettings, 'maxToolSteps'>;
     },
   ) {}
 
   async run(input: AttemptInput): Promise<AttemptOutcome> {
-    const { actor, conv, agent, userMessage, replyId, routed, signal } = input;
+    const { actor, conv, agent, userMessage, replyId, routed, signal, stream } = input;
     const conversationId = conv.id;
     let streamed = '';
     let toolsRan = false;
@@ -66,9 +67,7 @@ export class AnswerAttempts {
         sessionId: session.id,
         agentId: agent?.id ?? null,
       });
-      await this.d.events.publish({ type: 'answer:started', conversationId, replyId, replyTo: userMessage.id, agentId: agent?.id ?? null, provider: routed.provider, model: routed.model, routing: routed });
-      let lastPublish = 0;
-      const interval = this.d.settings.deltaIntervalMs ?? 150;
+      await stream.started({ agentId: agent?.id ?? null, provider: routed.provider, model: routed.model, routing: routed });
       const result = await runAgentTurn({
         adapter,
         model: routed.model,
@@ -80,19 +79,23 @@ export class AnswerAttempts {
         context: { actor, conversationId, agentId: agent?.id ?? null },
         signal,
         onEvent: (event) => {
-          if (event.type === 'tool_start') toolsRan = true;
-          if (event.type !== 'text') return;
-          streamed += event.delta;
-          const now = Date.now();
-          if (now - lastPublish >= interval) {
-            lastPublish = now;
-            void this.d.events.publish({ type: 'answer:delta', conversationId, replyId, text: streamed });
+          if (event.type === 'text') {
+            streamed += event.delta;
+            stream.addText(event.delta);
+          } else if (event.type === 'thinking') {
+            stream.addThinking(event.delta);
+          } else if (event.type === 'tool_start') {
+            toolsRan = true;
+            stream.endStep();
           }
         },
       });
+      // Every delta is out before the stored answer is published, so the deltas add up to it.
+      await stream.flush();
       await this.d.records.storeTurn({ actor, conversationId, userMessage, replyId, sessionId: session.id, agentId: agent?.id ?? null }, result, routed);
       return { ok: true };
     } catch (err) {
+      await stream.flush();
       return { ok: false, err, streamed, toolsRan };
     }
   }

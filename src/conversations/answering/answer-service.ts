@@ -19,6 +19,7 @@ import { replyIdFor } from '../ids.ts';
 import type { Notices } from '../notices.ts';
 import type { ActorLookup, ConversationSettings, RoutingPort } from '../ports.ts';
 import type { AnswerAttempts } from './answer-attempt.ts';
+import { AnswerStream } from './answer-stream.ts';
 import type { TurnRecords } from './turn-records.ts';
 
 /** Failures after which another model may take the message (the provider, not the request, is at fault). */
@@ -111,6 +112,7 @@ export class AnswerService {
         controller.abort(new Error('stopped by the user'));
       }
     });
+    const stream = new AnswerStream(this.d.events, { conversationId, replyId, replyTo: userMessage.id }, this.d.settings.deltaIntervalMs ?? 50);
     const avoid: FallbackTried[] = [];
     try {
       for (;;) {
@@ -121,7 +123,7 @@ export class AnswerService {
           await this.d.events.publish({ type: 'answer:failed', conversationId, replyId, replyTo: userMessage.id, notice: routed.userNotice });
           return;
         }
-        const outcome = await this.d.attempts.run({ actor, conv, agent, userMessage, replyId, routed, signal: controller.signal });
+        const outcome = await this.d.attempts.run({ actor, conv, agent, userMessage, replyId, routed, signal: controller.signal, stream });
         if (outcome.ok) return;
         const { err, streamed, toolsRan } = outcome;
         if (controller.signal.aborted) {

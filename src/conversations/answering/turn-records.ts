@@ -80,8 +80,10 @@ export class TurnRecords {
     const stored = await this.d.conversations.appendAll(actor, conversationId, batch);
     await this.d.sessions.recordMessages(actor, sessionId, 2);
     await this.d.conversations.update(actor, conversationId, { lastRouting: { ...routed, costUsd: cost, usage } });
+    // Every stored message goes out (the tool steps too), so live surfaces hold what a reload would show.
+    for (const row of stored) await this.d.events.messageStored(row);
     const reply = stored.find((m) => m.id === replyId);
-    if (reply) await this.d.events.messageStored(reply);
+    if (reply) await this.d.events.publish({ type: 'answer:final', conversationId, replyId, replyTo: userMessage.id, messageSeq: reply.seq });
     await this.d.sessionInfo.publish(actor, conversationId);
   }
 
