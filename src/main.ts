@@ -39,6 +39,8 @@ import { createLinking, type Linking } from './identity/linking.ts';
 import { IDENTITY_CHANGED_JOB } from './identity/identity-events.ts';
 import { linkRoutes } from './http/link-routes.ts';
 import { linkPageRouter } from './http/link-page.ts';
+import { createLiveServer } from './live/create-live-server.ts';
+import type { LiveServer } from './live/live-server.ts';
 
 /** Everything a plugin (channel, worker set) may use. */
 export interface MosaicCore {
@@ -54,6 +56,8 @@ export interface MosaicCore {
   services: Services;
   /** Linking chat accounts to Mosaic accounts; channels register in `linking.channels` and subscribe in `services.identityEvents`. */
   linking: Linking;
+  /** The WebSocket, event streams and socket tickets. */
+  live: LiveServer;
 }
 
 export interface MosaicPlugin {
@@ -177,6 +181,8 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       logger,
       publish: async (change) => void (await services.jobs.service.enqueue(IDENTITY_CHANGED_JOB.name, change)),
     });
+    const live = createLiveServer({ config, logger, valkey, bus: services.bus, conversations: services.conversations, accounts });
+    await live.start();
     const core: MosaicCore = {
       config,
       logger,
@@ -189,9 +195,11 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       metrics,
       services,
       linking,
+      live,
     };
     const conversations = services.conversations;
     const routes: RouteGroup[] = [
+      ...live.routes(),
       meRoutes(core.accounts),
       tokensRoutes(core.accounts),
       adminUsersRoutes(core.accounts, linking.links),
@@ -246,6 +254,9 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
     }
     // At stop, HTTP closes first: no request reaches a stopping service.
     cleanups.push(closeHttp);
+    live.attach(server);
+    // Before that, sockets get 1012 and a reconnect hint rather than a dropped connection.
+    cleanups.push(() => live.stop());
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const httpUrl = `http://${host}:${address.port}`;

@@ -1,11 +1,13 @@
 /** Bearer-token authentication and the admin role check. */
+import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { forbidden, unauthorized } from '../errors.ts';
 import type { Actor } from '../identity/actor.ts';
 
 export type Authenticate = (token: string) => Promise<Actor | null>;
 
-export function bearerToken(req: Request): string | null {
+/** The token of `Authorization: Bearer <token>` (REST and the live connections). */
+export function bearerToken(req: Pick<IncomingMessage, 'headers'>): string | null {
   const header = req.headers.authorization;
   if (!header) return null;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
