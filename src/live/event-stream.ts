@@ -24,6 +24,7 @@ const seqParam = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const endCodes: Record<number, string> = { [CLOSE.restart]: 'server_restarting', [CLOSE.policy]: 'policy', [CLOSE.unauthorized]: 'unauthorized' };
 
 class EventStream implements LiveConnection {
+  readonly kind = 'stream';
   private ended = false;
   private started = false;
 
@@ -33,6 +34,10 @@ class EventStream implements LiveConnection {
     private readonly res: Response,
     private readonly sendBufferBytes: number,
   ) {}
+
+  get closing(): boolean {
+    return this.ended;
+  }
 
   private start(): void {
     if (this.started) return;

@@ -6,7 +6,10 @@ export const CLOSE = { restart: 1012, policy: 1008, unauthorized: 4001 } as cons
 
 export interface LiveConnection {
   readonly id: string;
+  readonly kind: 'socket' | 'stream';
   readonly identity: LiveIdentity;
+  /** Closing: told to go (close frame or final event sent), not yet gone. */
+  readonly closing: boolean;
   /** Ends the connection; the client sees the code and reason. */
   close(code: number, reason: string): void;
   /** Called every heartbeat: a socket pings (and drops a peer that did not answer the last ping); a stream writes a comment. */

@@ -66,9 +66,16 @@ export class LiveServer {
     return this.o.logger;
   }
 
-  /** Open sockets and streams on this replica. */
-  get size(): number {
-    return this.connections.size;
+  /** This replica's live connections (of one user, when given), for operators and tests. */
+  stats(userId?: string): { sockets: number; streams: number; closing: number } {
+    const out = { sockets: 0, streams: 0, closing: 0 };
+    for (const c of this.connections) {
+      if (userId !== undefined && c.identity.actor.userId !== userId) continue;
+      if (c.closing) out.closing += 1;
+      else if (c.kind === 'socket') out.sockets += 1;
+      else out.streams += 1;
+    }
+    return out;
   }
 
   async start(): Promise<void> {

@@ -30,6 +30,7 @@ const OPEN = 1;
 const CLOSE_GRACE_MS = 5000;
 
 export class SocketConnection implements LiveConnection {
+  readonly kind = 'socket';
   private readonly feeds = new Map<string, ConversationFeed>();
   private answeredPing = true;
   private tokens: number;
@@ -62,6 +63,10 @@ export class SocketConnection implements LiveConnection {
 
   get subscriptions(): number {
     return this.feeds.size;
+  }
+
+  get closing(): boolean {
+    return this.cut;
   }
 
   send(frame: EncodedFrame): void {

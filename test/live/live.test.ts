@@ -6,14 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestMosaic, type TestMosaic } from '../support/mosaic-harness.ts';
-import { streamedText, TestSocket, waitFor, type Frame, type MessageFrame } from './support.ts';
+import { streamedText, TestEventStream, TestSocket, waitFor, type Frame, type MessageFrame } from './support.ts';
 
 let a: TestMosaic;
 let b: TestMosaic;
 let erin: { token: string };
 const sockets: TestSocket[] = [];
 
-const LIVE = { authRecheckMs: 300, heartbeatMs: 1500, maxSocketsPerUser: 6, maxSubscriptionsPerSocket: 3, maxFrameBytes: 65_536, framesPerSecond: 20, sendBufferBytes: 262_144, maxReplay: 50, ticketTtlSeconds: 10 };
+const LIVE = { authRecheckMs: 300, heartbeatMs: 4000, maxSocketsPerUser: 6, maxSubscriptionsPerSocket: 3, maxFrameBytes: 65_536, framesPerSecond: 20, sendBufferBytes: 262_144, maxReplay: 50, ticketTtlSeconds: 10 };
 
 beforeAll(async () => {
   a = await startTestMosaic({ providers: ['anthropic', 'openai', 'zai', 'ollama'], config: { live: LIVE } });
@@ -21,7 +21,7 @@ beforeAll(async () => {
   erin = await a.createUser('erin');
 }, 120_000);
 afterAll(async () => {
-  for (const s of sockets) await s.close().catch(() => undefined);
+  for (const s of sockets) s.terminate();
   await b?.stop();
   await a?.stop();
 });
@@ -82,5 +82,72 @@ describe('live sockets on two replicas', () => {
     const rows = await stored(conv);
     expect(rows.map((r) => r.id)).toEqual(onA.messages(conv).map((m) => m.message.id));
     expect(onB.messages(conv).map((m) => m.seq)).toEqual(rows.map((r) => r.seq));
+  });
+
+  it('a socket that disconnects mid-answer and resubscribes with afterSeq gets exactly what it missed, once', async () => {
+    const conv = await newConversation();
+    const first = await open(a);
+    await first.request({ type: 'subscribe', conversationId: conv });
+    a.simulators.anthropic.script({ text: 'word '.repeat(300), chunkSize: 5, frameDelayMs: 15 });
+    const question = await post(b, conv, 'Hello, a long story please');
+    await waitFor('some deltas', () => first.of('answer:delta').length >= 3);
+    await first.close();
+    const seen = first.messages(conv);
+    const afterSeq = seen.at(-1)!.seq;
+    const firstText = streamedText(first.frames, first.of('answer:started')[0]!.replyId as string).text;
+
+    const again = await open(b);
+    const ack = await again.request({ type: 'subscribe', conversationId: conv, afterSeq });
+    expect(ack).toMatchObject({ result: { replayed: 0, lastSeq: afterSeq } });
+    await waitFor('the answer to end', () => again.of('answer:final').length === 1);
+    const started = again.of('answer:started');
+    expect(started).toHaveLength(1);
+    // Opened mid-answer: the start carries what was written so far and the number of the last delta in it.
+    expect(started[0]!.seq).toBeGreaterThanOrEqual(3);
+    expect((started[0]!.text as string).startsWith(firstText)).toBe(true);
+    const { text, seqs } = streamedText(again.frames, started[0]!.replyId as string);
+    expect(seqs).toEqual(seqs.map((_, i) => (started[0]!.seq as number) + i + 1));
+    expect(again.of('answer:delta').length).toBe(seqs.length);
+    const reply = replyOf(again.frames, question)!;
+    expect(text).toBe(reply.message.content);
+    expect(reply.message.content).toBe('word '.repeat(300));
+    // Nothing the first socket had is sent again; together they hold every stored message once.
+    expect(again.messages(conv).map((m) => m.seq)).toEqual([reply.seq]);
+    expect([...seen, ...again.messages(conv)].map((m) => m.message.id)).toEqual((await stored(conv)).map((r) => r.id));
+
+    // After the answer: the stored reply is replayed, and no stream is shown for it.
+    const late = await open(a);
+    expect(await late.request({ type: 'subscribe', conversationId: conv, afterSeq })).toMatchObject({ result: { replayed: 1, lastSeq: reply.seq } });
+    expect(late.messages(conv).map((m) => m.message.id)).toEqual([reply.message.id]);
+    expect(late.frames.filter((f) => f.type.startsWith('answer:'))).toEqual([]);
+  });
+
+  it('the event stream sends the same events, and Last-Event-ID resumes after the last message seen', async () => {
+    const conv = await newConversation();
+    const url = `${b.url}/api/conversations/${conv}/events`;
+    const stream = await TestEventStream.open(url, { authorization: `Bearer ${erin.token}` });
+    await waitFor('subscribed', () => stream.of('subscribed').length === 1);
+    const q1 = await post(a, conv, 'First question');
+    await waitFor('the first answer', () => stream.of('answer:final').length === 1);
+    const events = stream.events.map((e) => e.event);
+    expect(events).toEqual(expect.arrayContaining(['message:new', 'answer:started', 'answer:delta', 'answer:final']));
+    const firstMessages = stream.of('message:new').map((e) => e.data as MessageFrame);
+    expect(firstMessages.map((m) => m.message.replyToId ?? m.message.id)).toEqual([q1, q1]);
+    expect(stream.lastEventId).toBe(String(firstMessages.at(-1)!.seq));
+    stream.close();
+
+    const q2 = await post(a, conv, 'Second question');
+    await waitFor('the second answer stored', async () => (await stored(conv)).length === 4);
+    const resumed = await TestEventStream.open(url, { authorization: `Bearer ${erin.token}`, 'last-event-id': stream.lastEventId! });
+    await waitFor('the missed messages', () => resumed.of('message:new').length === 2);
+    const missed = resumed.of('message:new').map((e) => e.data as MessageFrame);
+    expect(missed.map((m) => m.message.replyToId ?? m.message.id)).toEqual([q2, q2]);
+    expect(resumed.of('message:new').map((e) => e.id)).toEqual(missed.map((m) => String(m.seq)));
+    expect(resumed.of('subscribed')[0]!.data).toMatchObject({ replayed: 2 });
+    resumed.close();
+
+    const bad = await fetch(url, { headers: { authorization: `Bearer ${erin.token}`, 'last-event-id': 'yesterday' } });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('bad_request');
   });
 });

@@ -3,6 +3,8 @@
  * gateway, every frame it receives kept in order, requests matched to
  * their ack or error by id, waits on conditions (never on fixed times).
  */
+import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
 import WebSocket from 'ws';
 
 export interface Frame {
@@ -76,6 +78,11 @@ export class TestSocket {
     return this.of<MessageFrame>('message:new', conversationId);
   }
 
+  /** Drops the connection without a closing handshake (cleanup, whatever state the socket is in). */
+  terminate(): void {
+    this.ws.terminate();
+  }
+
   async close(): Promise<void> {
     if (this.ws.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
@@ -91,4 +98,142 @@ export function streamedText(frames: Frame[], replyId: string): { text: string; 
   const from = (started?.seq as number | undefined) ?? 0;
   const deltas = frames.filter((f) => f.type === 'answer:delta' && f.replyId === replyId && (f.seq as number) > from);
   return { text: `${(started?.text as string | undefined) ?? ''}${deltas.map((d) => (d.text as string | undefined) ?? '').join('')}`, seqs: deltas.map((d) => d.seq as number) };
+}
+
+export interface SseEvent {
+  id?: string;
+  event: string;
+  data: Frame;
+}
+
+/** An event stream read with fetch: every event kept, the last id as a browser would send it back. */
+export class TestEventStream {
+  readonly events: SseEvent[] = [];
+  lastEventId: string | undefined;
+  ended = false;
+  status = 0;
+  private readonly controller = new AbortController();
+
+  static async open(url: string, headers: Record<string, string>): Promise<TestEventStream> {
+    const stream = new TestEventStream();
+    const res = await fetch(url, { headers, signal: stream.controller.signal });
+    stream.status = res.status;
+    if (res.status !== 200) {
+      stream.ended = true;
+      throw Object.assign(new Error(`event stream refused: ${res.status}`), { status: res.status, body: await res.json() });
+    }
+    void stream.read(res.body!);
+    return stream;
+  }
+
+  private async read(body: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let text = '';
+    try {
+      for await (const chunk of body) {
+        text += decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = text.indexOf('\n\n')) >= 0) {
+          const block = text.slice(0, end);
+          text = text.slice(end + 2);
+          const fields: Record<string, string> = {};
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':') || !line.includes(':')) continue;
+            const at = line.indexOf(':');
+            fields[line.slice(0, at)] = line.slice(at + 1).replace(/^ /, '');
+          }
+          if (fields.id !== undefined) this.lastEventId = fields.id;
+          if (fields.data !== undefined) this.events.push({ ...(fields.id !== undefined ? { id: fields.id } : {}), event: fields.event ?? 'message', data: JSON.parse(fields.data) as Frame });
+        }
+      }
+    } catch {
+      // Aborted by close().
+    }
+    this.ended = true;
+  }
+
+  of(event: string): SseEvent[] {
+    return this.events.filter((e) => e.event === event);
+  }
+
+  close(): void {
+    this.controller.abort();
+  }
+}
+
+/**
+ * A socket client written by hand over TCP, for clients that misbehave:
+ * after the handshake it reads nothing until told to (a slow consumer; a
+ * dead peer that never answers a ping). The `ws` client cannot play these:
+ * it resumes reading by itself.
+ */
+export class RawClient {
+  private received = Buffer.alloc(0);
+
+  private constructor(private readonly socket: Socket) {}
+
+  static async open(baseUrl: string, token: string): Promise<RawClient> {
+    const url = new URL(baseUrl);
+    const socket = connect(Number(url.port), url.hostname);
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    socket.write(
+      `GET /api/socket HTTP/1.1\r\nhost: ${url.host}\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: ${randomBytes(16).toString('base64')}\r\nauthorization: Bearer ${token}\r\n\r\n`,
+    );
+    const client = new RawClient(socket);
+    socket.on('data', (chunk: Buffer) => (client.received = Buffer.concat([client.received, chunk])));
+    socket.on('error', () => undefined);
+    await waitFor('the handshake and hello', () => client.received.includes('"hello"'));
+    if (!client.received.toString('latin1').startsWith('HTTP/1.1 101')) throw new Error(`upgrade refused: ${client.received.toString()}`);
+    return client;
+  }
+
+  /** A masked text frame, as clients must send. */
+  send(frame: Record<string, unknown>): void {
+    const payload = Buffer.from(JSON.stringify(frame));
+    const mask = randomBytes(4);
+    const header = payload.length < 126 ? Buffer.from([0x81, 0x80 | payload.length]) : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
+    const masked = Buffer.from(payload.map((byte, i) => byte ^ mask[i % 4]!));
+    this.socket.write(Buffer.concat([header, mask, masked]));
+  }
+
+  /** Whether the bytes received so far contain this text. */
+  saw(text: string): boolean {
+    return this.received.includes(text);
+  }
+
+  /** Stops reading: the kernel buffers fill, then the server's. */
+  stopReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
+  }
+
+  /** The close frame received, if any: its code and reason. */
+  closeFrame(): { code: number; reason: string } | null {
+    const head = this.received.indexOf('\r\n\r\n');
+    let at = head + 4;
+    const data = this.received;
+    while (at + 2 <= data.length) {
+      const opcode = data[at]! & 0x0f;
+      let len = data[at + 1]! & 0x7f;
+      let start = at + 2;
+      if (len === 126) {
+        len = data.readUInt16BE(at + 2);
+        start = at + 4;
+      } else if (len === 127) {
+        len = Number(data.readBigUInt64BE(at + 2));
+        start = at + 10;
+      }
+      if (start + len > data.length) return null;
+      if (opcode === 0x8) return { code: data.readUInt16BE(start), reason: data.subarray(start + 2, start + len).toString() };
+      at = start + len;
+    }
+    return null;
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
 }

@@ -104,7 +104,9 @@ export class AnswerService {
     };
 
     const controller = new AbortController();
-    lease.signal.addEventListener('abort', () => controller.abort(lease.signal.reason), { once: true });
+    // Removed when this answer ends: one lease serves every waiting message, and must not collect a listener per answer.
+    const onLeaseLost = () => controller.abort(lease.signal.reason);
+    lease.signal.addEventListener('abort', onLeaseLost, { once: true });
     let stoppedByUser = false;
     const unsubscribe = await this.d.events.bus.subscribe(conversationId, (event) => {
       if (event.type === 'answer:cancel') {
@@ -150,6 +152,7 @@ export class AnswerService {
       }
     } finally {
       unsubscribe();
+      lease.signal.removeEventListener('abort', onLeaseLost);
     }
   }
 }
