@@ -5,15 +5,16 @@
  * limits, revocation, slow and hostile clients.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Actor } from '../../src/identity/actor.ts';
 import { startTestMosaic, type TestMosaic } from '../support/mosaic-harness.ts';
 import { streamedText, TestEventStream, TestSocket, waitFor, type Frame, type MessageFrame } from './support.ts';
 
 let a: TestMosaic;
 let b: TestMosaic;
-let erin: { token: string };
+let erin: { token: string; actor: Actor };
 const sockets: TestSocket[] = [];
 
-const LIVE = { authRecheckMs: 300, heartbeatMs: 4000, maxSocketsPerUser: 6, maxSubscriptionsPerSocket: 3, maxFrameBytes: 65_536, framesPerSecond: 20, sendBufferBytes: 262_144, maxReplay: 50, ticketTtlSeconds: 10 };
+const LIVE = { authRecheckMs: 300, heartbeatMs: 4000, maxSocketsPerUser: 50, maxSubscriptionsPerSocket: 3, maxFrameBytes: 65_536, framesPerSecond: 20, sendBufferBytes: 262_144, maxReplay: 50, ticketTtlSeconds: 10 };
 
 beforeAll(async () => {
   a = await startTestMosaic({ providers: ['anthropic', 'openai', 'zai', 'ollama'], config: { live: LIVE } });
@@ -149,5 +150,74 @@ describe('live sockets on two replicas', () => {
     const bad = await fetch(url, { headers: { authorization: `Bearer ${erin.token}`, 'last-event-id': 'yesterday' } });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('bad_request');
+  });
+
+  it('send on a socket is the REST message path: stored once per clientMessageId, commands run, answered and seen everywhere', async () => {
+    const conv = await newConversation();
+    const [writer, reader] = [await open(a), await open(b)];
+    await reader.request({ type: 'subscribe', conversationId: conv });
+    const ack = await writer.request({ type: 'send', conversationId: conv, content: 'Hello from a socket', clientMessageId: 'tab-1:1' });
+    expect(ack).toMatchObject({ type: 'ack', for: 'send', result: { conversationId: conv, duplicate: false, scheduled: true, command: null } });
+    const messageId = (ack.result as { messageId: string }).messageId;
+    // A retried send after a reconnect, on another replica or over REST, is the same message.
+    expect(await reader.request({ type: 'send', conversationId: conv, content: 'Hello from a socket', clientMessageId: 'tab-1:1' })).toMatchObject({ result: { messageId, duplicate: true, scheduled: false } });
+    const rest = await b.api<{ messageId: string; duplicate: boolean }>(erin.token, 'POST', `/api/conversations/${conv}/messages`, { content: 'Hello from a socket', clientMessageId: 'tab-1:1' });
+    expect(rest.body).toMatchObject({ messageId, duplicate: true });
+    await waitFor('the answer', () => reader.of('answer:final').length === 1);
+    expect(replyOf(reader.frames, messageId)?.message.content).toBe('Echo: Hello from a socket');
+    expect(reader.messages(conv).filter((m) => m.message.id === messageId)).toHaveLength(1);
+
+    const command = await writer.request({ type: 'send', conversationId: conv, content: '/title Socket talk' });
+    expect(command).toMatchObject({ result: { command: { name: 'title' }, scheduled: false } });
+    await waitFor('the rename', () => reader.of('conversation:updated').some((f) => f.title === 'Socket talk'));
+    const notice = reader.messages(conv).find((m) => m.message.replyToId === (command.result as { messageId: string }).messageId);
+    expect(notice?.message.metadata).toMatchObject({ role: 'system', command: 'title' });
+
+    expect(await writer.request({ type: 'stop', conversationId: conv })).toMatchObject({ type: 'ack', for: 'stop' });
+    const archived = await a.api(erin.token, 'PATCH', `/api/conversations/${conv}`, { archived: true });
+    expect(archived.status).toBe(200);
+    expect(await writer.request({ type: 'send', conversationId: conv, content: 'Anyone?' })).toMatchObject({ type: 'error', error: { code: 'conversation_archived' } });
+  });
+
+  it('typing is relayed to the other sessions of the conversation, never back, and never stored', async () => {
+    const conv = await newConversation();
+    const [one, two] = [await open(a), await open(b)];
+    for (const s of [one, two]) await s.request({ type: 'subscribe', conversationId: conv });
+    const stream = await TestEventStream.open(`${a.url}/api/conversations/${conv}/events`, { authorization: `Bearer ${erin.token}` });
+    expect(await one.request({ type: 'typing', conversationId: conv, typing: true })).toMatchObject({ type: 'ack', for: 'typing' });
+    const session = one.frames[0]!.sessionId;
+    await waitFor('typing on the other socket', () => two.of('typing').length === 1);
+    expect(two.of('typing')[0]).toEqual({ type: 'typing', conversationId: conv, sessionId: session, typing: true });
+    await waitFor('typing on the stream', () => stream.of('typing').length === 1);
+    await one.request({ type: 'ping' });
+    expect(one.of('typing')).toEqual([]);
+    expect(await stored(conv)).toEqual([]);
+    stream.close();
+  });
+
+  it('a message whose publish was lost is sent from the store when the next one shows the gap', async () => {
+    const conv = await newConversation();
+    const s = await open(b);
+    await s.request({ type: 'subscribe', conversationId: conv });
+    // Stored without being published, as when Valkey failed at that moment.
+    const { message: lost } = await a.service.stores.conversations.append(erin.actor, conv, { role: 'user', senderId: erin.actor.userId, senderType: 'user', content: 'Lost in fan-out', channel: 'api', metadata: { noReply: true } });
+    const next = await post(a, conv, 'Next one');
+    await waitFor('both messages', () => s.messages(conv).length >= 2);
+
+    expect(s.messages(conv).slice(0, 2).map((m) => m.message.id)).toEqual([lost.id, next]);
+    await waitFor('the answer', () => s.of('answer:final').length === 1);
+    const seqs = s.messages(conv).map((m) => m.seq);
+    expect(seqs).toEqual((await stored(conv)).map((r) => r.seq));
+  });
+
+  it('a replica that shuts down closes its sockets with 1012 and a reconnect hint; a socket on the other replica carries on', async () => {
+    const conv = await newConversation();
+    const [onA, onB] = [await open(a), await open(b)];
+    for (const s of [onA, onB]) await s.request({ type: 'subscribe', conversationId: conv });
+    await b.stop();
+    await waitFor('the close', () => onB.closed);
+    expect(onB.closed).toMatchObject({ code: 1012, reason: expect.stringContaining('reconnect') });
+    const q = await post(a, conv, 'Still there?');
+    await waitFor('the answer on the surviving replica', () => replyOf(onA.frames, q));
   });
 });
