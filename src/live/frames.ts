@@ -73,14 +73,32 @@ export interface EncodedFrame {
   json: string;
   /** For message frames: the message's seq, the event stream's `id:`. */
   seq?: number;
-  /** Encoded once, on first use, and shared. */
-  bytes(): Buffer;
+  /** The whole WebSocket text frame (RFC 6455, as a server sends it: unmasked), built once, on first use, and shared. */
+  wire(): Buffer;
 }
 
 export function encodeFrame<F extends { type: string }>(frame: F, seq?: number): EncodedFrame {
   const json = JSON.stringify(frame);
-  let bytes: Buffer | null = null;
-  return { type: frame.type, json, ...(seq === undefined ? {} : { seq }), bytes: () => (bytes ??= Buffer.from(json, 'utf8')) };
+  let wire: Buffer | null = null;
+  return { type: frame.type, json, ...(seq === undefined ? {} : { seq }), wire: () => (wire ??= webSocketTextFrame(json)) };
+}
+
+/** FIN + text opcode, the payload length in 7, 16 or 64 bits, no mask (RFC 6455 §5.2). */
+function webSocketTextFrame(text: string): Buffer {
+  const length = Buffer.byteLength(text);
+  const head = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const out = Buffer.allocUnsafe(head + length);
+  out[0] = 0x81;
+  if (length < 126) out[1] = length;
+  else if (length < 65_536) {
+    out[1] = 126;
+    out.writeUInt16BE(length, 2);
+  } else {
+    out[1] = 127;
+    out.writeBigUInt64BE(BigInt(length), 2);
+  }
+  out.write(text, head, 'utf8');
+  return out;
 }
 
 /** A stored message as ChannelMessage JSON: what the conversation knows of it goes into metadata. */

@@ -183,7 +183,7 @@ export class LiveServer {
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const connection = new SocketConnection(id, identity, ws, { limits: this.limits, hub: this.o.hub, conversations: this.o.conversations, logger: this.o.logger, onClosed: (c) => this.release(c) });
+      const connection = new SocketConnection(id, identity, ws, socket, { limits: this.limits, hub: this.o.hub, conversations: this.o.conversations, logger: this.o.logger, onClosed: (c) => this.release(c) });
       this.connections.add(connection);
       if (this.stopping) connection.close(CLOSE.restart, 'server restarting: reconnect and resubscribe with afterSeq');
     });

@@ -5,6 +5,7 @@
  * frames, unknown types and floods each get a clear error, or a close
  * with a reason.
  */
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../logging.ts';
 import { errorMessage, isMosaicError, MosaicError, notFound } from '../errors.ts';
@@ -43,6 +44,8 @@ export class SocketConnection implements LiveConnection {
     readonly id: string,
     readonly identity: LiveIdentity,
     private readonly ws: WebSocket,
+    /** The TCP socket under `ws` (the one its upgrade took over). */
+    private readonly raw: Duplex,
     private readonly o: SocketOptions,
   ) {
     this.tokens = o.limits.framesPerSecond * 2;
@@ -71,14 +74,17 @@ export class SocketConnection implements LiveConnection {
 
   send(frame: EncodedFrame): void {
     if (this.cut || this.ws.readyState !== OPEN) return;
-    const bytes = frame.bytes();
+    const bytes = frame.wire();
     if (this.ws.bufferedAmount + bytes.length > this.o.limits.sendBufferBytes) {
       // A consumer that does not read would make the server hold every event for it.
       this.o.logger.info({ event: 'live.slow_consumer', connection: this.id, userId: this.identity.actor.userId, buffered: this.ws.bufferedAmount }, 'socket cut: slow consumer');
       this.close(CLOSE.policy, `slow consumer: more than ${this.o.limits.sendBufferBytes} bytes waiting`);
       return;
     }
-    this.ws.send(bytes, { binary: false });
+    // The frame was built once for every socket; written as is. ws writes its own frames (pings, close)
+    // straight to the same socket too (no compression, so it never queues), so the order holds, and
+    // bufferedAmount counts these bytes.
+    this.raw.write(bytes);
   }
 
   close(code: number, reason: string): void {

@@ -1,0 +1,53 @@
+/**
+ * The replica that holds the sockets in bench/fanout.ts: the gateway's own
+ * composition root (startMosaic) on an embedded database in a temporary
+ * folder and the given Valkey prefix, with one user and one conversation.
+ * Prints {url, token, conversationId} as one JSON line, then runs until
+ * its stdin closes.
+ *
+ * It also times the replica's side: a bus handler registered after the
+ * live hub's runs right after the hub has written a delta to every socket
+ * (the hub writes synchronously), so produced (the epoch time the producer
+ * put in the delta's text) → that moment is the fan-out latency at the
+ * replica, without the clients' own reading. "report" on stdin prints those
+ * samples as one JSON line and starts again.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { parseConfig } from '../../src/config/load.ts';
+import { createLogger } from '../../src/logging.ts';
+import { startMosaic } from '../../src/main.ts';
+
+const prefix = process.argv[2] ?? 'bench-fanout';
+const dataDir = mkdtempSync(path.join(tmpdir(), 'mosaic-fanout-'));
+const config = parseConfig({
+  http: { port: 0, host: '127.0.0.1', rateLimitPerMinute: 1_000_000 },
+  database: { dataDir },
+  valkey: { url: process.env.VALKEY_URL ?? 'redis://127.0.0.1:6379', keyPrefix: prefix },
+  log: { level: 'error' },
+  providers: { ollama: { enabled: false } },
+  live: { maxSocketsPerUser: 5000, framesPerSecond: 1000 },
+});
+const mosaic = await startMosaic({ config, logger: createLogger(config.log.level) });
+const { token } = await mosaic.core.accounts.createUser({ username: 'bench' });
+const res = await fetch(`${mosaic.httpUrl}/api/conversations`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
+const { id } = (await res.json()) as { id: string };
+let written: number[] = [];
+await mosaic.core.services.bus.subscribe('*', (event) => {
+  if (event.type === 'answer:delta' && event.text) written.push(performance.timeOrigin + performance.now() - Number(event.text));
+});
+process.stdout.write(`${JSON.stringify({ url: mosaic.httpUrl, token, conversationId: id })}\n`);
+createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line !== 'report') return;
+  process.stdout.write(`${JSON.stringify(written)}\n`);
+  written = [];
+});
+process.stdin.on('end', () => {
+  void mosaic.stop().finally(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+    process.exit(0);
+  });
+});
