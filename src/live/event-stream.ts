@@ -68,6 +68,14 @@ class EventStream implements LiveConnection {
     setTimeout(() => this.res.destroy(), 5000).unref();
   }
 
+  /** The server ended the stream's subscription (the conversation was deleted): the client should not reconnect. */
+  end(conversationId: string, reason: string): void {
+    if (this.ended) return;
+    this.send(encodeFrame({ type: 'subscription:ended', conversationId, reason }));
+    this.ended = true;
+    this.res.end();
+  }
+
   heartbeat(): void {
     if (!this.ended) {
       this.start();
@@ -107,9 +115,10 @@ export function eventStreamRoutes(live: LiveServer): RouteGroup {
             sessionId: null,
             maxReplay: live.limits.maxReplay,
             logger: live.logger,
-            onEnded: (reason) => stream.close(CLOSE.policy, reason),
+            onEnded: (reason) => stream.end(conversationId, reason),
           });
-          req.on('close', () => {
+          // The response's close: the client went away, or the stream was ended.
+          res.on('close', () => {
             feed.close();
             live.release(stream);
           });

@@ -173,7 +173,12 @@ export class LiveServer {
   }
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://live.invalid').pathname;
+    let path: string;
+    try {
+      path = new URL(req.url ?? '/', 'http://live.invalid').pathname;
+    } catch {
+      throw new MosaicError('bad_request', 'the request URL cannot be read', { httpStatus: 400 });
+    }
     if (path !== SOCKET_PATH) throw new MosaicError('not_found', `no WebSocket at ${path}; the socket is ${SOCKET_PATH}`, { httpStatus: 404 });
     const identity = await this.o.auth.identify(req);
     const id = randomUUID();

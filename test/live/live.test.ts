@@ -210,6 +210,21 @@ describe('live sockets on two replicas', () => {
     expect(seqs).toEqual((await stored(conv)).map((r) => r.seq));
   });
 
+  it('deleting the conversation ends its subscriptions and streams, and nothing of it follows', async () => {
+    const conv = await newConversation();
+    const s = await open(b);
+    await s.request({ type: 'subscribe', conversationId: conv });
+    const stream = await TestEventStream.open(`${a.url}/api/conversations/${conv}/events`, { authorization: `Bearer ${erin.token}` });
+    await waitFor('subscribed', () => stream.of('subscribed').length === 1);
+    expect((await a.api(erin.token, 'DELETE', `/api/conversations/${conv}`)).status).toBe(204);
+    await waitFor('the end of the subscription', () => s.of('subscription:ended').length === 1);
+    expect(s.of('conversation:updated').at(-1)).toMatchObject({ change: 'deleted' });
+    await waitFor('the end of the stream', () => stream.ended);
+    expect(stream.events.map((e) => e.event).slice(-2)).toEqual(['conversation:updated', 'subscription:ended']);
+    expect(await s.request({ type: 'subscribe', conversationId: conv })).toMatchObject({ type: 'error', error: { code: 'not_found' } });
+    expect(await s.request({ type: 'unsubscribe', conversationId: conv })).toMatchObject({ type: 'error', error: { code: 'not_subscribed' } });
+  });
+
   it('a replica that shuts down closes its sockets with 1012 and a reconnect hint; a socket on the other replica carries on', async () => {
     const conv = await newConversation();
     const [onA, onB] = [await open(a), await open(b)];
