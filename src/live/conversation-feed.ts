@@ -84,6 +84,8 @@ export class ConversationFeed implements FeedTarget {
       const from = afterSeq ?? newest;
       const snapshot = await this.o.hub.bus.liveAnswer(conversationId);
       const rows = await store.listMessages(actor, conversationId, { afterSeq: from, limit: this.o.maxReplay + 1 });
+      // Stored already but not yet ended on the bus (its reply at or before afterSeq): nothing left to stream.
+      const stored = snapshot && !rows.some((r) => r.id === snapshot.started.replyId) ? await store.getMessage(actor, snapshot.started.replyId) : null;
       if (rows.length > this.o.maxReplay) {
         throw new MosaicError('replay_too_large', `more than ${this.o.maxReplay} messages since seq ${from}: load them with GET /api/conversations/${conversationId}/messages?after=${from} and subscribe with the newest seq`, { httpStatus: 409 });
       }
@@ -91,6 +93,7 @@ export class ConversationFeed implements FeedTarget {
       // A client's afterSeq past the newest message must not hide messages stored after it.
       this.lastSeq = Math.min(from, newest);
       const finished = this.sendRows(rows);
+      if (stored) finished.add(stored.id);
       for (const replyId of finished) this.covered.set(replyId, { seq: Infinity });
       if (snapshot && !finished.has(snapshot.started.replyId)) {
         this.o.sink.send(answerStartedFrame(snapshot.started, snapshot));
