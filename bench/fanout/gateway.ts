@@ -6,8 +6,8 @@
  * its stdin closes.
  *
  * It also times the replica's side: a bus handler registered after the
- * live hub's runs right after the hub has written a delta to every socket
- * (the hub writes synchronously), so produced (the epoch time the producer
+ * live hub's runs right after the hub has handed a delta to every socket,
+ * and a microtask it queues runs after their writes, so produced (the epoch time the producer
  * put in the delta's text) → that moment is the fan-out latency at the
  * replica, without the clients' own reading. "report" on stdin prints those
  * samples as one JSON line and starts again.
@@ -37,7 +37,12 @@ const res = await fetch(`${mosaic.httpUrl}/api/conversations`, { method: 'POST',
 const { id } = (await res.json()) as { id: string };
 let written: number[] = [];
 await mosaic.core.services.bus.subscribe('*', (event) => {
-  if (event.type === 'answer:delta' && event.text) written.push(performance.timeOrigin + performance.now() - Number(event.text));
+  // Sockets write a burst's frames in a microtask queued while the hub handed them the event (cork, then
+  // uncork); a microtask queued now runs after all of those.
+  if (event.type === 'answer:delta' && event.text) {
+    const produced = Number(event.text);
+    queueMicrotask(() => written.push(performance.timeOrigin + performance.now() - produced));
+  }
 });
 process.stdout.write(`${JSON.stringify({ url: mosaic.httpUrl, token, conversationId: id })}\n`);
 createInterface({ input: process.stdin }).on('line', (line) => {

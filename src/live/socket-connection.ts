@@ -39,6 +39,11 @@ export class SocketConnection implements LiveConnection {
   private refused = 0;
   private inFlight = 0;
   private cut = false;
+  private corked = false;
+  private readonly uncork = () => {
+    this.corked = false;
+    this.raw.uncork();
+  };
 
   constructor(
     readonly id: string,
@@ -84,6 +89,12 @@ export class SocketConnection implements LiveConnection {
     // The frame was built once for every socket; written as is. ws writes its own frames (pings, close)
     // straight to the same socket too (no compression, so it never queues), so the order holds, and
     // bufferedAmount counts these bytes.
+    // Frames of one burst (Valkey hands several events over in one read) leave in one write.
+    if (!this.corked) {
+      this.corked = true;
+      this.raw.cork();
+      queueMicrotask(this.uncork);
+    }
     this.raw.write(bytes);
   }
 
