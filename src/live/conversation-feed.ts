@@ -29,6 +29,13 @@ import type { FeedTarget, LiveHub } from './live-hub.ts';
 
 export interface FeedSink {
   send(frame: EncodedFrame): void;
+  /**
+   * Resolves once the connection has room for more (less than half its send
+   * buffer waiting), or is gone. Replays wait on it between messages, so a
+   * long backlog goes out at the client's pace instead of cutting it as a
+   * slow consumer; live events wait in the feed's buffer meanwhile.
+   */
+  room(): Promise<void>;
 }
 
 export interface FeedOptions {
@@ -92,7 +99,8 @@ export class ConversationFeed implements FeedTarget {
       if (this.closed) return;
       // A client's afterSeq past the newest message must not hide messages stored after it.
       this.lastSeq = Math.min(from, newest);
-      const finished = this.sendRows(rows);
+      const finished = await this.sendRows(rows);
+      if (this.closed) return;
       if (stored) finished.add(stored.id);
       for (const replyId of finished) this.covered.set(replyId, { seq: Infinity });
       if (snapshot && !finished.has(snapshot.started.replyId)) {
@@ -184,10 +192,12 @@ export class ConversationFeed implements FeedTarget {
     }
   }
 
-  /** Sends stored messages newer than the last one sent; returns the answers they finish. */
-  private sendRows(rows: MessageRow[]): Set<string> {
+  /** Sends stored messages newer than the last one sent, at the connection's pace; returns the answers they finish. */
+  private async sendRows(rows: MessageRow[]): Promise<Set<string>> {
     const finished = new Set<string>();
     for (const row of rows) {
+      await this.o.sink.room();
+      if (this.closed) return finished;
       if (row.seq <= this.lastSeq) continue;
       this.lastSeq = row.seq;
       this.o.sink.send(messageFrame(toView(row)));
@@ -208,7 +218,7 @@ export class ConversationFeed implements FeedTarget {
         for (;;) {
           const rows = await store.listMessages(actor, conversationId, { afterSeq: this.lastSeq, limit: CATCH_UP_PAGE });
           if (this.closed) return;
-          this.sendRows(rows);
+          await this.sendRows(rows);
           if (rows.length < CATCH_UP_PAGE) break;
         }
       } catch (err) {

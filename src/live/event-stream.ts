@@ -58,6 +58,23 @@ class EventStream implements LiveConnection {
     this.res.write(text);
   }
 
+  room(): Promise<void> {
+    if (this.ended || this.res.writableLength < this.sendBufferBytes / 2) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.res.off('drain', done);
+        this.res.off('close', done);
+        resolve();
+      };
+      this.res.on('drain', done);
+      this.res.on('close', done);
+    });
+  }
+
+  get buffered(): number {
+    return this.res.writableLength;
+  }
+
   close(code: number, reason: string): void {
     if (this.ended) return;
     this.start();

@@ -10,6 +10,8 @@ export interface LiveConnection {
   readonly identity: LiveIdentity;
   /** Closing: told to go (close frame or final event sent), not yet gone. */
   readonly closing: boolean;
+  /** Bytes waiting to be sent to the client. */
+  readonly buffered: number;
   /** Ends the connection; the client sees the code and reason. */
   close(code: number, reason: string): void;
   /** Called every heartbeat: a socket pings (and drops a peer that did not answer the last ping); a stream writes a comment. */

@@ -67,10 +67,11 @@ export class LiveServer {
   }
 
   /** This replica's live connections (of one user, when given), for operators and tests. */
-  stats(userId?: string): { sockets: number; streams: number; closing: number } {
-    const out = { sockets: 0, streams: 0, closing: 0 };
+  stats(userId?: string): { sockets: number; streams: number; closing: number; bufferedBytes: number } {
+    const out = { sockets: 0, streams: 0, closing: 0, bufferedBytes: 0 };
     for (const c of this.connections) {
       if (userId !== undefined && c.identity.actor.userId !== userId) continue;
+      out.bufferedBytes += c.buffered;
       if (c.closing) out.closing += 1;
       else if (c.kind === 'socket') out.sockets += 1;
       else out.streams += 1;

@@ -98,6 +98,24 @@ export class SocketConnection implements LiveConnection {
     this.raw.write(bytes);
   }
 
+  room(): Promise<void> {
+    if (this.cut || this.ws.bufferedAmount < this.o.limits.sendBufferBytes / 2) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.raw.off('drain', done);
+        this.raw.off('close', done);
+        resolve();
+      };
+      this.raw.on('drain', done);
+      this.raw.on('close', done);
+    });
+  }
+
+  /** Bytes waiting to be sent (for stats). */
+  get buffered(): number {
+    return this.ws.bufferedAmount;
+  }
+
   close(code: number, reason: string): void {
     if (this.cut) return;
     this.cut = true;

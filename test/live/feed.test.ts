@@ -15,8 +15,7 @@ import { ConversationBus, type ConversationEvent } from '../../src/conversations
 import { ConversationStore } from '../../src/conversations/conversation-store.ts';
 import { toView } from '../../src/conversations/conversation-events.ts';
 import { replyIdFor } from '../../src/conversations/ids.ts';
-import { ConversationFeed } from '../../src/live/conversation-feed.ts';
-import type { EncodedFrame } from '../../src/live/frames.ts';
+import { ConversationFeed, type FeedSink } from '../../src/live/conversation-feed.ts';
 import { LiveHub } from '../../src/live/live-hub.ts';
 import { createPgDatabase, redisPrefix } from '../support/databases.ts';
 import { waitFor } from './support.ts';
@@ -81,9 +80,9 @@ function heldStore(): { store: ConversationStore; hold(method: 'lastSeq' | 'list
   };
 }
 
-function collector(): { frames: Array<Record<string, unknown>>; sink: { send(f: EncodedFrame): void } } {
+function collector(): { frames: Array<Record<string, unknown>>; sink: FeedSink } {
   const frames: Array<Record<string, unknown>> = [];
-  return { frames, sink: { send: (f) => frames.push(JSON.parse(f.json) as Record<string, unknown>) } };
+  return { frames, sink: { send: (f) => frames.push(JSON.parse(f.json) as Record<string, unknown>), room: () => Promise.resolve() } };
 }
 
 async function published(event: ConversationEvent): Promise<void> {

@@ -256,6 +256,32 @@ describe('hostile and careless clients', () => {
     expect(await healthy.request({ type: 'ping' })).toMatchObject({ type: 'pong' });
   });
 
+  it('a replay larger than the send buffer goes out at the client\'s pace instead of cutting it', async () => {
+    const uma = await user('uma');
+    const conv = await conversation(uma.token);
+    // ~5 MB of stored messages: more than the kernel's buffers and many times the send buffer.
+    const ids: string[] = [];
+    for (let i = 0; i < LIVE.maxReplay; i++) {
+      const { message } = await a.service.stores.conversations.append(uma.actor, conv, { role: 'user', senderId: uma.actor.userId, senderType: 'user', content: `${i} ${'z'.repeat(99_000)}`, channel: 'api', metadata: { noReply: true } });
+      ids.push(message.id);
+    }
+    const client = await RawClient.open(b.url, uma.token);
+    raws.push(client);
+    client.stopReading();
+    client.send({ type: 'subscribe', id: 'replay', conversationId: conv, afterSeq: 0 });
+    // The replay fills what the connection holds, then waits for the client (sent all at once, it would be cut).
+    await waitFor('the send buffer to fill', () => b.core.live.stats(uma.actor.userId).bufferedBytes > LIVE.sendBufferBytes / 2 || b.core.live.stats(uma.actor.userId).closing > 0);
+    expect(b.core.live.stats(uma.actor.userId).closing).toBe(0);
+    // Live events meanwhile wait their turn behind the replay.
+    const live = toChannelMessage(uma.actor, conv, { content: 'said during the replay', contentType: 'text' });
+    await a.service.inbound.receive(uma.actor, conv, live, 'api', { answer: false });
+    client.resumeReading();
+    await waitFor('the ack after the replay', () => client.saw('"for":"subscribe"'), 60_000);
+    await waitFor('the live message after it', () => client.saw('said during the replay'));
+    expect(client.closeFrame()).toBeNull();
+    expect(b.core.live.stats(uma.actor.userId)).toMatchObject({ sockets: 1, closing: 0 });
+  });
+
   it('a peer that stops answering pings is dropped', async () => {
     const rae = await user('rae');
     const s = await RawClient.open(a.url, rae.token);

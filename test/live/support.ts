@@ -163,12 +163,14 @@ export class TestEventStream {
 
 /**
  * A socket client written by hand over TCP, for clients that misbehave:
- * after the handshake it reads nothing until told to (a slow consumer; a
- * dead peer that never answers a ping). The `ws` client cannot play these:
- * it resumes reading by itself.
+ * after the handshake it reads nothing while told not to (a slow consumer;
+ * a dead peer that never answers a ping). The `ws` client cannot play
+ * these: it resumes reading by itself. While reading, it answers pings.
  */
 export class RawClient {
   private received = Buffer.alloc(0);
+  private parsedTo = -1;
+  private close: { code: number; reason: string } | null = null;
 
   private constructor(private readonly socket: Socket) {}
 
@@ -180,18 +182,21 @@ export class RawClient {
       `GET /api/socket HTTP/1.1\r\nhost: ${url.host}\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: ${randomBytes(16).toString('base64')}\r\nauthorization: Bearer ${token}\r\n\r\n`,
     );
     const client = new RawClient(socket);
-    socket.on('data', (chunk: Buffer) => (client.received = Buffer.concat([client.received, chunk])));
+    socket.on('data', (chunk: Buffer) => {
+      client.received = Buffer.concat([client.received, chunk]);
+      client.parse();
+    });
     socket.on('error', () => undefined);
     await waitFor('the handshake and hello', () => client.received.includes('"hello"'));
     if (!client.received.toString('latin1').startsWith('HTTP/1.1 101')) throw new Error(`upgrade refused: ${client.received.toString()}`);
     return client;
   }
 
-  /** A masked text frame, as clients must send. */
-  send(frame: Record<string, unknown>): void {
-    const payload = Buffer.from(JSON.stringify(frame));
+  /** A masked frame, as clients must send (text by default). */
+  send(frame: Record<string, unknown> | Buffer, opcode = 0x1): void {
+    const payload = Buffer.isBuffer(frame) ? frame : Buffer.from(JSON.stringify(frame));
     const mask = randomBytes(4);
-    const header = payload.length < 126 ? Buffer.from([0x81, 0x80 | payload.length]) : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
+    const header = payload.length < 126 ? Buffer.from([0x80 | opcode, 0x80 | payload.length]) : Buffer.from([0x80 | opcode, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
     const masked = Buffer.from(payload.map((byte, i) => byte ^ mask[i % 4]!));
     this.socket.write(Buffer.concat([header, mask, masked]));
   }
@@ -212,28 +217,41 @@ export class RawClient {
 
   /** The close frame received, if any: its code and reason. */
   closeFrame(): { code: number; reason: string } | null {
-    const head = this.received.indexOf('\r\n\r\n');
-    let at = head + 4;
-    const data = this.received;
-    while (at + 2 <= data.length) {
-      const opcode = data[at]! & 0x0f;
-      let len = data[at + 1]! & 0x7f;
-      let start = at + 2;
-      if (len === 126) {
-        len = data.readUInt16BE(at + 2);
-        start = at + 4;
-      } else if (len === 127) {
-        len = Number(data.readBigUInt64BE(at + 2));
-        start = at + 10;
-      }
-      if (start + len > data.length) return null;
-      if (opcode === 0x8) return { code: data.readUInt16BE(start), reason: data.subarray(start + 2, start + len).toString() };
-      at = start + len;
-    }
-    return null;
+    return this.close;
   }
 
   destroy(): void {
     this.socket.destroy();
+  }
+
+  /** Walks the complete server frames received since the last call: answers pings, keeps the close. */
+  private parse(): void {
+    if (this.parsedTo < 0) {
+      const head = this.received.indexOf('\r\n\r\n');
+      if (head < 0) return;
+      this.parsedTo = head + 4;
+    }
+    const data = this.received;
+    for (;;) {
+      const at = this.parsedTo;
+      if (at + 2 > data.length) return;
+      const opcode = data[at]! & 0x0f;
+      let len = data[at + 1]! & 0x7f;
+      let start = at + 2;
+      if (len === 126) {
+        if (at + 4 > data.length) return;
+        len = data.readUInt16BE(at + 2);
+        start = at + 4;
+      } else if (len === 127) {
+        if (at + 10 > data.length) return;
+        len = Number(data.readBigUInt64BE(at + 2));
+        start = at + 10;
+      }
+      if (start + len > data.length) return;
+      const payload = data.subarray(start, start + len);
+      if (opcode === 0x9) this.send(Buffer.from(payload), 0xa);
+      if (opcode === 0x8) this.close = { code: payload.readUInt16BE(0), reason: payload.subarray(2).toString() };
+      this.parsedTo = start + len;
+    }
   }
 }
