@@ -11,6 +11,7 @@ import { z } from 'zod';
 import type { AnswerStartedEvent, ConversationEvent, LiveAnswer, StoredMessageView } from '../conversations/conversation-bus.ts';
 import { CHANNEL_PROTOCOL_VERSION, type ChannelMessageJson } from '../protocol/channel-message.ts';
 import { EMPTY_MESSAGE, messageFields, saysSomething } from '../http/message-intake.ts';
+import { API_LIMITS, inspectJson, textProblem } from '../protocol/json-intake.ts';
 
 export const LIVE_PROTOCOL_VERSION = CHANNEL_PROTOCOL_VERSION;
 
@@ -41,9 +42,9 @@ export interface FrameProblem {
 }
 
 /**
- * Reads one text frame. The shared intake guard for text (NUL, lone
- * surrogates, nesting) that REST bodies pass belongs here too, before the
- * schema: this is the one entry point of client frames.
+ * Reads one text frame: JSON, then the intake walk every REST body passes
+ * (NUL, lone surrogates, nesting, value count), then the frame's schema.
+ * This is the one entry point of client frames.
  */
 export function parseClientFrame(text: string): { frame: ClientFrame } | { problem: FrameProblem } {
   let value: unknown;
@@ -54,7 +55,9 @@ export function parseClientFrame(text: string): { frame: ClientFrame } | { probl
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { problem: { id: null, code: 'invalid_frame', message: 'a frame must be a JSON object with a "type"' } };
   const raw = value as Record<string, unknown>;
-  const id = typeof raw.id === 'string' && raw.id.length > 0 && raw.id.length <= 64 ? raw.id : null;
+  const id = typeof raw.id === 'string' && raw.id.length > 0 && raw.id.length <= 64 && textProblem(raw.id) === null ? raw.id : null;
+  const unfit = inspectJson(value, API_LIMITS, 'frame');
+  if (unfit) return { problem: { id, code: 'invalid_frame', message: unfit.message, details: { field: unfit.path, reason: unfit.reason } } };
   const type = raw.type;
   if (typeof type !== 'string' || !(CLIENT_FRAME_TYPES as string[]).includes(type)) {
     return { problem: { id, code: 'unknown_frame', message: `unknown frame type ${JSON.stringify(typeof type === 'string' ? type.slice(0, 40) : type ?? null)}; expected one of ${CLIENT_FRAME_TYPES.join(', ')}` } };

@@ -8,7 +8,7 @@
  * 1012 and a reconnect hint.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { z } from 'zod';
 import { WebSocketServer } from 'ws';
@@ -17,6 +17,7 @@ import type { ConversationServices } from '../conversations/conversation-service
 import type { Logger } from '../logging.ts';
 import { errorMessage, isMosaicError, MosaicError, unauthorized } from '../errors.ts';
 import { created, defineRoute, type RouteGroup } from '../http/route-spec.ts';
+import { errorBody } from '../http/edge.ts';
 import type { ConnectionRegistry } from './connection-registry.ts';
 import { eventStreamRoutes } from './event-stream.ts';
 import { credentialKey, type LiveAuth, type LiveAuthenticator, type LiveIdentity } from './live-auth.ts';
@@ -97,7 +98,7 @@ export class LiveServer {
       this.upgrade(req, socket, head).catch((err: unknown) => {
         const e = isMosaicError(err) ? err : new MosaicError('internal', 'internal error; the server log has the details');
         if (!isMosaicError(err)) this.o.logger.error({ event: 'live.upgrade_failed', err: errorMessage(err) }, 'socket upgrade failed');
-        refuse(socket, e.httpStatus, e.code, e.message);
+        refuse(socket, e.httpStatus, e.code, e.message, req.headers.authorization !== undefined || /[?&]ticket=/.test(req.url ?? ''));
       });
     });
   }
@@ -212,10 +213,11 @@ export class LiveServer {
   }
 }
 
-/** Answers a refused upgrade in the one error shape, then drops the connection. */
-function refuse(socket: Duplex, status: number, code: string, message: string): void {
+/** Answers a refused upgrade in the one error shape (as edge.ts answers requests), then drops the connection. */
+function refuse(socket: Duplex, status: number, code: string, message: string, hadCredentials: boolean): void {
   if (socket.destroyed) return;
-  const body = JSON.stringify({ error: { code, message } });
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' }[status] ?? 'Error';
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n${status === 401 ? 'www-authenticate: Bearer\r\n' : ''}\r\n${body}`);
+  const body = JSON.stringify(errorBody(code, message));
+  const reason = STATUS_CODES[status] ?? 'Error';
+  const challenge = status === 401 ? `www-authenticate: ${hadCredentials ? 'Bearer realm="mosaic", error="invalid_token"' : 'Bearer realm="mosaic"'}\r\n` : '';
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nconnection: close\r\n${challenge}\r\n${body}`);
 }

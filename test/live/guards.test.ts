@@ -199,6 +199,14 @@ describe('hostile and careless clients', () => {
     expect(await s.request({ type: 'subscribe', conversationId: 'nope', afterSeq: -1 })).toMatchObject({ type: 'error', error: { code: 'invalid_frame', message: expect.stringMatching(/conversationId.*afterSeq/s) } });
     expect(await s.request({ type: 'send', conversationId: await conversation(pat.token), content: '   ' })).toMatchObject({ type: 'error', error: { code: 'invalid_frame', message: expect.stringContaining('needs content') } });
     expect(await s.request({ type: 'ping', extra: { deep: [[[[[]]]]] } })).toMatchObject({ type: 'error', error: { code: 'invalid_frame' } });
+    // The intake walk REST bodies pass: text PostgreSQL cannot store, nesting no message needs.
+    const conv = await conversation(pat.token);
+    expect(await s.request({ type: 'send', conversationId: conv, content: 'hi\u0000there' })).toMatchObject({ type: 'error', error: { code: 'invalid_frame', details: { field: 'frame.content', reason: 'nul' } } });
+    s.ws.send(`{"type":"send","id":"lone","conversationId":"${conv}","content":"a\\ud800b"}`);
+    await waitFor('an error', () => s.frames.find((f) => f.id === 'lone'));
+    expect(s.frames.find((f) => f.id === 'lone')).toMatchObject({ type: 'error', error: { details: { reason: 'lone_surrogate' } } });
+    expect(await s.request({ type: 'typing', conversationId: conv, typing: true, x: JSON.parse(`{"a":${'['.repeat(40)}${']'.repeat(40)}}`) })).toMatchObject({ type: 'error', error: { details: { reason: 'too_deep' } } });
+    expect((await a.api<{ items: unknown[] }>(pat.token, 'GET', `/api/conversations/${conv}/messages`)).body.items).toEqual([]);
     // Nested past what the parser takes, or not an object: an error either way, never a crash.
     const errors = () => s.frames.filter((f) => f.type === 'error').length;
     const before = errors();

@@ -209,4 +209,30 @@ export const REST_CASES: Case[] = [
   { name: 'the OpenAPI document with a NUL in the query string is 400', route: 'GET /api/openapi.json', as: 'none', request: () => ({ method: 'GET', path: '/api/openapi.json?x=%00' }), expect: { status: 400, code: 'bad_request' } },
   { name: 'the reference page needs no token and changes nothing', route: 'GET /api/docs', as: 'none', request: () => ({ method: 'GET', path: '/api/docs' }), expect: { status: 200 } },
   { name: 'POST to the reference page is 405 with Allow', route: 'GET /api/docs', as: 'alice', request: () => ({ method: 'POST', path: '/api/docs', body: {} }), expect: { status: 405, code: 'method_not_allowed', headers: { allow: /GET/ } } },
+
+  // ---- live surfaces (issue 14): tickets and event streams; socket frames are in socket.test.ts ----
+  { name: 'GET /api/socket without an upgrade is 426 naming what it is', route: 'GET /api/socket', as: 'alice', request: () => ({ method: 'GET', path: '/api/socket' }), expect: { status: 426, code: 'upgrade_required' } },
+  { name: 'a socket ticket needs a token', route: 'POST /api/socket/ticket', as: 'none', request: () => ({ method: 'POST', path: '/api/socket/ticket' }), expect: { status: 401, code: 'unauthorized', headers: { 'www-authenticate': /^Bearer realm="mosaic"$/ } } },
+  { name: 'a socket ticket is not bought with a wrong token', route: 'POST /api/socket/ticket', as: 'none', request: () => ({ method: 'POST', path: '/api/socket/ticket', headers: { authorization: 'Bearer mos_not-a-token' } }), expect: { status: 401, code: 'unauthorized', headers: { 'www-authenticate': /invalid_token/ } } },
+  { name: 'a socket ticket is not bought with a ticket', route: 'POST /api/socket/ticket', as: 'none', request: () => ({ method: 'POST', path: '/api/socket/ticket?ticket=mtk_x', headers: { authorization: 'Bearer mtk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' } }), expect: { status: 401, code: 'unauthorized' } },
+  { name: 'a socket ticket request with a text/plain body is 415', route: 'POST /api/socket/ticket', as: 'alice', request: () => ({ method: 'POST', path: '/api/socket/ticket', raw: '{}', contentType: 'text/plain' }), expect: { status: 415, code: 'unsupported_media_type' } },
+  {
+    name: 'a socket ticket is short-lived and never cached (single use and hashing: test/live/guards.test.ts)',
+    route: 'POST /api/socket/ticket',
+    as: 'alice',
+    request: () => ({ method: 'POST', path: '/api/socket/ticket' }),
+    expect: { status: 201, headers: { 'cache-control': 'no-store' } },
+    changes: 'one ticket hash in Valkey for tens of seconds (what the route is for)',
+    then: (_f, res) => {
+      const body = res.json as { ticket: string; expiresInSeconds: number };
+      expect(body.ticket).toMatch(/^mtk_[\w-]{43}$/);
+      expect(body.expiresInSeconds).toBeLessThanOrEqual(300);
+    },
+  },
+  { name: "another user's conversation has no event stream (404, as over REST)", route: 'GET /api/conversations/:id/events', as: 'bob', request: (f) => ({ method: 'GET', path: `/api/conversations/${f.aliceConversation}/events` }), expect: { status: 404, code: 'not_found' } },
+  { name: 'an event stream needs a token or a ticket', route: 'GET /api/conversations/:id/events', as: 'none', request: (f) => ({ method: 'GET', path: `/api/conversations/${f.aliceConversation}/events` }), expect: { status: 401, code: 'unauthorized' } },
+  { name: 'an unknown, used or expired ticket opens no event stream', route: 'GET /api/conversations/:id/events', as: 'none', request: (f) => ({ method: 'GET', path: `/api/conversations/${f.aliceConversation}/events?ticket=mtk_${'A'.repeat(43)}` }), expect: { status: 401, code: 'unauthorized' } },
+  { name: 'a Last-Event-ID that is not a seq is 400', route: 'GET /api/conversations/:id/events', as: 'alice', request: (f) => ({ method: 'GET', path: `/api/conversations/${f.aliceConversation}/events`, headers: { 'last-event-id': '1e400' } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'a negative afterSeq is 400', route: 'GET /api/conversations/:id/events', as: 'alice', request: (f) => ({ method: 'GET', path: `/api/conversations/${f.aliceConversation}/events?afterSeq=-1` }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'an event stream of a conversation id that is no uuid is 400', route: 'GET /api/conversations/:id/events', as: 'alice', request: () => ({ method: 'GET', path: '/api/conversations/..%2F..%2Fadmin/events' }), expect: { status: 400, code: 'bad_request' } },
 ];
