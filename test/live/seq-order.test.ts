@@ -41,7 +41,7 @@ it('an append waits for an open append to the same conversation, and gets the se
     await writer.query('begin');
     await writer.query('select id from conversations where id = $1 for update', [conv.id]);
     const held = await writer.query<{ seq: string }>(
-      `insert into messages (conversation_id, role, sender_id, sender_type, content, channel) values ($1, 'user', $2, 'user', 'two', 'api') returning seq`,
+      `insert into messages (conversation_id, owner_id, role, sender_id, sender_type, content, channel) values ($1, $2::uuid, 'user', $2::text, 'user', 'two', 'api') returning seq`,
       [conv.id, alice.userId],
     );
     const heldSeq = Number(held.rows[0]!.seq);
