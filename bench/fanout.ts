@@ -10,7 +10,8 @@
  * startMosaic) holds the server side of the sockets. Produced and arrival
  * times come from this process's clock. Needs Valkey at VALKEY_URL
  * (default redis://127.0.0.1:6379). `node bin/run-ts.js bench/fanout.ts`;
- * BENCH_PROFILE_DIR=<dir> also writes a CPU profile of the gateway there.
+ * BENCH_PROFILE_DIR=<dir> also writes a CPU profile of the gateway there;
+ * BENCH_SOCKETS=1000 runs one size; BENCH_LATENCY_ONLY=1 skips the throughput runs.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -145,19 +146,25 @@ async function throughput(n: number): Promise<void> {
   console.log(`${String(n).padStart(5)} sockets  sustained: ${Math.round(rate)} deltas/s (${Math.round(rate * n)} frames/s sent), delta → every socket p50 ${ms(q(allArrived, 0.5))} p99 ${ms(q(allArrived, 0.99))}`);
 }
 
+/** Ends the run early (BENCH_LATENCY_ONLY). */
+class Done extends Error {}
+
 try {
   await bus.publish({ type: 'answer:started', conversationId, replyId, replyTo: replyId, agentId: null, provider: 'bench', model: 'bench', routing: null, seq: 0 });
   console.log(`latency at ${1000 / LATENCY_INTERVAL_MS} deltas/s (one streaming answer), ${LATENCY_DELTAS} deltas per run:`);
-  const sizes = [1, 100, 1000];
+  const sizes = (process.env.BENCH_SOCKETS ?? '1,100,1000').split(',').map(Number);
   for (const n of sizes) {
     await openSockets(n);
     await latency(n);
   }
+  if (process.env.BENCH_LATENCY_ONLY) throw new Done();
   console.log(`throughput: ${THROUGHPUT_DELTAS} deltas, at most ${WINDOW} in flight:`);
   for (const n of [...sizes].reverse()) {
     for (const ws of sockets.splice(n)) ws.terminate();
     await throughput(n);
   }
+} catch (err) {
+  if (!(err instanceof Done)) throw err;
 } finally {
   for (const ws of sockets) ws.terminate();
   await bus.publish({ type: 'answer:stopped', conversationId, replyId, replyTo: replyId }).catch(() => undefined);
