@@ -38,10 +38,10 @@ gateway.once('exit', (code) => {
 });
 const nextLine = async () => (await lines.next()).value as string;
 const { url, token, conversationId } = JSON.parse(await nextLine()) as { url: string; token: string; conversationId: string };
-/** The replica's side: produced → written to every socket, per delta since the last report. */
-async function replicaSamples(): Promise<number[]> {
+/** The replica's side, per delta since the last report: produced → written to every socket, and arrived → written. */
+async function replicaSamples(): Promise<{ written: number[]; inside: number[] }> {
   gateway.stdin!.write('report\n');
-  return JSON.parse(await nextLine()) as number[];
+  return JSON.parse(await nextLine()) as { written: number[]; inside: number[] };
 }
 
 const valkeyUrl = process.env.VALKEY_URL ?? 'redis://127.0.0.1:6379';
@@ -117,7 +117,8 @@ async function latency(n: number): Promise<void> {
   await new Promise((r) => setTimeout(r, 500));
   const replica = await replicaSamples();
   console.log(`${String(n).padStart(5)} sockets`);
-  console.log(`        at the replica, produced → written to every socket:  p50 ${ms(q(replica, 0.5))}  p99 ${ms(q(replica, 0.99))}  (${replica.length} deltas)`);
+  console.log(`        at the replica, produced → written to every socket:  p50 ${ms(q(replica.written, 0.5))}  p99 ${ms(q(replica.written, 0.99))}  (${replica.written.length} deltas)`);
+  console.log(`        inside the replica, arrived → written to every socket: p50 ${ms(q(replica.inside, 0.5))}  p99 ${ms(q(replica.inside, 0.99))}`);
   console.log(`        at the clients, produced → read by a socket:          p50 ${ms(q(latencies, 0.5))}  p99 ${ms(q(latencies, 0.99))}  (${latencies.length} arrivals)`);
   console.log(`        at the clients, produced → read by every socket:      p50 ${ms(q(allArrived, 0.5))}  p99 ${ms(q(allArrived, 0.99))}  (${allArrived.length}/${LATENCY_DELTAS} deltas)`);
 }

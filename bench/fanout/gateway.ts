@@ -9,8 +9,9 @@
  * live hub's runs right after the hub has handed a delta to every socket,
  * and a microtask it queues runs after their writes, so produced (the epoch time the producer
  * put in the delta's text) → that moment is the fan-out latency at the
- * replica, without the clients' own reading. "report" on stdin prints those
- * samples as one JSON line and starts again.
+ * replica, without the clients' own reading; from the event's arrival at
+ * the replica to that moment is the fan-out inside it. "report" on stdin
+ * prints those samples as one JSON line and starts again.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,19 +37,30 @@ const { token } = await mosaic.core.accounts.createUser({ username: 'bench' });
 const res = await fetch(`${mosaic.httpUrl}/api/conversations`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
 const { id } = (await res.json()) as { id: string };
 let written: number[] = [];
+let inside: number[] = [];
+let arrived = 0;
+// The bus runs a conversation's own handlers before the '*' ones (the hub's): this one sees the event arrive.
+await mosaic.core.services.bus.subscribe(id, (event) => {
+  if (event.type === 'answer:delta') arrived = performance.now();
+});
 await mosaic.core.services.bus.subscribe('*', (event) => {
   // Sockets write a burst's frames in a microtask queued while the hub handed them the event (cork, then
   // uncork); a microtask queued now runs after all of those.
   if (event.type === 'answer:delta' && event.text) {
     const produced = Number(event.text);
-    queueMicrotask(() => written.push(performance.timeOrigin + performance.now() - produced));
+    const at = arrived;
+    queueMicrotask(() => {
+      written.push(performance.timeOrigin + performance.now() - produced);
+      inside.push(performance.now() - at);
+    });
   }
 });
 process.stdout.write(`${JSON.stringify({ url: mosaic.httpUrl, token, conversationId: id })}\n`);
 createInterface({ input: process.stdin }).on('line', (line) => {
   if (line !== 'report') return;
-  process.stdout.write(`${JSON.stringify(written)}\n`);
+  process.stdout.write(`${JSON.stringify({ written, inside })}\n`);
   written = [];
+  inside = [];
 });
 process.stdin.on('end', () => {
   void mosaic.stop().finally(() => {
