@@ -123,6 +123,19 @@ describe('live sockets on two replicas', () => {
     expect(late.frames.filter((f) => f.type.startsWith('answer:'))).toEqual([]);
   });
 
+  it('thinking streams as deltas of its own, apart from the text', async () => {
+    const conv = (await a.api<{ id: string }>(erin.token, 'POST', '/api/conversations', { localOnly: true })).body.id;
+    const s = await open(a);
+    await s.request({ type: 'subscribe', conversationId: conv });
+    a.simulators.ollama.script({ thinking: 'First I consider the question carefully.', text: 'Here is the answer.', frameDelayMs: 5 });
+    const q = await post(b, conv, 'Think, then answer');
+    await waitFor('the answer', () => s.of('answer:final').length === 1);
+    const deltas = s.of('answer:delta');
+    expect(deltas.map((d) => d.thinking ?? '').join('')).toBe('First I consider the question carefully.');
+    expect(deltas.map((d) => d.text ?? '').join('')).toBe('Here is the answer.');
+    expect(replyOf(s.frames, q)?.message).toMatchObject({ content: 'Here is the answer.', metadata: { provider: 'ollama' } });
+  });
+
   it('the event stream sends the same events, and Last-Event-ID resumes after the last message seen', async () => {
     const conv = await newConversation();
     const url = `${b.url}/api/conversations/${conv}/events`;
