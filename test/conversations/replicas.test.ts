@@ -86,6 +86,8 @@ describe('two replicas', () => {
     const stopped = await waitFor('the stopped answer', async () => (await messagesOf(conv.body.id)).find((m) => m.role === 'assistant') ?? null);
     expect(stopped.metadata.stopped).toBe(true);
     expect(stopped.content).toMatch(/_Stopped\._$/);
+    // answer:stopped is published after the stopped answer is stored: wait for it rather than race it.
+    await waitFor('answer:stopped on both replicas', async () => (seenByA.includes('answer:stopped') && seenByB.includes('answer:stopped') ? true : null));
     offA();
     offB();
     for (const seen of [seenByA, seenByB]) expect(seen).toEqual(expect.arrayContaining(['message:new', 'answer:started', 'answer:delta', 'answer:cancel', 'answer:stopped']));
