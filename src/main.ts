@@ -183,6 +183,8 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
     });
     const live = createLiveServer({ config, logger, valkey, bus: services.bus, conversations: services.conversations, accounts });
     await live.start();
+    // Also stopped (first) once the server listens; this one covers a start that fails before.
+    cleanups.push(() => live.stop());
     const core: MosaicCore = {
       config,
       logger,

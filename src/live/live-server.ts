@@ -46,6 +46,7 @@ export class LiveServer {
   private readonly wss: WebSocketServer;
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
+  private stopped: Promise<void> | null = null;
 
   constructor(private readonly o: LiveServerOptions) {
     const c = o.config;
@@ -165,7 +166,12 @@ export class LiveServer {
     void this.o.registry.release(identity.actor.userId, id).catch(() => undefined);
   }
 
-  async stop(): Promise<void> {
+  /** Once; a second call waits for the first. */
+  stop(): Promise<void> {
+    return (this.stopped ??= this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
