@@ -224,6 +224,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
     // Identity change jobs waited for the channels to subscribe.
     services.identityEvents.channelsStarted();
 
+    const rateLimitStore = valkeyRateLimitStore(valkey, config.valkey.keyPrefix);
     const app = createHttpApp({
       logger,
       authenticate: (token) => core.accounts.tokens.authenticate(token),
@@ -231,7 +232,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       metrics: core.metrics,
       bodyLimit: config.http.bodyLimit,
       rateLimitPerMinute: config.http.rateLimitPerMinute,
-      rateLimitStore: valkeyRateLimitStore(valkey, config.valkey.keyPrefix),
+      rateLimitStore,
       routes,
       version: packageVersion(),
       pages: [{ path: '/link', router: linkPageRouter(linking.browser) }],
@@ -256,7 +257,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
     }
     // At stop, HTTP closes first: no request reaches a stopping service.
     cleanups.push(closeHttp);
-    live.attach(server);
+    live.attach(server, { store: rateLimitStore, perMinute: config.http.rateLimitPerMinute });
     // Before that, sockets get 1012 and a reconnect hint rather than a dropped connection.
     cleanups.push(() => live.stop());
     const address = server.address() as AddressInfo;

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { z } from 'zod';
+import { ipKeyGenerator, type Store } from 'express-rate-limit';
 import { WebSocketServer } from 'ws';
 import type { MosaicConfig } from '../config/schema.ts';
 import type { ConversationServices } from '../conversations/conversation-services.ts';
@@ -47,6 +48,7 @@ export class LiveServer {
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
   private stopped: Promise<void> | null = null;
+  private rateLimit: { store: Store; perMinute: number } | null = null;
 
   constructor(private readonly o: LiveServerOptions) {
     const c = o.config;
@@ -92,8 +94,13 @@ export class LiveServer {
     every(this.o.config.authRecheckMs, () => this.recheck());
   }
 
-  /** Takes the HTTP server's upgrades to /api/socket; any other upgrade is refused. */
-  attach(server: Server): void {
+  /**
+   * Takes the HTTP server's upgrades to /api/socket; any other upgrade is
+   * refused. `rateLimit` is the API's limiter store (already set up by the
+   * app): an upgrade counts as one request of its client, as on /api.
+   */
+  attach(server: Server, rateLimit?: { store: Store; perMinute: number }): void {
+    this.rateLimit = rateLimit ?? null;
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => undefined);
       this.upgrade(req, socket, head).catch((err: unknown) => {
@@ -188,6 +195,11 @@ export class LiveServer {
       throw new MosaicError('bad_request', 'the request URL cannot be read', { httpStatus: 400 });
     }
     if (path !== SOCKET_PATH) throw new MosaicError('not_found', `no WebSocket at ${path}; the socket is ${SOCKET_PATH}`, { httpStatus: 404 });
+    if (this.rateLimit) {
+      // As the app's limiter: counted per client address; a Valkey failure lets the request pass.
+      const hits = await Promise.resolve(this.rateLimit.store.increment(ipKeyGenerator(clientAddress(req)))).then((r) => r.totalHits, () => 0);
+      if (hits > this.rateLimit.perMinute) throw new MosaicError('rate_limited', 'too many requests; slow down and retry in a minute', { httpStatus: 429 });
+    }
     const identity = await this.o.auth.identify(req);
     const id = randomUUID();
     await this.reserve(identity, id);
@@ -217,6 +229,18 @@ export class LiveServer {
       c.close(CLOSE.unauthorized, 'unauthorized: the token was revoked or the user disabled');
     }
   }
+}
+
+/**
+ * The client's address as the app sees it (`trust proxy: loopback`): a
+ * proxy on this host may name the client in X-Forwarded-For; nobody else may.
+ */
+function clientAddress(req: IncomingMessage): string {
+  const peer = req.socket.remoteAddress ?? '';
+  const forwarded = req.headers['x-forwarded-for'];
+  if (!forwarded || !/^(127\.|::1$|::ffff:127\.)/.test(peer)) return peer;
+  const hops = String(forwarded).split(',').map((h) => h.trim()).filter(Boolean);
+  return hops.at(-1) ?? peer;
 }
 
 /** Answers a refused upgrade in the one error shape (as edge.ts answers requests), then drops the connection. */

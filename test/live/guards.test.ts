@@ -298,4 +298,19 @@ describe('hostile and careless clients', () => {
     s.stopReading();
     await waitFor('the dead peer to be dropped', () => a.core.live.stats(rae.actor.userId).sockets + a.core.live.stats(rae.actor.userId).closing === 0, 30_000);
   });
+
+  it('upgrades count against the API rate limit like any request of the client', async () => {
+    const vic = await user('vic');
+    // A replica with a tiny limit (counts are shared through Valkey): spend it, then upgrade.
+    const strict = await startTestMosaic({ replicaOf: a, config: { http: { rateLimitPerMinute: 5 } } });
+    try {
+      await waitFor('the limit to be spent', async () => (await strict.api(vic.token, 'GET', '/api/me')).status === 429);
+      expect(await refused(strict, { token: vic.token })).toMatchObject({ status: 429, body: { error: { code: 'rate_limited' } } });
+      expect(await refused(strict, {})).toMatchObject({ status: 429 });
+    } finally {
+      await strict.stop();
+    }
+    // The others, with their own limit, are not affected.
+    expect((await open(a, { token: vic.token })).frames[0]).toMatchObject({ type: 'hello' });
+  });
 });
