@@ -36,6 +36,7 @@ import { adminSocketPath, startAdminSocket } from './admin/admin-socket.ts';
 import type { AdminContext } from './admin/operations.ts';
 import type { DataDirOwner } from './db/data-dir-lock.ts';
 import { createLinking, type Linking } from './identity/linking.ts';
+import { signInRoutes } from './http/sign-in-routes.ts';
 import { IDENTITY_CHANGED_JOB } from './identity/identity-events.ts';
 import { linkRoutes } from './http/link-routes.ts';
 import { linkPageRouter } from './http/link-page.ts';
@@ -206,6 +207,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       tokensRoutes(core.accounts),
       adminUsersRoutes(core.accounts, linking.links),
       ...linkRoutes(linking.links),
+      signInRoutes(linking.signIn, core.accounts),
       credentialRoutes(core.credentials, config.providers.userBaseUrls),
       providerRoutes({ registry: services.providers, health: services.health, directory: services.models, hasUserCredential: (actor, p) => credentials.has(actor, p) }),
       routingRoutes({ routing: services.routing, conversationState: (actor, id) => conversations.api.routingState(actor, id) }),

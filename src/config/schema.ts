@@ -239,7 +239,7 @@ export const configSchema = z
       .prefault({}),
     linking: z
       .object({
-        maxFailedAttempts: positiveInt.default(5).describe('Failed link attempts (`!link` tokens, sign-ins on the link page) one chat account, one token or one username may make before it is locked out.'),
+        maxFailedAttempts: positiveInt.default(5).describe('Failed attempts (`!link` tokens; password sign-ins on the link page, `POST /api/auth/login` and the web client) one chat account, one token or one username may make before it is locked out.'),
         lockoutMinutes: positiveInt.default(15).describe('How long a lockout lasts; failures are counted over the same window.'),
       })
       .strict()

@@ -14,6 +14,7 @@ import type { ChannelLinkService } from './channel-link-service.ts';
 import type { LinkAttemptLimiter } from './link-attempts.ts';
 import type { LinkChannel } from './link-channels.ts';
 import type { LinkState, LinkStateStore } from './link-state-store.ts';
+import type { PasswordSignIn } from './password-sign-in.ts';
 
 /** What the page shows next. */
 export type BrowserStep =
@@ -27,6 +28,7 @@ export interface BrowserLinkDeps {
   accounts: AccountService;
   states: LinkStateStore;
   attempts: LinkAttemptLimiter;
+  signIn: PasswordSignIn;
   logger: Logger;
 }
 
@@ -75,12 +77,9 @@ export class BrowserLinkFlow {
       return this.refused(channel, 400, 'This form has expired', 'Each form works once. Open the link from the chat again.');
     }
     const again = async (problem: string): Promise<BrowserStep> => ({ step: 'sign-in', channel, channelUserId: state.channelUserId, form: await this.d.states.createForm(nonce, 'sign-in'), problem });
-    const name = username.trim().toLowerCase();
-    const userLock = await this.d.attempts.lockedFor('username', name);
-    if (userLock > 0) return again(`Too many failed sign-ins for this username. Try again in ${minutes(userLock)}.`);
-    const actor = name && password ? await this.d.accounts.verifyLogin(name, password) : null;
-    if (!actor) {
-      await this.d.attempts.fail('username', name);
+    const result = await this.d.signIn.signIn(username, password);
+    if (result.outcome === 'locked') return again(`Too many failed sign-ins for this username. Try again in ${minutes(result.lockedForSeconds)}.`);
+    if (result.outcome === 'refused') {
       const perState = await this.d.attempts.fail('state', nonce);
       this.d.logger.warn({ event: 'identity.browser_sign_in_failed', channel: channel.name, channelUserId: state.channelUserId, stateLocked: perState.lockedForSeconds > 0 }, 'link page: sign-in failed');
       if (perState.lockedForSeconds > 0) {
@@ -89,7 +88,7 @@ export class BrowserLinkFlow {
       }
       return again('Wrong username or password (or the account has no password: ask your admin to set one, or use a link token).');
     }
-    await this.d.attempts.clear('username', name);
+    const actor = result.actor;
     return { step: 'confirm', channel, channelUserId: state.channelUserId, username: actor.username, form: await this.d.states.createForm(nonce, 'confirm', actor.userId) };
   }
 

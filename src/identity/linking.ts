@@ -17,11 +17,14 @@ import { LinkAttemptLimiter } from './link-attempts.ts';
 import { LinkChannels } from './link-channels.ts';
 import { LinkStateStore } from './link-state-store.ts';
 import { LinkTokenStore } from './link-token-store.ts';
+import { PasswordSignIn } from './password-sign-in.ts';
 
 export interface Linking {
   links: ChannelLinkService;
   browser: BrowserLinkFlow;
   channels: LinkChannels;
+  /** Username + password sign-in with the lockout every surface shares (the API, the link page, the web client). */
+  signIn: PasswordSignIn;
 }
 
 export function createLinking(deps: {
@@ -47,6 +50,7 @@ export function createLinking(deps: {
     publish: deps.publish,
     logger: deps.logger,
   });
-  const browser = new BrowserLinkFlow({ links, accounts: deps.accounts, states: new LinkStateStore(deps.valkey, prefix), attempts, logger: deps.logger });
-  return { links, browser, channels };
+  const signIn = new PasswordSignIn(deps.accounts, attempts);
+  const browser = new BrowserLinkFlow({ links, accounts: deps.accounts, states: new LinkStateStore(deps.valkey, prefix), attempts, signIn, logger: deps.logger });
+  return { links, browser, channels, signIn };
 }

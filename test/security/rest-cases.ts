@@ -164,6 +164,20 @@ export const REST_CASES: Case[] = [
     changes: 'creates an account (what the route is for)',
   },
 
+  // ---- signing in with a password -------------------------------------------------------------
+  { name: 'a sign-in sent as a form is 415', route: 'POST /api/auth/login', as: 'none', request: () => ({ method: 'POST', path: '/api/auth/login', raw: 'username=alice&password=x', contentType: 'application/x-www-form-urlencoded' }), expect: { status: 415, code: 'unsupported_media_type' } },
+  { name: 'a sign-in without a password is 400 and checks nothing', route: 'POST /api/auth/login', as: 'none', request: () => ({ method: 'POST', path: '/api/auth/login', body: { username: 'alice' } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'a sign-in with unknown fields is 400', route: 'POST /api/auth/login', as: 'none', request: () => ({ method: 'POST', path: '/api/auth/login', body: { username: 'alice', password: 'x', role: 'admin' } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'NUL in a sign-in username is 400', route: 'POST /api/auth/login', as: 'none', request: () => ({ method: 'POST', path: '/api/auth/login', body: { username: `alice${NUL}`, password: 'x' } }), expect: { status: 400, code: 'bad_request' } },
+  {
+    name: 'a wrong password is 401 and issues no token',
+    route: 'POST /api/auth/login',
+    as: 'none',
+    request: () => ({ method: 'POST', path: '/api/auth/login', body: { username: 'alice', password: 'not-her-password' } }),
+    expect: { status: 401, code: 'invalid_credentials' },
+    changes: 'counts one failed sign-in for the username in Valkey (the lockout)',
+  },
+
   // ---- linking chat accounts (issue 17) ----------------------------------------------------
   { name: 'link tokens need a token', route: 'POST /api/auth/channel-link-token', as: 'none', request: () => ({ method: 'POST', path: '/api/auth/channel-link-token', body: {} }), expect: { status: 401, code: 'unauthorized' } },
   { name: "a member asking for another account's link token is 403", route: 'POST /api/auth/channel-link-token', as: 'bob', request: () => ({ method: 'POST', path: '/api/auth/channel-link-token', body: { username: 'alice' } }), expect: { status: 403, code: 'forbidden' } },
