@@ -8,6 +8,7 @@ module.exports = {
     { name: 'provider-sdks-only-in-providers', severity: 'error', from: { pathNot: '^src/providers/' }, to: { path: 'node_modules/(@anthropic-ai/sdk|openai|ollama)/' } },
     { name: 'bullmq-only-in-jobs', severity: 'error', from: { pathNot: '^src/jobs/' }, to: { path: 'node_modules/bullmq/' } },
     { name: 'matrix-libs-only-in-appservice', severity: 'error', from: { pathNot: '^appservice/' }, to: { path: 'node_modules/(matrix-js-sdk|matrix-bot-sdk|matrix-appservice|matrix-appservice-bridge)/' } },
+    { name: 'prom-client-only-in-metrics-adapters', severity: 'error', comment: 'Parts record through the metrics port (src/metrics/metrics-port.ts); Prometheus lives in src/http/ and the Matrix channel\'s own metrics file.', from: { pathNot: '^(src/http/|appservice/transport/matrix-metrics\\.ts$)' }, to: { path: 'node_modules/prom-client/' } },
     { name: 'domain-knows-no-http', severity: 'error', comment: 'Domain code knows nothing of HTTP; adapters translate at the edges.', from: { path: '^src/(conversations|commands|routing|agents|identity|protocol)/' }, to: { path: 'node_modules/(express|ws|helmet)/' } },
   ],
   options: {

@@ -14,6 +14,7 @@ import { AccountService } from './identity/account-service.ts';
 import { createHttpApp } from './http/app.ts';
 import type { RouteGroup } from './http/route-spec.ts';
 import { createMetrics, startMetricsListener, type Metrics } from './http/metrics.ts';
+import { knownModels } from './http/metric-labels.ts';
 import { answerClientErrors } from './http/edge.ts';
 import { Readiness } from './http/readiness.ts';
 import { adminUsersRoutes, meRoutes, tokensRoutes } from './http/account-routes.ts';
@@ -125,7 +126,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       }));
     cleanups.push(closeHttp);
     // What `mosaic config check` checks too, before anything opens.
-    const metrics = createMetrics();
+    const metrics = createMetrics({ knownModel: knownModels(config), logger });
     const metricsListener = config.metrics.enabled ? await startMetricsListener(metrics, config.metrics.host, config.metrics.port, logger) : null;
     if (metricsListener) cleanups.push(() => metricsListener.close());
     const secretBox = secretBoxFromConfig(config.secrets);
@@ -160,8 +161,9 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
     // A default start has no key: that is a choice, not a fault (a user storing a key is told why not).
     if (!config.secrets.key) logger.info({ event: 'secrets.missing' }, 'MOSAIC_SECRET_KEY is not set: users cannot store their own provider keys');
     const credentialResolver = new CredentialResolver(credentials);
-    const services = buildServices({ config, logger, database, valkey, credentials, credentialResolver, ...(providerPolicy ? { providerPolicy } : {}) });
+    const services = buildServices({ config, logger, database, valkey, credentials, credentialResolver, metrics: metrics.port, ...(providerPolicy ? { providerPolicy } : {}) });
     cleanups.push(() => services.stop());
+    metrics.sources.queues = () => services.jobs.depths();
     await services.start();
     readiness.add({
       name: 'providers',
@@ -184,6 +186,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
     });
     const live = createLiveServer({ config, logger, valkey, bus: services.bus, conversations: services.conversations, accounts });
     await live.start();
+    metrics.sources.live = () => ({ connections: live.stats(), framesSent: live.frames.totals() });
     // Also stopped (first) once the server listens; this one covers a start that fails before.
     cleanups.push(() => live.stop());
     const core: MosaicCore = {

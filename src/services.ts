@@ -38,6 +38,7 @@ import { createJobSystem, jobWithHandler, type JobSystem } from './jobs/job-syst
 import { PermanentJobError } from './jobs/job-definition.ts';
 import { REPLY_JOB } from './conversations/reply-job.ts';
 import { IDENTITY_CHANGED_JOB, IdentityEvents } from './identity/identity-events.ts';
+import { NO_METRICS, type MetricsPort } from './metrics/metrics-port.ts';
 
 export interface ServiceDeps {
   config: MosaicConfig;
@@ -48,6 +49,8 @@ export interface ServiceDeps {
   credentialResolver: CredentialResolver;
   /** Tests replace the providers' retry sleep and backoff. */
   providerPolicy?: Parameters<typeof createProviderRegistry>[2];
+  /** Where the operator's metrics are recorded (src/http/metrics.ts). */
+  metrics?: MetricsPort;
 }
 
 export interface Services {
@@ -71,11 +74,18 @@ export interface Services {
 
 export function buildServices(deps: ServiceDeps): Services {
   const { config, logger, database, valkey } = deps;
+  const metrics = deps.metrics ?? NO_METRICS;
   const db = database.db;
   const health = createProviderHealth(config, valkey, { logger });
+  const healthListener = health.outcomeListener();
+  const policy = deps.providerPolicy?.policy;
   const providers = createProviderRegistry(config, logger, {
     ...deps.providerPolicy,
-    policy: { ...deps.providerPolicy?.policy, onOutcome: health.outcomeListener() },
+    policy: {
+      ...policy,
+      onOutcome: (outcome) => (healthListener(outcome), metrics.providerCall(outcome)),
+      onRetry: (retry) => (policy?.onRetry?.(retry), metrics.providerRetry(retry.provider, retry.error.kind)),
+    },
   });
   health.bindRegistry(providers);
   const models = new ProviderModelDirectory(providers, { logger });
@@ -96,6 +106,7 @@ export function buildServices(deps: ServiceDeps): Services {
     directory,
     availability,
     classificationCache: valkeyClassificationCache(valkey, config.valkey.keyPrefix),
+    metrics,
     ...(classifierAdapter ? { modelClassify: modelClassifier(classifierAdapter, config.routing.classifierModel.model) } : {}),
   });
 
@@ -127,7 +138,7 @@ export function buildServices(deps: ServiceDeps): Services {
     sessions: new SessionStore(db),
     bus,
     lock: new ConversationLock(valkey, config.valkey.keyPrefix),
-    routing: { route: (actor, input) => routing.route({ ...input, userId: actor?.userId ?? null }), budget: (actor) => routing.budgetFor(actor.userId) },
+    routing: { route: (actor, input) => routing.route({ ...input, userId: actor?.userId ?? null }, { record: true }), budget: (actor) => routing.budgetFor(actor.userId) },
     userSettings: { setMonthlyBudget: (actor, usd) => users.setMonthlyBudget(actor.userId, usd) },
     providers: {
       adapter: (name) => providers.get(name),
@@ -148,6 +159,7 @@ export function buildServices(deps: ServiceDeps): Services {
       deltaIntervalMs: config.conversations.deltaIntervalMs,
     },
     logger,
+    metrics,
   });
   for (const def of coreCommands({ service: conversations, directory }, commands)) commands.register(def);
 
@@ -157,6 +169,7 @@ export function buildServices(deps: ServiceDeps): Services {
     logger,
     db,
     valkey,
+    metrics,
     handlers: {
       healthProbe: async () => ({ probes: await health.probeAll() }),
       summarization: async (payload) => {

@@ -33,6 +33,7 @@ import type { ActorLookup, ConversationSettings, ProviderPort, ReplyScheduler, R
 import { SessionInfoService } from './session-info.ts';
 import type { SessionStore } from './session-store.ts';
 import { SummaryService } from './summary-service.ts';
+import { NO_METRICS, type MetricsPort } from '../metrics/metrics-port.ts';
 
 export interface ConversationServiceDeps {
   conversations: ConversationStore;
@@ -51,6 +52,8 @@ export interface ConversationServiceDeps {
   actorFor: ActorLookup;
   settings: ConversationSettings;
   logger: Logger;
+  /** Where answers and model calls are counted for the operator. */
+  metrics?: MetricsPort;
 }
 
 export interface ConversationServices {
@@ -67,7 +70,8 @@ export function createConversationServices(deps: ConversationServiceDeps): Conve
   const { conversations, sessions, directory, settings, logger } = deps;
   const events = new ConversationEvents(deps.bus, logger);
   const agents = new ConversationAgents(deps.agents);
-  const ledger = new CallLedger(sessions, directory);
+  const metrics = deps.metrics ?? NO_METRICS;
+  const ledger = new CallLedger(sessions, directory, metrics);
   const notices = new Notices(conversations, events);
   const sessionInfo = new SessionInfoService({ conversations, sessions, agents, events });
   const api = new ConversationApi({ conversations, agents, sessionInfo, events, routing: deps.routing, userSettings: deps.userSettings, directory });
@@ -88,6 +92,6 @@ export function createConversationServices(deps: ConversationServiceDeps): Conve
   });
   const records = new TurnRecords({ conversations, sessions, ledger, sessionInfo, events });
   const attempts = new AnswerAttempts({ sessions, providers: deps.providers, summaries, records, tools: deps.tools, settings });
-  const answers = new AnswerService({ conversations, agents, lock: deps.lock, routing: deps.routing, directory, attempts, records, notices, events, actorFor: deps.actorFor, settings, logger });
+  const answers = new AnswerService({ conversations, agents, lock: deps.lock, routing: deps.routing, directory, attempts, records, notices, events, actorFor: deps.actorFor, settings, logger, metrics });
   return { api, inbound, answers, summaries, sessionInfo, stores: { conversations, agents: deps.agents, sessions } };
 }

@@ -4,19 +4,40 @@
  * public, the metrics are not. Labels are bounded by construction: an HTTP
  * request is labelled with the template of the route that answered it
  * (`/api/conversations/:id`), anything no route matched with `unmatched`,
- * so no request can add a series of its own choosing.
+ * so no request can add a series of its own choosing; the domain's series
+ * (domain-metrics.ts) bound theirs the same way (metric-labels.ts).
+ *
+ * Node's default metrics keep their standard names (process_cpu_seconds_total,
+ * nodejs_eventloop_lag_seconds, …) so stock dashboards work; Mosaic's own
+ * series are `mosaic_*`.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from '../logging.ts';
+import type { MetricsPort } from '../metrics/metrics-port.ts';
+import { errorMessage } from '../errors.ts';
+import { packageVersion } from '../version.ts';
+import { createDomainMetrics, type ScrapeSources } from './domain-metrics.ts';
+import { allCatalogueModelsKnown, LabelPolicy, type KnownModel } from './metric-labels.ts';
 import { listenHttp } from './listen.ts';
 
 export interface Metrics {
   registry: Registry;
   httpRequests: Counter<'method' | 'route' | 'status'>;
   httpDuration: Histogram<'method' | 'route'>;
+  /** What the domain and the job system record through (injected at the composition root). */
+  port: MetricsPort;
+  /** Values read at scrape time; the composition root plugs each in once its part exists. */
+  sources: ScrapeSources;
+}
+
+export interface MetricsOptions {
+  /** Models that may be label values (knownModels(config)); default: the catalogue's. */
+  knownModel?: KnownModel;
+  /** Told when a scrape-time source fails (the scrape goes on without it). */
+  logger?: Logger;
 }
 
 /** Label of requests no route answered (404s, static files, refused before routing). */
@@ -24,13 +45,18 @@ export const UNMATCHED = 'unmatched';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
-export function createMetrics(): Metrics {
+export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'mosaic_' });
+  collectDefaultMetrics({ register: registry });
+  new Gauge({ name: 'mosaic_build_info', help: 'Always 1; the running version as a label', labelNames: ['version'], registers: [registry] }).set({ version: packageVersion() }, 1);
+  const labels = new LabelPolicy(options.knownModel ?? allCatalogueModelsKnown());
+  const domain = createDomainMetrics(registry, labels, (what, err) => options.logger?.warn({ event: 'metrics.collect_failed', what, err: errorMessage(err) }, `metrics: ${what} could not be read for this scrape`));
   return {
     registry,
     httpRequests: new Counter({ name: 'mosaic_http_requests_total', help: 'HTTP requests by route template and status', labelNames: ['method', 'route', 'status'], registers: [registry] }),
     httpDuration: new Histogram({ name: 'mosaic_http_request_seconds', help: 'HTTP request duration by route template', labelNames: ['method', 'route'], buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: [registry] }),
+    port: domain.port,
+    sources: domain.sources,
   };
 }
 

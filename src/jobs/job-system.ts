@@ -13,6 +13,8 @@ import type { JobDefinition, JobHandler } from './job-definition.ts';
 import { JobQueueService, type ScheduleReport } from './queue-service.ts';
 import { QueueRegistry } from './queue-registry.ts';
 import { checkEvictionPolicy, type EvictionPolicyCheck } from './valkey-policy.ts';
+import type { MetricsPort, QueueDepth } from '../metrics/metrics-port.ts';
+import { queueDepths } from './job-metrics.ts';
 
 /** A job another part defines, with its handler (none: defined but not run here). */
 export interface JobRegistration {
@@ -32,6 +34,7 @@ export interface JobSystemOptions {
   valkey: Redis;
   handlers?: InjectedJobHandlers;
   jobs?: JobRegistration[];
+  metrics?: MetricsPort;
 }
 
 export interface JobSystem {
@@ -39,6 +42,8 @@ export interface JobSystem {
   service: JobQueueService;
   admin: JobAdmin;
   logs: AgentLogStore;
+  /** Every queue's job counts by state (read at scrape time). */
+  depths(): Promise<QueueDepth[]>;
   start(): Promise<{ schedules: ScheduleReport[]; valkeyPolicy: EvictionPolicyCheck }>;
   stop(): Promise<void>;
 }
@@ -69,6 +74,7 @@ export function createJobSystem(options: JobSystemOptions): JobSystem {
     logSink: logs,
     timezone: config.jobs.timezone,
     tuning: { lockDurationMs: config.jobs.lockDurationMs, stalledIntervalMs: config.jobs.stalledIntervalMs, shutdownTimeoutMs: config.jobs.shutdownTimeoutMs },
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   service.handle(BUILTIN_JOBS.logTiers.name, logTiersHandler(logs, config));
   service.handle(BUILTIN_JOBS.sessionGc.name, sessionGcHandler(options.db, options.valkey, config));
@@ -84,6 +90,7 @@ export function createJobSystem(options: JobSystemOptions): JobSystem {
     service,
     admin,
     logs,
+    depths: () => queueDepths(registry),
     async start() {
       const valkeyPolicy = await checkEvictionPolicy(options.valkey, logger);
       const schedules = await service.syncSchedules();

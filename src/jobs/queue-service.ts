@@ -12,6 +12,8 @@ import { JobLifecycleLog, JOB_LOG_SOURCE, type AgentLogSink } from './job-lifecy
 import type { QueueRegistry } from './queue-registry.ts';
 import { bullQueueName } from './queue-names.ts';
 import { encodeJobRef } from './job-ref.ts';
+import type { MetricsPort } from '../metrics/metrics-port.ts';
+import { recordJobMetrics } from './job-metrics.ts';
 
 export interface WorkerTuning {
   /** A job whose worker stops renewing its lock is recovered after this. */
@@ -30,6 +32,8 @@ export interface JobQueueServiceOptions {
   tuning: WorkerTuning;
   /** Time zone of cron schedules that do not name their own. */
   timezone: string;
+  /** Where each worker's waits and runs are recorded. */
+  metrics?: MetricsPort;
 }
 
 export type ScheduleOutcome = 'created' | 'replaced' | 'unchanged' | 'removed' | 'not-scheduled';
@@ -149,6 +153,7 @@ export class JobQueueService {
       });
       worker.on('error', (err) => this.logger.error({ err, event: 'jobs.worker_error', queue }, `job worker for ${queue} hit an error: ${errorMessage(err)}`));
       this.lifecycle.attach(worker, queue);
+      if (this.options.metrics) recordJobMetrics(worker, queue, this.options.metrics);
       this.workers.push({ queue, worker });
     }
     await Promise.all(this.workers.map((w) => w.worker.waitUntilReady()));

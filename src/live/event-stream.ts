@@ -17,6 +17,7 @@ import { encodeFrame, type EncodedFrame } from './frames.ts';
 import type { LiveIdentity } from './live-auth.ts';
 import { CLOSE, type LiveConnection } from './live-connection.ts';
 import type { LiveServer } from './live-server.ts';
+import type { FrameCounter } from './frame-counter.ts';
 
 const seqParam = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -33,6 +34,7 @@ class EventStream implements LiveConnection {
     readonly identity: LiveIdentity,
     private readonly res: Response,
     private readonly sendBufferBytes: number,
+    private readonly frames: FrameCounter,
   ) {}
 
   get closing(): boolean {
@@ -56,6 +58,7 @@ class EventStream implements LiveConnection {
       return;
     }
     this.res.write(text);
+    this.frames.count('stream', frame.type);
   }
 
   room(): Promise<void> {
@@ -121,7 +124,7 @@ export function eventStreamRoutes(live: LiveServer): RouteGroup {
           const conversationId = params.id;
           const lastEventId = req.headers['last-event-id'];
           const afterSeq = lastEventId !== undefined ? parseInput(seqParam, lastEventId, 'Last-Event-ID') : query.afterSeq;
-          const stream = new EventStream(randomUUID(), identity, res, live.limits.sendBufferBytes);
+          const stream = new EventStream(randomUUID(), identity, res, live.limits.sendBufferBytes, live.frames);
           await live.admit(stream);
           const feed = new ConversationFeed({
             hub: live.hub,

@@ -26,6 +26,7 @@ import { CLOSE, type LiveConnection, type LiveLimits } from './live-connection.t
 import type { LiveHub } from './live-hub.ts';
 import { SocketConnection } from './socket-connection.ts';
 import type { SocketTickets } from './socket-tickets.ts';
+import { FrameCounter } from './frame-counter.ts';
 
 export const SOCKET_PATH = '/api/socket';
 
@@ -43,6 +44,8 @@ export interface LiveServerOptions {
 
 export class LiveServer {
   readonly limits: LiveLimits;
+  /** Frames written by this replica, read by the metrics at scrape time. */
+  readonly frames = new FrameCounter();
   private readonly connections = new Set<LiveConnection>();
   private readonly wss: WebSocketServer;
   private timers: NodeJS.Timeout[] = [];
@@ -208,7 +211,7 @@ export class LiveServer {
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const connection = new SocketConnection(id, identity, ws, socket, { limits: this.limits, hub: this.o.hub, conversations: this.o.conversations, logger: this.o.logger, onClosed: (c) => this.release(c) });
+      const connection = new SocketConnection(id, identity, ws, socket, { limits: this.limits, hub: this.o.hub, conversations: this.o.conversations, logger: this.o.logger, frames: this.frames, onClosed: (c) => this.release(c) });
       this.connections.add(connection);
       if (this.stopping) connection.close(CLOSE.restart, 'server restarting: reconnect and resubscribe with afterSeq');
     });

@@ -16,12 +16,14 @@ import { ackFrame, encodeFrame, errorFrame, helloFrame, parseClientFrame, type C
 import type { LiveIdentity } from './live-auth.ts';
 import { CLOSE, type LiveConnection, type LiveLimits } from './live-connection.ts';
 import type { LiveHub } from './live-hub.ts';
+import type { FrameCounter } from './frame-counter.ts';
 
 export interface SocketOptions {
   limits: LiveLimits;
   hub: LiveHub;
   conversations: ConversationServices;
   logger: Logger;
+  frames: FrameCounter;
   onClosed(connection: SocketConnection): void;
 }
 
@@ -96,6 +98,7 @@ export class SocketConnection implements LiveConnection {
       queueMicrotask(this.uncork);
     }
     this.raw.write(bytes);
+    this.o.frames.count('socket', frame.type);
   }
 
   room(): Promise<void> {

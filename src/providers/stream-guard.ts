@@ -33,6 +33,8 @@ export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 500, maxMs: 8000, maxRe
 
 export interface ChatOutcome {
   provider: ProviderName;
+  /** The model the request asked for. */
+  model?: string;
   ok: boolean;
   latencyMs: number;
   /** Attempts made (1 + retries). */
@@ -88,6 +90,7 @@ const STOPPED = Symbol('stopped');
 
 export interface GuardOptions {
   provider: ProviderName;
+  model?: string;
   policy: StreamPolicy;
   signal?: AbortSignal;
   userCredential?: boolean;
@@ -103,6 +106,7 @@ export function guardedChat(provider: ProviderName, policy: StreamPolicy, reques
   const own = request.credential?.source === 'user';
   return guardedStream({
     provider,
+    model: request.model,
     policy,
     ...(request.signal ? { signal: request.signal } : {}),
     userCredential: own,
@@ -123,6 +127,7 @@ export async function* guardedStream(options: GuardOptions): AsyncGenerator<Chat
   const report = (ok: boolean, error?: ProviderError) =>
     policy.onOutcome?.({
       provider,
+      ...(options.model !== undefined ? { model: options.model } : {}),
       ok,
       latencyMs: Date.now() - started,
       attempts,

@@ -16,6 +16,8 @@ import { RuleCompiler } from './rule-matcher.ts';
 import { RuleStore } from './rule-store.ts';
 import { Router } from './router.ts';
 import type { ModelDirectory, ProviderAvailability, RoutingInput, RoutingRefusal, RoutingResult } from './types.ts';
+import type { RoutingRule } from './rule-schema.ts';
+import type { MetricsPort, RoutingRecord } from '../metrics/metrics-port.ts';
 
 export interface UserPolicy {
   localOnly: boolean;
@@ -35,12 +37,16 @@ export class RoutingService {
     readonly rules: RuleStore,
     readonly router: Router,
     private readonly userPolicy?: UserPolicyLookup,
+    private readonly metrics?: Pick<MetricsPort, 'routingDecision'>,
   ) {}
 
-  async route(input: RoutingInput): Promise<RoutingResult> {
+  /** `record`: a decision for a message, counted in the metrics (a dry run such as explain is not). */
+  async route(input: RoutingInput, options: { record?: boolean } = {}): Promise<RoutingResult> {
     const [sets, policy] = await Promise.all([this.rules.rulesFor(input.userId), this.policyOf(input.userId)]);
     // A user marked local-only stays local whatever the conversation says; the budget is always the ledger's, never the caller's.
-    return this.router.decide({ ...input, localOnly: input.localOnly === true || policy.localOnly, budget: policy.budget }, this.compiler.compileSet(sets));
+    const result = await this.router.decide({ ...input, localOnly: input.localOnly === true || policy.localOnly, budget: policy.budget }, this.compiler.compileSet(sets));
+    if (options.record) this.metrics?.routingDecision({ outcome: result.outcome === 'routed' ? 'routed' : result.code, skipped: result.fallbacksTried.length, by: decidedBy(result, input, sets.userRules) });
+    return result;
   }
 
   /** The user's budget, this month's spend and its state; null when no budget applies. */
@@ -51,6 +57,13 @@ export class RoutingService {
   private policyOf(userId: string | null): Promise<UserPolicy> {
     return userId && this.userPolicy ? this.userPolicy(userId) : Promise.resolve(NO_POLICY);
   }
+}
+
+/** Which rule decided, for the metrics: users' own rules are one value, whoever wrote them. */
+function decidedBy(result: RoutingResult, input: RoutingInput, userRules: RoutingRule[]): RoutingRecord['by'] {
+  if (result.rule) return userRules.some((r) => r.id === result.rule!.id) ? { kind: 'user' } : { kind: 'system', name: result.rule.name };
+  const pinned = result.outcome === 'routed' && input.pin && input.pin.provider === result.provider && input.pin.model === result.model;
+  return pinned ? { kind: 'pin' } : { kind: 'none' };
 }
 
 export interface CreateRoutingServiceOptions {
@@ -64,6 +77,8 @@ export interface CreateRoutingServiceOptions {
   classificationCache?: ClassificationCache;
   /** For retirement dates and the budget's month; tests pass their own. */
   clock?: () => number;
+  /** Where decisions made for messages are counted. */
+  metrics?: Pick<MetricsPort, 'routingDecision'>;
 }
 
 export function createRoutingService(options: CreateRoutingServiceOptions): RoutingService {
@@ -88,7 +103,7 @@ export function createRoutingService(options: CreateRoutingServiceOptions): Rout
     const spent = await sessions.userUsage(actorOf(row), monthStart(now));
     return { localOnly: row.localOnly, budget: budgetStatus({ monthlyUsd, source: own !== null ? 'user' : 'default', spentUsd: spent.costUsd, economyAt, now }) };
   };
-  return new RoutingService(new RuleStore(options.db), router, userPolicy);
+  return new RoutingService(new RuleStore(options.db), router, userPolicy, options.metrics);
 }
 
 /** For callers that prefer an exception (the agent runner): the refusal as a MosaicError carrying its user notice. */

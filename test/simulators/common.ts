@@ -43,6 +43,8 @@ export interface Step {
   usage?: { input?: number; output?: number; cacheRead?: number; cacheWrite?: number };
   /** Finish reason override, in the provider's own vocabulary. */
   finishReason?: string;
+  /** The model the answer says it came from (a dated snapshot id, say); default: the one asked for. */
+  model?: string;
 }
 
 export type StepFn = (request: RecordedRequest) => Step;
@@ -120,7 +122,7 @@ export function buildPlan(step: Step, model: string, messages: unknown, requestF
   }
   const output = Math.max(1, Math.ceil((text.length + (step.thinking?.length ?? 0) + (toolCall ? JSON.stringify(toolCall.arguments).length : 0)) / 4));
   return {
-    model,
+    model: step.model ?? model,
     ...(step.thinking ? { thinking: step.thinking } : {}),
     textChunks,
     ...(toolCall ? { toolCall } : {}),

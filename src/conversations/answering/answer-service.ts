@@ -21,6 +21,8 @@ import type { ActorLookup, ConversationSettings, RoutingPort } from '../ports.ts
 import type { AnswerAttempts } from './answer-attempt.ts';
 import { AnswerStream } from './answer-stream.ts';
 import type { TurnRecords } from './turn-records.ts';
+import type { AnswerOutcome, MetricsPort } from '../../metrics/metrics-port.ts';
+import type { ModelRef } from '../../routing/types.ts';
 
 /** Failures after which another model may take the message (the provider, not the request, is at fault). */
 const FAILOVER_CODES = new Set(['provider_unavailable', 'provider_rate_limit', 'provider_timeout', 'provider_malformed_stream', 'provider_auth', 'provider_disabled', 'provider_stream_incomplete']);
@@ -41,6 +43,7 @@ export class AnswerService {
       actorFor: ActorLookup;
       settings: ConversationSettings;
       logger: Logger;
+      metrics: Pick<MetricsPort, 'answer'>;
     },
   ) {}
 
@@ -116,16 +119,20 @@ export class AnswerService {
     });
     const stream = new AnswerStream(this.d.events, { conversationId, replyId, replyTo: userMessage.id }, this.d.settings.deltaIntervalMs ?? 50);
     const avoid: FallbackTried[] = [];
+    const startedAt = Date.now();
+    let ended: { outcome: AnswerOutcome; by: ModelRef | null } = { outcome: 'error', by: null };
     try {
       for (;;) {
         const routed = await this.d.routing.route(actor, { ...routingInput, ...(avoid.length ? { avoid } : {}) });
         if (routed.outcome === 'refused') {
+          ended = { outcome: 'refused', by: null };
           await this.d.notices.store(actor, conversationId, userMessage, `⚠️ ${routed.userNotice}`, { routing: routed, refused: routed.code });
           await this.d.conversations.update(actor, conversationId, { lastRouting: routed });
           await this.d.events.publish({ type: 'answer:failed', conversationId, replyId, replyTo: userMessage.id, notice: routed.userNotice });
           return;
         }
         const outcome = await this.d.attempts.run({ actor, conv, agent, userMessage, replyId, routed, signal: controller.signal, stream });
+        ended = { outcome: outcome.ok ? 'answered' : controller.signal.aborted ? 'stopped' : 'failed', by: routed };
         if (outcome.ok) return;
         const { err, streamed, toolsRan } = outcome;
         if (controller.signal.aborted) {
@@ -153,6 +160,8 @@ export class AnswerService {
     } finally {
       unsubscribe();
       lease.signal.removeEventListener('abort', onLeaseLost);
+      const firstAt = stream.firstDeltaAt;
+      this.d.metrics.answer({ outcome: ended.outcome, provider: ended.by?.provider ?? null, model: ended.by?.model ?? null, seconds: (Date.now() - startedAt) / 1000, firstTokenSeconds: firstAt === null ? null : (firstAt - startedAt) / 1000 });
     }
   }
 }

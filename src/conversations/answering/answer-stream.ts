@@ -17,6 +17,7 @@ export class AnswerStream {
   private thinking = '';
   private timer: NodeJS.Timeout | null = null;
   private lastPublish = 0;
+  private firstAt: number | null = null;
   /** The latest publish: events of one answer go out in order on one connection; this is awaited at the end. */
   private last: Promise<void> = Promise.resolve();
 
@@ -25,6 +26,11 @@ export class AnswerStream {
     private readonly answer: { conversationId: string; replyId: string; replyTo: string },
     private readonly intervalMs: number,
   ) {}
+
+  /** When the first text or thinking of this answer arrived (its time to first token); null until then. */
+  get firstDeltaAt(): number | null {
+    return this.firstAt;
+  }
 
   /** A model starts on the answer (again, after a failed attempt: surfaces drop what they showed of it). */
   async started(by: Pick<AnswerStartedEvent, 'agentId' | 'provider' | 'model' | 'routing'>): Promise<void> {
@@ -61,6 +67,7 @@ export class AnswerStream {
   }
 
   private beginStep(): void {
+    this.firstAt ??= Date.now();
     if (!this.stepDone) return;
     this.stepDone = false;
     this.step += 1;
