@@ -25,6 +25,7 @@ import type { Registration } from './transport/registration.ts';
 import type { ReplyStreamer } from './outbound/reply-streamer.ts';
 import type { RoomManager } from './rooms/room-manager.ts';
 import { createAppserviceApp, listen } from './transport/transaction-listener.ts';
+import type { MatrixMetrics } from './transport/matrix-metrics.ts';
 
 export interface MatrixAdapterDeps {
   registration: Registration;
@@ -40,6 +41,7 @@ export interface MatrixAdapterDeps {
   host: string;
   port: number;
   maxBodyBytes: number;
+  metrics?: MatrixMetrics;
   logger: Logger;
   /** Where stale events are picked up again (crashed replicas). */
   sweepIntervalMs?: number;
@@ -139,6 +141,7 @@ export class MatrixAdapter implements IChannelAdapter {
       hsToken: this.d.registration.hs_token,
       maxBodyBytes: this.d.maxBodyBytes,
       logger,
+      ...(this.d.metrics ? { metrics: this.d.metrics } : {}),
       handlers: {
         transaction: (txnId, hash, body) => this.d.processor.intake(txnId, hash, body),
         acknowledged: () => void this.d.processor.drain(),

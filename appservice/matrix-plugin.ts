@@ -20,6 +20,7 @@ import { identityReactions } from './identity/identity-reactions.ts';
 import { matrixLinkChannel } from './identity/matrix-link-channel.ts';
 import { MatrixAdapter } from './matrix-adapter.ts';
 import { MatrixClient } from './transport/matrix-client.ts';
+import { MatrixMetrics } from './transport/matrix-metrics.ts';
 import { loadRegistration, type Registration } from './transport/registration.ts';
 import { ReplyStreamer } from './outbound/reply-streamer.ts';
 import { SendFailures } from './outbound/send-failures.ts';
@@ -59,7 +60,8 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
       const m = config.matrix;
       const registration = options.registration ?? loadRegistration(m.registrationFile);
       const botUserId = `@${registration.sender_localpart}:${m.serverName}`;
-      const client = new MatrixClient({ homeserverUrl: m.homeserverUrl, asToken: registration.as_token, botUserId, logger, ...options.clientRetry });
+      const metrics = MatrixMetrics.on(core.metrics.registry);
+      const client = new MatrixClient({ homeserverUrl: m.homeserverUrl, asToken: registration.as_token, botUserId, logger, metrics, ...options.clientRetry });
       const ghosts = new Ghosts(client, database.db, m.serverName, logger);
       const rooms = new RoomStore(database.db);
       const conversations = new ConversationStore(database.db);
@@ -98,8 +100,8 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
         inlineMediaBytes: INLINE_MEDIA_BYTES,
         observe: (msg) => adapter?.deliver(msg) ?? Promise.resolve(),
       });
-      const processor = new EventProcessor(new EventJournal(database.db), handler, logger, options.faults);
-      const streamer = new ReplyStreamer({ client, bus: services.bus, rooms, conversations, ownerActor, matrixUsersOf: (userId) => identities.matrixUsersOf(userId), manager, valkey: core.valkey, keyPrefix: config.valkey.keyPrefix, editIntervalMs: m.editIntervalMs, typingTimeoutMs: m.typingTimeoutMs, logger, failures: new SendFailures(logger, core.metrics.registry, services.jobs.logs) });
+      const processor = new EventProcessor(new EventJournal(database.db), handler, logger, { metrics, ...(options.faults ? { faults: options.faults } : {}) });
+      const streamer = new ReplyStreamer({ client, bus: services.bus, rooms, conversations, ownerActor, matrixUsersOf: (userId) => identities.matrixUsersOf(userId), manager, valkey: core.valkey, keyPrefix: config.valkey.keyPrefix, editIntervalMs: m.editIntervalMs, typingTimeoutMs: m.typingTimeoutMs, logger, failures: new SendFailures(logger, metrics, services.jobs.logs) });
       const recovery = new DeliveryRecovery({ rooms, conversations, streamer, ownerActor, logger, ...(options.recovery?.graceMs !== undefined ? { graceMs: options.recovery.graceMs } : {}) });
       adapter = new MatrixAdapter({
         registration,
@@ -118,6 +120,7 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
           await client.setDisplayName(botUserId, 'Mosaic').catch((err: unknown) => logger.warn({ channel: 'matrix', event: 'bot.profile_failed', err: (err as Error).message }, 'could not set the bot display name'));
         },
         maxBodyBytes: m.maxBodyBytes,
+        metrics,
         logger,
         ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}),
       });

@@ -9,7 +9,8 @@
 import type { ConversationStore } from '../../src/conversations/conversation-store.ts';
 import type { Actor } from '../../src/identity/actor.ts';
 import type { RoomWithConversation } from '../rooms/room-store.ts';
-import { refusalCode, type SendFailures } from './send-failures.ts';
+import type { SendFailures } from './send-failures.ts';
+import { refusalCode } from '../transport/matrix-client.ts';
 
 export type DeliveryState = 'delivered' | 'fallback' | 'failed';
 

@@ -24,12 +24,12 @@ import type { Actor } from '../../src/identity/actor.ts';
 import type { Logger } from '../../src/logging.ts';
 import type { Redis } from '../../src/valkey/client.ts';
 import { routingLine, type RoutingSummary } from '../translation/formatting.ts';
-import { isPermanentSendError, type MatrixClient } from '../transport/matrix-client.ts';
+import { isPermanentSendError, refusalCode, type MatrixClient } from '../transport/matrix-client.ts';
 import type { RoomManager } from '../rooms/room-manager.ts';
 import type { RoomStore, RoomWithConversation } from '../rooms/room-store.ts';
 import { routingField } from './routing-field.ts';
 import { DeliveryRecord } from './delivery-record.ts';
-import { refusalCode, type SendFailures } from './send-failures.ts';
+import type { SendFailures } from './send-failures.ts';
 import { StreamedMessages, type StreamedMessage } from './streamed-message.ts';
 
 interface Stream {

@@ -6,11 +6,10 @@
  * what became of the message: a plain-text fallback reached the room, or
  * nothing did.
  */
-import { Counter, type Registry } from 'prom-client';
 import type { AgentLogEntry } from '../../src/logs/agent-log-store.ts';
 import type { Logger } from '../../src/logging.ts';
-import { CanonicalJsonError } from '../transport/canonical-json.ts';
-import { MatrixApiError } from '../transport/matrix-client.ts';
+import { refusalCode } from '../transport/matrix-client.ts';
+import type { MatrixMetrics } from '../transport/matrix-metrics.ts';
 
 export type RefusalOutcome = 'fallback' | 'failed';
 
@@ -24,35 +23,17 @@ export interface Refusal {
   outcome: RefusalOutcome;
 }
 
-/** The errcodes a metric label may take (anything else is `other`: labels stay few). */
-const KNOWN_ERRCODES = new Set(['M_BAD_JSON', 'M_NOT_JSON', 'M_TOO_LARGE', 'M_FORBIDDEN', 'M_UNKNOWN', 'M_NOT_FOUND', 'M_INVALID_PARAM', 'M_CANONICAL_JSON']);
-
-/** What a refusal is called in logs and metrics. */
-export function refusalCode(err: unknown): { errcode: string; status: number | null } {
-  if (err instanceof CanonicalJsonError) return { errcode: 'M_CANONICAL_JSON', status: null };
-  if (err instanceof MatrixApiError) return { errcode: err.errcode, status: err.status };
-  return { errcode: 'M_UNKNOWN', status: null };
-}
-
 export class SendFailures {
-  private readonly counter: Counter<'errcode' | 'outcome'> | null;
-
   constructor(
     private readonly logger: Logger,
-    registry: Registry | null,
+    private readonly metrics: MatrixMetrics | null,
     private readonly agentLog: { append(entry: AgentLogEntry): Promise<void> } | null,
-  ) {
-    const name = 'mosaic_matrix_sends_refused_total';
-    this.counter = registry
-      ? ((registry.getSingleMetric(name) as Counter<'errcode' | 'outcome'> | undefined) ??
-        new Counter({ name, help: 'Matrix sends the homeserver refused for good, by errcode and what was delivered instead', labelNames: ['errcode', 'outcome'], registers: [registry] }))
-      : null;
-  }
+  ) {}
 
   async refused(r: Refusal): Promise<void> {
     const { errcode, status } = refusalCode(r.error);
     const message = r.error instanceof Error ? r.error.message : String(r.error);
-    this.counter?.inc({ errcode: KNOWN_ERRCODES.has(errcode) ? errcode : 'other', outcome: r.outcome });
+    this.metrics?.refusal(errcode, r.outcome);
     const fields = { channel: 'matrix', event: 'send.refused', conversationId: r.conversationId, messageId: r.messageId, roomId: r.roomId, errcode, status, outcome: r.outcome, err: message };
     this.logger.error(fields, r.outcome === 'fallback' ? 'the homeserver refused a send; a plain-text fallback was delivered' : 'the homeserver refused a send and its fallback');
     await this.agentLog

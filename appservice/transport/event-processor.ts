@@ -11,6 +11,7 @@ import type { EventHandler } from '../inbound/event-handler.ts';
 import type { MatrixEvent } from '../translation/translate-inbound.ts';
 import type { TransactionBody } from './transaction-listener.ts';
 import { malformation, skippedRecord } from './event-intake.ts';
+import type { EventOutcome, MatrixMetrics } from './matrix-metrics.ts';
 
 /** Claims an event gets before it is marked failed (a claim lost to a crash counts too). */
 export const MAX_EVENT_ATTEMPTS = 5;
@@ -20,25 +21,37 @@ export interface ProcessorFaults {
   afterStore?(txnId: string): Promise<void> | void;
 }
 
+export interface ProcessorOptions {
+  faults?: ProcessorFaults;
+  /** Claims an event gets before it is marked failed (default MAX_EVENT_ATTEMPTS). */
+  maxAttempts?: number;
+  metrics?: MatrixMetrics;
+}
+
 export class EventProcessor {
   private draining: Promise<void> | null = null;
   private again = false;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
 
+  private readonly faults: ProcessorFaults;
+  private readonly maxAttempts: number;
+
   constructor(
     private readonly journal: EventJournal,
     private readonly handler: EventHandler,
     private readonly logger: Logger,
-    private readonly faults: ProcessorFaults = {},
-    private readonly maxAttempts = MAX_EVENT_ATTEMPTS,
-  ) {}
+    private readonly options: ProcessorOptions = {},
+  ) {
+    this.faults = options.faults ?? {};
+    this.maxAttempts = options.maxAttempts ?? MAX_EVENT_ATTEMPTS;
+  }
 
-  /** Stores a transaction's events before it is acknowledged. */
-  async intake(txnId: string, bodyHash: string, body: TransactionBody): Promise<void> {
+  /** Stores a transaction's events before it is acknowledged; 'repeat' when it was stored before. */
+  async intake(txnId: string, bodyHash: string, body: TransactionBody): Promise<'stored' | 'repeat'> {
     if (await this.journal.knownTransaction(txnId, bodyHash)) {
       this.logger.info({ channel: 'matrix', event: 'transaction.repeat', txnId }, 'transaction already stored; acknowledging again');
-      return;
+      return 'repeat';
     }
     const good: IncomingEvent[] = [];
     for (const [index, raw] of body.events.entries()) {
@@ -55,6 +68,7 @@ export class EventProcessor {
     const fresh = await this.journal.record(txnId, bodyHash, good);
     this.logger.debug({ channel: 'matrix', event: 'transaction.stored', txnId, events: body.events.length, fresh: fresh.length }, 'transaction stored');
     await this.faults.afterStore?.(txnId);
+    return 'stored';
   }
 
   /** Processes every claimable event, oldest first. Concurrent calls coalesce. */
@@ -97,11 +111,14 @@ export class EventProcessor {
   private async processOne(eventId: string): Promise<boolean> {
     const row = await this.journal.claim(eventId);
     if (!row) return false;
+    const started = Date.now();
+    const done = (outcome: EventOutcome) => this.options.metrics?.eventProcessed(outcome, (Date.now() - started) / 1000);
     const e = row.payload as unknown as MatrixEvent;
     if (row.attempts > this.maxAttempts) {
       const reason = `gave up after ${row.attempts - 1} attempts; last error: ${row.error ?? 'the process handling it stopped before it finished'}`;
       this.logger.error({ channel: 'matrix', event: 'event.given_up', eventId, type: e.type, roomId: e.room_id, attempts: row.attempts - 1 }, 'event failed too often; marked failed and skipped');
       await this.journal.finish(eventId, 'failed', reason);
+      done('given_up');
       return true;
     }
     try {
@@ -109,8 +126,10 @@ export class EventProcessor {
       if (outcome.status === 'skipped') {
         this.logger.debug({ channel: 'matrix', event: 'event.skipped', eventId, type: e.type, roomId: e.room_id, reason: outcome.reason }, 'event skipped');
         await this.journal.finish(eventId, 'skipped', outcome.reason);
+        done('skipped');
       } else {
         await this.journal.finish(eventId, 'done');
+        done('done');
       }
     } catch (err) {
       const retryable = (err as { retryable?: boolean }).retryable === true;
@@ -118,6 +137,7 @@ export class EventProcessor {
       // A retryable failure keeps the claim: it is taken again once the claim lease runs out (up to maxAttempts).
       if (!retryable) await this.journal.finish(eventId, 'failed', errorMessage(err));
       else await this.journal.noteFailure(eventId, errorMessage(err));
+      done(retryable ? 'retrying' : 'failed');
     }
     return true;
   }

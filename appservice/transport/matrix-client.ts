@@ -18,6 +18,7 @@ import type { Logger } from '../../src/logging.ts';
 import { CanonicalJsonError, canonicalJsonBytes, encodeCanonicalJson } from './canonical-json.ts';
 import { MAX_CONTENT_BYTES, MAX_ID_BYTES } from './event-limits.ts';
 import { parseMxc } from './mxc.ts';
+import type { MatrixMetrics } from './matrix-metrics.ts';
 
 export interface MatrixClientOptions {
   homeserverUrl: string;
@@ -32,6 +33,7 @@ export interface MatrixClientOptions {
   maxDelayMs?: number;
   /** Per-request timeout. */
   timeoutMs?: number;
+  metrics?: MatrixMetrics;
 }
 
 export class MatrixApiError extends ChannelSendError {
@@ -69,6 +71,28 @@ export function isPermanentSendError(err: unknown): boolean {
   if (err instanceof CanonicalJsonError) return true;
   if (!(err instanceof MatrixApiError)) return false;
   return err.status >= 400 && err.status < 500 && err.status !== 401 && err.status !== 408 && err.status !== 429;
+}
+
+/** What a failed send is called in logs and metrics. */
+export function refusalCode(err: unknown): { errcode: string; status: number | null } {
+  if (err instanceof CanonicalJsonError) return { errcode: 'M_CANONICAL_JSON', status: null };
+  if (err instanceof MatrixApiError) return { errcode: err.errcode, status: err.status };
+  return { errcode: 'M_UNKNOWN', status: null };
+}
+
+/** What a Client-Server request creates: events of a room, or nothing (`other`: lookups, joins, profiles, typing…). */
+export type SendKind = 'message' | 'event' | 'state' | 'redaction' | 'room' | 'other';
+
+/** The kind of send a Client-Server call is (method and path without the query). */
+export function sendKind(method: string, path: string): SendKind {
+  if (method === 'PUT') {
+    const send = /^\/_matrix\/client\/v3\/rooms\/[^/]+\/send\/([^/]+)\/[^/]+$/.exec(path);
+    if (send) return decodeURIComponent(send[1]!) === 'm.room.message' ? 'message' : 'event';
+    if (/^\/_matrix\/client\/v3\/rooms\/[^/]+\/state\//.test(path)) return 'state';
+    if (/^\/_matrix\/client\/v3\/rooms\/[^/]+\/redact\//.test(path)) return 'redaction';
+  }
+  if (method === 'POST' && path === '/_matrix/client/v3/createRoom') return 'room';
+  return 'other';
 }
 
 /** Endpoints whose body becomes event content (or, for createRoom, several events). */
@@ -136,7 +160,16 @@ export class MatrixClient {
 
   /** One API call with retries; returns the parsed JSON body. */
   private async request<T = Record<string, unknown>>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    const res = await this.fetchWithRetry(method, path, opts);
+    // Sends (what creates events) are counted; lookups, whose "not found" is an answer, are not.
+    const kind = sendKind(method, path.replace(/\?.*$/, ''));
+    let res: Response;
+    try {
+      res = await this.fetchWithRetry(method, path, opts);
+    } catch (err) {
+      if (kind !== 'other') this.options.metrics?.sendFailed(kind, err);
+      throw err;
+    }
+    if (kind !== 'other') this.options.metrics?.sent(kind);
     const text = await res.text();
     return (text ? JSON.parse(text) : {}) as T;
   }
@@ -170,6 +203,7 @@ export class MatrixClient {
         });
       } catch (err) {
         if (attempt >= attempts) throw new MatrixApiError(0, 'M_CONNECTION_FAILED', (err as Error).message, endpoint);
+        this.options.metrics?.retried('M_CONNECTION_FAILED');
         this.options.logger?.warn({ channel: 'matrix', event: 'cs.retry', endpoint, attempt, reason: (err as Error).message }, 'homeserver unreachable; retrying');
         await sleep(delay);
         delay = Math.min(delay * 2, this.maxDelayMs);
@@ -179,6 +213,7 @@ export class MatrixClient {
       const body = (await res.json().catch(() => ({}))) as { errcode?: string; error?: string; retry_after_ms?: number };
       const retryable = res.status === 429 || res.status >= 500;
       if (!retryable || attempt >= attempts) throw new MatrixApiError(res.status, body.errcode ?? 'M_UNKNOWN', body.error ?? res.statusText, endpoint);
+      this.options.metrics?.retried(body.errcode ?? 'M_UNKNOWN');
       const header = Number(res.headers.get('retry-after'));
       const wait = res.status === 429 ? (body.retry_after_ms ?? (Number.isFinite(header) && header > 0 ? header * 1000 : delay)) : delay;
       this.options.logger?.warn({ channel: 'matrix', event: 'cs.retry', endpoint, attempt, status: res.status, errcode: body.errcode, waitMs: wait }, 'homeserver asked us to retry');

@@ -15,6 +15,7 @@ import { bearerToken } from '../../src/http/auth.ts';
 import { textProblem, utf8Length } from '../../src/protocol/json-intake.ts';
 import { MAX_ID_BYTES } from './event-limits.ts';
 import { listenHttp } from '../../src/http/listen.ts';
+import type { MatrixMetrics, TransactionOutcome } from './matrix-metrics.ts';
 
 export interface TransactionBody {
   events: unknown[];
@@ -22,8 +23,8 @@ export interface TransactionBody {
 }
 
 export interface AppserviceHandlers {
-  /** Stores the transaction durably; resolves when it may be acknowledged. */
-  transaction(txnId: string, bodyHash: string, body: TransactionBody): Promise<void>;
+  /** Stores the transaction durably; resolves when it may be acknowledged ('repeat': it was stored before). */
+  transaction(txnId: string, bodyHash: string, body: TransactionBody): Promise<'stored' | 'repeat' | void>;
   /** Called after the 200 went out (processing happens then). */
   acknowledged?(txnId: string): void;
   userExists(userId: string): Promise<boolean>;
@@ -36,6 +37,7 @@ export interface ListenerOptions {
   maxBodyBytes: number;
   logger: Logger;
   handlers: AppserviceHandlers;
+  metrics?: MatrixMetrics;
 }
 
 const matrixError = (res: Response, status: number, errcode: string, error: string) => res.status(status).json({ errcode, error });
@@ -69,6 +71,16 @@ export function createAppserviceApp(options: ListenerOptions): express.Express {
   });
 
   const raw = express.raw({ type: () => true, limit: options.maxBodyBytes });
+  // Counted once the answer is out (or the connection dropped), refusals by the body parser included.
+  const observed = (_req: Request, res: Response, next: NextFunction) => {
+    const started = Date.now();
+    res.on('close', () => {
+      const stored = res.locals.transaction as 'stored' | 'repeat' | undefined;
+      const outcome: TransactionOutcome = !res.headersSent || res.statusCode >= 500 ? 'failed' : res.statusCode >= 400 ? 'invalid' : (stored ?? 'stored');
+      options.metrics?.transaction(outcome, (Date.now() - started) / 1000);
+    });
+    next();
+  };
 
   const transaction = async (req: Request, res: Response) => {
     const txnId = String(req.params.txnId);
@@ -88,7 +100,8 @@ export function createAppserviceApp(options: ListenerOptions): express.Express {
     }
     const hash = createHash('sha256').update(buffer).digest('hex');
     try {
-      await handlers.transaction(txnId, hash, body as TransactionBody);
+      res.locals.transaction = (await handlers.transaction(txnId, hash, body as TransactionBody)) ?? 'stored';
+      if (res.locals.transaction === 'stored') options.metrics?.received((body as TransactionBody).events, (body as TransactionBody).ephemeral);
     } catch (err) {
       logger.error({ channel: 'matrix', event: 'transaction.store_failed', txnId, err: errorMessage(err) }, 'transaction could not be stored; the homeserver will retry');
       // No answer at all when the process is going down mid-way; otherwise a 500 asks for a retry.
@@ -98,8 +111,8 @@ export function createAppserviceApp(options: ListenerOptions): express.Express {
     res.status(200).json({});
     handlers.acknowledged?.(txnId);
   };
-  app.put('/_matrix/app/v1/transactions/:txnId', raw, transaction);
-  app.put('/transactions/:txnId', raw, transaction);
+  app.put('/_matrix/app/v1/transactions/:txnId', observed, raw, transaction);
+  app.put('/transactions/:txnId', observed, raw, transaction);
 
   const user = async (req: Request, res: Response) => {
     const userId = String(req.params.userId);
