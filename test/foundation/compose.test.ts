@@ -15,6 +15,9 @@ import { waitForHomeserver } from '../../appservice/transport/conduit-register.t
 
 interface Service {
   image?: string;
+  ports?: string[];
+  volumes?: string[];
+  profiles?: string[];
   build?: unknown;
   command?: string[];
   environment?: Record<string, string>;
@@ -76,6 +79,33 @@ describe('docker-compose.yml', () => {
     const known = new Set([...ENV_OVERRIDES.map((o) => o.env), 'CONDUIT_ADMIN_USER', 'CONDUIT_ADMIN_PASSWORD', 'APPSERVICE_URL']);
     for (const name of ['mosaic', 'mosaic-registration', 'conduit-register']) {
       for (const key of Object.keys(services[name]!.environment ?? {})) expect(known.has(key), `${name}: ${key} is not a Mosaic setting`).toBe(true);
+    }
+  });
+});
+
+describe('metrics in the compose stack', () => {
+  it('are reachable on the compose network only, and the optional Prometheus scrapes them with the alert rules', () => {
+    const mosaic = services.mosaic!;
+    const env = mosaic.environment ?? {};
+    const config = parseConfig({ metrics: { host: env.METRICS_HOST, port: Number(env.METRICS_PORT) } });
+    expect(config.metrics.host).toBe('0.0.0.0');
+    // Not published: the listener has no authentication.
+    expect((mosaic.ports ?? []).some((p) => p.split(':').includes(String(config.metrics.port)))).toBe(false);
+
+    const prometheus = services.prometheus!;
+    expect(prometheus.profiles).toEqual(['monitoring']);
+    // Its UI on the host's loopback only.
+    for (const p of prometheus.ports ?? []) expect(p).toMatch(/^127\.0\.0\.1:/);
+    const mounts = new Map((prometheus.volumes ?? []).filter((v) => v.startsWith('./')).map((v) => [v.split(':')[1]!, v.split(':')[0]!]));
+    const configFile = prometheus.command!.find((c) => c.startsWith('--config.file='))!.slice('--config.file='.length);
+    const scrape = YAML.parse(readFileSync(mounts.get(configFile)!, 'utf8')) as { rule_files: string[]; scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }> };
+    expect(scrape.scrape_configs.flatMap((c) => c.static_configs.flatMap((s) => s.targets))).toEqual([`mosaic:${config.metrics.port}`]);
+    for (const rules of scrape.rule_files) {
+      expect(mounts.has(rules), `${rules} is mounted`).toBe(true);
+      const groups = (YAML.parse(readFileSync(mounts.get(rules)!, 'utf8')) as { groups: Array<{ rules: Array<Record<string, unknown>> }> }).groups;
+      for (const rule of groups.flatMap((g) => g.rules)) {
+        expect(rule, String(rule.alert)).toMatchObject({ alert: expect.stringMatching(/^Mosaic\w+$/), expr: expect.any(String), labels: { severity: expect.stringMatching(/^(critical|warning)$/) }, annotations: { summary: expect.any(String), description: expect.any(String) } });
+      }
     }
   });
 });
