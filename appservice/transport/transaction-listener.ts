@@ -101,7 +101,8 @@ export function createAppserviceApp(options: ListenerOptions): express.Express {
     const hash = createHash('sha256').update(buffer).digest('hex');
     try {
       res.locals.transaction = (await handlers.transaction(txnId, hash, body as TransactionBody)) ?? 'stored';
-      if (res.locals.transaction === 'stored') options.metrics?.received((body as TransactionBody).events, (body as TransactionBody).ephemeral);
+      const { events, ephemeral } = body as TransactionBody;
+      if (res.locals.transaction === 'stored') options.metrics?.received(events, Array.isArray(ephemeral) ? ephemeral : []);
     } catch (err) {
       logger.error({ channel: 'matrix', event: 'transaction.store_failed', txnId, err: errorMessage(err) }, 'transaction could not be stored; the homeserver will retry');
       // No answer at all when the process is going down mid-way; otherwise a 500 asks for a retry.

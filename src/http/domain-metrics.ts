@@ -162,7 +162,7 @@ export function createDomainMetrics(registry: Registry, labels: LabelPolicy, onC
       const provider = labels.provider(r.provider);
       const model = labels.model(r.provider, r.model);
       providerSeconds.observe({ provider, model, outcome: r.ok ? 'ok' : 'error' }, seconds(r.latencyMs));
-      if (!r.ok) providerErrors.inc({ provider, model, kind: labels.errorKind(r.error?.kind ?? OTHER_KIND), credential: r.userCredential ? 'user' : 'system' });
+      if (!r.ok) providerErrors.inc({ provider, model, kind: labels.errorKind(r.error?.kind ?? 'other'), credential: r.userCredential ? 'user' : 'system' });
     },
     providerRetry(provider, kind) {
       providerRetries.inc({ provider: labels.provider(provider), kind: labels.errorKind(kind) });
@@ -185,5 +185,3 @@ export function createDomainMetrics(registry: Registry, labels: LabelPolicy, onC
   };
   return { port, sources };
 }
-
-const OTHER_KIND = 'other';
