@@ -27,4 +27,6 @@ const file = (rel) => path.join(root, built ? path.join('dist', rel.replace(/\.t
 const { runCli } = await import(pathToFileURL(file('src/cli.ts')).href);
 const extensionsFile = file('appservice/cli-extension.ts');
 const ext = existsSync(extensionsFile) ? (await import(pathToFileURL(extensionsFile).href)).cliExtensions() : {};
-await runCli(process.argv, ext);
+// The web client's build, when `npm run build` made it (the image has it); `mosaic start` serves it at /.
+const webClientDir = path.join(root, 'clients', 'web', 'dist');
+await runCli(process.argv, { ...ext, ...(existsSync(path.join(webClientDir, 'index.html')) ? { webClientDir } : {}) });

@@ -23,6 +23,8 @@ export interface CliExtensions {
   commands?: Array<(program: Command, helpers: CliHelpers) => void>;
   /** Chat channels accounts can be linked to when the CLI runs an operation itself (`mosaic link`, `user link`, `--matrix`). */
   linkChannels?: (config: MosaicConfig) => Promise<LinkChannel[]>;
+  /** The web client's build (clients/web/dist), served at / by `mosaic start` when given. */
+  webClientDir?: string;
 }
 
 export interface CliHelpers {
@@ -60,7 +62,7 @@ export function buildCli(ext: CliExtensions = {}): Command {
     .description('start the gateway (HTTP API, channels, workers)')
     .action(async () => {
       const { runStart } = await import('./cli/start-command.ts');
-      await runStart(await loadConfig(), ext.plugins ? await ext.plugins() : []);
+      await runStart(await loadConfig(), ext.plugins ? await ext.plugins() : [], ext.webClientDir);
     });
 
   program

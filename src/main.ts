@@ -31,6 +31,7 @@ import { jobsRoutes } from './http/jobs-routes.ts';
 import { packageVersion } from './version.ts';
 import { listenHttp } from './http/listen.ts';
 import { valkeyRateLimitStore } from './http/rate-limit-store.ts';
+import { ClientRateLimit } from './http/client-rate-limit.ts';
 import { installationId } from './db/installation.ts';
 import { claimValkeyPrefix } from './valkey/prefix-owner.ts';
 import { adminSocketPath, startAdminSocket } from './admin/admin-socket.ts';
@@ -42,6 +43,10 @@ import { IDENTITY_CHANGED_JOB } from './identity/identity-events.ts';
 import { linkRoutes } from './http/link-routes.ts';
 import { linkPageRouter } from './http/link-page.ts';
 import { createLiveServer } from './live/create-live-server.ts';
+import { webSessionAuthenticator, webSessionCheck } from './live/live-auth.ts';
+import { WebSessionStore } from './identity/web-session-store.ts';
+import { webSessionAuth, type WebSessionAuth } from './http/web-session-auth.ts';
+import { webSessionRoutes } from './http/web-session-routes.ts';
 import type { LiveServer } from './live/live-server.ts';
 
 /** Everything a plugin (channel, worker set) may use. */
@@ -98,6 +103,8 @@ export interface StartOptions {
   plugins?: MosaicPlugin[];
   /** Tests shorten the providers' retry waits. */
   providerPolicy?: ServiceDeps['providerPolicy'];
+  /** The web client's build (index.html and assets/), served at / when given and `web.enabled`. */
+  webClientDir?: string;
   onProgress?(progress: StartProgress): void;
 }
 
@@ -107,7 +114,7 @@ function startingHandler(_req: IncomingMessage, res: ServerResponse): void {
   res.end(JSON.stringify({ error: { code: 'starting', message: 'Mosaic is starting; try again in a moment' } }));
 }
 
-export async function startMosaic({ config, logger, plugins = [], providerPolicy, onProgress }: StartOptions): Promise<RunningMosaic> {
+export async function startMosaic({ config, logger, plugins = [], providerPolicy, webClientDir, onProgress }: StartOptions): Promise<RunningMosaic> {
   const cleanups: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     for (const fn of cleanups.reverse()) await fn().catch((err: unknown) => logger.error({ err }, 'shutdown step failed'));
@@ -185,6 +192,8 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       publish: async (change) => void (await services.jobs.service.enqueue(IDENTITY_CHANGED_JOB.name, change)),
     });
     const live = createLiveServer({ config, logger, valkey, bus: services.bus, conversations: services.conversations, accounts });
+    const web = webSessions({ config, valkey, accounts });
+    if (web) live.auth.add(webSessionAuthenticator(web.store, web.origins), webSessionCheck(web.store));
     await live.start();
     metrics.sources.live = () => ({ connections: live.stats(), framesSent: live.frames.totals() });
     // Also stopped (first) once the server listens; this one covers a start that fails before.
@@ -204,13 +213,16 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       live,
     };
     const conversations = services.conversations;
+    const rateLimitStore = valkeyRateLimitStore(valkey, config.valkey.keyPrefix);
+    const signInLimit = new ClientRateLimit(valkeyRateLimitStore(valkey, config.valkey.keyPrefix, 'sign-in'), config.web.signInsPerMinute, 'password sign-ins');
     const routes: RouteGroup[] = [
       ...live.routes(),
       meRoutes(core.accounts),
       tokensRoutes(core.accounts),
       adminUsersRoutes(core.accounts, linking.links),
       ...linkRoutes(linking.links),
-      signInRoutes(linking.signIn, core.accounts),
+      signInRoutes(linking.signIn, core.accounts, signInLimit),
+      ...(web ? [webSessionRoutes({ signIn: linking.signIn, sessions: web, limit: signInLimit })] : []),
       credentialRoutes(core.credentials, config.providers.userBaseUrls),
       providerRoutes({ registry: services.providers, health: services.health, directory: services.models, hasUserCredential: (actor, p) => credentials.has(actor, p) }),
       routingRoutes({ routing: services.routing, conversationState: (actor, id) => conversations.api.routingState(actor, id) }),
@@ -229,10 +241,11 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
     // Identity change jobs waited for the channels to subscribe.
     services.identityEvents.channelsStarted();
 
-    const rateLimitStore = valkeyRateLimitStore(valkey, config.valkey.keyPrefix);
     const app = createHttpApp({
       logger,
       authenticate: (token) => core.accounts.tokens.authenticate(token),
+      ...(web ? { requestAuthenticators: [web.authenticate] } : {}),
+      ...(web && webClientDir ? { staticDir: webClientDir } : {}),
       readiness,
       metrics: core.metrics,
       bodyLimit: config.http.bodyLimit,
@@ -281,4 +294,13 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
     await stopAll();
     throw err;
   }
+}
+
+/** The web client's sessions, when the web client is on (`web.enabled`). */
+function webSessions(d: { config: MosaicConfig; valkey: Redis; accounts: AccountService }): WebSessionAuth | null {
+  if (!d.config.web.enabled) return null;
+  const store = new WebSessionStore(d.valkey, d.config.valkey.keyPrefix, d.accounts.users, d.config.web.sessionHours * 3600);
+  // Behind a proxy that rewrites Host, the public URL is where the page comes from.
+  const extraOrigins = d.config.http.publicUrl ? [new URL(d.config.http.publicUrl).origin] : [];
+  return webSessionAuth(store, { extraOrigins });
 }

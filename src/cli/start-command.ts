@@ -29,7 +29,7 @@ function describeProgress(p: StartProgress): string | null {
   }
 }
 
-export async function runStart(loaded: LoadedConfig, plugins: MosaicPlugin[]): Promise<void> {
+export async function runStart(loaded: LoadedConfig, plugins: MosaicPlugin[], webClientDir?: string): Promise<void> {
   const { config, source } = loaded;
   const terminal = process.stdout.isTTY === true;
   const logger = createLogger(config.log.level, terminal ? await terminalDestination() : undefined);
@@ -37,7 +37,7 @@ export async function runStart(loaded: LoadedConfig, plugins: MosaicPlugin[]): P
     if (terminal && line) console.log(line);
   };
   progress(`Starting Mosaic ${packageVersion()} (${source ? `config ${source}` : 'no config file: defaults and environment'})`);
-  const running = await startMosaic({ config, logger, plugins, onProgress: (p) => progress(describeProgress(p)) });
+  const running = await startMosaic({ config, logger, plugins, ...(webClientDir ? { webClientDir } : {}), onProgress: (p) => progress(describeProgress(p)) });
   logger.info({ event: 'started', config: source ?? '(defaults and environment)' }, `Mosaic listening on ${running.httpUrl}`);
   const noAdmin = (await running.core.accounts.users.enabledAdminCount()) === 0;
   // One write: whoever reads "listening" reads the hint with it.

@@ -218,6 +218,15 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('Live surfaces: the WebSocket at /api/socket and the event streams at /api/conversations/:id/events.'),
+    web: z
+      .object({
+        enabled: bool.default(true).describe('Serve the web client at / (when its build, clients/web/dist, is present) and accept its session cookies (env WEB_ENABLED).'),
+        sessionHours: positiveInt.max(24 * 90).default(12).describe('Lifetime of a web sign-in; the session cookie and its server-side record end then, whatever happens in between.'),
+        signInsPerMinute: positiveInt.default(10).describe('Password sign-ins (the web client and POST /api/auth/login) one client address may attempt per minute, across replicas; the per-username lockout (linking.maxFailedAttempts) applies as well.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('The web client: its static page and the session cookies it signs in with.'),
     matrix: z
       .object({
         enabled: bool.default(false).describe('Run the Matrix appservice (env MATRIX_ENABLED).'),
@@ -301,6 +310,7 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; kind?: 'l
   { env: 'HTTP_HOST', path: 'http.host' },
   { env: 'PUBLIC_URL', path: 'http.publicUrl' },
   { env: 'METRICS_ENABLED', path: 'metrics.enabled' },
+  { env: 'WEB_ENABLED', path: 'web.enabled' },
   { env: 'METRICS_HOST', path: 'metrics.host' },
   { env: 'METRICS_PORT', path: 'metrics.port' },
   { env: 'DATABASE_URL', path: 'database.url', secret: true },

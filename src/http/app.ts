@@ -9,7 +9,8 @@ import helmet from 'helmet';
 import { rateLimit, type Store } from 'express-rate-limit';
 import type { Logger } from '../logging.ts';
 import { MosaicError } from '../errors.ts';
-import { authenticateRequest, type Authenticate } from './auth.ts';
+import { authenticateRequest, type Authenticate, type RequestAuthenticator } from './auth.ts';
+import { webClient } from './web-client.ts';
 import { httpMetrics, mountedAt, type Metrics } from './metrics.ts';
 import { groupRouter, type RouteGroup } from './route-spec.ts';
 import { buildOpenApiDocument } from './openapi.ts';
@@ -21,6 +22,8 @@ import { allowedMethods } from './route-table.ts';
 export interface HttpAppOptions {
   logger: Logger;
   authenticate: Authenticate;
+  /** Ways a request without an Authorization header may be signed in (the web client's session cookie). */
+  requestAuthenticators?: RequestAuthenticator[];
   readiness: Readiness;
   metrics: Metrics;
   bodyLimit: string;
@@ -33,7 +36,7 @@ export interface HttpAppOptions {
   version?: string;
   /** Server-rendered pages outside /api (the link page), mounted at their path; public, counted by the /api rate limit. */
   pages?: Array<{ path: string; router: Router }>;
-  /** Static files (the web client), served at / when given. */
+  /** The web client's build (index.html and its assets), served at / when given; its pages' paths answer index.html. */
   staticDir?: string;
 }
 
@@ -64,13 +67,13 @@ export function createHttpApp(options: HttpAppOptions): Express {
   api.use(requireJsonBody);
   api.use(express.json({ limit: options.bodyLimit }));
   api.use(checkBody);
-  const authenticate = authenticateRequest(options.authenticate);
+  const authenticate = authenticateRequest(options.authenticate, options.requestAuthenticators ?? []);
   const groups = [...options.routes, referenceRoutes(() => document)];
   const document = buildOpenApiDocument(groups, { version: options.version ?? 'dev' });
   for (const group of groups) api.use(group.path || '/', mountedAt(`/api${group.path}`), groupRouter(group, authenticate));
   app.use('/api', api);
   for (const p of options.pages ?? []) app.use(p.path, mountedAt(p.path), limiter, p.router);
-  if (options.staticDir) app.use(express.static(options.staticDir, { index: 'index.html' }));
+  if (options.staticDir) app.use(webClient(options.staticDir));
 
   app.use((req, res, next) => {
     const allowed = allowedMethods(app, req.path);

@@ -8,9 +8,10 @@ import type { Store } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { valkeyKey } from '../valkey/client.ts';
 
-export function valkeyRateLimitStore(valkey: Redis, keyPrefix: string): Store {
+/** `name` keeps a narrower limit's counts apart from the API's (`rate-limit:<name>:…`). */
+export function valkeyRateLimitStore(valkey: Redis, keyPrefix: string, name?: string): Store {
   return new RedisStore({
-    prefix: `${valkeyKey(keyPrefix, 'rate-limit')}:`,
+    prefix: `${name ? valkeyKey(keyPrefix, 'rate-limit', name) : valkeyKey(keyPrefix, 'rate-limit')}:`,
     sendCommand: (command: string, ...args: string[]) => valkey.call(command, ...args) as Promise<string | number | boolean | Array<string | number | boolean>>,
   });
 }

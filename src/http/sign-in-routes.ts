@@ -7,8 +7,9 @@
 import { z } from 'zod';
 import type { AccountService } from '../identity/account-service.ts';
 import type { PasswordSignIn } from '../identity/password-sign-in.ts';
-import { MosaicError } from '../errors.ts';
+import type { ClientRateLimit } from './client-rate-limit.ts';
 import { created, defineRoute, type RouteGroup } from './route-spec.ts';
+import { invalidCredentials, signInLocked } from './web-session-routes.ts';
 
 const signedIn = z.object({
   token: z.string().describe('The new personal access token, shown this once.'),
@@ -20,9 +21,8 @@ const signedIn = z.object({
   role: z.enum(['admin', 'member']),
 });
 
-const minutes = (seconds: number) => Math.max(1, Math.ceil(seconds / 60));
-
-export function signInRoutes(signIn: PasswordSignIn, accounts: AccountService): RouteGroup {
+/** `limit`: password sign-ins per client address per minute (shared with the web client's sign-in). */
+export function signInRoutes(signIn: PasswordSignIn, accounts: AccountService, limit?: ClientRateLimit): RouteGroup {
   return {
     path: '/auth',
     tag: 'Account',
@@ -32,7 +32,7 @@ export function signInRoutes(signIn: PasswordSignIn, accounts: AccountService): 
         path: '/login',
         summary: 'Sign in with a username and password: a new personal access token',
         description:
-          'Wrong credentials, a disabled account and an account without a password all answer 401 alike. Failed sign-ins are counted per username across every surface (this route, the link page, the web client); at the limit (`linking.maxFailedAttempts` within `linking.lockoutMinutes`) the username is locked: 429 with Retry-After.',
+          'Wrong credentials, a disabled account and an account without a password all answer 401 alike. Failed sign-ins are counted per username across every surface (this route, the link page, the web client); each client address may try `web.signInsPerMinute` times a minute (429 `rate_limited`); at the lockout limit (`linking.maxFailedAttempts` within `linking.lockoutMinutes`) the username is locked: 429 with Retry-After.',
         auth: 'public',
         body: z
           .object({
@@ -42,14 +42,15 @@ export function signInRoutes(signIn: PasswordSignIn, accounts: AccountService): 
           })
           .strict(),
         responses: { 201: { description: 'Signed in: the token (shown this once) and who it belongs to.', body: signedIn } },
-        handle: async ({ body }, { res }) => {
+        handle: async ({ body }, { req, res }) => {
+          await limit?.hit(req);
           const result = await signIn.signIn(body.username, body.password);
           const locked = result.outcome === 'signed-in' ? 0 : result.lockedForSeconds;
           if (result.outcome === 'locked' || locked > 0) {
             res.set('Retry-After', String(locked));
-            throw new MosaicError('sign_in_locked', `too many failed sign-ins for this username; try again in ${minutes(locked)} minute(s)`, { httpStatus: 429, retryable: true });
+            throw signInLocked(locked);
           }
-          if (result.outcome === 'refused') throw new MosaicError('invalid_credentials', 'wrong username or password (or the account is disabled or has no password: ask your admin)', { httpStatus: 401 });
+          if (result.outcome === 'refused') throw invalidCredentials();
           const { token, info } = await accounts.tokens.issue(result.actor, body.tokenName);
           return created({ token, id: info.id, name: info.name, prefix: info.prefix, createdAt: info.createdAt.toISOString(), username: result.actor.username, role: result.actor.role });
         },

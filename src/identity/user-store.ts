@@ -1,5 +1,5 @@
 /** Accounts (admin-level storage: no user-owned content lives here). */
-import { and, asc, count, eq, isNull, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, isNull, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Db } from '../db/client.ts';
 import { agentConfigs, apiTokens, channelIdentities, conversations, memories, messages, providerCredentials, routingRules, usageRecords, users } from '../db/schema.ts';
@@ -90,6 +90,13 @@ export class UserStore {
 
   async setDisabled(userId: string, disabled: boolean): Promise<void> {
     await this.db.update(users).set({ disabledAt: disabled ? new Date() : null }).where(eq(users.id, userId));
+  }
+
+  /** Of these user ids, those of accounts that exist and are enabled. One query. */
+  async activeIds(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db.select({ id: users.id }).from(users).where(and(inArray(users.id, ids), isNull(users.disabledAt)));
+    return new Set(rows.map((r) => r.id));
   }
 
   /** Admins whose accounts are enabled. */

@@ -11,8 +11,10 @@ import type { IncomingMessage } from 'node:http';
 import type { Actor } from '../identity/actor.ts';
 import type { TokenStore } from '../identity/token-store.ts';
 import { actorOf, type UserStore } from '../identity/user-store.ts';
-import { unauthorized } from '../errors.ts';
+import { MosaicError, unauthorized } from '../errors.ts';
 import { bearerToken } from '../http/auth.ts';
+import { sameOrigin, sessionIdOf, type OriginPolicy } from '../http/web-session-auth.ts';
+import type { WebSessionStore } from '../identity/web-session-store.ts';
 import type { SocketTickets } from './socket-tickets.ts';
 
 /** What a connection was opened with: re-checked while it stays open. */
@@ -113,4 +115,40 @@ export function ticketAuthenticator(tickets: SocketTickets, users: UserStore, to
 
 export function tokenCheck(tokens: TokenStore): CredentialCheck {
   return { kind: 'token', stillValid: (ids) => tokens.activeIds(ids) };
+}
+
+/**
+ * The web client's session cookie. A browser sends it with any WebSocket
+ * handshake or EventSource to this host, whichever page opened it, so the
+ * connection must come from our own page: its Origin (which browsers always
+ * send on a WebSocket handshake) must be ours.
+ */
+export function webSessionAuthenticator(sessions: WebSessionStore, origins: OriginPolicy): LiveAuthenticator {
+  return {
+    async identify(req) {
+      const id = sessionIdOf(req);
+      if (id === null) return null;
+      if (!sameOrigin(req, upgradeOrigin(req), origins)) throw new MosaicError('csrf_refused', 'a signed-in browser connection must be opened by the Mosaic page itself (Origin)', { httpStatus: 403 });
+      const found = await sessions.resolve(id);
+      if (!found) throw unauthorized('your web sign-in has ended (expired, signed out, or the account was disabled); sign in again');
+      return { actor: found.actor, credential: { kind: 'session', id: found.key } };
+    },
+  };
+}
+
+export function webSessionCheck(sessions: WebSessionStore): CredentialCheck {
+  return { kind: 'session', stillValid: (ids) => sessions.stillValid(ids) };
+}
+
+/**
+ * The origin a raw request (an upgrade) was addressed to, as the app reads
+ * it (`trust proxy: loopback`): a proxy on this host may say https.
+ */
+function upgradeOrigin(req: IncomingMessage): string | null {
+  const host = req.headers.host;
+  if (!host) return null;
+  const tls = (req.socket as { encrypted?: boolean }).encrypted === true;
+  const peer = req.socket.remoteAddress ?? '';
+  const forwarded = /^(127\.|::1$|::ffff:127\.)/.test(peer) ? String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim() : '';
+  return `${tls ? 'https' : forwarded === 'https' ? 'https' : 'http'}://${host}`;
 }

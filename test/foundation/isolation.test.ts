@@ -24,6 +24,7 @@ import { RuleStore } from '../../src/routing/rule-store.ts';
 import { RoomStore } from '../../appservice/rooms/room-store.ts';
 import { ChannelIdentityStore } from '../../src/identity/channel-identity-store.ts';
 import { LinkTokenStore } from '../../src/identity/link-token-store.ts';
+import { WebSessionStore } from '../../src/identity/web-session-store.ts';
 import { LinkStateStore } from '../../src/identity/link-state-store.ts';
 import { connectValkey, type Redis } from '../../src/valkey/client.ts';
 import { conversationMatrixRooms } from '../../src/db/schema.ts';
@@ -51,6 +52,13 @@ const coverage: Coverage = {
   'UserStore.enabledAdminCount': { notUserOwned: 'a count of admins, for the last-admin guard; returns no user content' },
   'UserStore.dataInventory': { notUserOwned: 'admin-only counts of what an account owns, for `mosaic user delete` and GET /api/admin/users/:username/deletion; no content' },
   'UserStore.remove': { isolation: userDeletionIsolation },
+  'UserStore.activeIds': { notUserOwned: 'which of these accounts exist and are enabled (live connections and web sessions re-check); ids only' },
+  'WebSessionStore.create': { isolation: webSessionIsolation },
+  'WebSessionStore.resolve': { isolation: webSessionIsolation },
+  'WebSessionStore.remove': { isolation: webSessionIsolation },
+  'WebSessionStore.stillValid': { isolation: webSessionIsolation },
+  'WebSessionStore.keyOf': { notUserOwned: 'private: the Valkey key of a session hash; no data access' },
+  'WebSessionStore.hashOf': { notUserOwned: 'private: the hash of a well-formed session id; no data access' },
   'AgentLogStore.append': { notUserOwned: 'system/job lifecycle log written by the server; read only through admin routes' },
   'AgentLogStore.applyTiers': { notUserOwned: 'housekeeping over all logs by age (a scheduled job)' },
   'AgentLogStore.listForJob': { notUserOwned: 'admin jobs API only' },
@@ -359,6 +367,31 @@ async function channelIdentityIsolation({ database, alice, bob }: Ctx): Promise<
   expect((await store.listFor(alice)).map((l) => l.channelUserId)).toEqual([id]);
   await store.unlink(alice, 'matrix', id);
   expect(await store.ownerOf('matrix', id)).toBeNull();
+}
+
+/** A web session is its own user's alone: its id, its CSRF token; signing out ends it and nobody else's. */
+async function webSessionIsolation({ database, valkey, prefix, alice, bob }: Ctx): Promise<void> {
+  const sessions = new WebSessionStore(valkey, prefix, new AccountService(database.db).users, 60);
+  const a = await sessions.create(alice);
+  const b = await sessions.create(bob);
+  const ra = await sessions.resolve(a.sessionId);
+  const rb = await sessions.resolve(b.sessionId);
+  expect(ra?.actor.userId).toBe(alice.userId);
+  expect(rb?.actor.userId).toBe(bob.userId);
+  // One session's CSRF token is worthless with another session.
+  expect(ra!.csrfMatches(a.csrfToken)).toBe(true);
+  expect(ra!.csrfMatches(b.csrfToken)).toBe(false);
+  expect(rb!.csrfMatches(a.csrfToken)).toBe(false);
+  // A near miss is nobody's; the CSRF token is not a session id.
+  const flipped = a.sessionId.slice(0, -1) + (a.sessionId.endsWith('A') ? 'B' : 'A');
+  expect(await sessions.resolve(flipped)).toBeNull();
+  expect(await sessions.resolve(a.csrfToken)).toBeNull();
+  expect(await sessions.stillValid([ra!.key, rb!.key])).toEqual(new Set([ra!.key, rb!.key]));
+  await sessions.remove(a.sessionId);
+  expect(await sessions.resolve(a.sessionId)).toBeNull();
+  expect((await sessions.resolve(b.sessionId))?.actor.userId).toBe(bob.userId);
+  expect(await sessions.stillValid([ra!.key, rb!.key])).toEqual(new Set([rb!.key]));
+  await sessions.remove(b.sessionId);
 }
 
 /** A link token resolves to the one account it was issued for, once. */

@@ -42,9 +42,9 @@ export class TestSocket {
   }
 
   /** Opens a socket; resolves once the hello frame is in. Rejects with the HTTP status of a refused upgrade. */
-  static async open(baseUrl: string, auth: { token?: string; ticket?: string }): Promise<TestSocket> {
+  static async open(baseUrl: string, auth: { token?: string; ticket?: string; headers?: Record<string, string> }): Promise<TestSocket> {
     const url = `${baseUrl.replace(/^http/, 'ws')}/api/socket${auth.ticket ? `?ticket=${encodeURIComponent(auth.ticket)}` : ''}`;
-    const ws = new WebSocket(url, { headers: auth.token ? { authorization: `Bearer ${auth.token}` } : {} });
+    const ws = new WebSocket(url, { headers: { ...(auth.token ? { authorization: `Bearer ${auth.token}` } : {}), ...auth.headers } });
     const socket = new TestSocket(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());

@@ -24,6 +24,11 @@ export interface RestFixtures {
   aliceMatrixId: string;
   /** A live browser link state (bound to @visitor:example.org). */
   linkState: string;
+  /** Alice's web session: its cookie (name=value) and CSRF token. */
+  aliceSessionCookie: string;
+  aliceCsrf: string;
+  /** The gateway's own origin (what our page sends as Origin). */
+  origin: string;
 }
 
 const NUL = '\u0000';
@@ -177,6 +182,31 @@ export const REST_CASES: Case[] = [
     expect: { status: 401, code: 'invalid_credentials' },
     changes: 'counts one failed sign-in for the username in Valkey (the lockout)',
   },
+
+  // ---- the web client's session cookie (issue 16) ------------------------------------------
+  { name: 'a web sign-in sent as a form is 415 (a cross-site form cannot post JSON)', route: 'POST /api/auth/session', as: 'none', request: (f) => ({ method: 'POST', path: '/api/auth/session', raw: 'username=alice&password=x', contentType: 'application/x-www-form-urlencoded', headers: { origin: f.origin } }), expect: { status: 415, code: 'unsupported_media_type' } },
+  { name: 'a web sign-in with unknown fields is 400', route: 'POST /api/auth/session', as: 'none', request: (f) => ({ method: 'POST', path: '/api/auth/session', body: { username: 'alice', password: 'x', role: 'admin' }, headers: { origin: f.origin } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'a web sign-in from another origin is refused before any password is checked (login CSRF)', route: 'POST /api/auth/session', as: 'none', request: () => ({ method: 'POST', path: '/api/auth/session', body: { username: 'alice', password: 'x' }, headers: { origin: 'https://evil.example' } }), expect: { status: 403, code: 'csrf_refused' }, then: (_f, res) => void expect(res.headers.get('set-cookie')).toBeNull() },
+  { name: 'a web sign-in a cross-site fetch makes (Sec-Fetch-Site) is refused', route: 'POST /api/auth/session', as: 'none', request: () => ({ method: 'POST', path: '/api/auth/session', body: { username: 'alice', password: 'x' }, headers: { 'sec-fetch-site': 'cross-site' } }), expect: { status: 403, code: 'csrf_refused' } },
+  {
+    name: 'a wrong web password is 401 and sets no cookie',
+    route: 'POST /api/auth/session',
+    as: 'none',
+    request: (f) => ({ method: 'POST', path: '/api/auth/session', body: { username: 'alice', password: 'not-her-password' }, headers: { origin: f.origin } }),
+    expect: { status: 401, code: 'invalid_credentials' },
+    changes: 'counts one failed sign-in for the username in Valkey (the lockout)',
+    then: (_f, res) => void expect(res.headers.get('set-cookie')).toBeNull(),
+  },
+  { name: 'the web session needs a session cookie', route: 'GET /api/auth/session', as: 'none', request: () => ({ method: 'GET', path: '/api/auth/session' }), expect: { status: 401, code: 'unauthorized' } },
+  { name: 'a forged session cookie is 401', route: 'GET /api/auth/session', as: 'none', request: () => ({ method: 'GET', path: '/api/auth/session', headers: { cookie: `mosaic_session=mws_${'A'.repeat(43)}` } }), expect: { status: 401, code: 'unauthorized' } },
+  { name: 'a token is not a web session (400 naming how tokens are revoked)', route: 'GET /api/auth/session', as: 'alice', request: () => ({ method: 'GET', path: '/api/auth/session' }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'signing out without the CSRF token is refused and ends nothing', route: 'DELETE /api/auth/session', as: 'none', request: (f) => ({ method: 'DELETE', path: '/api/auth/session', headers: { cookie: f.aliceSessionCookie, origin: f.origin } }), expect: { status: 403, code: 'csrf_refused' } },
+  { name: 'signing out from another origin is refused', route: 'DELETE /api/auth/session', as: 'none', request: (f) => ({ method: 'DELETE', path: '/api/auth/session', headers: { cookie: f.aliceSessionCookie, origin: 'https://evil.example', 'x-csrf-token': f.aliceCsrf } }), expect: { status: 403, code: 'csrf_refused' } },
+  { name: 'signing out with a token is 400: tokens are revoked, not signed out', route: 'DELETE /api/auth/session', as: 'alice', request: () => ({ method: 'DELETE', path: '/api/auth/session' }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'a cookie-signed change without the CSRF token is 403 and changes nothing', route: 'PATCH /api/me', as: 'none', request: (f) => ({ method: 'PATCH', path: '/api/me', body: { localOnly: true }, headers: { cookie: f.aliceSessionCookie, origin: f.origin } }), expect: { status: 403, code: 'csrf_refused' } },
+  { name: 'a cookie-signed change from another origin is 403 even with the CSRF token', route: 'POST /api/conversations', as: 'none', request: (f) => ({ method: 'POST', path: '/api/conversations', body: { title: 'csrf' }, headers: { cookie: f.aliceSessionCookie, origin: 'https://evil.example', 'x-csrf-token': f.aliceCsrf } }), expect: { status: 403, code: 'csrf_refused' } },
+  { name: 'a cookie-signed change without Origin or Sec-Fetch-Site is 403', route: 'POST /api/tokens', as: 'none', request: (f) => ({ method: 'POST', path: '/api/tokens', body: { name: 'stolen' }, headers: { cookie: f.aliceSessionCookie, 'x-csrf-token': f.aliceCsrf } }), expect: { status: 403, code: 'csrf_refused' } },
+  { name: "a member's session cannot open admin routes (403)", route: 'GET /api/admin/users', as: 'none', request: (f) => ({ method: 'GET', path: '/api/admin/users', headers: { cookie: f.aliceSessionCookie } }), expect: { status: 403, code: 'forbidden' } },
 
   // ---- linking chat accounts (issue 17) ----------------------------------------------------
   { name: 'link tokens need a token', route: 'POST /api/auth/channel-link-token', as: 'none', request: () => ({ method: 'POST', path: '/api/auth/channel-link-token', body: {} }), expect: { status: 401, code: 'unauthorized' } },

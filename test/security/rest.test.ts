@@ -7,7 +7,8 @@
  * a case here fails the suite.
  */
 import type { Express } from 'express';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import { hashPassword } from '../../src/identity/passwords.ts';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeTable } from '../../src/http/route-table.ts';
@@ -24,12 +25,14 @@ let t: TestMosaic;
 let f: RestFixtures;
 const tokens: Record<Who, string | null> = { alice: null, bob: null, admin: null, none: null };
 let around: Surroundings;
+const aliceWebPassword = 'alice web password';
 
 beforeAll(async () => {
   // Probes and housekeeping far apart: nothing but the request under test moves Valkey.
   t = await startTestMosaic({ config: { health: { probeIntervalSeconds: 86_400 } } });
   tokens.admin = t.adminToken;
   const alice = await t.createUser('alice');
+  await t.core.database.db.update(users).set({ passwordHash: await hashPassword(aliceWebPassword) }).where(eq(users.id, alice.actor.userId));
   const bob = await t.createUser('bob');
   tokens.alice = alice.token;
   tokens.bob = bob.token;
@@ -54,7 +57,13 @@ beforeAll(async () => {
   const aliceMatrixId = '@alice:example.org';
   await t.core.database.db.insert(channelIdentities).values({ channel: 'matrix', channelUserId: aliceMatrixId, userId: alice.actor.userId });
   const linkState = (await t.core.linking.browser.start({ channel: 'matrix', channelUserId: '@visitor:example.org', context: {} }))!.nonce;
-  f = { aliceConversation, bobConversation, aliceMessage, aliceClientMessageId: 'alice-cm-1', aliceAgent, aliceOtherAgent, bobAgent, aliceRule, aliceCredential, aliceTokenId, aliceToken: alice.token, aliceMatrixId, linkState };
+  // Alice signed in to the web client (a session cookie and its CSRF token).
+  const web = await t.core.accounts.users.findByUsername('alice');
+  const signIn = await fetch(`${t.url}/api/auth/session`, { method: 'POST', headers: { 'content-type': 'application/json', origin: t.url }, body: JSON.stringify({ username: 'alice', password: aliceWebPassword }) });
+  if (signIn.status !== 201 || !web) throw new Error(`fixture web sign-in: ${signIn.status} ${await signIn.text()}`);
+  const aliceSessionCookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0]!;
+  const aliceCsrf = ((await signIn.json()) as { csrfToken: string }).csrfToken;
+  f = { aliceSessionCookie, aliceCsrf, origin: t.url, aliceConversation, bobConversation, aliceMessage, aliceClientMessageId: 'alice-cm-1', aliceAgent, aliceOtherAgent, bobAgent, aliceRule, aliceCredential, aliceTokenId, aliceToken: alice.token, aliceMatrixId, linkState };
   around = { db: t.core.database.db, valkey: t.core.valkey, prefix: t.config.valkey.keyPrefix, healthz: `${t.url}/healthz` };
   // Let the fixtures' answer jobs finish, so they do not move state under the cases.
   await settled(around);
