@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['.dependency-cruiser.cjs', 'node_modules/**', 'dist/**', 'data/**', 'coverage/**', 'clients/web/static/vendor/**'] },
+  { ignores: ['.dependency-cruiser.cjs', 'node_modules/**', 'dist/**', 'data/**', 'coverage/**', 'clients/web/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

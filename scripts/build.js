@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run build` (and `prepare`, so `npm ci` builds): compiles the
-// TypeScript sources into dist/ and records which sources it was built from
+// TypeScript sources into dist/, bundles the web client into clients/web/dist, and records which sources it was built from
 // (bin/build-stamp.js), so bin/mosaic.js runs the build only while it
 // matches the sources. Without TypeScript installed (`npm ci --omit=dev`)
 // it says so and leaves bin/mosaic.js to run the sources.
@@ -41,3 +41,7 @@ if (existsSync(path.join(root, 'dist'))) renameSync(path.join(root, 'dist'), old
 renameSync(next, path.join(root, 'dist'));
 rmSync(old, { recursive: true, force: true });
 console.log(`mosaic build: dist/ built from ${stamp.files.length} source files`);
+
+// The web client (its own bundle, served at / by `mosaic start`).
+const { buildWebClient } = await import('../clients/web/build.mjs');
+await buildWebClient();

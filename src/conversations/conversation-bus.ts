@@ -13,6 +13,13 @@ import type { Redis } from '../valkey/client.ts';
 import type { Logger } from '../logging.ts';
 import { ephemeralKey } from '../housekeeping/ephemeral-keys.ts';
 
+export interface MessageUsage {
+  inputTokens: number;
+  outputTokens: number;
+  /** US dollars; null when the model's price is unknown. */
+  costUsd: number | null;
+}
+
 export interface StoredMessageView {
   id: string;
   conversationId: string;
@@ -37,6 +44,8 @@ export interface StoredMessageView {
   provider: string | null;
   model: string | null;
   routing: unknown;
+  /** An answer's tokens and cost (what the routing receipt shows); absent on messages no model wrote. */
+  usage?: MessageUsage;
   metadata: Record<string, unknown>;
   createdAt: string;
 }

@@ -28,6 +28,7 @@ export function toView(row: MessageRow | AppendedMessage): StoredMessageView {
     provider: row.provider,
     model: row.model,
     routing: row.routing,
+    ...(row.inputTokens !== null || row.outputTokens !== null ? { usage: { inputTokens: row.inputTokens ?? 0, outputTokens: row.outputTokens ?? 0, costUsd: row.costUsd } } : {}),
     metadata: row.metadata,
     createdAt: row.createdAt.toISOString(),
   };

@@ -121,6 +121,7 @@ export function toChannelMessageJson(m: StoredMessageView): ChannelMessageJson {
       ...(m.editOf ? { editOf: m.editOf } : {}),
       ...(m.provider ? { provider: m.provider, model: m.model } : {}),
       ...(m.routing ? { routing: m.routing } : {}),
+      ...(m.usage ? { usage: m.usage } : {}),
     },
     ...(m.threadId ? { threadId: m.threadId } : {}),
     ...(m.replyToId ? { replyToId: m.replyToId } : {}),

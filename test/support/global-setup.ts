@@ -11,6 +11,9 @@ export const ADMIN_PG_URL = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgre
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export default async function setup(): Promise<() => Promise<void>> {
+  // The web client's bundle, fresh from its sources, once per run (the browser tests serve it).
+  const { buildWebClient } = await import('../../clients/web/build.mjs');
+  await buildWebClient({ quiet: true });
   const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   process.env.MOSAIC_TEST_RUN = runId;
   const client = new pg.Client({ connectionString: ADMIN_PG_URL });

@@ -35,7 +35,12 @@ export interface TestMosaicOptions {
   replicaOf?: TestMosaic;
   /** Where the gateway's log lines go (default: standard output at the configured level). */
   logDestination?: NodeJS.WritableStream;
+  /** Serve the web client's build (clients/web/dist, made by the test run's global setup) at /. */
+  webClient?: boolean;
 }
+
+/** The web client's build, as `npm run build` leaves it. */
+export const WEB_CLIENT_DIR = path.resolve('clients/web/dist');
 
 export interface TestMosaic {
   running: RunningMosaic;
@@ -91,7 +96,7 @@ export async function startTestMosaic(options: TestMosaicOptions = {}): Promise<
   }
   const logger = createLogger(config.log.level, options.logDestination);
 
-  const boot = () => startMosaic({ config, logger, plugins: options.plugins?.() ?? [] });
+  const boot = () => startMosaic({ config, logger, plugins: options.plugins?.() ?? [], ...(options.webClient ? { webClientDir: WEB_CLIENT_DIR } : {}) });
   let running = await boot();
   const adminToken = options.replicaOf ? options.replicaOf.adminToken : (await running.core.accounts.createUser({ username: 'admin', admin: true })).token;
 
