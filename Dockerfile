@@ -17,6 +17,8 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/package.json ./
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/migrations ./migrations
+# The web client's build (served at /; bin/mosaic.js finds it here).
+COPY --from=build /app/clients/web/dist ./clients/web/dist
 # Named volumes copy the image's ownership on first use, so the unprivileged
 # user can write the registration and the embedded database (its lock file
 # and admin socket live there too: `docker compose exec mosaic mosaic user …`

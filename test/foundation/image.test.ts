@@ -3,7 +3,8 @@
  * a temporary folder (the build context as .dockerignore leaves it, then the
  * Dockerfile's `npm run build`), every COPY source must exist there, and the
  * final image's layout (only what is copied: no sources) must run — the
- * version, `config check`, `migrate`, and a start that answers /healthz.
+ * version, `config check`, `migrate`, and a start that answers /healthz
+ * and serves the web client at /.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -115,6 +116,13 @@ describe('the Docker image', () => {
       expect(base, out).toBeTruthy();
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
       expect(((await (await fetch(`${base}/api/openapi.json`)).json()) as { openapi: string }).openapi).toBe('3.1.0');
+      // The web client's build is in the image and served at / (no CDN: its script is one of ours).
+      const page = await fetch(`${base}/`, { headers: { accept: 'text/html' } });
+      const html = await page.text();
+      expect(page.status).toBe(200);
+      const script = /<script type="module" src="(\/assets\/app-[\w-]+\.js)"><\/script>/.exec(html)?.[1];
+      expect(script, html).toBeTruthy();
+      expect((await fetch(`${base}${script}`)).status).toBe(200);
     } finally {
       child.kill('SIGTERM');
     }
