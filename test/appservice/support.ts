@@ -64,6 +64,8 @@ export interface MatrixWorldOptions {
   logDestination?: NodeJS.WritableStream;
   sweepIntervalMs?: number;
   recovery?: { intervalMs?: number; graceMs?: number };
+  /** Serve the web client at / (the browser tests). */
+  webClient?: boolean;
 }
 
 export async function startMatrixWorld(options: MatrixWorldOptions = {}): Promise<MatrixWorld> {
@@ -101,6 +103,7 @@ async function startMatrixWorldOnce(options: MatrixWorldOptions): Promise<Matrix
     },
     config: { ...options.config, matrix: { enabled: true, homeserverUrl: hs.url, serverName: SERVER, host: '127.0.0.1', port, editIntervalMs: 40, ...options.matrix } },
     ...(options.logDestination ? { logDestination: options.logDestination } : {}),
+    ...(options.webClient ? { webClient: true } : {}),
   }).catch(async (err: unknown) => {
     await hs.stop();
     throw err;
