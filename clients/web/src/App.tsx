@@ -106,7 +106,7 @@ export function App() {
           <NavLink href="/settings" label="Settings" current={path === '/settings'} />
           {s.user.role === 'admin' && ADMIN_PAGES.map((p) => <NavLink key={p.path} href={p.path} label={p.label} current={path.startsWith(p.path)} />)}
         </nav>
-        <div class="who">
+        <div class="account">
           <ConnectionState />
           <span class="user">{s.user.username}</span>
           <button type="button" onClick={() => void signOut()}>
