@@ -4,6 +4,7 @@ module.exports = {
     { name: 'no-cycles', severity: 'error', comment: 'Import cycles hide the architecture; break them with an interface.', from: {}, to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } } },
     { name: 'src-not-appservice', severity: 'error', comment: 'The core never depends on the Matrix channel.', from: { path: '^src/' }, to: { path: '^appservice/' } },
     { name: 'src-not-clients', severity: 'error', from: { path: '^src/' }, to: { path: '^clients/' } },
+    { name: 'clients-only-through-the-api', severity: 'error', comment: 'The clients reach Mosaic through its public API only, never its code.', from: { path: '^clients/' }, to: { path: '^(src|appservice)/' } },
     { name: 'no-test-code-in-product', severity: 'error', comment: 'Test peers (homeserver, simulators) are never shipped.', from: { path: '^(src|appservice|clients)/' }, to: { path: '^test/' } },
     { name: 'provider-sdks-only-in-providers', severity: 'error', from: { pathNot: '^src/providers/' }, to: { path: 'node_modules/(@anthropic-ai/sdk|openai|ollama)/' } },
     { name: 'bullmq-only-in-jobs', severity: 'error', from: { pathNot: '^src/jobs/' }, to: { path: 'node_modules/bullmq/' } },

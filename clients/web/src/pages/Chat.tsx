@@ -156,7 +156,7 @@ function Conversation({ id }: { id: string }) {
       {streaming.map((a) => (
         <StreamingAnswer key={a.replyId} a={a} />
       ))}
-      <div ref={end} />
+      <div ref={end} class="end" />
       {streaming.length > 0 && (
         <button type="button" class="stop" onClick={() => void stop(id).catch((err: unknown) => setError(describeError(err)))}>
           Stop answer
