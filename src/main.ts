@@ -222,7 +222,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       adminUsersRoutes(core.accounts, linking.links),
       ...linkRoutes(linking.links),
       signInRoutes(linking.signIn, core.accounts, signInLimit),
-      ...(web ? [webSessionRoutes({ signIn: linking.signIn, sessions: web, limit: signInLimit })] : []),
+      ...(web ? [webSessionRoutes({ signIn: linking.signIn, sessions: web, limit: signInLimit, identifyToken: (token) => accounts.tokens.identify(token) })] : []),
       credentialRoutes(core.credentials, config.providers.userBaseUrls),
       providerRoutes({ registry: services.providers, health: services.health, directory: services.models, hasUserCredential: (actor, p) => credentials.has(actor, p) }),
       routingRoutes({ routing: services.routing, conversationState: (actor, id) => conversations.api.routingState(actor, id) }),
@@ -299,7 +299,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
 /** The web client's sessions, when the web client is on (`web.enabled`). */
 function webSessions(d: { config: MosaicConfig; valkey: Redis; accounts: AccountService }): WebSessionAuth | null {
   if (!d.config.web.enabled) return null;
-  const store = new WebSessionStore(d.valkey, d.config.valkey.keyPrefix, d.accounts.users, d.config.web.sessionHours * 3600);
+  const store = new WebSessionStore(d.valkey, d.config.valkey.keyPrefix, d.accounts.users, d.accounts.tokens, d.config.web.sessionHours * 3600);
   // Behind a proxy that rewrites Host, the public URL is where the page comes from.
   const extraOrigins = d.config.http.publicUrl ? [new URL(d.config.http.publicUrl).origin] : [];
   return webSessionAuth(store, { extraOrigins });

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { badRequest, MosaicError } from '../errors.ts';
+import type { Actor } from '../identity/actor.ts';
 import type { PasswordSignIn } from '../identity/password-sign-in.ts';
 import type { ResolvedWebSession } from '../identity/web-session-store.ts';
 import type { ClientRateLimit } from './client-rate-limit.ts';
@@ -29,7 +30,7 @@ export function signInLocked(seconds: number): MosaicError {
 export const invalidCredentials = (): MosaicError =>
   new MosaicError('invalid_credentials', 'wrong username or password (or the account is disabled or has no password: ask your admin)', { httpStatus: 401 });
 
-export function webSessionRoutes(d: { signIn: PasswordSignIn; sessions: WebSessionAuth; limit: ClientRateLimit }): RouteGroup {
+export function webSessionRoutes(d: { signIn: PasswordSignIn; sessions: WebSessionAuth; limit: ClientRateLimit; identifyToken: (token: string) => Promise<{ actor: Actor; tokenId: string } | null> }): RouteGroup {
   const view = (s: { actor: { userId: string; username: string; role: 'admin' | 'member' }; csrfToken: string; expiresAt: Date }) => ({
     user: { id: s.actor.userId, username: s.actor.username, role: s.actor.role },
     csrfToken: s.csrfToken,
@@ -43,17 +44,35 @@ export function webSessionRoutes(d: { signIn: PasswordSignIn; sessions: WebSessi
       defineRoute({
         method: 'post',
         path: '/',
-        summary: 'Sign in to the web client: a session cookie',
+        summary: 'Sign in to the web client (a password, or a personal access token): a session cookie',
         description:
-          'Sets an HttpOnly, SameSite=Strict session cookie (Secure over https) that authenticates the REST API and the socket from the Mosaic page. Same-origin only. Failed sign-ins count toward the per-username lockout every password surface shares (429 `sign_in_locked`), and each client address may try `web.signInsPerMinute` times a minute (429 `rate_limited`). Wrong credentials, a disabled account and one without a password all answer 401 alike.',
+          'With a username and password, or with a personal access token (`token`, for accounts without a password). Sets an HttpOnly, SameSite=Strict session cookie (Secure over https) that authenticates the REST API and the socket from the Mosaic page. Same-origin only. Failed sign-ins count toward the per-username lockout every password surface shares (429 `sign_in_locked`), and each client address may try `web.signInsPerMinute` times a minute (429 `rate_limited`). Wrong credentials, a disabled account and one without a password all answer 401 alike.',
         auth: 'public',
-        body: z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) }).strict(),
+        body: z
+          .object({
+            username: z.string().min(1).max(64).optional(),
+            password: z.string().min(1).max(1024).optional(),
+            token: z.string().min(1).max(200).optional().describe('A personal access token instead of a username and password (accounts without a password).'),
+          })
+          .strict()
+          .refine((b) => (b.token !== undefined ? b.username === undefined && b.password === undefined : b.username !== undefined && b.password !== undefined), {
+            error: 'give a username and a password, or a token',
+          }),
         responses: { 201: { description: 'Signed in; the cookie is set.', body: sessionBody } },
         handle: async ({ body }, { req, res }) => {
           // Login CSRF: another site must not sign the browser in to an account of its choosing.
           if (!sameOrigin(req, requestOrigin(req), d.sessions.origins)) throw csrfRefused('sign in from the Mosaic page itself (Origin / Sec-Fetch-Site)');
           await d.limit.hit(req);
-          const result = await d.signIn.signIn(body.username, body.password);
+          if (body.token !== undefined) {
+            const found = await d.identifyToken(body.token);
+            if (!found) throw new MosaicError('invalid_credentials', 'this token is unknown, revoked or expired, or its account is disabled', { httpStatus: 401 });
+            const { actor } = found;
+            // The session stands for the token: revoking it ends the session too.
+            const session = await d.sessions.store.create(actor, found.tokenId);
+            setSessionCookie(req, res, session.sessionId, d.sessions.store.lifetimeSeconds);
+            return created(view({ actor, csrfToken: session.csrfToken, expiresAt: session.expiresAt }));
+          }
+          const result = await d.signIn.signIn(body.username!, body.password!);
           const locked = result.outcome === 'signed-in' ? 0 : result.lockedForSeconds;
           if (result.outcome === 'locked' || locked > 0) {
             res.set('Retry-After', String(locked));

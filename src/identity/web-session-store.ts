@@ -4,8 +4,9 @@
  * cookie; Valkey holds its SHA-256, so an id read from Valkey or a log
  * opens nothing. Each session has a CSRF token of its own, which state-
  * changing requests must echo in a header. A session ends when its
- * lifetime does (the key's TTL), at sign-out (the key is deleted), and the
- * moment its user is disabled or deleted (checked on every use).
+ * lifetime does (the key's TTL), at sign-out (the key is deleted), the
+ * moment its user is disabled or deleted, and — when it was opened with a
+ * personal access token — when that token is revoked (checked on every use).
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
@@ -13,6 +14,7 @@ import type { Redis } from '../valkey/client.ts';
 import { ephemeralKey } from '../housekeeping/ephemeral-keys.ts';
 import type { Actor } from './actor.ts';
 import { parseRecord, sameHash, sha256Hex } from './link-secrets.ts';
+import type { TokenStore } from './token-store.ts';
 import { actorOf, type UserStore } from './user-store.ts';
 
 export const SESSION_PREFIX = 'mws_';
@@ -20,7 +22,8 @@ const CSRF_PREFIX = 'mcs_';
 
 // The CSRF token is kept as it is: the page asks for it again after a reload (GET /api/auth/session), and
 // it opens nothing without the cookie, which is HttpOnly and only ever sent to this origin.
-const record = z.object({ userId: z.uuid(), csrf: z.string().startsWith('mcs_'), createdAt: z.number().int(), expiresAt: z.number().int() });
+// `tokenId`: a session opened with a personal access token ends when that token is revoked.
+const record = z.object({ userId: z.uuid(), csrf: z.string().startsWith('mcs_'), createdAt: z.number().int(), expiresAt: z.number().int(), tokenId: z.uuid().optional() });
 
 export interface NewWebSession {
   /** The secret the cookie carries; shown this once. */
@@ -45,6 +48,7 @@ export class WebSessionStore {
     private readonly valkey: Redis,
     private readonly prefix: string,
     private readonly users: UserStore,
+    private readonly tokens: TokenStore,
     readonly lifetimeSeconds: number,
   ) {}
 
@@ -57,12 +61,13 @@ export class WebSessionStore {
     return sessionId.startsWith(SESSION_PREFIX) && sessionId.length <= 100 ? sha256Hex(sessionId) : null;
   }
 
-  async create(actor: Actor): Promise<NewWebSession> {
+  /** `tokenId`: the personal access token signed in with, when it was one (the session then stands for it). */
+  async create(actor: Actor, tokenId?: string): Promise<NewWebSession> {
     const sessionId = `${SESSION_PREFIX}${randomBytes(32).toString('base64url')}`;
     const csrfToken = `${CSRF_PREFIX}${randomBytes(32).toString('base64url')}`;
     const now = Date.now();
     const expiresAt = now + this.lifetimeSeconds * 1000;
-    const value = JSON.stringify({ userId: actor.userId, csrf: csrfToken, createdAt: now, expiresAt });
+    const value = JSON.stringify({ userId: actor.userId, csrf: csrfToken, createdAt: now, expiresAt, ...(tokenId ? { tokenId } : {}) });
     // SET … EX in one command: no moment where the record exists without its end.
     await this.valkey.set(this.keyOf(sha256Hex(sessionId)), value, 'EX', this.lifetimeSeconds);
     return { sessionId, csrfToken, expiresAt: new Date(expiresAt) };
@@ -76,6 +81,7 @@ export class WebSessionStore {
     if (!held || held.expiresAt <= Date.now()) return null;
     const user = await this.users.findById(held.userId);
     if (!user || user.disabledAt) return null;
+    if (held.tokenId && !(await this.tokens.activeIds([held.tokenId])).has(held.tokenId)) return null;
     return {
       actor: actorOf(user),
       key: hash,
@@ -96,12 +102,14 @@ export class WebSessionStore {
     const unique = [...new Set(keys)].filter((k) => /^[0-9a-f]{64}$/.test(k));
     if (unique.length === 0) return new Set();
     const raw = await this.valkey.mget(...unique.map((k) => this.keyOf(k)));
-    const held = new Map<string, string>();
+    const held = new Map<string, { userId: string; tokenId?: string | undefined }>();
     unique.forEach((k, i) => {
       const r = parseRecord(record, raw[i] ?? null);
-      if (r && r.expiresAt > Date.now()) held.set(k, r.userId);
+      if (r && r.expiresAt > Date.now()) held.set(k, r);
     });
-    const active = await this.users.activeIds([...new Set(held.values())]);
-    return new Set([...held].filter(([, userId]) => active.has(userId)).map(([k]) => k));
+    const active = await this.users.activeIds([...new Set([...held.values()].map((h) => h.userId))]);
+    const tokenIds = [...held.values()].flatMap((h) => (h.tokenId ? [h.tokenId] : []));
+    const tokens = tokenIds.length ? await this.tokens.activeIds(tokenIds) : new Set<string>();
+    return new Set([...held].filter(([, h]) => active.has(h.userId) && (!h.tokenId || tokens.has(h.tokenId))).map(([k]) => k));
   }
 }

@@ -371,7 +371,8 @@ async function channelIdentityIsolation({ database, alice, bob }: Ctx): Promise<
 
 /** A web session is its own user's alone: its id, its CSRF token; signing out ends it and nobody else's. */
 async function webSessionIsolation({ database, valkey, prefix, alice, bob }: Ctx): Promise<void> {
-  const sessions = new WebSessionStore(valkey, prefix, new AccountService(database.db).users, 60);
+  const accounts = new AccountService(database.db);
+  const sessions = new WebSessionStore(valkey, prefix, accounts.users, accounts.tokens, 60);
   const a = await sessions.create(alice);
   const b = await sessions.create(bob);
   const ra = await sessions.resolve(a.sessionId);

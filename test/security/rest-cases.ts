@@ -197,6 +197,8 @@ export const REST_CASES: Case[] = [
     changes: 'counts one failed sign-in for the username in Valkey (the lockout)',
     then: (_f, res) => void expect(res.headers.get('set-cookie')).toBeNull(),
   },
+  { name: 'a web sign-in with a token and a password at once is 400', route: 'POST /api/auth/session', as: 'none', request: (f) => ({ method: 'POST', path: '/api/auth/session', body: { token: f.aliceToken, username: 'alice', password: 'x' }, headers: { origin: f.origin } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'a web sign-in with a made-up token is 401 and sets no cookie', route: 'POST /api/auth/session', as: 'none', request: (f) => ({ method: 'POST', path: '/api/auth/session', body: { token: `mos_${'A'.repeat(43)}` }, headers: { origin: f.origin } }), expect: { status: 401, code: 'invalid_credentials' }, then: (_f, res) => void expect(res.headers.get('set-cookie')).toBeNull() },
   { name: 'the web session needs a session cookie', route: 'GET /api/auth/session', as: 'none', request: () => ({ method: 'GET', path: '/api/auth/session' }), expect: { status: 401, code: 'unauthorized' } },
   { name: 'a forged session cookie is 401', route: 'GET /api/auth/session', as: 'none', request: () => ({ method: 'GET', path: '/api/auth/session', headers: { cookie: `mosaic_session=mws_${'A'.repeat(43)}` } }), expect: { status: 401, code: 'unauthorized' } },
   { name: 'a token is not a web session (400 naming how tokens are revoked)', route: 'GET /api/auth/session', as: 'alice', request: () => ({ method: 'GET', path: '/api/auth/session' }), expect: { status: 400, code: 'bad_request' } },

@@ -75,7 +75,7 @@ export async function signInThroughForm(page: Page, baseUrl: string, username: s
   await page.goto(baseUrl);
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('navigation', { name: 'Main' }).waitFor();
 }
 

@@ -71,10 +71,10 @@ describe('the web client in Chromium', () => {
     await expectNoSeriousViolations(p.page, 'the sign-in page');
     await p.page.getByLabel('Username').fill('mia');
     await p.page.getByLabel('Password').fill('wrong password');
-    await p.page.getByRole('button', { name: 'Sign in' }).click();
+    await p.page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await p.page.getByRole('alert').filter({ hasText: 'wrong username or password' }).waitFor();
     await p.page.getByLabel('Password').fill(PASSWORD);
-    await p.page.getByRole('button', { name: 'Sign in' }).click();
+    await p.page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await p.page.getByRole('navigation', { name: 'Main' }).waitFor();
     const cookies = await p.context.cookies();
     const session = cookies.find((c) => c.name === 'mosaic_session');
@@ -152,6 +152,21 @@ describe('the web client in Chromium', () => {
     await expect.poll(() => page.locator('li.message.assistant').count(), { timeout: 20_000 }).toBe(4);
     const ids = await page.locator('li.message').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  test('the stop button ends an answer being written; what was written is kept', async () => {
+    const page = mia.page;
+    const stoppedBefore = await page.locator('li.message.assistant', { hasText: /stopped/i }).count();
+    // This answer streams slowly (the simulator's pace), so there is time to press Stop.
+    for (const sim of Object.values(m.simulators)) sim.script({ text: 'one two three four five six seven eight nine ten '.repeat(20), chunkSize: 4, frameDelayMs: 100 });
+    await page.getByRole('textbox', { name: 'Message' }).fill('Take your time');
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await page.locator('.message.streaming .md', { hasText: 'one two' }).waitFor({ timeout: 20_000 });
+    await page.getByRole('button', { name: 'Stop answer' }).click();
+    await expect.poll(() => page.locator('li.message.assistant', { hasText: /stopped/i }).count(), { timeout: 20_000 }).toBe(stoppedBefore + 1);
+    expect(await page.locator('.message.streaming').count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Stop answer' }).count()).toBe(0);
+    for (const sim of Object.values(m.simulators)) sim.reset().setDefault({ text: 'Answer from the simulator to: you.', chunkSize: 6, frameDelayMs: 25 });
   });
 
   test('archives and finds conversations: search and the archive switch', async () => {
@@ -298,6 +313,19 @@ describe('the admin pages in Chromium', () => {
     await page.locator('tr[data-provider="ollama"]').waitFor();
     await expectNoSeriousViolations(page, 'the providers page');
     expect(ada.problems).toEqual([]);
+  });
+
+  test('an account without a password signs in with a personal access token', async () => {
+    const { token } = await m.createUser('tina');
+    const p = await newPage(browser);
+    open.push(p.page);
+    await p.page.goto(base);
+    await p.page.getByRole('button', { name: 'Sign in with a token instead' }).click();
+    await p.page.getByLabel('Personal access token').fill(token);
+    await p.page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await p.page.getByRole('navigation', { name: 'Main' }).waitFor();
+    expect(await p.page.locator('.account .user').innerText()).toBe('tina');
+    await p.context.close();
   });
 
   test('at phone width the chat is usable: the list, a conversation, sending', async () => {

@@ -87,6 +87,25 @@ describe('web sessions', () => {
     expect(await sessionKeys()).toEqual(before);
   });
 
+  it('a personal access token signs in too (accounts without a password); a wrong or revoked one does not, and revoking it ends its session', async () => {
+    const { token } = await m.core.accounts.createUser({ username: 'tokenonly' });
+    const post = (body: unknown) => fetch(`${m.url}/api/auth/session`, { method: 'POST', headers: { 'content-type': 'application/json', origin }, body: JSON.stringify(body) });
+    const ok = await post({ token });
+    expect(ok.status).toBe(201);
+    expect(((await ok.json()) as { user: { username: string } }).user.username).toBe('tokenonly');
+    const cookie = (ok.headers.get('set-cookie') ?? '').split(';')[0]!;
+    expect((await fetch(`${m.url}/api/me`, { headers: { cookie } })).status).toBe(200);
+    expect((await post({ token: 'mos_wrong' })).status).toBe(401);
+    expect((await post({ token, username: 'tokenonly', password: 'x' })).status).toBe(400);
+    expect((await post({ username: 'tokenonly' })).status).toBe(400);
+    const actor = { userId: (await m.core.accounts.users.findByUsername('tokenonly'))!.id, role: 'member' as const, username: 'tokenonly' };
+    const [issued] = await m.core.accounts.tokens.list(actor);
+    await m.core.accounts.tokens.revoke(actor, issued!.id);
+    expect((await post({ token })).status).toBe(401);
+    // The session opened with it stood for it: revoked, it ends too.
+    expect((await fetch(`${m.url}/api/me`, { headers: { cookie } })).status).toBe(401);
+  });
+
   it('wrong passwords answer 401 alike and set no cookie', async () => {
     for (const [u, p] of [['dana', 'wrong'], ['nobody', 'wrong']]) {
       const { res, body } = await signIn(u!, p!);

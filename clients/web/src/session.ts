@@ -46,8 +46,9 @@ export async function restoreSession(): Promise<void> {
   }
 }
 
-export async function signIn(username: string, password: string): Promise<void> {
-  begin(await api<SessionState>('POST', '/api/auth/session', { username, password }));
+/** With a username and password, or with a personal access token (accounts without a password). */
+export async function signIn(credentials: { username: string; password: string } | { token: string }): Promise<void> {
+  begin(await api<SessionState>('POST', '/api/auth/session', credentials));
   signedOutNotice.value = null;
 }
 

@@ -8,15 +8,18 @@ export function SignIn() {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [withToken, setWithToken] = useState(false);
+  const [token, setToken] = useState('');
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      await signIn(username, password);
+      await signIn(withToken ? { token: token.trim() } : { username, password });
     } catch (err) {
       setError(describeError(err));
       setPassword('');
+      setToken('');
     } finally {
       setBusy(false);
     }
@@ -26,10 +29,19 @@ export function SignIn() {
       <form onSubmit={submit} aria-labelledby="sign-in-title">
         <h1 id="sign-in-title">Sign in to Mosaic</h1>
         {signedOutNotice.value && !error && <p class="notice" role="status">{signedOutNotice.value}</p>}
-        <label for="username">Username</label>
-        <input id="username" name="username" autocomplete="username" required value={username} onInput={(e) => setUsername(e.currentTarget.value)} autoFocus />
-        <label for="password">Password</label>
-        <input id="password" name="password" type="password" autocomplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+        {withToken ? (
+          <>
+            <label for="token">Personal access token</label>
+            <input id="token" name="token" type="password" autocomplete="off" required value={token} onInput={(e) => setToken(e.currentTarget.value)} autoFocus />
+          </>
+        ) : (
+          <>
+            <label for="username">Username</label>
+            <input id="username" name="username" autocomplete="username" required value={username} onInput={(e) => setUsername(e.currentTarget.value)} autoFocus />
+            <label for="password">Password</label>
+            <input id="password" name="password" type="password" autocomplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+          </>
+        )}
         {error && (
           <p class="error" role="alert">
             {error}
@@ -38,7 +50,12 @@ export function SignIn() {
         <button type="submit" class="primary" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
-        <p class="hint">No password? Ask your admin, or use a token with the API (<a href="/api/docs">reference</a>).</p>
+        <button type="button" class="link" onClick={() => (setWithToken(!withToken), setError(null))}>
+          {withToken ? 'Sign in with a password instead' : 'Sign in with a token instead'}
+        </button>
+        <p class="hint">
+          No password? Sign in with a token your admin gave you (<code>mos_…</code>). The API reference is at <a href="/api/docs">/api/docs</a>.
+        </p>
       </form>
     </main>
   );
