@@ -11,6 +11,8 @@ export const SOURCE_DIRS = ['src', 'appservice', 'clients'];
 export const SOURCE_FILES = ['tsconfig.json', 'tsconfig.build.json'];
 export const STAMP_FILE = path.join('dist', 'build-stamp.json');
 const COMPILED = /\.(ts|tsx|mts)$/;
+// The web client is bundled apart (clients/web/build.mjs), not compiled into dist/.
+const NOT_COMPILED = `clients${path.sep}web${path.sep}`;
 
 /** Every file the build compiles from, relative to the project root, sorted. */
 export function sourceFiles(root) {
@@ -20,7 +22,8 @@ export function sourceFiles(root) {
     for (const entry of readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true })) {
       if (!entry.isFile() || !COMPILED.test(entry.name)) continue;
       const parent = entry.parentPath ?? entry.path;
-      files.push(path.relative(root, path.join(parent, entry.name)));
+      const file = path.relative(root, path.join(parent, entry.name));
+      if (!file.startsWith(NOT_COMPILED)) files.push(file);
     }
   }
   return files.sort();
