@@ -77,4 +77,20 @@ export function registerClientCommands(program: Command): void {
         });
       }),
     );
+
+  program
+    .command('tui')
+    .description('the full-screen terminal client: chat with streamed answers, switch models and agents, see why each answer was routed; reopens the last conversation')
+    .option('-s, --server <url>', 'the Mosaic server (env MOSAIC_SERVER; default: the one `mosaic login` stored)')
+    .option('--conversation <id>', 'open this conversation')
+    .option('--new', 'start a new conversation')
+    .action((opts: { server?: string; conversation?: string; new?: boolean }) =>
+      run(async () => {
+        if (!process.stdin.isTTY || !process.stdout.isTTY) throw new ClientError('`mosaic tui` needs a terminal; for scripts and pipes use `mosaic chat`', EXIT.usage, 'usage');
+        const { resolveConnection } = await import('./config.ts');
+        const { server, token } = resolveConnection(opts);
+        const { runTui } = await import('./screen/app.ts');
+        return runTui({ server, token, ...(opts.conversation ? { conversationId: opts.conversation } : {}), ...(opts.new ? { newConversation: true } : {}) });
+      }),
+    );
 }
