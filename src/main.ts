@@ -28,6 +28,7 @@ import { providerRoutes } from './http/provider-routes.ts';
 import { routingRoutes } from './http/routing-routes.ts';
 import { agentRoutes, conversationRoutes, usageRoutes } from './http/conversation-routes.ts';
 import { jobsRoutes } from './http/jobs-routes.ts';
+import { teamRoutes } from './http/team-routes.ts';
 import { packageVersion } from './version.ts';
 import { listenHttp } from './http/listen.ts';
 import { valkeyRateLimitStore } from './http/rate-limit-store.ts';
@@ -229,6 +230,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       conversationRoutes(conversations),
       agentRoutes(conversations),
       usageRoutes(conversations),
+      ...teamRoutes(services.teams),
       jobsRoutes(services.jobs.admin),
     ];
     for (const plugin of plugins) {
@@ -240,6 +242,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
     }
     // Identity change jobs waited for the channels to subscribe.
     services.identityEvents.channelsStarted();
+    services.teamEvents.channelsStarted();
 
     const app = createHttpApp({
       logger,
@@ -268,6 +271,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
         jobs: async () => services.jobs.admin,
         routing: async () => services.routing,
         linking: async () => linking,
+        teams: async () => services.teams,
       };
       const socket = await startAdminSocket({ path: socketPath, context: adminContext, logger });
       // Closed before the database, so no admin operation reaches a closed database.

@@ -39,6 +39,9 @@ import { PermanentJobError } from './jobs/job-definition.ts';
 import { REPLY_JOB } from './conversations/reply-job.ts';
 import { IDENTITY_CHANGED_JOB, IdentityEvents } from './identity/identity-events.ts';
 import { NO_METRICS, type MetricsPort } from './metrics/metrics-port.ts';
+import { TeamStore } from './teams/team-store.ts';
+import { TeamService } from './teams/team-service.ts';
+import { TEAM_CHANGED_JOB, TeamEvents } from './teams/team-events.ts';
 
 export interface ServiceDeps {
   config: MosaicConfig;
@@ -67,6 +70,10 @@ export interface Services {
   jobs: JobSystem;
   /** Where channels subscribe to links and unlinks (delivered by the `channel-identity-changed` job). */
   identityEvents: IdentityEvents;
+  /** Teams, their members, and sharing conversations with them. */
+  teams: TeamService;
+  /** Where channels subscribe to team changes (delivered by the `team-changed` job). */
+  teamEvents: TeamEvents;
   /** Starts workers and schedules. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -164,6 +171,16 @@ export function buildServices(deps: ServiceDeps): Services {
   for (const def of coreCommands({ service: conversations, directory }, commands)) commands.register(def);
 
   const identityEvents = new IdentityEvents();
+  const teamEvents = new TeamEvents();
+  const teams = new TeamService({
+    teams: new TeamStore(db),
+    users,
+    conversations: conversations.api,
+    publish: async (change) => {
+      if (!jobs) throw new Error('the job system is not started');
+      await jobs.service.enqueue(TEAM_CHANGED_JOB.name, change);
+    },
+  });
   jobs = createJobSystem({
     config,
     logger,
@@ -197,6 +214,7 @@ export function buildServices(deps: ServiceDeps): Services {
         return { outcome };
       }),
       jobWithHandler(IDENTITY_CHANGED_JOB, (change) => identityEvents.deliver(change)),
+      jobWithHandler(TEAM_CHANGED_JOB, (change) => teamEvents.deliver(change)),
     ],
   });
   const jobSystem = jobs;
@@ -214,6 +232,8 @@ export function buildServices(deps: ServiceDeps): Services {
     bus,
     jobs: jobSystem,
     identityEvents,
+    teams,
+    teamEvents,
     async start() {
       await jobSystem.start();
       // Re-queue answers whose jobs were lost (a flushed Valkey); a job that
@@ -224,6 +244,7 @@ export function buildServices(deps: ServiceDeps): Services {
     },
     async stop() {
       identityEvents.stop();
+      teamEvents.stop();
       await jobSystem.stop();
       subscriber.disconnect();
     },

@@ -85,7 +85,7 @@ export type ConversationEvent =
   | { type: 'answer:stopped'; conversationId: string; replyId: string; replyTo: string }
   | { type: 'answer:cancel'; conversationId: string; requestedBy: string }
   | { type: 'session:info'; conversationId: string; info: unknown }
-  | { type: 'conversation:updated'; conversationId: string; change: 'title' | 'archived' | 'unarchived' | 'deleted' | 'agent' | 'model'; title?: string }
+  | { type: 'conversation:updated'; conversationId: string; change: 'title' | 'archived' | 'unarchived' | 'deleted' | 'agent' | 'model' | 'shared' | 'unshared'; title?: string }
   /** A person typing on one surface (a socket session); never stored. */
   | { type: 'typing'; conversationId: string; sessionId: string; userId: string; typing: boolean };
 

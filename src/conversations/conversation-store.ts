@@ -1,12 +1,14 @@
 /**
  * Conversations and their messages. Messages are append-only: an edit is a
  * new message pointing at the original. Every function takes the acting
- * user and only reaches that user's conversations.
+ * user and only reaches the conversations that user may: reads reach the
+ * user's own and those shared with a team the user is a member of
+ * (`visibleTo`); changes reach the user's own only (`owned`).
  */
-import { and, asc, desc, eq, getTableColumns, gt, isNotNull, isNull, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { sqlRows } from '../db/client.ts';
-import { conversations, messages } from '../db/schema.ts';
+import { conversations, messages, teamMembers } from '../db/schema.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { isUuid } from '../db/uuid.ts';
 import { SNIPPET_SOURCE_CHARS, snippetOf } from './search-snippet.ts';
@@ -26,6 +28,10 @@ export interface Conversation {
   pinnedModel: string | null;
   localOnly: boolean;
   archived: boolean;
+  /** The team it is shared with (its members see it too); null: only its owner. */
+  teamId: string | null;
+  /** Whether the acting user owns it (false: it is shared with one of their teams). */
+  owned: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -42,7 +48,17 @@ export interface SearchHit {
 
 export const MAX_TITLE_LENGTH = 200;
 
-export function toConversation(row: ConversationRow): Conversation {
+/** Whether a conversation is shared with a team (a team room on Matrix) rather than its owner's alone. */
+export function isShared(row: Pick<ConversationRow, 'teamId'>): boolean {
+  return row.teamId !== null;
+}
+
+/** What kind of room a conversation is, for policies that differ by kind (retention): `team` when shared, `personal` otherwise. */
+export function conversationKind(row: Pick<ConversationRow, 'teamId'>): 'personal' | 'team' {
+  return isShared(row) ? 'team' : 'personal';
+}
+
+export function toConversation(row: ConversationRow, actor: Actor): Conversation {
   return {
     id: row.id,
     title: row.title,
@@ -51,12 +67,25 @@ export function toConversation(row: ConversationRow): Conversation {
     pinnedModel: row.pinnedModel,
     localOnly: row.localOnly,
     archived: row.archivedAt !== null,
+    teamId: row.teamId,
+    owned: row.ownerId === actor.userId,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
 }
 
 const owned = (actor: Actor, id: string) => and(eq(conversations.id, id), eq(conversations.ownerId, actor.userId), isNull(conversations.deletedAt));
+
+/** The conversations the actor may read: their own, and those shared with a team they are a member of. */
+const visibleTo = (actor: Actor) =>
+  and(
+    isNull(conversations.deletedAt),
+    or(
+      eq(conversations.ownerId, actor.userId),
+      sql`exists (select 1 from ${teamMembers} where ${teamMembers.teamId} = ${conversations.teamId} and ${teamMembers.userId} = ${actor.userId})`,
+    ),
+  );
+const visible = (actor: Actor, id: string) => and(eq(conversations.id, id), visibleTo(actor));
 
 /**
  * Locks one of the actor's conversations until the transaction ends (404
@@ -107,16 +136,17 @@ export class ConversationStore {
     return row!;
   }
 
+  /** A conversation the actor may read (their own, or one shared with their team). */
   async get(actor: Actor, id: string): Promise<ConversationRow> {
-    const [row] = await this.db.select().from(conversations).where(owned(actor, id)).limit(1);
+    if (!isUuid(id)) throw notFound('conversation');
+    const [row] = await this.db.select().from(conversations).where(visible(actor, id)).limit(1);
     if (!row) throw notFound('conversation');
     return row;
   }
 
   async list(actor: Actor, options: { limit: number; offset: number; archived?: boolean }): Promise<{ items: ConversationRow[]; total: number }> {
     const where = and(
-      eq(conversations.ownerId, actor.userId),
-      isNull(conversations.deletedAt),
+      visibleTo(actor),
       options.archived === undefined ? undefined : options.archived ? isNotNull(conversations.archivedAt) : isNull(conversations.archivedAt),
     );
     const items = await this.db.select().from(conversations).where(where).orderBy(desc(conversations.updatedAt), desc(conversations.id)).limit(options.limit).offset(options.offset);
@@ -146,6 +176,28 @@ export class ConversationStore {
   async remove(actor: Actor, id: string): Promise<void> {
     const rows = await this.db.update(conversations).set({ deletedAt: new Date(), updatedAt: new Date() }).where(owned(actor, id)).returning({ id: conversations.id });
     if (rows.length === 0) throw notFound('conversation');
+  }
+
+  /**
+   * Shares one of the actor's conversations with a team the actor is a
+   * member of (it leaves the team it was shared with: at most one), or with
+   * null stops sharing it. Owner only. Returns the conversation and the team
+   * it was shared with before.
+   */
+  async share(actor: Actor, id: string, teamId: string | null): Promise<{ conversation: ConversationRow; previousTeamId: string | null }> {
+    if (!isUuid(id)) throw notFound('conversation');
+    return this.db.transaction(async (tx) => {
+      const conv = await lockConversation(tx, actor, id);
+      if (teamId !== null) {
+        const member = isUuid(teamId)
+          ? await tx.select({ t: teamMembers.teamId }).from(teamMembers).where(and(eq(teamMembers.teamId, teamId), eq(teamMembers.userId, actor.userId))).limit(1)
+          : [];
+        if (member.length === 0) throw notFound('team');
+      }
+      if (conv.teamId === teamId) return { conversation: conv, previousTeamId: conv.teamId };
+      const [row] = await tx.update(conversations).set({ teamId, updatedAt: new Date() }).where(eq(conversations.id, id)).returning();
+      return { conversation: row!, previousTeamId: conv.teamId };
+    });
   }
 
   /**
@@ -203,7 +255,7 @@ export class ConversationStore {
       .select({ m: messages })
       .from(messages)
       .innerJoin(conversations, eq(conversations.id, messages.conversationId))
-      .where(and(eq(messages.id, messageId), eq(conversations.ownerId, actor.userId), isNull(conversations.deletedAt)))
+      .where(and(eq(messages.id, messageId), visibleTo(actor)))
       .limit(1);
     return row?.m ?? null;
   }
@@ -347,7 +399,7 @@ export class ConversationStore {
     );
   }
 
-  /** Full-text search over the acting user's own messages, ranked, with highlighted snippets. */
+  /** Full-text search over the messages of the conversations the actor may read, ranked, with highlighted snippets. */
   async search(actor: Actor, query: string, limit = 20): Promise<SearchHit[]> {
     const q = query.trim();
     if (!q) throw badRequest('search needs some words (q=…)');
@@ -357,7 +409,8 @@ export class ConversationStore {
       sql`select m.id as message_id, m.conversation_id, c.title, m.role, left(m.content, ${SNIPPET_SOURCE_CHARS}) as source,
                  ts_rank(m.search_vector, websearch_to_tsquery('simple', ${q})) as rank, m.created_at
           from messages m join conversations c on c.id = m.conversation_id
-          where c.owner_id = ${actor.userId} and c.deleted_at is null and m.redacted_at is null
+          where (c.owner_id = ${actor.userId} or exists (select 1 from team_members tm where tm.team_id = c.team_id and tm.user_id = ${actor.userId}))
+            and c.deleted_at is null and m.redacted_at is null
             and m.search_vector @@ websearch_to_tsquery('simple', ${q})
           order by rank desc, m.seq desc limit ${limit}`,
     );

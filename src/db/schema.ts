@@ -62,6 +62,8 @@ export const teams = pgTable('teams', {
   id: uuid('id').primaryKey().defaultRandom(),
   slug: text('slug').notNull().unique(),
   name: text('name').notNull(),
+  /** USD per calendar month (UTC) that conversations shared with the team may draw on; null: no team budget. */
+  monthlyBudgetUsd: numeric('monthly_budget_usd', { precision: 12, scale: 2, mode: 'number' }),
   createdAt: created(),
 });
 
@@ -73,7 +75,7 @@ export const teamMembers = pgTable(
     role: text('role', { enum: ['owner', 'member'] }).notNull().default('member'),
     joinedAt: ts('joined_at').notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.teamId, t.userId] })],
+  (t) => [primaryKey({ columns: [t.teamId, t.userId] }), index('team_members_user_idx').on(t.userId)],
 );
 
 export const agentConfigs = pgTable(
@@ -118,7 +120,7 @@ export const conversations = pgTable(
     archivedAt: ts('archived_at'),
     deletedAt: ts('deleted_at'),
   },
-  (t) => [index('conversations_owner_idx').on(t.ownerId, t.updatedAt)],
+  (t) => [index('conversations_owner_idx').on(t.ownerId, t.updatedAt), index('conversations_team_idx').on(t.teamId)],
 );
 
 export const messages = pgTable(
@@ -289,9 +291,11 @@ export const usageRecords = pgTable(
     cacheReadTokens: integer('cache_read_tokens').notNull().default(0),
     cacheWriteTokens: integer('cache_write_tokens').notNull().default(0),
     costUsd: doublePrecision('cost_usd').notNull().default(0),
+    /** The team whose budget the call drew on (the conversation was shared with it); it still counts to `userId` too. */
+    teamId: uuid('team_id').references(() => teams.id, { onDelete: 'set null' }),
     createdAt: created(),
   },
-  (t) => [index('usage_records_user_idx').on(t.userId, t.createdAt), index('usage_records_agent_idx').on(t.agentId, t.createdAt)],
+  (t) => [index('usage_records_user_idx').on(t.userId, t.createdAt), index('usage_records_agent_idx').on(t.agentId, t.createdAt), index('usage_records_team_idx').on(t.teamId, t.createdAt)],
 );
 
 export const agentLogs = pgTable(
@@ -337,11 +341,25 @@ export const conversationMatrixRooms = pgTable('conversation_matrix_rooms', {
   tombstonedAt: ts('tombstoned_at'),
 });
 
+/** A team's Space on Matrix. Not a reference to teams: it outlives a deleted team until the channel has closed it. */
 export const teamSpaces = pgTable('team_spaces', {
-  teamId: uuid('team_id').primaryKey().references(() => teams.id, { onDelete: 'cascade' }),
+  teamId: uuid('team_id').primaryKey(),
   spaceRoomId: text('space_room_id').notNull().unique(),
   createdAt: created(),
 });
+
+/** People a shared room invited because of its team (an unshare removes them, and only them). */
+export const sharedRoomInvites = pgTable(
+  'shared_room_invites',
+  {
+    roomId: text('room_id').notNull(),
+    matrixUserId: text('matrix_user_id').notNull(),
+    /** Not a reference to teams: a deleted team's share is undone after its row is gone. */
+    teamId: uuid('team_id').notNull(),
+    createdAt: created(),
+  },
+  (t) => [primaryKey({ name: 'shared_room_invites_pk', columns: [t.roomId, t.matrixUserId] })],
+);
 
 export const personalSpaces = pgTable('personal_spaces', {
   userId: uuid('user_id').primaryKey().references(() => users.id, { onDelete: 'cascade' }),

@@ -52,7 +52,7 @@ export function conversationRoutes(service: ConversationServices, options: { wai
         responses: { 200: { description: 'One page of conversations and the total.' } },
         handle: async ({ actor, query }) => {
           const { items, total } = await conversations.list(actor, { limit: query.limit, offset: query.offset, ...(query.archived ? { archived: query.archived === 'true' } : {}) });
-          return ok({ items: items.map(toConversation), total, limit: query.limit, offset: query.offset });
+          return ok({ items: items.map((c) => toConversation(c, actor)), total, limit: query.limit, offset: query.offset });
         },
       }),
       defineRoute({
@@ -73,7 +73,7 @@ export function conversationRoutes(service: ConversationServices, options: { wai
         responses: { 200: { description: 'The conversation.' } },
         handle: async ({ actor, params }) => {
           const conv = await conversations.get(actor, params.id);
-          return ok({ ...toConversation(conv), summary: conv.summary, lastRouting: conv.lastRouting });
+          return ok({ ...toConversation(conv, actor), summary: conv.summary, lastRouting: conv.lastRouting });
         },
       }),
       defineRoute({
