@@ -26,6 +26,8 @@ import { MemoryService } from './agents/memory-service.ts';
 import { memoryTools } from './agents/tools/memory-tools.ts';
 import type { AgentTool } from './agents/tool.ts';
 import { AgentStore } from './agents/agent-store.ts';
+import { DelegationStore } from './agents/delegation/delegation-store.ts';
+import { valkeyPairRateLimiter } from './agents/delegation/pair-rate-limit.ts';
 import { ConversationStore } from './conversations/conversation-store.ts';
 import { SessionStore } from './conversations/session-store.ts';
 import { ConversationBus } from './conversations/conversation-bus.ts';
@@ -164,6 +166,11 @@ export function buildServices(deps: ServiceDeps): Services {
       keepRecentMessages: config.conversations.keepRecentMessages,
       maxToolSteps: config.conversations.maxToolSteps,
       deltaIntervalMs: config.conversations.deltaIntervalMs,
+    },
+    delegation: {
+      store: new DelegationStore(db),
+      pairs: valkeyPairRateLimiter(valkey, config.valkey.keyPrefix, config.agents.delegation),
+      settings: config.agents.delegation,
     },
     logger,
     metrics,

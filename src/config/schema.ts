@@ -203,6 +203,24 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    agents: z
+      .object({
+        delegation: z
+          .object({
+            maxDepth: positiveInt.max(10).default(3).describe('Longest chain of delegations from the agent the person talks to (A → B → C is depth 2).'),
+            maxTurnsPerExchange: positiveInt.default(10).describe('Delegations one answer may make in all, at every depth.'),
+            pairLimit: positiveInt.default(20).describe('Delegations one agent may make to one other agent for one person per window; past it they are refused until the window ends.'),
+            pairWindowSeconds: positiveInt.default(60).describe('The window of pairLimit, in seconds.'),
+            maxSteps: positiveInt.default(6).describe('Tool-call rounds the delegated agent may take for one task.'),
+            queueAttempts: positiveInt.default(6).describe('A task whose agent cannot run now (its providers down) is queued and tried this many times, with backoff, before the conversation gets a notice that it expired.'),
+            queueBackoffMs: positiveInt.default(5000).describe('First wait before a queued task is tried again; it doubles each attempt (at most 5 minutes).'),
+          })
+          .strict()
+          .prefault({})
+          .describe('Agents handing work to each other (`delegatesTo` in an agent\'s config); see docs/agents.md.'),
+      })
+      .strict()
+      .prefault({}),
     live: z
       .object({
         maxSocketsPerUser: positiveInt.default(20).describe('Open sockets and event streams one user may have, across every replica.'),

@@ -15,7 +15,7 @@ export class CallLedger {
   ) {}
 
   /** Records each call of a turn; returns the turn's total cost in USD. */
-  async record(actor: Actor, sessionId: string, result: RunnerResult, provider: ProviderName, scope: { conversationId: string; agentId: string | null }, purpose: 'reply' | 'summary'): Promise<number> {
+  async record(actor: Actor, sessionId: string, result: RunnerResult, provider: ProviderName, scope: { conversationId: string; agentId: string | null }, purpose: 'reply' | 'summary' | 'delegation'): Promise<number> {
     let total = 0;
     for (const call of result.calls) {
       const cost = costUsd(this.directory.find(provider, call.model), call.usage);

@@ -14,6 +14,9 @@
  */
 import type { AgentStore } from '../agents/agent-store.ts';
 import type { AgentTool } from '../agents/tool.ts';
+import { DelegationService, type DelegationSettings } from '../agents/delegation/delegation-service.ts';
+import type { DelegationStore } from '../agents/delegation/delegation-store.ts';
+import type { PairRateLimiter } from '../agents/delegation/pair-rate-limit.ts';
 import type { CommandRegistry } from '../commands/registry.ts';
 import type { Logger } from '../logging.ts';
 import type { ModelDirectory } from '../routing/types.ts';
@@ -51,6 +54,8 @@ export interface ConversationServiceDeps {
   tools: Map<string, AgentTool>;
   actorFor: ActorLookup;
   settings: ConversationSettings;
+  /** Agents handing work to each other: their record, the per-pair rate limit, the limits. */
+  delegation: { store: DelegationStore; pairs: PairRateLimiter; settings: DelegationSettings };
   logger: Logger;
   /** Where answers and model calls are counted for the operator. */
   metrics?: MetricsPort;
@@ -62,6 +67,8 @@ export interface ConversationServices {
   answers: AnswerService;
   summaries: SummaryService;
   sessionInfo: SessionInfoService;
+  /** Agents handing tasks and questions to each other while answering. */
+  delegation: DelegationService;
   /** The stores, for reads that need no service logic (lists, search, messages). */
   stores: { conversations: ConversationStore; agents: AgentStore; sessions: SessionStore };
 }
@@ -91,7 +98,20 @@ export function createConversationServices(deps: ConversationServiceDeps): Conve
     logger,
   });
   const records = new TurnRecords({ conversations, sessions, ledger, sessionInfo, events });
-  const attempts = new AnswerAttempts({ sessions, providers: deps.providers, summaries, records, tools: deps.tools, settings });
+  const delegation = new DelegationService({
+    agents: deps.agents,
+    store: deps.delegation.store,
+    pairs: deps.delegation.pairs,
+    routing: deps.routing,
+    providers: deps.providers,
+    ledger,
+    notices,
+    tools: deps.tools,
+    directory,
+    settings: deps.delegation.settings,
+    logger,
+  });
+  const attempts = new AnswerAttempts({ sessions, providers: deps.providers, summaries, records, delegation, settings });
   const answers = new AnswerService({ conversations, agents, lock: deps.lock, routing: deps.routing, directory, attempts, records, notices, events, actorFor: deps.actorFor, settings, logger, metrics });
-  return { api, inbound, answers, summaries, sessionInfo, stores: { conversations, agents: deps.agents, sessions } };
+  return { api, inbound, answers, summaries, sessionInfo, delegation, stores: { conversations, agents: deps.agents, sessions } };
 }

@@ -28,7 +28,7 @@ export interface SessionMetrics {
 export interface UsageCall {
   provider: string;
   model: string;
-  purpose: 'reply' | 'summary' | 'classify';
+  purpose: 'reply' | 'summary' | 'classify' | 'delegation';
   inputTokens: number;
   outputTokens: number;
   cacheReadTokens: number;

@@ -94,6 +94,8 @@ export const agentConfigs = pgTable(
     skills: jsonb('skills').$type<string[]>().notNull().default([]),
     capabilities: jsonb('capabilities').$type<{ domains?: string[]; preferredModels?: string[]; taskTypes?: string[] }>().notNull().default({}),
     avatarUrl: text('avatar_url'),
+    /** Ids of the agents this one may hand work to (delegate, ask_agent); empty: none. */
+    delegatesTo: jsonb('delegates_to').$type<string[]>().notNull().default([]),
     createdAt: created(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
@@ -296,6 +298,35 @@ export const usageRecords = pgTable(
     createdAt: created(),
   },
   (t) => [index('usage_records_user_idx').on(t.userId, t.createdAt), index('usage_records_agent_idx').on(t.agentId, t.createdAt), index('usage_records_team_idx').on(t.teamId, t.createdAt)],
+);
+
+/** One agent handing a task or a question to another within a person's conversation (migration 0008). */
+export const agentDelegations = pgTable(
+  'agent_delegations',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    conversationId: uuid('conversation_id').notNull().references(() => conversations.id, { onDelete: 'cascade' }),
+    /** Every delegation made while answering one message shares the exchange (the reply's id). */
+    exchangeId: uuid('exchange_id').notNull(),
+    fromAgentId: uuid('from_agent_id'),
+    toAgentId: uuid('to_agent_id'),
+    kind: text('kind', { enum: ['delegate', 'ask'] }).notNull(),
+    depth: integer('depth').notNull(),
+    task: text('task').notNull(),
+    status: text('status', { enum: ['running', 'completed', 'refused', 'queued', 'failed', 'expired', 'stopped'] }).notNull(),
+    result: text('result'),
+    notice: text('notice'),
+    provider: text('provider'),
+    model: text('model'),
+    inputTokens: integer('input_tokens').notNull().default(0),
+    outputTokens: integer('output_tokens').notNull().default(0),
+    costUsd: doublePrecision('cost_usd').notNull().default(0),
+    routing: jsonb('routing').$type<Record<string, unknown>>(),
+    createdAt: created(),
+    completedAt: ts('completed_at'),
+  },
+  (t) => [index('agent_delegations_conversation_idx').on(t.conversationId, t.createdAt), index('agent_delegations_exchange_idx').on(t.exchangeId)],
 );
 
 export const agentLogs = pgTable(

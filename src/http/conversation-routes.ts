@@ -164,6 +164,11 @@ const agentBody = z
     skills: z.array(z.string().max(100)).max(50).optional(),
     capabilities: z.object({ domains: z.array(z.string()).optional(), preferredModels: z.array(z.string()).optional(), taskTypes: z.array(z.string()).optional() }).strict().optional(),
     avatarUrl: z.string().max(2000).nullable().optional(),
+    delegatesTo: z
+      .array(z.string().min(1).max(100))
+      .max(20)
+      .optional()
+      .describe('Agents (names or ids) this agent may hand tasks to with its `delegate` and `ask_agent` tools; stored as ids. A system agent may only name system agents. See docs/agents.md.'),
     /** Admins only: a system agent visible to everyone. */
     system: z.boolean().optional(),
   })

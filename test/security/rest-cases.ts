@@ -85,6 +85,10 @@ export const REST_CASES: Case[] = [
     then: (_f, res) => void expect((res.json as { command: { text: string } }).command.text).toMatch(/no agent named/),
   },
   { name: 'renaming an agent to the name of another of the same user is 409', finding: 6, route: 'PATCH /api/agents/:id', as: 'alice', request: (f) => ({ method: 'PATCH', path: `/api/agents/${f.aliceOtherAgent}`, body: { name: 'helper' } }), expect: { status: 409, code: 'conflict' } },
+  { name: "delegatesTo naming another user's agent by id is 400 and changes nothing", route: 'POST /api/agents', as: 'bob', request: (f) => ({ method: 'POST', path: '/api/agents', body: { name: 'sneaky', systemPrompt: 'p', delegatesTo: [f.aliceAgent] } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'delegatesTo that is not a list of names is 400', route: 'PATCH /api/agents/:id', as: 'alice', request: (f) => ({ method: 'PATCH', path: `/api/agents/${f.aliceOtherAgent}`, body: { delegatesTo: 'helper' } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'delegatesTo with an over-long name is 400', route: 'PATCH /api/agents/:id', as: 'alice', request: (f) => ({ method: 'PATCH', path: `/api/agents/${f.aliceOtherAgent}`, body: { delegatesTo: ['x'.repeat(10_000)] } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'an agent delegating to itself is 400', route: 'PATCH /api/agents/:id', as: 'alice', request: (f) => ({ method: 'PATCH', path: `/api/agents/${f.aliceOtherAgent}`, body: { delegatesTo: [f.aliceOtherAgent] } }), expect: { status: 400, code: 'bad_request' } },
   { name: 'a budget of 1e309 (Infinity once parsed) is 400', route: 'PATCH /api/me', as: 'alice', request: () => ({ method: 'PATCH', path: '/api/me', raw: '{"monthlyBudgetUsd":1e309}' }), expect: { status: 400, code: 'bad_request' } },
   { name: 'message content over the limit is 400', route: 'POST /api/conversations/:id/messages', as: 'alice', request: (f) => ({ method: 'POST', path: `/api/conversations/${f.aliceConversation}/messages`, body: { content: 'x'.repeat(100_001) } }), expect: { status: 400, code: 'bad_request' } },
 

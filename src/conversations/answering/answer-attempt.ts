@@ -7,7 +7,8 @@
  */
 import type { AgentConfig } from '../../agents/agent-store.ts';
 import { runAgentTurn } from '../../agents/runner.ts';
-import type { AgentTool } from '../../agents/tool.ts';
+import type { DelegationService } from '../../agents/delegation/delegation-service.ts';
+import { rootExchange } from '../../agents/delegation/exchange.ts';
 import type { Actor } from '../../identity/actor.ts';
 import type { RoutingDecision } from '../../routing/types.ts';
 import { MosaicError } from '../../errors.ts';
@@ -39,8 +40,9 @@ export class AnswerAttempts {
       providers: ProviderPort;
       summaries: SummaryService;
       records: TurnRecords;
-      /** Tools by name; an agent gets those its config lists. */
-      tools: Map<string, AgentTool>;
+      /** An agent's tools: those its config lists, and `delegate` and `ask_agent` when it may hand work on. */
+      /** Offers `delegate` and `ask_agent` to agents allowed to hand work on. */
+      delegation: DelegationService;
       settings: Pick<ConversationSettings, 'maxToolSteps'>;
     },
   ) {}
@@ -56,7 +58,7 @@ export class AnswerAttempts {
       const session = await this.d.sessions.current(actor, conversationId, { agentId: agent?.id ?? null, provider: routed.provider, model: routed.model });
       await this.d.sessions.recordModel(actor, session.id, routed.provider, routed.model);
       const credential = await this.d.providers.credential(actor, routed.provider);
-      const tools = this.toolsFor(agent, routed);
+      const tools = agent ? await this.d.delegation.toolsFor(actor, agent, routed) : [];
       const context = await this.d.summaries.fit(actor, {
         conv,
         throughSeq: userMessage.seq,
@@ -76,7 +78,13 @@ export class AnswerAttempts {
         history: context.messages,
         tools,
         maxSteps: this.d.settings.maxToolSteps,
-        context: { actor, conversationId, agentId: agent?.id ?? null },
+        context: {
+          actor,
+          conversationId,
+          agentId: agent?.id ?? null,
+          sessionId: session.id,
+          ...(agent ? { exchange: rootExchange({ id: replyId, conversationId, messageId: userMessage.id, threadId: userMessage.threadId, localOnly: conv.localOnly, channel: userMessage.channel, agentId: agent.id }) } : {}),
+        },
         signal,
         onEvent: (event) => {
           if (event.type === 'text') {
@@ -98,11 +106,5 @@ export class AnswerAttempts {
       await stream.flush();
       return { ok: false, err, streamed, toolsRan };
     }
-  }
-
-  private toolsFor(agent: AgentConfig | null, routed: RoutingDecision): AgentTool[] {
-    const wanted = agent?.tools ?? [];
-    const allow = routed.agent?.toolAllowlist;
-    return wanted.filter((name) => !allow || allow.includes(name)).map((name) => this.d.tools.get(name)).filter((t): t is AgentTool => t !== undefined);
   }
 }
