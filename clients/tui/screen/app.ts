@@ -12,7 +12,7 @@ import type { Conversation } from '../types.ts';
 import { LineEditor } from './editor.ts';
 import { ChatState } from './state.ts';
 import { Terminal, type Key } from './terminal.ts';
-import { drawChat, drawList, type ChatUi, type ListUi } from './view.ts';
+import { drawChat, drawList, loadMarkdown, type ChatUi, type ListUi } from './view.ts';
 
 export interface TuiOptions {
   server: string;
@@ -297,6 +297,7 @@ export async function runTui(o: TuiOptions): Promise<number> {
   );
   draw();
   void live.start().catch(() => undefined);
+  void loadMarkdown().then(schedule, fail);
   void loadPickers();
   // The conversation: the one asked for, or a new one, or the last one this client had open, or the newest.
   const opening = (async () => {
