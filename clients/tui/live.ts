@@ -6,9 +6,15 @@
  * missed or shown twice. A refused token (401 on the upgrade, close 4001)
  * ends it: no reconnect.
  */
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { ClientError, EXIT, unreachable } from './errors.ts';
 import type { Frame } from './types.ts';
+
+const OPEN = 1;
+
+// The ws package is loaded when the first connection opens, not with this module: the TUI draws its first frame meanwhile.
+let wsModule: Promise<typeof WebSocket> | null = null;
+const loadWs = () => (wsModule ??= import('ws').then((m) => m.default));
 
 export type LiveStatus = 'connecting' | 'open' | 'reconnecting' | 'ended';
 
@@ -91,7 +97,7 @@ export class LiveClient {
   /** Sends a frame and waits for its ack (rejects with the error frame's code and message). */
   request(frame: Record<string, unknown>): Promise<Record<string, unknown>> {
     const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return Promise.reject(new LiveError('offline', 'not connected; reconnecting…'));
+    if (!ws || ws.readyState !== OPEN) return Promise.reject(new LiveError('offline', 'not connected; reconnecting…'));
     const id = `t${++this.counter}`;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -119,8 +125,16 @@ export class LiveClient {
   }
 
   private open(): void {
+    loadWs().then(
+      (Ws) => this.connect(Ws),
+      (err: Error) => this.end(new ClientError(`the ws package could not be loaded: ${err.message}`)),
+    );
+  }
+
+  private connect(Ws: typeof WebSocket): void {
+    if (this.stopped) return;
     const url = `${this.server.replace(/^http/, 'ws')}/api/socket`;
-    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${this.token}` }, handshakeTimeout: 10_000 });
+    const ws = new Ws(url, { headers: { authorization: `Bearer ${this.token}` }, handshakeTimeout: 10_000 });
     this.ws = ws;
     ws.on('message', (data) => this.receive(ws, String(data)));
     ws.on('unexpected-response', (_req, res) => {

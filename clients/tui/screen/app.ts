@@ -12,7 +12,7 @@ import type { Conversation } from '../types.ts';
 import { LineEditor } from './editor.ts';
 import { ChatState } from './state.ts';
 import { Terminal, type Key } from './terminal.ts';
-import { drawChat, drawList, type ChatUi, type ListUi } from './view.ts';
+import { drawChat, drawList, loadMarkdown, type ChatUi, type ListUi } from './view.ts';
 
 export interface TuiOptions {
   server: string;
@@ -123,6 +123,8 @@ export async function runTui(o: TuiOptions): Promise<number> {
     if (!trimmed) return;
     if (trimmed === '/quit' || trimmed === '/exit') return quit(0);
     if (trimmed === '/list') return showList();
+    // Typed before the conversation finished loading (a fast typist, a script): it goes out once it is open.
+    await opening.catch(() => undefined);
     const id = state.conversation?.id;
     if (!id) return state.notify('No conversation is open: Ctrl-O lists them, n starts one.', 'error');
     const clientMessageId = `tui-${Date.now().toString(36)}-${(sent++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
@@ -147,7 +149,8 @@ export async function runTui(o: TuiOptions): Promise<number> {
   const loadPickers = async () => {
     try {
       const [m, a] = await Promise.all([rest.get<{ models: Array<{ provider: string; id: string }> }>('/api/providers/models?available=true'), rest.get<{ items: Array<{ name: string }> }>('/api/agents')]);
-      models = m.models.map((x) => x.id);
+      // provider/model: the form /model always understands, whatever names two providers share.
+      models = m.models.map((x) => `${x.provider}/${x.id}`);
       agents = a.items.map((x) => x.name);
     } catch {
       // Completion of names only; the commands work without it.
@@ -294,9 +297,10 @@ export async function runTui(o: TuiOptions): Promise<number> {
   );
   draw();
   void live.start().catch(() => undefined);
+  void loadMarkdown().then(schedule, fail);
   void loadPickers();
   // The conversation: the one asked for, or a new one, or the last one this client had open, or the newest.
-  (async () => {
+  const opening = (async () => {
     let id: string | undefined = o.conversationId;
     if (o.newConversation) id = (await rest.post<Conversation>('/api/conversations', {})).id;
     const last = id ? null : lastConversation(o.server);
@@ -311,7 +315,8 @@ export async function runTui(o: TuiOptions): Promise<number> {
     }
     const { items } = await rest.get<{ items: Conversation[] }>('/api/conversations?limit=1&archived=false');
     await open(items[0]?.id ?? (await rest.post<Conversation>('/api/conversations', {})).id);
-  })().catch(fail);
+  })();
+  opening.catch(fail);
 
   const code = await done;
   live.stop();

@@ -6,7 +6,6 @@
 import { receiptParts, type ChatMessage, type Conversation } from '../types.ts';
 import { pad, style, truncate, width, wrap } from './ansi.ts';
 import type { LineEditor } from './editor.ts';
-import { renderMarkdown } from './markdown.ts';
 import type { ChatState, LiveAnswer, Notice } from './state.ts';
 
 export interface Completion {
@@ -37,11 +36,22 @@ const time = (iso: string) => {
 };
 const words = (s: string) => s.trim().split(/\s+/).filter(Boolean).length;
 
+/**
+ * markdown-it is loaded after the first frame (start-up time): until then
+ * text is shown plain, wrapped; the log is drawn again once it is in.
+ */
+let renderMarkdown: ((text: string, cols: number) => string[]) | null = null;
+export async function loadMarkdown(): Promise<void> {
+  renderMarkdown = (await import('./markdown.ts')).renderMarkdown;
+  cache.clear();
+}
+const markdownOrPlain = (text: string, cols: number) => (renderMarkdown ? renderMarkdown(text, cols) : text.split('\n').flatMap((l) => wrap(l, cols)));
+
 const cache = new Map<string, { key: string; lines: string[] }>();
 
 function body(text: string, cols: number, markdown: boolean): string[] {
   if (!markdown) return text.split('\n').flatMap((l) => wrap(l, cols - INDENT.length)).map((l) => INDENT + l);
-  return renderMarkdown(text, cols - INDENT.length).map((l) => INDENT + l);
+  return markdownOrPlain(text, cols - INDENT.length).map((l) => INDENT + l);
 }
 
 function thinkingLines(thinking: string, cols: number, expanded: boolean, live: boolean): string[] {
@@ -73,7 +83,7 @@ function messageLines(m: ChatMessage, cols: number, ui: ChatUi, thinking: string
       break;
     case 'system':
       // Command answers and notices (a refused route, a stopped answer): markdown behind a bar.
-      lines = [style.yellow('mosaic') + style.gray(` · ${time(m.createdAt)}`), ...renderMarkdown(m.content, cols - 4).map((l) => INDENT + style.yellow('│ ') + l)];
+      lines = [style.yellow('mosaic') + style.gray(` · ${time(m.createdAt)}`), ...markdownOrPlain(m.content, cols - 4).map((l) => INDENT + style.yellow('│ ') + l)];
       break;
     default:
       lines = [INDENT + style.gray(truncate(`⚙ tool result: ${m.content.replace(/\s+/g, ' ')}`, cols - 4))];
@@ -94,7 +104,7 @@ function answerLines(a: LiveAnswer, cols: number, ui: ChatUi): string[] {
 
 function noticeLines(n: Notice, cols: number): string[] {
   const bar = n.tone === 'error' ? style.red('│ ') : style.gray('│ ');
-  return [...renderMarkdown(n.text, cols - 4).map((l) => INDENT + bar + l), ''];
+  return [...markdownOrPlain(n.text, cols - 4).map((l) => INDENT + bar + l), ''];
 }
 
 export function statusLine(state: ChatState, cols: number): string {
