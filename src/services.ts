@@ -16,7 +16,7 @@ import { createProviderHealth, type ProviderHealth } from './providers/health.ts
 import { ModelDirectory as ProviderModelDirectory } from './providers/model-directory.ts';
 import { directoryWithOverrides } from './routing/catalogue-directory.ts';
 import { configAvailability } from './routing/config-availability.ts';
-import { createRoutingService, type RoutingService } from './routing/routing-service.ts';
+import { createRoutingService, type KnownUser, type RoutingService } from './routing/routing-service.ts';
 import { valkeyClassificationCache } from './routing/classification-cache.ts';
 import { modelClassifier } from './agents/model-classifier.ts';
 import type { ModelDirectory } from './routing/types.ts';
@@ -37,6 +37,7 @@ import { coreCommands } from './commands/core-commands.ts';
 import { createJobSystem, jobWithHandler, type JobSystem } from './jobs/job-system.ts';
 import { PermanentJobError } from './jobs/job-definition.ts';
 import { REPLY_JOB } from './conversations/reply-job.ts';
+import { TurnStore } from './conversations/turn-store.ts';
 import { IDENTITY_CHANGED_JOB, IdentityEvents } from './identity/identity-events.ts';
 import { NO_METRICS, type MetricsPort } from './metrics/metrics-port.ts';
 
@@ -132,13 +133,22 @@ export function buildServices(deps: ServiceDeps): Services {
   };
 
   const conversationStore = new ConversationStore(db);
+  // The user row a reply job read for its actor, kept with that actor object (so for that job only): routing reads the user's settings from it instead of reading the row again.
+  const turnUsers = new WeakMap<Actor, KnownUser>();
   const conversations = createConversationServices({
     conversations: conversationStore,
     agents: new AgentStore(db),
     sessions: new SessionStore(db),
+    turns: new TurnStore(db),
     bus,
     lock: new ConversationLock(valkey, config.valkey.keyPrefix),
-    routing: { route: (actor, input) => routing.route({ ...input, userId: actor?.userId ?? null }, { record: true }), budget: (actor) => routing.budgetFor(actor.userId) },
+    routing: {
+      route: (actor, input) => {
+        const known = actor ? turnUsers.get(actor) : undefined;
+        return routing.route({ ...input, userId: actor?.userId ?? null }, { record: true, ...(known ? { user: known } : {}) });
+      },
+      budget: (actor) => routing.budgetFor(actor.userId),
+    },
     userSettings: { setMonthlyBudget: (actor, usd) => users.setMonthlyBudget(actor.userId, usd) },
     providers: {
       adapter: (name) => providers.get(name),
@@ -150,7 +160,10 @@ export function buildServices(deps: ServiceDeps): Services {
     tools,
     actorFor: async (userId) => {
       const row = await users.findById(userId);
-      return row && !row.disabledAt ? actorOf(row) : null;
+      if (!row || row.disabledAt) return null;
+      const actor = actorOf(row);
+      turnUsers.set(actor, row);
+      return actor;
     },
     settings: {
       summarizeAt: config.conversations.summarizeAt,

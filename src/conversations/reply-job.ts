@@ -14,4 +14,6 @@ export const REPLY_JOB = defineJob({
   attempts: 3,
   backoff: { baseMs: 2000, maxMs: 30_000 },
   concurrency: 8,
+  // Two agent_logs inserts on every chat turn would be most of a turn's writes; failures and slow runs are still logged.
+  lifecycleLog: 'problems',
 });

@@ -53,8 +53,9 @@ export class AnswerAttempts {
     try {
       const adapter = this.d.providers.adapter(routed.provider);
       if (!adapter) throw new MosaicError('provider_disabled', `${routed.provider} is not enabled on this server`, { httpStatus: 503, userNotice: `${routed.provider} is not enabled on this server.` });
-      const session = await this.d.sessions.current(actor, conversationId, { agentId: agent?.id ?? null, provider: routed.provider, model: routed.model });
-      await this.d.sessions.recordModel(actor, session.id, routed.provider, routed.model);
+      const opened = await this.d.sessions.current(actor, conversationId, { agentId: agent?.id ?? null, provider: routed.provider, model: routed.model });
+      await this.d.sessions.recordModel(actor, opened, routed.provider, routed.model);
+      const session = { ...opened, provider: routed.provider, model: routed.model };
       const credential = await this.d.providers.credential(actor, routed.provider);
       const tools = this.toolsFor(agent, routed);
       const context = await this.d.summaries.fit(actor, {
@@ -92,7 +93,7 @@ export class AnswerAttempts {
       });
       // Every delta is out before the stored answer is published, so the deltas add up to it.
       await stream.flush();
-      await this.d.records.storeTurn({ actor, conversationId, userMessage, replyId, sessionId: session.id, agentId: agent?.id ?? null }, result, routed);
+      await this.d.records.storeTurn({ actor, conversationId, userMessage, replyId, session, agent }, result, routed);
       return { ok: true };
     } catch (err) {
       await stream.flush();
