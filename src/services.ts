@@ -38,6 +38,9 @@ import { createJobSystem, jobWithHandler, type JobSystem } from './jobs/job-syst
 import { PermanentJobError } from './jobs/job-definition.ts';
 import { REPLY_JOB } from './conversations/reply-job.ts';
 import { TurnStore } from './conversations/turn-store.ts';
+import { ValkeyInvalidation } from './valkey/invalidation.ts';
+
+const RULES_TOPIC = 'routing-rules';
 import { IDENTITY_CHANGED_JOB, IdentityEvents } from './identity/identity-events.ts';
 import { NO_METRICS, type MetricsPort } from './metrics/metrics-port.ts';
 
@@ -122,6 +125,9 @@ export function buildServices(deps: ServiceDeps): Services {
   const subscriber = valkey.duplicate();
   subscriber.on('error', () => undefined);
   const bus = new ConversationBus(valkey, subscriber, config.valkey.keyPrefix, logger);
+  // Replicas cache what rarely changes (routing rules); a change on one is announced to all.
+  const invalidation = new ValkeyInvalidation(valkey, subscriber, config.valkey.keyPrefix);
+  routing.rules.onChange(() => void invalidation.publish(RULES_TOPIC));
 
   let jobs: JobSystem | null = null;
   const replies: ReplyScheduler = {
@@ -228,6 +234,7 @@ export function buildServices(deps: ServiceDeps): Services {
     jobs: jobSystem,
     identityEvents,
     async start() {
+      await invalidation.subscribe(RULES_TOPIC, () => routing.invalidateRules());
       await jobSystem.start();
       // Re-queue answers whose jobs were lost (a flushed Valkey); a job that
       // still exists has the same id, so nothing is answered twice.

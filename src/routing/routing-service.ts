@@ -14,6 +14,7 @@ import type { ClassificationCache } from './classification-cache.ts';
 import { ClassifierService, type ModelClassify } from './classifier-service.ts';
 import { RuleCompiler } from './rule-matcher.ts';
 import { RuleStore } from './rule-store.ts';
+import { RuleCache } from './rule-cache.ts';
 import { Router } from './router.ts';
 import type { ModelDirectory, ProviderAvailability, RoutingInput, RoutingRefusal, RoutingResult } from './types.ts';
 import type { RoutingRule } from './rule-schema.ts';
@@ -39,17 +40,27 @@ const NO_POLICY: UserPolicy = { localOnly: false, budget: null };
 
 export class RoutingService {
   private readonly compiler = new RuleCompiler();
+  /** The rules per user, read once and kept until a rule changes (here or, told over Valkey, on another replica). */
+  private readonly cache: RuleCache;
 
   constructor(
     readonly rules: RuleStore,
     readonly router: Router,
     private readonly userPolicy?: UserPolicyLookup,
     private readonly metrics?: Pick<MetricsPort, 'routingDecision'>,
-  ) {}
+  ) {
+    this.cache = new RuleCache((userId) => rules.rulesFor(userId));
+    rules.onChange(() => this.cache.invalidate());
+  }
+
+  /** Drops the cached rules (another replica changed one). */
+  invalidateRules(): void {
+    this.cache.invalidate();
+  }
 
   /** `record`: a decision for a message, counted in the metrics (a dry run such as explain is not). */
   async route(input: RoutingInput, options: { record?: boolean; user?: KnownUser } = {}): Promise<RoutingResult> {
-    const [sets, policy] = await Promise.all([this.rules.rulesFor(input.userId), this.policyOf(input.userId, options.user)]);
+    const [sets, policy] = await Promise.all([this.cache.rulesFor(input.userId), this.policyOf(input.userId, options.user)]);
     // A user marked local-only stays local whatever the conversation says; the budget is always the ledger's, never the caller's.
     const result = await this.router.decide({ ...input, localOnly: input.localOnly === true || policy.localOnly, budget: policy.budget }, this.compiler.compileSet(sets));
     if (options.record) this.metrics?.routingDecision({ outcome: result.outcome === 'routed' ? 'routed' : result.code, skipped: result.fallbacksTried.length, by: decidedBy(result, input, sets.userRules) });
