@@ -36,7 +36,8 @@ import { CommandRegistry } from './commands/registry.ts';
 import { coreCommands } from './commands/core-commands.ts';
 import { createJobSystem, jobWithHandler, type JobSystem } from './jobs/job-system.ts';
 import { PermanentJobError } from './jobs/job-definition.ts';
-import { REPLY_JOB } from './conversations/reply-job.ts';
+import { availableParallelism } from 'node:os';
+import { defaultReplyConcurrency, REPLY_JOB } from './conversations/reply-job.ts';
 import { TurnStore } from './conversations/turn-store.ts';
 import { ValkeyInvalidation } from './valkey/invalidation.ts';
 
@@ -183,6 +184,7 @@ export function buildServices(deps: ServiceDeps): Services {
   for (const def of coreCommands({ service: conversations, directory }, commands)) commands.register(def);
 
   const identityEvents = new IdentityEvents();
+  const replyConcurrency = config.conversations.replyConcurrency ?? defaultReplyConcurrency(availableParallelism(), database.kind === 'postgres' ? config.database.poolSize : null);
   jobs = createJobSystem({
     config,
     logger,
@@ -203,7 +205,7 @@ export function buildServices(deps: ServiceDeps): Services {
       },
     },
     jobs: [
-      jobWithHandler(REPLY_JOB, async (payload) => {
+      jobWithHandler({ ...REPLY_JOB, concurrency: replyConcurrency }, async (payload) => {
         const outcome = await conversations.answers.answerPending(payload.conversationId, payload.userId);
         // Not a success: the job names a user or conversation this database does not have (deleted,
         // disabled, or another installation's job on a shared Valkey prefix). Fail it where admins see it.
