@@ -16,7 +16,7 @@ import { createProviderHealth, type ProviderHealth } from './providers/health.ts
 import { ModelDirectory as ProviderModelDirectory } from './providers/model-directory.ts';
 import { directoryWithOverrides } from './routing/catalogue-directory.ts';
 import { configAvailability } from './routing/config-availability.ts';
-import { createRoutingService, type RoutingService } from './routing/routing-service.ts';
+import { createRoutingService, type KnownUser, type RoutingService } from './routing/routing-service.ts';
 import { valkeyClassificationCache } from './routing/classification-cache.ts';
 import { modelClassifier } from './agents/model-classifier.ts';
 import type { ModelDirectory } from './routing/types.ts';
@@ -38,7 +38,12 @@ import { CommandRegistry } from './commands/registry.ts';
 import { coreCommands } from './commands/core-commands.ts';
 import { createJobSystem, jobWithHandler, type JobSystem } from './jobs/job-system.ts';
 import { PermanentJobError } from './jobs/job-definition.ts';
-import { REPLY_JOB } from './conversations/reply-job.ts';
+import { availableParallelism } from 'node:os';
+import { defaultReplyConcurrency, REPLY_JOB } from './conversations/reply-job.ts';
+import { TurnStore } from './conversations/turn-store.ts';
+import { ValkeyInvalidation } from './valkey/invalidation.ts';
+
+const RULES_TOPIC = 'routing-rules';
 import { IDENTITY_CHANGED_JOB, IdentityEvents } from './identity/identity-events.ts';
 import { NO_METRICS, type MetricsPort } from './metrics/metrics-port.ts';
 import { TeamStore } from './teams/team-store.ts';
@@ -130,6 +135,9 @@ export function buildServices(deps: ServiceDeps): Services {
   const subscriber = valkey.duplicate();
   subscriber.on('error', () => undefined);
   const bus = new ConversationBus(valkey, subscriber, config.valkey.keyPrefix, logger);
+  // Replicas cache what rarely changes (routing rules); a change on one is announced to all.
+  const invalidation = new ValkeyInvalidation(valkey, subscriber, config.valkey.keyPrefix);
+  routing.rules.onChange(() => void invalidation.publish(RULES_TOPIC));
 
   let jobs: JobSystem | null = null;
   const replies: ReplyScheduler = {
@@ -141,13 +149,22 @@ export function buildServices(deps: ServiceDeps): Services {
   };
 
   const conversationStore = new ConversationStore(db);
+  // The user row a reply job read for its actor, kept with that actor object (so for that job only): routing reads the user's settings from it instead of reading the row again.
+  const turnUsers = new WeakMap<Actor, KnownUser>();
   const conversations = createConversationServices({
     conversations: conversationStore,
     agents: new AgentStore(db),
     sessions: new SessionStore(db),
+    turns: new TurnStore(db),
     bus,
     lock: new ConversationLock(valkey, config.valkey.keyPrefix),
-    routing: { route: (actor, input) => routing.route({ ...input, userId: actor?.userId ?? null }, { record: true }), budget: (actor) => routing.budgetFor(actor.userId) },
+    routing: {
+      route: (actor, input) => {
+        const known = actor ? turnUsers.get(actor) : undefined;
+        return routing.route({ ...input, userId: actor?.userId ?? null }, { record: true, ...(known ? { user: known } : {}) });
+      },
+      budget: (actor) => routing.budgetFor(actor.userId),
+    },
     userSettings: { setMonthlyBudget: (actor, usd) => users.setMonthlyBudget(actor.userId, usd) },
     providers: {
       adapter: (name) => providers.get(name),
@@ -159,7 +176,10 @@ export function buildServices(deps: ServiceDeps): Services {
     tools,
     actorFor: async (userId) => {
       const row = await users.findById(userId);
-      return row && !row.disabledAt ? actorOf(row) : null;
+      if (!row || row.disabledAt) return null;
+      const actor = actorOf(row);
+      turnUsers.set(actor, row);
+      return actor;
     },
     settings: {
       summarizeAt: config.conversations.summarizeAt,
@@ -188,6 +208,7 @@ export function buildServices(deps: ServiceDeps): Services {
       await jobs.service.enqueue(TEAM_CHANGED_JOB.name, change);
     },
   });
+  const replyConcurrency = config.conversations.replyConcurrency ?? defaultReplyConcurrency(availableParallelism(), database.kind === 'postgres' ? config.database.poolSize : null);
   jobs = createJobSystem({
     config,
     logger,
@@ -208,7 +229,7 @@ export function buildServices(deps: ServiceDeps): Services {
       },
     },
     jobs: [
-      jobWithHandler(REPLY_JOB, async (payload) => {
+      jobWithHandler({ ...REPLY_JOB, concurrency: replyConcurrency }, async (payload) => {
         const outcome = await conversations.answers.answerPending(payload.conversationId, payload.userId);
         // Not a success: the job names a user or conversation this database does not have (deleted,
         // disabled, or another installation's job on a shared Valkey prefix). Fail it where admins see it.
@@ -242,6 +263,7 @@ export function buildServices(deps: ServiceDeps): Services {
     teams,
     teamEvents,
     async start() {
+      await invalidation.subscribe(RULES_TOPIC, () => routing.invalidateRules());
       await jobSystem.start();
       // Re-queue answers whose jobs were lost (a flushed Valkey); a job that
       // still exists has the same id, so nothing is answered twice.

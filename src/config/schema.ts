@@ -200,6 +200,9 @@ export const configSchema = z
         keepRecentMessages: positiveInt.default(6).describe('Newest messages always sent verbatim, never summarised.'),
         maxToolSteps: positiveInt.default(8).describe('Tool-call rounds one answer may take.'),
         deltaIntervalMs: z.coerce.number().int().min(0).default(50).describe('Streamed text and thinking are published to live surfaces at most this often (0: every chunk as it comes).'),
+        replyConcurrency: positiveInt
+          .optional()
+          .describe('Answers one process writes at once (reply jobs, each for a different conversation). Default: 16 per CPU core, and at most 4 per PostgreSQL connection (database.poolSize); an answer mostly waits on its model.'),
       })
       .strict()
       .prefault({}),

@@ -35,6 +35,7 @@ import { Notices } from './notices.ts';
 import type { ActorLookup, ConversationSettings, ProviderPort, ReplyScheduler, RoutingPort, UserSettingsPort } from './ports.ts';
 import { SessionInfoService } from './session-info.ts';
 import type { SessionStore } from './session-store.ts';
+import type { TurnStore } from './turn-store.ts';
 import { SummaryService } from './summary-service.ts';
 import { NO_METRICS, type MetricsPort } from '../metrics/metrics-port.ts';
 
@@ -42,6 +43,8 @@ export interface ConversationServiceDeps {
   conversations: ConversationStore;
   agents: AgentStore;
   sessions: SessionStore;
+  /** The answer's one write (messages, usage, session metrics, last routing). */
+  turns: TurnStore;
   bus: ConversationBus;
   lock: ConversationLock;
   routing: RoutingPort;
@@ -97,7 +100,7 @@ export function createConversationServices(deps: ConversationServiceDeps): Conve
     hasTool: (name) => deps.tools.has(name),
     logger,
   });
-  const records = new TurnRecords({ conversations, sessions, ledger, sessionInfo, events });
+  const records = new TurnRecords({ conversations, turns: deps.turns, ledger, sessionInfo, events });
   const delegation = new DelegationService({
     agents: deps.agents,
     store: deps.delegation.store,

@@ -89,15 +89,24 @@ const visible = (actor: Actor, id: string) => and(eq(conversations.id, id), visi
 
 /**
  * Locks one of the actor's conversations until the transaction ends (404
- * when it is not theirs). Appends take it before drawing their seq, so a
- * conversation's messages commit in seq order: whoever has read seq n has
- * seen every earlier message of it, which live replay and resume rely on.
+ * when it is not theirs), marking it updated and applying `set`, in one
+ * statement: an UPDATE takes the row lock a SELECT … FOR UPDATE would.
+ * Appends take it before drawing their seq, so a conversation's messages
+ * commit in seq order: whoever has read seq n has seen every earlier
+ * message of it, which live replay and resume rely on.
  */
-async function lockConversation(tx: Pick<Db, 'select'>, actor: Actor, conversationId: string): Promise<ConversationRow> {
-  const [row] = await tx.select().from(conversations).where(owned(actor, conversationId)).for('update');
+export async function lockConversation(tx: Pick<Db, 'update'>, actor: Actor, conversationId: string, set: Partial<typeof conversations.$inferInsert> = {}): Promise<ConversationRow> {
+  const [row] = await tx
+    .update(conversations)
+    .set({ updatedAt: new Date(), ...set })
+    .where(owned(actor, conversationId))
+    .returning();
   if (!row) throw notFound('conversation');
   return row;
 }
+
+/** Thrown inside an append's transaction to roll it back (the message was already stored). */
+class AlreadyStored extends Error {}
 
 async function inConversation(tx: Pick<Db, 'select'>, conversationId: string, messageId: string): Promise<boolean> {
   if (!isUuid(messageId)) return false;
@@ -117,6 +126,24 @@ const withPrevSeq = (conversationId: string) => ({
 });
 
 const appended = ({ prevSeq, ...row }: MessageRow & { prevSeq: string | null }): AppendedMessage => ({ ...row, prevSeq: prevSeq === null ? null : Number(prevSeq) });
+
+/**
+ * Inserts a batch of messages into a locked conversation in one multi-row
+ * statement. Rows already stored are skipped. Each new row's prevSeq is
+ * the row before it in the batch; the first one's comes from the statement.
+ */
+export async function insertBatch(tx: Pick<Db, 'insert'>, conv: ConversationRow, batch: NewMessage[]): Promise<AppendedMessage[]> {
+  if (batch.length === 0) return [];
+  const rows = await tx
+    .insert(messages)
+    .values(batch.map((m) => ({ ...m, conversationId: conv.id, ownerId: conv.ownerId })))
+    .onConflictDoNothing()
+    .returning(withPrevSeq(conv.id));
+  // max(seq) in the statement's snapshot: the conversation's newest message before this batch.
+  const out = rows.map(appended).sort((a, b) => a.seq - b.seq);
+  for (let i = 1; i < out.length; i++) out[i]!.prevSeq = out[i - 1]!.seq;
+  return out;
+}
 
 function cleanTitle(title: string): string {
   const t = title.replace(/\s+/g, ' ').trim();
@@ -203,43 +230,52 @@ export class ConversationStore {
   /**
    * Appends a message. A message with a channel-native id already stored
    * (a homeserver retry, a double submit) is not stored again: the first
-   * copy is returned with `created: false`.
+   * copy is returned with `created: false`. `check` sees the locked
+   * conversation before anything is written (throw to refuse); the
+   * conversation is returned with the message. Four round trips: BEGIN,
+   * the lock (which also marks the conversation updated), the insert, COMMIT.
    */
-  async append(actor: Actor, conversationId: string, message: NewMessage): Promise<{ message: AppendedMessage; created: boolean }> {
-    const inserted = await this.db.transaction(async (tx) => {
-      const conv = await lockConversation(tx, actor, conversationId);
-      // A reply points into the same conversation: another one's message (anyone's) is not found.
-      if (message.replyToId && !(await inConversation(tx, conversationId, message.replyToId))) throw notFound('the message replied to (replyToId)');
-      const [row] = await tx
-        .insert(messages)
-        .values({ ...message, conversationId, ownerId: conv.ownerId })
-        .onConflictDoNothing()
-        .returning(withPrevSeq(conversationId));
-      if (!row) return null;
-      await tx.update(conversations).set({ updatedAt: new Date() }).where(eq(conversations.id, conversationId));
-      return appended(row);
-    });
-    if (inserted) return { message: inserted, created: true };
+  async append(
+    actor: Actor,
+    conversationId: string,
+    message: NewMessage,
+    check?: (conv: ConversationRow) => void,
+  ): Promise<{ message: AppendedMessage; created: boolean; conversation: ConversationRow }> {
+    let conversation: ConversationRow | null = null;
+    try {
+      const inserted = await this.db.transaction(async (tx) => {
+        const conv = await lockConversation(tx, actor, conversationId);
+        conversation = conv;
+        check?.(conv);
+        // A reply points into the same conversation: another one's message (anyone's) is not found.
+        if (message.replyToId && !(await inConversation(tx, conversationId, message.replyToId))) throw notFound('the message replied to (replyToId)');
+        const [row] = await tx
+          .insert(messages)
+          .values({ ...message, conversationId, ownerId: conv.ownerId })
+          .onConflictDoNothing()
+          .returning(withPrevSeq(conversationId));
+        // Rolled back, so a repeated delivery does not mark the conversation updated.
+        if (!row) throw new AlreadyStored();
+        return appended(row);
+      });
+      return { message: inserted, created: true, conversation: conversation! };
+    } catch (err) {
+      if (!(err instanceof AlreadyStored)) throw err;
+    }
     const existing = message.externalId
       ? await this.findByExternalId(actor, message.channel, message.externalId)
       : message.id
         ? await this.getMessage(actor, message.id)
         : null;
     if (!existing) throw badRequest('message could not be stored');
-    return { message: existing, created: false };
+    return { message: existing, created: false, conversation: conversation! };
   }
 
   /** Appends several messages in one transaction: a turn is stored whole or not at all. */
   async appendAll(actor: Actor, conversationId: string, batch: NewMessage[]): Promise<AppendedMessage[]> {
     return this.db.transaction(async (tx) => {
       const conv = await lockConversation(tx, actor, conversationId);
-      const out: AppendedMessage[] = [];
-      for (const message of batch) {
-        const [row] = await tx.insert(messages).values({ ...message, conversationId, ownerId: conv.ownerId }).onConflictDoNothing().returning(withPrevSeq(conversationId));
-        if (row) out.push(appended(row));
-      }
-      await tx.update(conversations).set({ updatedAt: new Date() }).where(eq(conversations.id, conversationId));
-      return out;
+      return insertBatch(tx, conv, batch);
     });
   }
 
@@ -345,6 +381,37 @@ export class ConversationStore {
   async setSummary(actor: Actor, conversationId: string, summary: string, throughSeq: number): Promise<void> {
     const rows = await this.db.update(conversations).set({ summary, summarizedThroughSeq: throughSeq }).where(owned(actor, conversationId)).returning({ id: conversations.id });
     if (rows.length === 0) throw notFound('conversation');
+  }
+
+  /**
+   * What answering needs first, in one statement: the conversation (404
+   * when it is not the actor's) and its oldest message still waiting for
+   * an answer (null: none).
+   */
+  async pendingTurn(actor: Actor, conversationId: string): Promise<{ conv: ConversationRow; next: MessageRow | null }> {
+    const [row] = await this.db
+      .select({ conv: conversations, next: messages })
+      .from(conversations)
+      .leftJoin(
+        messages,
+        eq(
+          messages.id,
+          sql`(select m.id from messages m where m.conversation_id = ${conversations.id} and m.role = 'user'
+                 and coalesce((m.metadata->>'noReply')::boolean, false) = false
+                 and not exists (select 1 from messages r where r.reply_to_id = m.id and (r.role = 'system' or (r.role = 'assistant' and coalesce((r.metadata->>'final')::boolean, false))))
+               order by m.seq limit 1)`,
+        ),
+      )
+      .where(owned(actor, conversationId))
+      .limit(1);
+    if (!row) throw notFound('conversation');
+    return { conv: row.conv, next: row.next };
+  }
+
+  /** Every message of a conversation the caller has already read as the actor's (no second read of it). */
+  async history(actor: Actor, conv: ConversationRow): Promise<MessageRow[]> {
+    if (conv.ownerId !== actor.userId) throw notFound('conversation');
+    return this.db.select().from(messages).where(eq(messages.conversationId, conv.id)).orderBy(asc(messages.seq));
   }
 
   /**

@@ -143,7 +143,7 @@ export function conversationRoutes(service: ConversationServices, options: { wai
           if (query.wait === 'true') {
             const { inbound, reply } = await service.inbound.receiveAndWait(actor, params.id, msg, API_CHANNEL, options.waitTimeoutMs ?? 120_000);
             const { scheduled: _scheduled, ...result } = intakeResult(inbound);
-            return { status: reply ? 200 : 202, body: { ...result, reply: reply ? toView(reply) : null, routing: reply?.routing ?? null } };
+            return { status: reply ? 200 : 202, body: { ...result, reply, routing: reply?.routing ?? null } };
           }
           return accepted(intakeResult(await service.inbound.receive(actor, params.id, msg, API_CHANNEL)));
         },

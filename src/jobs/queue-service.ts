@@ -152,7 +152,7 @@ export class JobQueueService {
         settings: { backoffStrategy: (failures: number, type?: string, _err?: Error, job?: MinimalJob) => this.backoff(failures, type, job) },
       });
       worker.on('error', (err) => this.logger.error({ err, event: 'jobs.worker_error', queue }, `job worker for ${queue} hit an error: ${errorMessage(err)}`));
-      this.lifecycle.attach(worker, queue);
+      this.lifecycle.attach(worker, queue, (name) => this.registry.definition(name)?.lifecycleLog === 'problems');
       if (this.options.metrics) recordJobMetrics(worker, queue, this.options.metrics);
       this.workers.push({ queue, worker });
     }

@@ -40,7 +40,6 @@ export class AnswerAttempts {
       providers: ProviderPort;
       summaries: SummaryService;
       records: TurnRecords;
-      /** An agent's tools: those its config lists, and `delegate` and `ask_agent` when it may hand work on. */
       /** Offers `delegate` and `ask_agent` to agents allowed to hand work on. */
       delegation: DelegationService;
       settings: Pick<ConversationSettings, 'maxToolSteps'>;
@@ -55,8 +54,9 @@ export class AnswerAttempts {
     try {
       const adapter = this.d.providers.adapter(routed.provider);
       if (!adapter) throw new MosaicError('provider_disabled', `${routed.provider} is not enabled on this server`, { httpStatus: 503, userNotice: `${routed.provider} is not enabled on this server.` });
-      const session = await this.d.sessions.current(actor, conversationId, { agentId: agent?.id ?? null, provider: routed.provider, model: routed.model });
-      await this.d.sessions.recordModel(actor, session.id, routed.provider, routed.model);
+      const opened = await this.d.sessions.current(actor, conversationId, { agentId: agent?.id ?? null, provider: routed.provider, model: routed.model });
+      await this.d.sessions.recordModel(actor, opened, routed.provider, routed.model);
+      const session = { ...opened, provider: routed.provider, model: routed.model };
       const credential = await this.d.providers.credential(actor, routed.provider);
       const tools = agent ? await this.d.delegation.toolsFor(actor, agent, routed) : [];
       const context = await this.d.summaries.fit(actor, {
@@ -100,7 +100,7 @@ export class AnswerAttempts {
       });
       // Every delta is out before the stored answer is published, so the deltas add up to it.
       await stream.flush();
-      await this.d.records.storeTurn({ actor, conversationId, userMessage, replyId, sessionId: session.id, agentId: agent?.id ?? null }, result, routed);
+      await this.d.records.storeTurn({ actor, conversationId, userMessage, replyId, session, agent }, result, routed);
       return { ok: true };
     } catch (err) {
       await stream.flush();

@@ -14,7 +14,7 @@ import { routingStateOf } from '../conversation-api.ts';
 import type { ConversationAgents } from '../conversation-agents.ts';
 import type { ConversationEvents } from '../conversation-events.ts';
 import type { ConversationLock, Lease } from '../conversation-lock.ts';
-import type { ConversationStore, MessageRow } from '../conversation-store.ts';
+import type { ConversationRow, ConversationStore, MessageRow } from '../conversation-store.ts';
 import { replyIdFor } from '../ids.ts';
 import type { Notices } from '../notices.ts';
 import type { ActorLookup, ConversationSettings, RoutingPort } from '../ports.ts';
@@ -60,22 +60,23 @@ export class AnswerService {
       if (!lease) return 'busy';
       try {
         for (;;) {
-          let next: MessageRow | null;
+          // The conversation and its next waiting message in one read, passed down to every layer of the answer.
+          let turn: { conv: ConversationRow; next: MessageRow | null };
           try {
-            next = await this.d.conversations.nextUnanswered(actor, conversationId);
+            turn = await this.d.conversations.pendingTurn(actor, conversationId);
           } catch (err) {
             if (isMosaicError(err) && err.httpStatus === 404) return 'gone';
             throw err;
           }
-          if (!next) break;
-          await this.answer(actor, conversationId, next, lease);
+          if (!turn.next) break;
+          await this.answer(actor, turn.conv, turn.next, lease);
         }
       } finally {
         await lease.release();
       }
       // A message stored just as the lease was released must not be stranded.
-      const late = await this.d.conversations.nextUnanswered(actor, conversationId).catch(() => null);
-      if (!late) return 'done';
+      const late = await this.d.conversations.pendingTurn(actor, conversationId).catch(() => null);
+      if (!late?.next) return 'done';
     }
     return 'done';
   }
@@ -95,8 +96,8 @@ export class AnswerService {
     }
   }
 
-  private async answer(actor: Actor, conversationId: string, userMessage: MessageRow, lease: Lease): Promise<void> {
-    const conv = await this.d.conversations.get(actor, conversationId);
+  private async answer(actor: Actor, conv: ConversationRow, userMessage: MessageRow, lease: Lease): Promise<void> {
+    const conversationId = conv.id;
     const agent = await this.d.agents.of(actor, conv);
     const replyId = replyIdFor(userMessage.id);
     const routingInput: Omit<RoutingInput, 'userId'> = {
