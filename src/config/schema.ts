@@ -200,6 +200,9 @@ export const configSchema = z
         keepRecentMessages: positiveInt.default(6).describe('Newest messages always sent verbatim, never summarised.'),
         maxToolSteps: positiveInt.default(8).describe('Tool-call rounds one answer may take.'),
         deltaIntervalMs: z.coerce.number().int().min(0).default(50).describe('Streamed text and thinking are published to live surfaces at most this often (0: every chunk as it comes).'),
+        recoveryIntervalMs: z.coerce.number().int().min(0).default(5000).describe('How often one replica looks for stored messages without an answer whose reply job was lost, stuck with a dead process, or ended without answering, and queues them again (0: only at start).'),
+        recoveryWindowHours: positiveInt.default(6).describe('Messages older than this are not recovered (send them again).'),
+        maxRequeues: positiveInt.default(3).describe('Times recovery may queue one message again; after that it gets a notice saying what went wrong.'),
       })
       .strict()
       .prefault({}),
@@ -262,6 +265,7 @@ export const configSchema = z
         backoffBaseMs: positiveInt.default(5000).describe('First retry delay; it doubles each attempt.'),
         backoffMaxMs: positiveInt.default(60_000).describe('Longest retry delay.'),
         lockDurationMs: positiveInt.default(30_000).describe('How long a worker holds a job without renewing its lock; a job whose process died is recovered after this.'),
+        livenessTtlMs: positiveInt.min(2000).default(15_000).describe('Each process renews a liveness key in Valkey; one that stopped renewing it this long ago (or, on the same host, whose pid is gone) is dead, and the answers it held are taken over at once.'),
         stalledIntervalMs: positiveInt.default(30_000).describe('How often workers look for jobs whose process died (stalled jobs) and put them back in the queue.'),
         keepCompleted: z.coerce.number().int().min(0).default(1000).describe('Completed jobs kept per queue for the admin API.'),
         keepFailed: z.coerce.number().int().min(0).default(5000).describe('Failed jobs kept per queue for inspection and retry.'),

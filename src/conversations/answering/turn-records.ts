@@ -7,6 +7,7 @@ import type { RunnerResult } from '../../agents/runner.ts';
 import type { Actor } from '../../identity/actor.ts';
 import type { RoutingDecision } from '../../routing/types.ts';
 import type { CallLedger } from '../call-ledger.ts';
+import type { RetryNote } from '../conversation-bus.ts';
 import type { ConversationEvents } from '../conversation-events.ts';
 import type { ConversationStore, MessageRow, NewMessage } from '../conversation-store.ts';
 import { replyIdFor } from '../ids.ts';
@@ -21,6 +22,8 @@ export interface AnswerScope {
   replyId: string;
   sessionId: string;
   agentId: string | null;
+  /** This answer is a retry after an earlier try was cut off: recorded with the reply. */
+  retry?: RetryNote;
 }
 
 export class TurnRecords {
@@ -75,7 +78,7 @@ export class TurnRecords {
       cacheWriteTokens: usage.cacheWriteTokens,
       costUsd: cost,
       routing: routed,
-      metadata: { final: true, stopReason: result.stopReason, toolSteps: result.toolSteps },
+      metadata: { final: true, stopReason: result.stopReason, toolSteps: result.toolSteps, ...(scope.retry ? { retry: scope.retry } : {}) },
     });
     const stored = await this.d.conversations.appendAll(actor, conversationId, batch);
     await this.d.sessions.recordMessages(actor, sessionId, 2);
