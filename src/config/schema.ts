@@ -203,6 +203,9 @@ export const configSchema = z
         replyConcurrency: positiveInt
           .optional()
           .describe('Answers one process writes at once (reply jobs, each for a different conversation). Default: 16 per CPU core, and at most 4 per PostgreSQL connection (database.poolSize); an answer mostly waits on its model.'),
+        recoveryIntervalMs: z.coerce.number().int().min(0).default(5000).describe('How often one replica looks for stored messages without an answer whose reply job was lost, stuck with a dead process, or ended without answering, and queues them again (0: only at start).'),
+        recoveryWindowHours: positiveInt.default(6).describe('Messages older than this are not recovered (send them again).'),
+        maxRequeues: positiveInt.default(3).describe('Times recovery may queue one message again; after that it gets a notice saying what went wrong.'),
       })
       .strict()
       .prefault({}),
@@ -283,6 +286,7 @@ export const configSchema = z
         backoffBaseMs: positiveInt.default(5000).describe('First retry delay; it doubles each attempt.'),
         backoffMaxMs: positiveInt.default(60_000).describe('Longest retry delay.'),
         lockDurationMs: positiveInt.default(30_000).describe('How long a worker holds a job without renewing its lock; a job whose process died is recovered after this.'),
+        livenessTtlMs: positiveInt.min(2000).default(15_000).describe('Each process renews a liveness key in Valkey; one that stopped renewing it this long ago (or, on the same host, whose pid is gone) is dead, and the answers it held are taken over at once.'),
         stalledIntervalMs: positiveInt.default(30_000).describe('How often workers look for jobs whose process died (stalled jobs) and put them back in the queue.'),
         keepCompleted: z.coerce.number().int().min(0).default(1000).describe('Completed jobs kept per queue for the admin API.'),
         keepFailed: z.coerce.number().int().min(0).default(5000).describe('Failed jobs kept per queue for inspection and retry.'),

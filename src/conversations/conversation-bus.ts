@@ -61,6 +61,14 @@ export interface AnswerStartedEvent {
   routing: unknown;
   /** The answer's delta counter when this attempt started (0, or more after a failed attempt). */
   seq: number;
+  /** Present when this answer is tried again after an earlier try was cut off (a crash): surfaces say so. */
+  retry?: RetryNote;
+}
+
+/** Why an answer is being tried again, and which try this is (2 = the first retry). */
+export interface RetryNote {
+  attempt: number;
+  reason: string;
 }
 
 export interface AnswerDeltaEvent {

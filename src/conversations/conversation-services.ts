@@ -32,7 +32,7 @@ import type { ConversationLock } from './conversation-lock.ts';
 import type { ConversationStore } from './conversation-store.ts';
 import { InboundService } from './inbound-service.ts';
 import { Notices } from './notices.ts';
-import type { ActorLookup, ConversationSettings, ProviderPort, ReplyScheduler, RoutingPort, UserSettingsPort } from './ports.ts';
+import type { ActorLookup, AnswerTries, ConversationSettings, ProviderPort, ReplyScheduler, RoutingPort, UserSettingsPort } from './ports.ts';
 import { SessionInfoService } from './session-info.ts';
 import type { SessionStore } from './session-store.ts';
 import type { TurnStore } from './turn-store.ts';
@@ -62,6 +62,8 @@ export interface ConversationServiceDeps {
   logger: Logger;
   /** Where answers and model calls are counted for the operator. */
   metrics?: MetricsPort;
+  /** Counts tries at each answer across crashes (a retry is announced; a third try is refused). */
+  tries?: AnswerTries;
 }
 
 export interface ConversationServices {
@@ -72,6 +74,8 @@ export interface ConversationServices {
   sessionInfo: SessionInfoService;
   /** Agents handing tasks and questions to each other while answering. */
   delegation: DelegationService;
+  /** Mosaic's own notices in a conversation (reply recovery gives up with one). */
+  notices: Notices;
   /** The stores, for reads that need no service logic (lists, search, messages). */
   stores: { conversations: ConversationStore; agents: AgentStore; sessions: SessionStore };
 }
@@ -115,6 +119,6 @@ export function createConversationServices(deps: ConversationServiceDeps): Conve
     logger,
   });
   const attempts = new AnswerAttempts({ sessions, providers: deps.providers, summaries, records, delegation, settings });
-  const answers = new AnswerService({ conversations, agents, lock: deps.lock, routing: deps.routing, directory, attempts, records, notices, events, actorFor: deps.actorFor, settings, logger, metrics });
-  return { api, inbound, answers, summaries, sessionInfo, delegation, stores: { conversations, agents: deps.agents, sessions } };
+  const answers = new AnswerService({ conversations, agents, lock: deps.lock, routing: deps.routing, directory, attempts, records, notices, events, actorFor: deps.actorFor, settings, logger, metrics, ...(deps.tries ? { tries: deps.tries } : {}) });
+  return { api, inbound, answers, summaries, sessionInfo, delegation, notices, stores: { conversations, agents: deps.agents, sessions } };
 }

@@ -454,12 +454,12 @@ export class ConversationStore {
    * Housekeeping at start: messages still waiting for an answer (their job
    * may have been lost with a Valkey that was flushed or evicted). Ids only.
    */
-  async unansweredSince(since: Date, limit = 1000): Promise<Array<{ conversationId: string; ownerId: string; messageId: string }>> {
+  async unansweredSince(since: Date, limit = 1000, until: Date = new Date(8.64e15)): Promise<Array<{ conversationId: string; ownerId: string; messageId: string }>> {
     return sqlRows<{ conversationId: string; ownerId: string; messageId: string }>(
       this.db,
       sql`select m.conversation_id as "conversationId", c.owner_id as "ownerId", m.id as "messageId"
-          from messages m join conversations c on c.id = m.conversation_id
-          where m.role = 'user' and m.created_at > ${since} and c.deleted_at is null and c.archived_at is null
+          from messages m join conversations c on c.id = m.conversation_id join users u on u.id = c.owner_id and u.disabled_at is null
+          where m.role = 'user' and m.created_at > ${since} and m.created_at <= ${until} and c.deleted_at is null and c.archived_at is null
             and coalesce((m.metadata->>'noReply')::boolean, false) = false
             and not exists (select 1 from messages r where r.reply_to_id = m.id and (r.role = 'system' or (r.role = 'assistant' and coalesce((r.metadata->>'final')::boolean, false))))
           order by m.seq limit ${limit}`,

@@ -166,6 +166,9 @@ export const messages = pgTable(
     index('messages_conversation_idx').on(t.conversationId, t.seq),
     uniqueIndex('messages_owner_channel_external_uq').on(t.ownerId, t.channel, t.externalId),
     index('messages_search_idx').using('gin', t.searchVector),
+    // Reply recovery's lookups (migration 0010).
+    index('messages_user_created_idx').on(t.createdAt).where(sql`${t.role} = 'user'`),
+    index('messages_reply_to_idx').on(t.replyToId),
   ],
 );
 

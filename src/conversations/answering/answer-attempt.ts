@@ -12,6 +12,7 @@ import { rootExchange } from '../../agents/delegation/exchange.ts';
 import type { Actor } from '../../identity/actor.ts';
 import type { RoutingDecision } from '../../routing/types.ts';
 import { MosaicError } from '../../errors.ts';
+import type { RetryNote } from '../conversation-bus.ts';
 import type { ConversationRow, MessageRow } from '../conversation-store.ts';
 import type { ConversationSettings, ProviderPort } from '../ports.ts';
 import type { SessionStore } from '../session-store.ts';
@@ -31,6 +32,8 @@ export interface AttemptInput {
   signal: AbortSignal;
   /** The answer's live side, shared by its attempts. */
   stream: AnswerStream;
+  /** Set when the answer is tried again after an earlier try was cut off. */
+  retry?: RetryNote;
 }
 
 export class AnswerAttempts {
@@ -47,7 +50,7 @@ export class AnswerAttempts {
   ) {}
 
   async run(input: AttemptInput): Promise<AttemptOutcome> {
-    const { actor, conv, agent, userMessage, replyId, routed, signal, stream } = input;
+    const { actor, conv, agent, userMessage, replyId, routed, signal, stream, retry } = input;
     const conversationId = conv.id;
     let streamed = '';
     let toolsRan = false;
@@ -69,7 +72,7 @@ export class AnswerAttempts {
         sessionId: session.id,
         agentId: agent?.id ?? null,
       });
-      await stream.started({ agentId: agent?.id ?? null, provider: routed.provider, model: routed.model, routing: routed });
+      await stream.started({ agentId: agent?.id ?? null, provider: routed.provider, model: routed.model, routing: routed, ...(retry ? { retry } : {}) });
       const result = await runAgentTurn({
         adapter,
         model: routed.model,
@@ -100,7 +103,7 @@ export class AnswerAttempts {
       });
       // Every delta is out before the stored answer is published, so the deltas add up to it.
       await stream.flush();
-      await this.d.records.storeTurn({ actor, conversationId, userMessage, replyId, session, agent }, result, routed);
+      await this.d.records.storeTurn({ actor, conversationId, userMessage, replyId, session, agent, ...(retry ? { retry } : {}) }, result, routed);
       return { ok: true };
     } catch (err) {
       await stream.flush();

@@ -7,6 +7,7 @@ import type { RunnerResult } from '../../agents/runner.ts';
 import type { Actor } from '../../identity/actor.ts';
 import type { RoutingDecision } from '../../routing/types.ts';
 import type { CallLedger } from '../call-ledger.ts';
+import type { RetryNote } from '../conversation-bus.ts';
 import type { ConversationEvents } from '../conversation-events.ts';
 import type { ConversationStore, MessageRow, NewMessage } from '../conversation-store.ts';
 import { replyIdFor } from '../ids.ts';
@@ -24,6 +25,8 @@ export interface AnswerScope {
   /** The session as the attempt left it (its model recorded). */
   session: SessionRow;
   agent: AgentConfig | null;
+  /** This answer is a retry after an earlier try was cut off: recorded with the reply. */
+  retry?: RetryNote;
 }
 
 export class TurnRecords {
@@ -79,7 +82,7 @@ export class TurnRecords {
       cacheWriteTokens: usage.cacheWriteTokens,
       costUsd: cost,
       routing: routed,
-      metadata: { final: true, stopReason: result.stopReason, toolSteps: result.toolSteps },
+      metadata: { final: true, stopReason: result.stopReason, toolSteps: result.toolSteps, ...(scope.retry ? { retry: scope.retry } : {}) },
     });
     // One transaction: the messages, the usage of each call, the session's metrics, the last routing.
     const { conv, stored, metrics } = await this.d.turns.storeAnswer(actor, {
