@@ -42,6 +42,8 @@ import { NO_METRICS, type MetricsPort } from './metrics/metrics-port.ts';
 import { TeamStore } from './teams/team-store.ts';
 import { TeamService } from './teams/team-service.ts';
 import { TEAM_CHANGED_JOB, TeamEvents } from './teams/team-events.ts';
+import { teamCommands } from './teams/team-commands.ts';
+import { ChannelIdentityStore } from './identity/channel-identity-store.ts';
 
 export interface ServiceDeps {
   config: MosaicConfig;
@@ -181,6 +183,7 @@ export function buildServices(deps: ServiceDeps): Services {
       await jobs.service.enqueue(TEAM_CHANGED_JOB.name, change);
     },
   });
+  for (const def of teamCommands(teams, new ChannelIdentityStore(db))) commands.register(def);
   jobs = createJobSystem({
     config,
     logger,

@@ -159,6 +159,31 @@ describe('Spaces', () => {
     expect((await api(bob, 'GET', `/api/conversations/${room.conversationId}/messages`)).status).toBe(404);
   });
 
+  it('in Matrix: `!team add` in the bot DM invites to the Space; `!share` in the room shares it (owner only), `!unshare` stops it', async () => {
+    const { room_id: dm } = await alice.client.createRoom({ invite: [BOT], is_direct: true } as never);
+    await alice.waitForEvent(dm, (e) => e.sender === BOT && e.content.msgtype === 'm.notice');
+    const erin = await linked('erin');
+    const add = await say(alice, dm, `!team add research ${erin.userId}`);
+    const added = await alice.waitForEvent(dm, (e) => e.sender === BOT && String(e.content.body).includes('Added **erin**'), { after: add, timeoutMs: 20_000 });
+    expect(added.content.body).toContain('as member');
+    await until('Erin invited to the research Space', () => membership(research.space, erin.userId) === 'invite');
+    const listed = await say(alice, dm, '!team');
+    const teams = await alice.waitForEvent(dm, (e) => e.sender === BOT && String(e.content.body).startsWith('Your teams:'), { after: listed, timeoutMs: 20_000 });
+    expect(teams.content.body).toContain('`research`');
+
+    const share = await say(alice, room.roomId, '!share research');
+    await alice.waitForEvent(room.roomId, (e) => e.sender === agent && String(e.content.body).startsWith('Shared with team **Research**'), { after: share, timeoutMs: 20_000 });
+    await until('Bob and Erin invited', () => membership(room.roomId, bob.userId) === 'invite' && membership(room.roomId, erin.userId) === 'invite');
+    await bob.client.joinRoom(room.roomId);
+    // Bob is a member, not the owner: his `!unshare` changes nothing.
+    const attempt = await say(bob, room.roomId, '!unshare');
+    await bob.waitForEvent(room.roomId, (e) => e.sender === agent && String(e.content.body).includes('only the owner'), { after: attempt, timeoutMs: 20_000 });
+    expect((await api(bob, 'GET', `/api/conversations/${room.conversationId}`)).status).toBe(200);
+    const unshare = await say(alice, room.roomId, '!unshare');
+    await alice.waitForEvent(room.roomId, (e) => e.sender === agent && String(e.content.body).startsWith('This conversation is no longer shared'), { after: unshare, timeoutMs: 20_000 });
+    await until('Bob removed again', () => membership(room.roomId, bob.userId) === 'leave');
+  });
+
   it('power levels in every Mosaic room and Space: bot 100, people 50, agents 0; invite-only; nothing in the public directory', async () => {
     const managed = [
       ...(await db().query.conversationMatrixRooms.findMany()).map((r) => r.roomId),
