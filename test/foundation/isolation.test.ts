@@ -114,6 +114,8 @@ const coverage: Coverage = {
   'TeamStore.ownerCount': { notUserOwned: "private: counts a team's owners for the last-owner guard; returns no rows" },
   'TeamStore.membersOf': { notUserOwned: "channels' lookup of a team the caller already resolved (who to invite to its Space and rooms); names only" },
   'TeamStore.describe': { notUserOwned: 'slugs and names of team ids a channel already holds (a shared room, a Space); no members, no content' },
+  'TeamStore.budgetOf': { notUserOwned: "a team's monthly budget for routing a turn of a conversation shared with it; a number" },
+  'TeamStore.spentSince': { notUserOwned: "a team's spend for its budget (routing, GET /api/teams/:id for members); a sum, no rows" },
   'TeamStore.allIds': { notUserOwned: "the channel's repair pass over every team's Space; ids only" },
   'TeamStore.sharedConversations': { notUserOwned: 'ids and owners of the conversations shared with a team, for inviting a new member; every read after acts as a member' },
   'ConversationStore.recordDelivery': { isolation: channelBookkeepingIsolation },
