@@ -26,6 +26,9 @@ import { ReplyStreamer } from './outbound/reply-streamer.ts';
 import { SendFailures } from './outbound/send-failures.ts';
 import { RoomManager } from './rooms/room-manager.ts';
 import { RoomStore } from './rooms/room-store.ts';
+import { SpaceManager } from './spaces/space-manager.ts';
+import { SpaceStore } from './spaces/space-store.ts';
+import { personalSpaceReactions, teamSpaceReactions } from './spaces/space-reactions.ts';
 
 export interface MatrixPluginOptions {
   /** Use this registration instead of reading `matrix.registrationFile`. */
@@ -84,6 +87,21 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
       services.commands.register(roomCommand(rooms));
       const bot = new BotCommands({ service, commands: services.commands, identities, links, ghosts, rooms, manager, logger });
       services.identityEvents.on(CHANNEL, identityReactions({ client, botUserId, links, identities, directs, manager, rooms, bot, removeFromRoomsOnUnlink: m.removeFromRoomsOnUnlink, logger }));
+      const spaces = new SpaceManager({
+        client,
+        ghosts,
+        rooms,
+        spaces: new SpaceStore(database.db),
+        teams: services.teams.store,
+        users: core.accounts.users,
+        conversations,
+        matrixUsersOf: (userId) => identities.matrixUsersOf(userId),
+        serverName: m.serverName,
+        logger,
+      });
+      services.identityEvents.on(CHANNEL, personalSpaceReactions(spaces));
+      services.teamEvents.on(teamSpaceReactions(spaces, logger));
+      manager.onRoom((conversationId) => spaces.placeRoom(conversationId));
       let adapter: MatrixAdapter | null = null;
       const handler = new EventHandler({
         client,

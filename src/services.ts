@@ -52,6 +52,8 @@ import { NO_METRICS, type MetricsPort } from './metrics/metrics-port.ts';
 import { TeamStore } from './teams/team-store.ts';
 import { TeamService } from './teams/team-service.ts';
 import { TEAM_CHANGED_JOB, TeamEvents } from './teams/team-events.ts';
+import { teamCommands } from './teams/team-commands.ts';
+import { ChannelIdentityStore } from './identity/channel-identity-store.ts';
 
 const RULES_TOPIC = 'routing-rules';
 /** Per-message counters (tries, re-queues) outlive any recovery window. */
@@ -242,6 +244,7 @@ export function buildServices(deps: ServiceDeps): Services {
     },
   });
   const replyConcurrency = config.conversations.replyConcurrency ?? defaultReplyConcurrency(availableParallelism(), database.kind === 'postgres' ? config.database.poolSize : null);
+  for (const def of teamCommands(teams, new ChannelIdentityStore(db))) commands.register(def);
   jobs = createJobSystem({
     config,
     logger,

@@ -126,6 +126,7 @@ export class EventHandler {
     // Messages sent from the invite on are ours to answer (the ghost may join a moment later).
     const linked = await this.d.rooms.link({ conversationId: conversation.id, roomId: e.room_id, botJoinedAt: new Date(e.origin_server_ts) });
     this.d.logger.info({ channel: 'matrix', event: 'room.linked', roomId: e.room_id, conversationId: linked.conversationId, agent: agent.name }, 'room is now a conversation');
+    await this.d.manager.roomLinked(linked.conversationId);
     return done;
   }
 

@@ -23,12 +23,27 @@ export function matrixTo(roomId: string): string {
 }
 
 export class RoomManager {
+  /** Told of every conversation room Mosaic makes or adopts (Spaces place it); its failure is logged, never thrown. */
+  private roomListener: ((conversationId: string) => Promise<void>) | null = null;
+
   constructor(
     private readonly client: MatrixClient,
     private readonly ghosts: Ghosts,
     private readonly rooms: RoomStore,
     private readonly logger: Logger,
   ) {}
+
+  onRoom(listener: (conversationId: string) => Promise<void>): void {
+    this.roomListener = listener;
+  }
+
+  /** A conversation has a (new) room: its Space learns of it. */
+  async roomLinked(conversationId: string): Promise<void> {
+    if (!this.roomListener) return;
+    await this.roomListener(conversationId).catch((err: unknown) =>
+      this.logger.warn({ channel: 'matrix', event: 'room.space_failed', conversationId, err: (err as Error).message }, 'could not place the room in its Space'),
+    );
+  }
 
   /** The user that speaks for a conversation's room: its agent's ghost (joined), else the bot. */
   async speakerFor(mapped: RoomWithConversation, agentId: string | null = mapped.agentId): Promise<string> {
@@ -138,7 +153,8 @@ export class RoomManager {
       power_level_content_override: { users, users_default: 0, events_default: 0, invite: 50, kick: 50, ban: 50, redact: 50, state_default: 50 },
       initial_state: [
         { type: 'm.room.join_rules', state_key: '', content: { join_rule: 'invite' } },
-        { type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'shared' } },
+        // Personal rooms: a person sees what was said since they were invited. A shared room is opened up to `shared` by its team's Space.
+        { type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'invited' } },
       ],
     });
     return roomId;
@@ -172,6 +188,7 @@ export class RoomManager {
     }
     await this.inviteMembers(roomId, input.agentId, input.humans);
     this.logger.info({ channel: 'matrix', event: 'room.created', roomId, conversationId: input.conversationId }, 'conversation room created');
+    await this.roomLinked(input.conversationId);
     return roomId;
   }
 
@@ -233,6 +250,7 @@ export class RoomManager {
     }
     await this.inviteMembers(roomId, mapped.agentId, invitees);
     this.logger.info({ channel: 'matrix', event: 'room.reopened', roomId, replaces: oldRoom, conversationId }, 'conversation moved to a new room');
+    await this.roomLinked(conversationId);
     const text = `This conversation was unarchived in Mosaic and continues in a new room: ${matrixTo(roomId)}`;
     try {
       // Clients follow the tombstone's replacement_room ("the conversation continues here").

@@ -55,7 +55,7 @@ const usd = (n: number) => `$${n < 0.01 && n > 0 ? n.toFixed(4) : n.toFixed(2)}`
 
 function budgetLine(b: BudgetStatus | null): string {
   if (!b) return '- Monthly budget: none';
-  const whose = b.source === 'user' ? 'yours' : 'the default';
+  const whose = b.source === 'user' ? 'yours' : b.source === 'team' ? "the team's" : 'the default';
   const effect = { ok: `any model until ${Math.round(b.economyAt * 100)} % is used`, economy: 'economy models only', exhausted: 'free local models only' }[b.state];
   return `- Monthly budget: ${budgetUsd(b.monthlyUsd)} (${whose}), ${budgetUsage(b)} — state **${b.state}**: ${effect}; resets ${resetDate(b)}`;
 }

@@ -9,6 +9,8 @@ export interface CommandContext {
   channel: string;
   /** The stored message that carried the command, when there is one. */
   messageId?: string;
+  /** Who wrote the command when that is not `actor` (a team member in a shared room, where `actor` is the owner). */
+  speakerId?: string;
 }
 
 export interface CommandResult {

@@ -23,6 +23,7 @@ export function routingStateOf(conv: ConversationRow, agent: AgentConfig | null,
     // The user's own local-only flag is applied by routing itself.
     localOnly: conv.localOnly,
     agent: agent ? toAgentProfile(agent, directory) : null,
+    teamId: conv.teamId,
   };
 }
 

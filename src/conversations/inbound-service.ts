@@ -92,7 +92,8 @@ export class InboundService {
     }
 
     if (command) {
-      const result = (await this.d.commands.execute(msg.content, { actor, conversationId, channel, messageId: message.id })) ?? { text: '' };
+      const speakerId = typeof msg.metadata.mosaicUserId === 'string' ? msg.metadata.mosaicUserId : undefined;
+      const result = (await this.d.commands.execute(msg.content, { actor, conversationId, channel, messageId: message.id, ...(speakerId ? { speakerId } : {}) })) ?? { text: '' };
       const notice = await this.d.notices.store(actor, conversationId, message, result.text, { command: command.def.name, ...(result.data === undefined ? {} : { data: result.data }) });
       return { message, created: true, command: { name: command.def.name, result, notice }, scheduled: false };
     }

@@ -62,6 +62,8 @@ export interface ConversationRoutingState {
   pin: ModelRef | null;
   localOnly: boolean;
   agent: AgentProfile | null;
+  /** Shared with this team (its budget applies too); null when not shared. */
+  teamId: string | null;
 }
 
 export interface ConversationSettings {

@@ -5,7 +5,7 @@
  */
 import { and, desc, eq, gte, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { sessionMetrics, sessions, usageRecords } from '../db/schema.ts';
+import { conversations, sessionMetrics, sessions, usageRecords } from '../db/schema.ts';
 import { notFound } from '../errors.ts';
 import type { Actor } from '../identity/actor.ts';
 
@@ -129,7 +129,9 @@ export class SessionStore {
     const now = new Date();
     const total = call.inputTokens + call.outputTokens + call.cacheReadTokens + call.cacheWriteTokens;
     await this.db.transaction(async (tx) => {
-      await tx.insert(usageRecords).values({ userId: actor.userId, sessionId, conversationId: context.conversationId, agentId: context.agentId, ...call });
+      // Charged to the team the conversation is shared with at this moment too (its budget); it still counts to the user.
+      const teamId = sql<string | null>`(select ${conversations.teamId} from ${conversations} where ${conversations.id} = ${context.conversationId})`;
+      await tx.insert(usageRecords).values({ userId: actor.userId, sessionId, conversationId: context.conversationId, agentId: context.agentId, teamId, ...call });
       await tx
         .update(sessionMetrics)
         .set({

@@ -29,7 +29,7 @@ const team = z.object({
   myRole: z.enum(TEAM_ROLES).nullable().describe('Your role; null for an admin who is not a member.'),
 });
 const member = z.object({ userId: z.uuid(), username: z.string(), displayName: z.string().nullable(), role: z.enum(TEAM_ROLES), joinedAt: z.string() });
-const teamWithMembers = team.extend({ members: z.array(member) });
+const teamWithMembers = team.extend({ members: z.array(member), spentThisMonthUsd: z.number().describe('What the conversations shared with the team spent this calendar month (UTC).') });
 
 export function teamRoutes(teams: TeamService): RouteGroup[] {
   return [

@@ -11,8 +11,8 @@ export type BudgetState = (typeof BUDGET_STATES)[number];
 
 export interface BudgetStatus {
   monthlyUsd: number;
-  /** Where the budget comes from: the user's own setting or the configured default. */
-  source: 'user' | 'default';
+  /** Where the budget comes from: the user's own setting, the configured default, or the team a shared conversation draws on. */
+  source: 'user' | 'default' | 'team';
   spentUsd: number;
   /** Share of the budget from which only economy or free models are used. */
   economyAt: number;
@@ -39,7 +39,7 @@ export function budgetState(monthlyUsd: number, spentUsd: number, economyAt: num
   return 'ok';
 }
 
-export function budgetStatus(input: { monthlyUsd: number; source: 'user' | 'default'; spentUsd: number; economyAt: number; now: number }): BudgetStatus {
+export function budgetStatus(input: { monthlyUsd: number; source: BudgetStatus['source']; spentUsd: number; economyAt: number; now: number }): BudgetStatus {
   return {
     monthlyUsd: input.monthlyUsd,
     source: input.source,
@@ -49,6 +49,14 @@ export function budgetStatus(input: { monthlyUsd: number; source: 'user' | 'defa
     periodStart: monthStart(input.now).toISOString(),
     resetsAt: nextMonthStart(input.now).toISOString(),
   };
+}
+
+const STATE_ORDER: Record<BudgetState, number> = { ok: 0, economy: 1, exhausted: 2 };
+
+/** The budget that narrows routing more (a person's own, or the team's a shared conversation draws on); the person's on a tie. */
+export function stricterBudget(own: BudgetStatus | null, team: BudgetStatus | null): BudgetStatus | null {
+  if (!own || !team) return own ?? team;
+  return STATE_ORDER[team.state] > STATE_ORDER[own.state] ? team : own;
 }
 
 export const usd = (n: number): string => `$${n.toFixed(2)}`;

@@ -9,7 +9,8 @@ import type { Db } from '../db/client.ts';
 import { MosaicError } from '../errors.ts';
 import { SessionStore } from '../conversations/session-store.ts';
 import { UserStore } from '../identity/user-store.ts';
-import { budgetStatus, monthStart, type BudgetStatus } from './budget.ts';
+import { budgetStatus, monthStart, stricterBudget, type BudgetStatus } from './budget.ts';
+import { TeamStore } from '../teams/team-store.ts';
 import type { ClassificationCache } from './classification-cache.ts';
 import { ClassifierService, type ModelClassify } from './classifier-service.ts';
 import { RuleCompiler } from './rule-matcher.ts';
@@ -48,6 +49,8 @@ export class RoutingService {
     readonly router: Router,
     private readonly userPolicy?: UserPolicyLookup,
     private readonly metrics?: Pick<MetricsPort, 'routingDecision'>,
+    /** A team's monthly budget and this month's spend by its shared conversations; null when the team has none. */
+    private readonly teamBudget?: (teamId: string) => Promise<BudgetStatus | null>,
   ) {
     this.cache = new RuleCache((userId) => rules.rulesFor(userId));
     rules.onChange(() => this.cache.invalidate());
@@ -60,7 +63,8 @@ export class RoutingService {
 
   /** `record`: a decision for a message, counted in the metrics (a dry run such as explain is not). */
   async route(input: RoutingInput, options: { record?: boolean; user?: KnownUser } = {}): Promise<RoutingResult> {
-    const [sets, policy] = await Promise.all([this.cache.rulesFor(input.userId), this.policyOf(input.userId, options.user)]);
+    const [sets, own, team] = await Promise.all([this.cache.rulesFor(input.userId), this.policyOf(input.userId, options.user), input.teamId && this.teamBudget ? this.teamBudget(input.teamId) : null]);
+    const policy = { ...own, budget: stricterBudget(own.budget, team) };
     // A user marked local-only stays local whatever the conversation says; the budget is always the ledger's, never the caller's.
     const result = await this.router.decide({ ...input, localOnly: input.localOnly === true || policy.localOnly, budget: policy.budget }, this.compiler.compileSet(sets));
     if (options.record) this.metrics?.routingDecision({ outcome: result.outcome === 'routed' ? 'routed' : result.code, skipped: result.fallbacksTried.length, by: decidedBy(result, input, sets.userRules) });
@@ -122,7 +126,14 @@ export function createRoutingService(options: CreateRoutingServiceOptions): Rout
     const spent = await sessions.userUsage({ userId: row.id, role: 'member', username: '' }, monthStart(now));
     return { localOnly: row.localOnly, budget: budgetStatus({ monthlyUsd, source: own !== null ? 'user' : 'default', spentUsd: spent.costUsd, economyAt, now }) };
   };
-  return new RoutingService(new RuleStore(options.db), router, userPolicy, options.metrics);
+  const teams = new TeamStore(options.db);
+  const teamBudget = async (teamId: string): Promise<BudgetStatus | null> => {
+    const monthlyUsd = await teams.budgetOf(teamId);
+    if (monthlyUsd === null) return null;
+    const now = clock();
+    return budgetStatus({ monthlyUsd, source: 'team', spentUsd: await teams.spentSince(teamId, monthStart(now)), economyAt, now });
+  };
+  return new RoutingService(new RuleStore(options.db), router, userPolicy, options.metrics, teamBudget);
 }
 
 /** For callers that prefer an exception (the agent runner): the refusal as a MosaicError carrying its user notice. */

@@ -82,6 +82,8 @@ export interface RoutingInput {
    * routing service; economy or exhausted narrows the candidates, pins included.
    */
   budget?: BudgetStatus | null;
+  /** The team a shared conversation is shared with: its monthly budget (if any) applies too, the stricter of the two wins. */
+  teamId?: string | null;
 }
 
 export interface FallbackTried {

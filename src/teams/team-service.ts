@@ -9,12 +9,16 @@ import type { UserStore } from '../identity/user-store.ts';
 import type { ConversationApi } from '../conversations/conversation-api.ts';
 import type { Conversation } from '../conversations/conversation-store.ts';
 import { notFound } from '../errors.ts';
+import { monthStart } from '../routing/budget.ts';
 import type { TeamChange } from './team-events.ts';
 import type { Team, TeamMember, TeamRole, TeamStore } from './team-store.ts';
 
 export interface TeamWithMembers extends Team {
   members: TeamMember[];
+  /** What the conversations shared with the team spent this calendar month (UTC), in USD. */
+  spentThisMonthUsd: number;
 }
+
 
 export class TeamService {
   constructor(
@@ -45,7 +49,11 @@ export class TeamService {
     const ownerId = input.owner !== undefined ? await this.userIdOf(input.owner) : undefined;
     const team = await this.d.teams.create(actor, { slug: input.slug, ...(input.name !== undefined ? { name: input.name } : {}), ...(input.monthlyBudgetUsd !== undefined ? { monthlyBudgetUsd: input.monthlyBudgetUsd } : {}), ...(ownerId ? { ownerId } : {}) });
     await this.d.publish({ change: 'team-created', teamId: team.id, at: this.now() });
-    return { ...team, members: await this.d.teams.membersOf(team.id) };
+    return this.withMembers(team);
+  }
+
+  private async withMembers(team: Team): Promise<TeamWithMembers> {
+    return { ...team, members: await this.d.teams.membersOf(team.id), spentThisMonthUsd: await this.d.teams.spentSince(team.id, monthStart(Date.now())) };
   }
 
   list(actor: Actor, options: { all?: boolean } = {}): Promise<Team[]> {
@@ -53,8 +61,7 @@ export class TeamService {
   }
 
   async get(actor: Actor, ref: string): Promise<TeamWithMembers> {
-    const team = await this.d.teams.get(actor, ref);
-    return { ...team, members: await this.d.teams.membersOf(team.id) };
+    return this.withMembers(await this.d.teams.get(actor, ref));
   }
 
   update(actor: Actor, ref: string, patch: { name?: string; monthlyBudgetUsd?: number | null }): Promise<Team> {

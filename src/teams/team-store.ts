@@ -3,9 +3,9 @@
  * who manage every team); it is changed by its owners (and admins). Anyone
  * else gets "not found", as for any other row they do not own.
  */
-import { and, asc, count, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gte, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { conversations, teamMembers, teams, users } from '../db/schema.ts';
+import { conversations, teamMembers, teams, usageRecords, users } from '../db/schema.ts';
 import { isUuid } from '../db/uuid.ts';
 import { badRequest, conflict, forbidden, notFound } from '../errors.ts';
 import { isAdmin, type Actor } from '../identity/actor.ts';
@@ -209,6 +209,20 @@ export class TeamStore {
   async allIds(): Promise<string[]> {
     const rows = await this.db.select({ id: teams.id }).from(teams).orderBy(asc(teams.createdAt));
     return rows.map((r) => r.id);
+  }
+
+  /** A team's monthly budget (USD); null when it has none (or no such team). */
+  async budgetOf(teamId: string): Promise<number | null> {
+    if (!isUuid(teamId)) return null;
+    const [row] = await this.db.select({ usd: teams.monthlyBudgetUsd }).from(teams).where(eq(teams.id, teamId)).limit(1);
+    return row?.usd ?? null;
+  }
+
+  /** What the team's shared conversations spent since a date (model calls charged to the team); a sum, no rows. */
+  async spentSince(teamId: string, since: Date): Promise<number> {
+    if (!isUuid(teamId)) return 0;
+    const [row] = await this.db.select({ usd: sql<number>`coalesce(sum(${usageRecords.costUsd}), 0)` }).from(usageRecords).where(and(eq(usageRecords.teamId, teamId), gte(usageRecords.createdAt, since)));
+    return Number(row?.usd ?? 0);
   }
 
   /** The conversations shared with a team (ids and owners only; every read after acts as a member). */

@@ -74,6 +74,7 @@ export function registerRoomApi(hs: TestHomeserver): void {
     }
     const preset = body.preset ?? (body.visibility === 'public' ? 'public_chat' : 'private_chat');
     const room = store.createRoomShell(who.userId);
+    room.published = body.visibility === 'public';
     const send = (type: string, content: Json, state_key?: string) => store.send(room, { type, sender: who.userId, content, state_key });
     send('m.room.create', { ...(body.creation_content ?? {}), creator: who.userId, room_version: ROOM_VERSION }, '');
     send('m.room.member', { membership: 'join', ...profileFields(hs, who.userId) }, who.userId);

@@ -37,6 +37,8 @@ export class Room {
   readonly state = new Map<string, StoredEvent>();
   /** userId → typing expiry (ms since epoch). */
   readonly typing = new Map<string, number>();
+  /** In the public room directory (createRoom with `visibility: public`). */
+  published = false;
 
   constructor(readonly roomId: string, readonly creator: string) {}
 
@@ -252,6 +254,7 @@ export class RoomStore {
     const required = room.requiredLevel(ev.type, isState);
     if (level < required) throw forbidden(`You don't have permission to post that to the room. user_level (${level}) < send_level (${required})`);
     if (ev.type === 'm.room.power_levels') this.authorizePowerLevels(room, ev, level);
+    if (ev.type === 'm.space.child' || ev.type === 'm.space.parent') checkSpaceLink(ev);
     if (ev.type === 'm.room.redaction') {
       const target = this.byId.get(ev.redacts ?? '');
       const own = target?.event.sender === ev.sender;
@@ -385,6 +388,25 @@ export function clientEvent(e: StoredEvent, opts: { withRoomId?: boolean; token?
   if (txn && opts.token && txn.token === opts.token) (out.unsigned as Record<string, unknown>).transaction_id = txn.txnId;
   if (opts.withRoomId === false) delete out.room_id;
   return out;
+}
+
+const ROOM_ID = /^![^:\s]+:[A-Za-z0-9.:[\]-]+$/;
+const SERVER_NAME = /^[A-Za-z0-9.:[\]-]{1,255}$/;
+
+/**
+ * Space links: the state key names a room (a room id), and `via` (required
+ * by the event schema) lists servers to join through — an empty list removes
+ * the link (the spec: a link without a valid `via` is no link). Synapse
+ * stores links whose state key is no room id, or whose `via` holds things
+ * that are not server names, so clients see children that are none.
+ * Refused here: a link that links nothing is a bug.
+ */
+function checkSpaceLink(ev: NewEvent): void {
+  if (!ROOM_ID.test(ev.state_key ?? '')) throw new MatrixError(400, 'M_BAD_JSON', `${ev.type} needs a room id as state_key`);
+  const via = ev.content.via;
+  if (!Array.isArray(via) || !via.every((v) => typeof v === 'string' && SERVER_NAME.test(v))) {
+    throw new MatrixError(400, 'M_BAD_JSON', `${ev.type} needs a via of server names (empty to remove the link)`);
+  }
 }
 
 /** Stripped state for invites (`invite_state`). */

@@ -4,7 +4,7 @@
  * masqueraded appservice sends, edits, a new room's initial state and power
  * levels), events over 65,535 bytes as the server builds them, ids over
  * 255 bytes, state from users without the power for it, and messages
- * without msgtype or body.
+ * without msgtype or body, and Space links that link nothing.
  */
 import { describe, expect, it } from 'vitest';
 import { useTestHomeserver } from './index.ts';
@@ -158,5 +158,32 @@ describe('m.room.message content', () => {
     // The spec checker records these as violations of the event schema; they were refused, as intended.
     expect(ctx.hs.takeSpecViolations().length).toBeGreaterThanOrEqual(3);
     expect(ctx.hs.admin.messages(room)).toHaveLength(0);
+  });
+});
+
+describe('Space links', () => {
+  it('m.space.child / m.space.parent need a room id as state key and a via of server names (empty: removed); a public room is published', async () => {
+    const erin = await ctx.hs.createHuman('spacey');
+    const { room_id: space } = await erin.client.createRoom({ creation_content: { type: 'm.space' } } as never);
+    const child = await roomWith(erin);
+    const put = (room: string, type: string, key: string, body: string) => call(erin.accessToken, 'PUT', `/_matrix/client/v3/rooms/${enc(room)}/state/${type}/${enc(key)}`, body);
+    for (const [key, body] of [
+      ['not-a-room', '{"via":["test.local"]}'],
+      ['@spacey:test.local', '{"via":["test.local"]}'],
+      [child, '{}'],
+      [child, '{"via":"test.local"}'],
+      [child, '{"via":["test local"]}'],
+      [child, '{"suggested":true}'],
+    ]) {
+      expect(await put(space, 'm.space.child', key!, body!), `${key} ${body}`).toMatchObject({ status: 400, errcode: 'M_BAD_JSON' });
+    }
+    expect(await put(space, 'm.space.child', child, '{"via":["test.local"]}')).toMatchObject({ status: 200 });
+    expect(await put(child, 'm.space.parent', space, '{"via":["test.local"],"canonical":true}')).toMatchObject({ status: 200 });
+    expect(await put(space, 'm.space.child', child, '{"via":[]}')).toMatchObject({ status: 200 });
+    // `{}`, a string `via` and `{"suggested":true}` broke the event schema too (recorded as violations).
+    expect(ctx.hs.takeSpecViolations().length).toBe(3);
+    expect(ctx.hs.admin.room(space).published).toBe(false);
+    const { room_id: open } = await erin.client.createRoom({ visibility: 'public' } as never);
+    expect(ctx.hs.admin.room(open).published).toBe(true);
   });
 });

@@ -12,6 +12,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/identity/actor.ts';
 import type { TeamChange } from '../../src/teams/team-events.ts';
+import { usageRecords } from '../../src/db/schema.ts';
+import { eq } from 'drizzle-orm';
 import { startTestMosaic, type TestMosaic } from '../support/mosaic-harness.ts';
 import { TestSocket, waitFor } from '../live/support.ts';
 
@@ -23,7 +25,7 @@ const changes: TeamChange[] = [];
 const sockets: TestSocket[] = [];
 
 beforeAll(async () => {
-  t = await startTestMosaic({ providers: ['ollama'] });
+  t = await startTestMosaic();
   t.core.services.teamEvents.on(async (c) => void changes.push(c));
   alice = await t.createUser('alice');
   bob = await t.createUser('bob');
@@ -130,6 +132,37 @@ describe('teams over REST', () => {
     await waitFor('moved job', () => changes.find((ch) => ch.change === 'shared' && ch.conversationId === conv && ch.previousTeamId === team));
     await sees(b, false);
     await sees(c, true);
+  });
+});
+
+describe('a team budget', () => {
+  const RESEARCH = 'Find recent peer-reviewed studies on intermittent fasting, with citations.';
+
+  it("a shared conversation's model calls are charged to its team too; past the team's budget its turns route as on an exhausted budget, while the owner's own conversations do not", async () => {
+    const a = as(alice);
+    const team = (await a<{ id: string }>('POST', '/api/teams', { slug: 'budgeted', monthlyBudgetUsd: 1 })).body.id;
+    const conv = (await a<{ id: string }>('POST', '/api/conversations', {})).body.id;
+    await a('POST', `/api/conversations/${conv}/share`, { teamId: team });
+    const res = await a<{ reply: { provider: string } | null }>('POST', `/api/conversations/${conv}/messages?wait=true`, { content: 'What is the capital of Peru?' });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const rows = await t.core.database.db.select().from(usageRecords).where(eq(usageRecords.conversationId, conv));
+    expect(rows.length).toBeGreaterThan(0);
+    // Charged to the team, and still counted to Alice.
+    expect(rows.every((r) => r.teamId === team && r.userId === alice.actor.userId)).toBe(true);
+    expect((await a<{ spentThisMonthUsd: number }>('GET', `/api/teams/${team}`)).body.spentThisMonthUsd).toBeCloseTo(rows.reduce((n, r) => n + r.costUsd, 0), 6);
+
+    // The team's month is spent: its conversations route to free (local) models; Alice's own budget (none) is untouched.
+    await t.core.database.db.insert(usageRecords).values({ userId: alice.actor.userId, teamId: team, provider: 'anthropic', model: 'claude-opus-5-5', costUsd: 1 });
+    const routing = t.core.services.routing;
+    const shared = await routing.route({ userId: alice.actor.userId, text: RESEARCH, teamId: team });
+    expect(shared).toMatchObject({ outcome: 'routed', provider: 'ollama' });
+    expect(shared.reason).toContain('monthly budget');
+    const own = await routing.route({ userId: alice.actor.userId, text: RESEARCH });
+    expect(own.outcome === 'routed' && own.provider).not.toBe('ollama');
+    // Without a team budget nothing narrows.
+    await a('PATCH', `/api/teams/${team}`, { monthlyBudgetUsd: null });
+    expect((await routing.route({ userId: alice.actor.userId, text: RESEARCH, teamId: team })).outcome === 'routed').toBe(true);
+    expect((await routing.route({ userId: alice.actor.userId, text: RESEARCH, teamId: team }) as { provider: string }).provider).not.toBe('ollama');
   });
 });
 
