@@ -26,6 +26,7 @@ import { ReplyStreamer } from './outbound/reply-streamer.ts';
 import { SendFailures } from './outbound/send-failures.ts';
 import { RoomManager } from './rooms/room-manager.ts';
 import { RoomStore } from './rooms/room-store.ts';
+import { AgentRooms } from './agent-rooms/agent-rooms.ts';
 
 export interface MatrixPluginOptions {
   /** Use this registration instead of reading `matrix.registrationFile`. */
@@ -85,7 +86,10 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
       const bot = new BotCommands({ service, commands: services.commands, identities, links, ghosts, rooms, manager, logger });
       services.identityEvents.on(CHANNEL, identityReactions({ client, botUserId, links, identities, directs, manager, rooms, bot, removeFromRoomsOnUnlink: m.removeFromRoomsOnUnlink, logger }));
       let adapter: MatrixAdapter | null = null;
+      const agentRooms = new AgentRooms({ client, ghosts, botUserId, serverName: m.serverName, matrixUsersOf: (userId) => identities.matrixUsersOf(userId), logger });
+      const stopMirroring = service.delegation.events.on((event) => agentRooms.handle(event));
       const handler = new EventHandler({
+        agentRooms,
         client,
         ghosts,
         rooms,
@@ -137,7 +141,13 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
         },
       });
       options.onStarted?.(started, registry);
-      return { stop: () => registry.disconnectAll() };
+      return {
+        stop: async () => {
+          stopMirroring();
+          await agentRooms.idle();
+          await registry.disconnectAll();
+        },
+      };
     },
   };
 }

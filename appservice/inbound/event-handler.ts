@@ -45,6 +45,8 @@ export interface EventHandlerDeps {
   inlineMediaBytes: number;
   /** Inbound messages are also handed to the adapter's handler (IChannelAdapter.onMessage). */
   observe(msg: ChannelMessage): Promise<void>;
+  /** Agent rooms (appservice/agent-rooms/) show delegations; people's messages there are not bot commands. */
+  agentRooms: { isAgentRoom(roomId: string): Promise<boolean> };
 }
 
 export class EventHandler {
@@ -152,6 +154,7 @@ export class EventHandler {
       if (isMatrixError(err) && (err.status === 403 || err.status === 404)) return skip('room is not a conversation');
       throw err;
     }
+    if (await this.d.agentRooms.isAgentRoom(e.room_id)) return skip('agent room: Mosaic shows delegations there and takes no commands');
     const body = typeof e.content.body === 'string' ? e.content.body : null;
     if (body === null) return skip('message without a text body');
     if (relationsOf(e.content).replaces) return skip('edit in the bot DM');

@@ -25,6 +25,7 @@ import type { AgentTool, ToolContext } from '../tool.ts';
 import { delegationTools } from '../tools/delegation-tools.ts';
 import { checkChain, rateRefusal, type DelegationLimits, type Refusal } from './delegation-limits.ts';
 import type { DelegationStore } from './delegation-store.ts';
+import { DelegationEvents, type DelegationEvent } from './delegation-events.ts';
 import { deeper, type Exchange } from './exchange.ts';
 import type { PairRateLimiter } from './pair-rate-limit.ts';
 
@@ -85,7 +86,17 @@ export class DelegationRefused extends MosaicError {
 }
 
 export class DelegationService {
-  constructor(private readonly d: DelegationDeps) {}
+  /** Each delegation's steps as they happen (the Matrix agent rooms show them). */
+  readonly events: DelegationEvents;
+
+  constructor(private readonly d: DelegationDeps) {
+    this.events = new DelegationEvents(d.logger);
+  }
+
+  private emit(actor: Actor, request: Pick<DelegationRequest, 'kind' | 'from' | 'to' | 'task'>, ids: { delegationId: string; exchangeId: string; conversationId: string; depth: number }, phase: DelegationEvent['phase'], text?: string): void {
+    const who = (a: AgentConfig) => ({ id: a.id, name: a.name, ownerId: a.ownerId });
+    this.events.emit({ ...ids, phase, userId: actor.userId, kind: request.kind, from: who(request.from), to: who(request.to), task: request.task, ...(text !== undefined ? { text } : {}), at: Date.now() });
+  }
 
   /** The agents `agent` may hand work to that the person can see (an agent since hidden or deleted is left out). */
   async targetsOf(actor: Actor, agent: AgentConfig): Promise<AgentConfig[]> {
@@ -126,9 +137,11 @@ export class DelegationService {
     };
 
     const refusal = checkChain(exchange, to.id, this.d.settings, nameOf) ?? (await this.rateCheck(actor, from, to));
-    if (refusal) return this.refuse(actor, exchange, { ...record, status: 'refused' }, refusal);
+    if (refusal) return this.refuse(actor, exchange, { ...record, status: 'refused' }, refusal, { request });
     exchange.turns.used += 1;
     await this.d.store.begin(actor, { ...record, status: 'running' });
+    const ids = { delegationId: id, exchangeId: exchange.id, conversationId: exchange.conversationId, depth: record.depth };
+    this.emit(actor, request, ids, 'handed');
 
     const routed = await this.d.routing.route(actor, {
       text: request.task,
@@ -141,9 +154,10 @@ export class DelegationService {
     if (routed.outcome === 'refused' && routed.code === 'no_usable_provider') return this.mediate(actor, exchange, request, id, routed.userNotice);
     if (routed.outcome === 'refused') {
       const code: Refusal['code'] = routed.code === 'budget_exhausted' ? 'delegation_budget' : 'delegation_no_provider';
-      return this.refuse(actor, exchange, { ...record, status: 'refused' }, { code, notice: `${to.name} could not take the task from ${from.name}: ${routed.userNotice}` }, { routing: routed, existing: true });
+      return this.refuse(actor, exchange, { ...record, status: 'refused' }, { code, notice: `${to.name} could not take the task from ${from.name}: ${routed.userNotice}` }, { routing: routed, existing: true, request });
     }
     try {
+      this.emit(actor, request, ids, 'accepted', `${routed.provider}/${routed.model}`);
       const result = await this.runTarget(request, routed, { ...ctx, exchange, sessionId });
       const cost = await this.d.ledger.record(actor, sessionId, result, routed.provider, { conversationId: exchange.conversationId, agentId: to.id }, 'delegation');
       await this.d.store.finish(actor, id, {
@@ -157,6 +171,7 @@ export class DelegationService {
         routing: routed as unknown as Record<string, unknown>,
       });
       this.d.logger.info({ event: 'agents.delegated', conversationId: exchange.conversationId, from: from.name, to: to.name, kind: request.kind, depth: record.depth, provider: routed.provider, model: result.model }, 'delegation completed');
+      this.emit(actor, request, ids, 'completed', result.text);
       return { agent: to.name, result: result.text, status: 'completed' };
     } catch (err) {
       if (ctx.signal?.aborted) {
@@ -168,7 +183,7 @@ export class DelegationService {
       // The model is down or overloaded right now: queue the task rather than lose it.
       if (isMosaicError(err) && err.retryable) return this.mediate(actor, exchange, request, id, `${routed.provider}/${routed.model}: ${why}`);
       this.d.logger.warn({ event: 'agents.delegation_failed', conversationId: exchange.conversationId, from: from.name, to: to.name, err: errorMessage(err) }, 'delegation failed');
-      return this.refuse(actor, exchange, { ...record, status: 'failed' }, { code: 'delegation_failed', notice: `${to.name} could not finish the task from ${from.name} (${routed.provider}/${routed.model}): ${why}` }, { routing: routed, existing: true, status: 'failed' });
+      return this.refuse(actor, exchange, { ...record, status: 'failed' }, { code: 'delegation_failed', notice: `${to.name} could not finish the task from ${from.name} (${routed.provider}/${routed.model}): ${why}` }, { routing: routed, existing: true, status: 'failed', request });
     }
   }
 
@@ -177,6 +192,7 @@ export class DelegationService {
     const { from, to } = request;
     await this.d.store.finish(actor, id, { status: 'queued', notice: why });
     await this.d.queue.enqueue({ delegationId: id, userId: actor.userId });
+    this.emit(actor, request, { delegationId: id, exchangeId: exchange.id, conversationId: exchange.conversationId, depth: exchange.chain.length }, 'queued', why);
     await this.d.notices.post(actor, exchange.conversationId, {
       key: `delegation-queued:${id}`,
       text: `⏳ ${to.name} cannot take the task from ${from.name} right now (${why}). It is queued and will be tried again; its result will be posted here when it is done.`,
@@ -218,6 +234,7 @@ export class DelegationService {
         const exchange: Exchange = { id: row.exchangeId, conversationId: row.conversationId, messageId: row.messageId ?? row.id, threadId: row.threadId, localOnly: row.localOnly, channel: 'mosaic', chain: [from.id], turns: { used: Number.MAX_SAFE_INTEGER } };
         const result = await this.runTarget(request, routed, { actor, sessionId: row.sessionId, exchange }, { delegateFurther: false });
         const cost = await this.d.ledger.record(actor, row.sessionId, result, routed.provider, { conversationId: row.conversationId, agentId: to.id }, 'delegation');
+        this.emit(actor, request, { delegationId: row.id, exchangeId: row.exchangeId, conversationId: row.conversationId, depth: row.depth }, 'completed', result.text);
         await this.d.notices.agentMessage(actor, row.conversationId, {
           key: `delegation-result:${row.id}`,
           agentId: to.id,
@@ -292,9 +309,10 @@ ${result.text}`,
     exchange: Exchange,
     record: Parameters<DelegationStore['begin']>[1],
     refusal: Refusal,
-    options: { routing?: RoutingResult; existing?: boolean; status?: 'refused' | 'failed' } = {},
+    options: { routing?: RoutingResult; existing?: boolean; status?: 'refused' | 'failed'; request?: DelegationRequest } = {},
   ): Promise<never> {
     const status = options.status ?? 'refused';
+    if (options.request) this.emit(actor, options.request, { delegationId: record.id, exchangeId: exchange.id, conversationId: exchange.conversationId, depth: record.depth }, 'refused', refusal.notice);
     if (options.existing) await this.d.store.finish(actor, record.id, { status, notice: refusal.notice, ...(options.routing ? { routing: options.routing as unknown as Record<string, unknown> } : {}) });
     else await this.d.store.begin(actor, { ...record, status, notice: refusal.notice });
     await this.d.notices.post(actor, exchange.conversationId, {
