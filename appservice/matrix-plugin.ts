@@ -27,6 +27,7 @@ import { SendFailures } from './outbound/send-failures.ts';
 import { RoomManager } from './rooms/room-manager.ts';
 import { RoomStore } from './rooms/room-store.ts';
 import { AgentRooms } from './agent-rooms/agent-rooms.ts';
+import { ActiveExchanges, AgentRoomInbound } from './agent-rooms/agent-room-inbound.ts';
 
 export interface MatrixPluginOptions {
   /** Use this registration instead of reading `matrix.registrationFile`. */
@@ -86,10 +87,22 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
       const bot = new BotCommands({ service, commands: services.commands, identities, links, ghosts, rooms, manager, logger });
       services.identityEvents.on(CHANNEL, identityReactions({ client, botUserId, links, identities, directs, manager, rooms, bot, removeFromRoomsOnUnlink: m.removeFromRoomsOnUnlink, logger }));
       let adapter: MatrixAdapter | null = null;
-      const agentRooms = new AgentRooms({ client, ghosts, botUserId, serverName: m.serverName, matrixUsersOf: (userId) => identities.matrixUsersOf(userId), logger });
+      const activeExchanges = new ActiveExchanges(core.valkey, config.valkey.keyPrefix);
+      const agentRooms = new AgentRooms({ client, ghosts, botUserId, serverName: m.serverName, matrixUsersOf: (userId) => identities.matrixUsersOf(userId), active: activeExchanges, logger });
+      const agentRoomInbound = new AgentRoomInbound({
+        active: activeExchanges,
+        actorFor: (matrixUserId) => identities.actorFor(matrixUserId),
+        answers: service.answers,
+        notice: async (roomId, text, name) => void (await manager.notice(roomId, botUserId, text, name)),
+        displayName: async (roomId, userId) => {
+          const member = await client.getState(roomId, 'm.room.member', userId, botUserId).catch(() => null);
+          return typeof member?.displayname === 'string' && member.displayname ? member.displayname : userId;
+        },
+        logger,
+      });
       const stopMirroring = service.delegation.events.on((event) => agentRooms.handle(event));
       const handler = new EventHandler({
-        agentRooms,
+        agentRooms: { isAgentRoom: (roomId) => agentRooms.isAgentRoom(roomId), message: (e) => agentRoomInbound.message(e) },
         client,
         ghosts,
         rooms,

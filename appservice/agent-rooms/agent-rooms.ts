@@ -18,6 +18,7 @@ import type { Logger } from '../../src/logging.ts';
 import type { Ghosts } from '../identity/ghosts.ts';
 import { isMatrixError, type MatrixClient } from '../transport/matrix-client.ts';
 import { AGENT_ROOM_STATE, agentMessageContent, agentRoomLocalpart } from './agent-message.ts';
+import type { ActiveExchanges } from './agent-room-inbound.ts';
 
 export interface AgentRoomsDeps {
   client: MatrixClient;
@@ -26,6 +27,8 @@ export interface AgentRoomsDeps {
   serverName: string;
   /** The Matrix ids linked to a Mosaic user (the observers). */
   matrixUsersOf(userId: string): Promise<string[]>;
+  /** Which exchange each room shows now, for the people interrupting or stopping it there. */
+  active: ActiveExchanges;
   logger: Logger;
 }
 
@@ -66,6 +69,10 @@ export class AgentRooms {
     const built = agentMessageContent(event, open?.eventId);
     if (!built) return;
     const roomId = open?.roomId ?? (await this.roomFor(event));
+    // The hand-over from the agent the person talks to has ended: the room has nothing running to interrupt.
+    const ended = event.depth === 1 && (event.phase === 'completed' || event.phase === 'refused' || event.phase === 'queued');
+    if (ended) await this.d.active.clear(roomId);
+    else await this.d.active.set(roomId, { conversationId: event.conversationId, userId: event.userId });
     const ghost = await this.d.ghosts.ensureById(built.senderAgentId);
     if (!ghost) return;
     await this.d.client.join(roomId, ghost);

@@ -18,7 +18,8 @@ const validate = ajv.compile(JSON.parse(readFileSync('appservice/agent-rooms/age
 let world: MatrixWorld;
 
 beforeAll(async () => {
-  world = await startMatrixWorld();
+  // Slow agents stay within the stream idle timeout, so a slow first step is slow, not failed.
+  world = await startMatrixWorld({ config: { providers: { streamIdleTimeoutMs: 60_000 } } });
 }, 120_000);
 afterAll(async () => world?.stop());
 
@@ -84,12 +85,99 @@ describe('agent rooms', () => {
     const conversationId = (await world.mosaic.core.database.db.query.conversationMatrixRooms.findFirst({ where: (r, { eq }) => eq(r.roomId, room) }))!.conversationId;
     expect(new Set(messages.map((x) => x.m.conversation_id))).toEqual(new Set([conversationId]));
 
-    // A person's message in the agent room is not a bot command: nothing answers it.
-    const before = (await alice.history(agentRoom)).length;
+    // A person's message in the agent room is never a bot command; with the exchange over there is nothing to interrupt.
     await say(alice, agentRoom, '!help');
-    const after = await alice.history(agentRoom);
-    expect(after.filter((e) => e.sender === BOT && e.type === 'm.room.message')).toHaveLength(0);
-    expect(after.length).toBe(before + 1);
+    const idle = await alice.waitForEvent(agentRoom, (e) => e.sender === BOT && e.type === 'm.room.message', { timeoutMs: 20_000 });
+    expect(idle.content.body).toBe('No exchange is running in this room now: there is nothing to interrupt or stop.');
+    expect(world.hs.violations).toEqual([]);
+  });
+
+  async function twoAgents(token: string, a: Record<string, unknown>, b: Record<string, unknown>): Promise<[Agent, Agent]> {
+    const create = async (body: Record<string, unknown>) => {
+      const res = await world.mosaic.api<Agent>(token, 'POST', '/api/agents', body);
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      return res.body;
+    };
+    const second = await create(b);
+    return [await create(a), second];
+  }
+
+  /** Joins the agent room of a pair (invited when it was created) and waits until the other agent took the task. */
+  async function watch(human: Awaited<ReturnType<MatrixWorld['linkedHuman']>>, a: Agent, b: Agent): Promise<string> {
+    const [lo, hi] = [a.id, b.id].sort();
+    const roomId = await until('the agent room', async () => (await human.client.getRoomIdForAlias(`#mosaic-agents-${lo}-${hi}:${SERVER}`).catch(() => null))?.room_id, 20_000);
+    await human.waitForInvite((r) => r === roomId, 20_000);
+    await human.client.joinRoom(roomId);
+    await human.waitForEvent(roomId, (e) => (e.content[AGENT_MESSAGE_KEY] as { type?: string } | undefined)?.type === 'delegate_ack', { timeoutMs: 20_000 });
+    return roomId;
+  }
+
+  it('a person\'s message in the agent room interrupts: both agents see it marked as from a human and their next step acknowledges it', async () => {
+    const bob = await world.linkedHuman('bob');
+    const [planner, drafter] = await twoAgents(bob.token, { name: 'planner', systemPrompt: 'PLANNER-A', delegatesTo: ['drafter'] }, { name: 'drafter', systemPrompt: 'DRAFTER-B', tools: ['memory_search'] });
+    const interrupted = (body: string) => body.includes('[Interrupt from Bob, a human watching this exchange');
+    scriptAgents(world.mosaic, {
+      'PLANNER-A': ({ body }) => (hasToolResult(body) ? { text: interrupted(body) ? `Planner heard Bob: ${bracketed(body)}` : 'Planner heard nobody' } : { toolCall: { name: 'delegate', arguments: { agent: 'drafter', task: 'Draft a plan.' } } }),
+      // The drafter's first step is slow, so Bob can speak up while it works.
+      'DRAFTER-B': ({ body }) => (hasToolResult(body) ? { text: interrupted(body) ? 'Acknowledged, Bob: [[short plan]]' : 'No interrupt: [[long plan]]' } : { delayMs: 8000, toolCall: { name: 'memory_search', arguments: { query: 'plans' } } }),
+    });
+    const room = await inviteAgent(world, bob, planner.id);
+    await say(bob, room, 'Make me a plan please.');
+    const agentRoom = await watch(bob, planner, drafter);
+    await say(bob, agentRoom, 'Keep it short!');
+    await bob.waitForEvent(agentRoom, (e) => e.sender === BOT && String(e.content.body).startsWith('⏸️ Interrupt from Bob passed to the agents'), { timeoutMs: 20_000 });
+    const answer = await waitForAnswer(bob, room, ghostOf(planner.id));
+    expect(answer.content.body).toContain('Planner heard Bob: short plan');
+    const complete = await bob.waitForEvent(agentRoom, (e) => (e.content[AGENT_MESSAGE_KEY] as { type?: string } | undefined)?.type === 'delegate_complete', { timeoutMs: 20_000 });
+    expect(complete.content.body).toBe('✅ drafter finished the task from planner: Acknowledged, Bob: [[short plan]]');
+    expect(validate(complete.content[AGENT_MESSAGE_KEY])).toBe(true);
+    expect(world.hs.violations).toEqual([]);
+  });
+
+  it('!stop in the agent room halts the whole exchange; the person\'s conversation shows it stopped', async () => {
+    const carol = await world.linkedHuman('carol');
+    const [chatty, slowpoke] = await twoAgents(carol.token, { name: 'chatty', systemPrompt: 'CHATTY-A', delegatesTo: ['slowpoke'] }, { name: 'slowpoke', systemPrompt: 'SLOWPOKE-B' });
+    scriptAgents(world.mosaic, {
+      'CHATTY-A': ({ body }) => (hasToolResult(body) ? { text: 'chatty went on' } : { toolCall: { name: 'delegate', arguments: { agent: 'slowpoke', task: 'Take your time.' } } }),
+      'SLOWPOKE-B': () => ({ delayMs: 15_000, text: 'too late' }),
+    });
+    const room = await inviteAgent(world, carol, chatty.id);
+    await say(carol, room, 'Start something slow.');
+    const agentRoom = await watch(carol, chatty, slowpoke);
+    await say(carol, agentRoom, '!stop');
+    await carol.waitForEvent(agentRoom, (e) => e.sender === BOT && e.content.body === '⏹️ Stopped: the answer and every delegation under it are halted.', { timeoutMs: 20_000 });
+    const conversationId = (await world.mosaic.core.database.db.query.conversationMatrixRooms.findFirst({ where: (r, { eq }) => eq(r.roomId, room) }))!.conversationId;
+    const stopped = await until('the answer stored as stopped', async () => {
+      const res = await world.mosaic.api<{ items: Array<{ role: string; content: string; metadata: { stopped?: boolean } | null }> }>(carol.token, 'GET', `/api/conversations/${conversationId}/messages`);
+      return res.body.items.find((m) => m.role === 'assistant' && m.metadata?.stopped);
+    }, 20_000);
+    expect(stopped.content).toContain('Stopped.');
+    const rows = await world.mosaic.core.database.db.query.agentDelegations.findMany({ where: (d, { eq }) => eq(d.conversationId, conversationId) });
+    expect(rows.map((r) => r.status)).toEqual(['stopped']);
+  });
+
+  it('an A→B→A loop is stopped at the limit: a notice in the person\'s room, the refusal in the agent room', async () => {
+    const dora = await world.linkedHuman('dora');
+    const [ping, pong] = await twoAgents(dora.token, { name: 'ping', systemPrompt: 'PING-A' }, { name: 'pong', systemPrompt: 'PONG-B' });
+    expect((await world.mosaic.api(dora.token, 'PATCH', `/api/agents/${ping.id}`, { delegatesTo: ['pong'] })).status).toBe(200);
+    expect((await world.mosaic.api(dora.token, 'PATCH', `/api/agents/${pong.id}`, { delegatesTo: ['ping'] })).status).toBe(200);
+    scriptAgents(world.mosaic, {
+      'PING-A': ({ body }) => (hasToolResult(body) ? { text: 'ping done' } : { toolCall: { name: 'delegate', arguments: { agent: 'pong', task: 'Your turn.' } } }),
+      'PONG-B': ({ body }) => (hasToolResult(body) ? { text: 'pong done' } : { toolCall: { name: 'delegate', arguments: { agent: 'ping', task: 'No, yours.' } } }),
+    });
+    const room = await inviteAgent(world, dora, ping.id);
+    await say(dora, room, 'Play ping pong.');
+    const notice = await dora.waitForEvent(room, (e) => typeof e.content.body === 'string' && e.content.body.includes('would loop'), { timeoutMs: 20_000 });
+    expect(notice.content.body).toContain('Delegation stopped: ping → pong → ping would loop');
+    expect((await waitForAnswer(dora, room, ghostOf(ping.id))).content.body).toContain('ping done');
+    const [lo, hi] = [ping.id, pong.id].sort();
+    const agentRoom = (await dora.client.getRoomIdForAlias(`#mosaic-agents-${lo}-${hi}:${SERVER}`)).room_id;
+    await dora.client.joinRoom(agentRoom);
+    const refused = await until('the refusal in the agent room', async () => (await dora.history(agentRoom)).find((e) => (e.content[AGENT_MESSAGE_KEY] as { payload?: { status?: string } } | undefined)?.payload?.status === 'refused'), 20_000);
+    expect(refused.content.body).toBe('⛔ Delegation stopped: ping → pong → ping would loop (ping is already working on this request). pong carries on without it.');
+    expect(refused.sender).toBe(ghostOf(pong.id));
+    expect(validate(refused.content[AGENT_MESSAGE_KEY])).toBe(true);
     expect(world.hs.violations).toEqual([]);
   });
 });
+

@@ -27,6 +27,7 @@ import { checkChain, rateRefusal, type DelegationLimits, type Refusal } from './
 import type { DelegationStore } from './delegation-store.ts';
 import { DelegationEvents, type DelegationEvent } from './delegation-events.ts';
 import { deeper, type Exchange } from './exchange.ts';
+import { InterruptBox } from './interrupts.ts';
 import type { PairRateLimiter } from './pair-rate-limit.ts';
 
 export type DelegationKind = 'delegate' | 'ask';
@@ -231,7 +232,7 @@ export class DelegationService {
     let why: string;
     if (routed.outcome === 'routed') {
       try {
-        const exchange: Exchange = { id: row.exchangeId, conversationId: row.conversationId, messageId: row.messageId ?? row.id, threadId: row.threadId, localOnly: row.localOnly, channel: 'mosaic', chain: [from.id], turns: { used: Number.MAX_SAFE_INTEGER } };
+        const exchange: Exchange = { id: row.exchangeId, conversationId: row.conversationId, messageId: row.messageId ?? row.id, threadId: row.threadId, localOnly: row.localOnly, channel: 'mosaic', chain: [from.id], turns: { used: Number.MAX_SAFE_INTEGER }, interrupts: new InterruptBox() };
         const result = await this.runTarget(request, routed, { actor, sessionId: row.sessionId, exchange }, { delegateFurther: false });
         const cost = await this.d.ledger.record(actor, row.sessionId, result, routed.provider, { conversationId: row.conversationId, agentId: to.id }, 'delegation');
         this.emit(actor, request, { delegationId: row.id, exchangeId: row.exchangeId, conversationId: row.conversationId, depth: row.depth }, 'completed', result.text);
@@ -286,6 +287,7 @@ ${result.text}`,
       tools,
       maxSteps: this.d.settings.maxSteps,
       context: { actor: ctx.actor, conversationId: exchange.conversationId, agentId: to.id, sessionId: ctx.sessionId, exchange },
+      interjections: () => exchange.interrupts.take(to.id),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
   }
