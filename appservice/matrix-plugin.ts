@@ -29,6 +29,8 @@ import { RoomStore } from './rooms/room-store.ts';
 import { SpaceManager } from './spaces/space-manager.ts';
 import { SpaceStore } from './spaces/space-store.ts';
 import { personalSpaceReactions, teamSpaceReactions } from './spaces/space-reactions.ts';
+import { AgentRooms } from './agent-rooms/agent-rooms.ts';
+import { ActiveExchanges, AgentRoomInbound } from './agent-rooms/agent-room-inbound.ts';
 
 export interface MatrixPluginOptions {
   /** Use this registration instead of reading `matrix.registrationFile`. */
@@ -103,7 +105,22 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
       services.teamEvents.on(teamSpaceReactions(spaces, logger));
       manager.onRoom((conversationId) => spaces.placeRoom(conversationId));
       let adapter: MatrixAdapter | null = null;
+      const activeExchanges = new ActiveExchanges(core.valkey, config.valkey.keyPrefix);
+      const agentRooms = new AgentRooms({ client, ghosts, botUserId, serverName: m.serverName, matrixUsersOf: (userId) => identities.matrixUsersOf(userId), active: activeExchanges, logger });
+      const agentRoomInbound = new AgentRoomInbound({
+        active: activeExchanges,
+        actorFor: (matrixUserId) => identities.actorFor(matrixUserId),
+        answers: service.answers,
+        notice: async (roomId, text, name) => void (await manager.notice(roomId, botUserId, text, name)),
+        displayName: async (roomId, userId) => {
+          const member = await client.getState(roomId, 'm.room.member', userId, botUserId).catch(() => null);
+          return typeof member?.displayname === 'string' && member.displayname ? member.displayname : userId;
+        },
+        logger,
+      });
+      const stopMirroring = service.delegation.events.on((event) => agentRooms.handle(event));
       const handler = new EventHandler({
+        agentRooms: { isAgentRoom: (roomId) => agentRooms.isAgentRoom(roomId), message: (e) => agentRoomInbound.message(e) },
         client,
         ghosts,
         rooms,
@@ -155,7 +172,13 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
         },
       });
       options.onStarted?.(started, registry);
-      return { stop: () => registry.disconnectAll() };
+      return {
+        stop: async () => {
+          stopMirroring();
+          await agentRooms.idle();
+          await registry.disconnectAll();
+        },
+      };
     },
   };
 }

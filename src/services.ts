@@ -28,6 +28,7 @@ import type { AgentTool } from './agents/tool.ts';
 import { AgentStore } from './agents/agent-store.ts';
 import { DelegationStore } from './agents/delegation/delegation-store.ts';
 import { valkeyPairRateLimiter } from './agents/delegation/pair-rate-limit.ts';
+import { deliveryJob, deliveryJobId } from './agents/delegation/delivery-job.ts';
 import { ConversationStore } from './conversations/conversation-store.ts';
 import { SessionStore } from './conversations/session-store.ts';
 import { ConversationBus } from './conversations/conversation-bus.ts';
@@ -181,6 +182,8 @@ export function buildServices(deps: ServiceDeps): Services {
     return Number(result?.[0]?.[1] ?? 1);
   };
 
+  const delivery = deliveryJob(config.agents.delegation);
+
   const conversationStore = new ConversationStore(db);
   // The user row a reply job read for its actor, kept with that actor object (so for that job only): routing reads the user's settings from it instead of reading the row again.
   const turnUsers = new WeakMap<Actor, KnownUser>();
@@ -225,6 +228,13 @@ export function buildServices(deps: ServiceDeps): Services {
       store: new DelegationStore(db),
       pairs: valkeyPairRateLimiter(valkey, config.valkey.keyPrefix, config.agents.delegation),
       settings: config.agents.delegation,
+      queue: {
+        async enqueue(job) {
+          if (!jobs) throw new Error('the job system is not started');
+          // The first try waits one backoff: the model has just failed.
+          await jobs.service.enqueue(delivery.name, job, { jobId: deliveryJobId(job.delegationId), delayMs: config.agents.delegation.queueBackoffMs });
+        },
+      },
     },
     logger,
     metrics,
@@ -280,6 +290,13 @@ export function buildServices(deps: ServiceDeps): Services {
       }),
       jobWithHandler(IDENTITY_CHANGED_JOB, (change) => identityEvents.deliver(change)),
       jobWithHandler(TEAM_CHANGED_JOB, (change) => teamEvents.deliver(change)),
+      jobWithHandler(delivery, async (payload, job) => {
+        const attempts = delivery.attempts ?? 1;
+        const outcome = await conversations.delegation.deliverQueued(payload, { lastAttempt: job.attempt >= attempts, attempts });
+        // A retry is a failed run, so BullMQ waits its backoff and tries again.
+        if (outcome === 'retry') throw new Error(`the agent of delegation ${payload.delegationId} still cannot run (try ${job.attempt} of ${attempts})`);
+        return { outcome };
+      }),
     ],
   });
   const jobSystem = jobs;

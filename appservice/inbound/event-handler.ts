@@ -45,6 +45,8 @@ export interface EventHandlerDeps {
   inlineMediaBytes: number;
   /** Inbound messages are also handed to the adapter's handler (IChannelAdapter.onMessage). */
   observe(msg: ChannelMessage): Promise<void>;
+  /** Agent rooms (appservice/agent-rooms/) show delegations; people's messages there are not bot commands. */
+  agentRooms: { isAgentRoom(roomId: string): Promise<boolean>; message(e: MatrixEvent): Promise<unknown> };
 }
 
 export class EventHandler {
@@ -152,6 +154,11 @@ export class EventHandler {
     } catch (err) {
       if (isMatrixError(err) && (err.status === 403 || err.status === 404)) return skip('room is not a conversation');
       throw err;
+    }
+    if (await this.d.agentRooms.isAgentRoom(e.room_id)) {
+      // A person's message there interrupts (or, `!stop`, halts) the exchange; it is never a bot command.
+      await this.d.agentRooms.message(e);
+      return done;
     }
     const body = typeof e.content.body === 'string' ? e.content.body : null;
     if (body === null) return skip('message without a text body');

@@ -157,7 +157,7 @@ export class ReplyStreamer {
   }
 
   private async handle(event: ConversationEvent): Promise<void> {
-    if (event.type === 'answer:cancel' || event.type === 'session:info' || event.type === 'answer:final' || event.type === 'typing') return;
+    if (event.type === 'answer:cancel' || event.type === 'exchange:interrupt' || event.type === 'session:info' || event.type === 'answer:final' || event.type === 'typing') return;
     const mapped = await this.o.rooms.byConversation(event.conversationId);
     if (!mapped || mapped.room.encrypted) return;
     switch (event.type) {

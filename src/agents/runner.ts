@@ -25,6 +25,8 @@ export interface RunnerInput {
   context: ToolContext;
   signal?: AbortSignal;
   onEvent?: (event: RunnerEvent) => void;
+  /** Messages that arrived meanwhile (a person's interrupts), added before each model call; not part of the stored turn. */
+  interjections?: () => ChatMessage[];
 }
 
 export interface ModelCall {
@@ -90,6 +92,7 @@ export async function runAgentTurn(input: RunnerInput): Promise<RunnerResult> {
 
   for (;;) {
     if (input.signal?.aborted) throw new MosaicError('cancelled', 'the answer was stopped', { httpStatus: 499, userNotice: 'Stopped.' });
+    conversation.push(...(input.interjections?.() ?? []));
     // The last allowed round is offered no tools, so the model must answer in words.
     const offerTools = specs.length > 0 && toolSteps < input.maxSteps;
     let text = '';

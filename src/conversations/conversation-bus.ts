@@ -92,6 +92,8 @@ export type ConversationEvent =
   | { type: 'answer:failed'; conversationId: string; replyId: string; replyTo: string; notice: string }
   | { type: 'answer:stopped'; conversationId: string; replyId: string; replyTo: string }
   | { type: 'answer:cancel'; conversationId: string; requestedBy: string }
+  /** A person's message into an agent exchange (a Matrix agent room): the agents' next steps must answer it. */
+  | { type: 'exchange:interrupt'; conversationId: string; requestedBy: string; from: string; text: string; id: string }
   | { type: 'session:info'; conversationId: string; info: unknown }
   | { type: 'conversation:updated'; conversationId: string; change: 'title' | 'archived' | 'unarchived' | 'deleted' | 'agent' | 'model' | 'shared' | 'unshared'; title?: string }
   /** A person typing on one surface (a socket session); never stored. */

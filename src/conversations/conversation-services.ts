@@ -14,7 +14,7 @@
  */
 import type { AgentStore } from '../agents/agent-store.ts';
 import type { AgentTool } from '../agents/tool.ts';
-import { DelegationService, type DelegationSettings } from '../agents/delegation/delegation-service.ts';
+import { DelegationService, type DelegationDeps, type DelegationSettings } from '../agents/delegation/delegation-service.ts';
 import type { DelegationStore } from '../agents/delegation/delegation-store.ts';
 import type { PairRateLimiter } from '../agents/delegation/pair-rate-limit.ts';
 import type { CommandRegistry } from '../commands/registry.ts';
@@ -58,7 +58,7 @@ export interface ConversationServiceDeps {
   actorFor: ActorLookup;
   settings: ConversationSettings;
   /** Agents handing work to each other: their record, the per-pair rate limit, the limits. */
-  delegation: { store: DelegationStore; pairs: PairRateLimiter; settings: DelegationSettings };
+  delegation: { store: DelegationStore; pairs: PairRateLimiter; settings: DelegationSettings; queue: DelegationDeps['queue'] };
   logger: Logger;
   /** Where answers and model calls are counted for the operator. */
   metrics?: MetricsPort;
@@ -116,6 +116,8 @@ export function createConversationServices(deps: ConversationServiceDeps): Conve
     tools: deps.tools,
     directory,
     settings: deps.delegation.settings,
+    queue: deps.delegation.queue,
+    actorFor: deps.actorFor,
     logger,
   });
   const attempts = new AnswerAttempts({ sessions, providers: deps.providers, summaries, records, delegation, settings });

@@ -47,4 +47,24 @@ export class Notices {
     });
     if (created) await this.events.messageStored(message);
   }
+
+  /**
+   * An agent's message outside an answer (a queued task's result): stored
+   * once under an id derived from `key`, and not a reply to any message, so
+   * it never stands for the answer to one.
+   */
+  async agentMessage(actor: Actor, conversationId: string, note: { key: string; agentId: string; text: string; threadId: string | null; metadata: Record<string, unknown> }): Promise<void> {
+    const { message, created } = await this.conversations.append(actor, conversationId, {
+      id: noticeIdFor(note.key),
+      role: 'assistant',
+      senderId: note.agentId,
+      senderType: 'agent',
+      content: note.text,
+      contentType: 'markdown',
+      channel: 'mosaic',
+      threadId: note.threadId,
+      metadata: note.metadata,
+    });
+    if (created) await this.events.messageStored(message);
+  }
 }

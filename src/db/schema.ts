@@ -317,6 +317,13 @@ export const agentDelegations = pgTable(
     kind: text('kind', { enum: ['delegate', 'ask'] }).notNull(),
     depth: integer('depth').notNull(),
     task: text('task').notNull(),
+    /** Material handed with the task (a queued task is run again from the record). */
+    context: text('context'),
+    /** The answer's session its calls are billed to, the person's message, its thread. */
+    sessionId: uuid('session_id'),
+    messageId: uuid('message_id'),
+    threadId: text('thread_id'),
+    localOnly: boolean('local_only').notNull().default(false),
     status: text('status', { enum: ['running', 'completed', 'refused', 'queued', 'failed', 'expired', 'stopped'] }).notNull(),
     result: text('result'),
     notice: text('notice'),

@@ -148,6 +148,7 @@ export function eventFrame(event: ConversationEvent): EncodedFrame | null {
     case 'answer:started':
       return answerStartedFrame(event);
     case 'answer:cancel':
+    case 'exchange:interrupt':
       return null;
     case 'typing':
       return encodeFrame({ type: 'typing', conversationId: event.conversationId, sessionId: event.sessionId, typing: event.typing });

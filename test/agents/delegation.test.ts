@@ -27,7 +27,7 @@ interface Reply {
 let t: TestMosaic;
 
 beforeAll(async () => {
-  t = await startTestMosaic({ config: { agents: { delegation: { pairLimit: 3, pairWindowSeconds: 60, maxTurnsPerExchange: 4, maxDepth: 2 } } } });
+  t = await startTestMosaic({ config: { agents: { delegation: { pairLimit: 3, pairWindowSeconds: 60, maxTurnsPerExchange: 4, maxDepth: 2, queueAttempts: 4, queueBackoffMs: 300 } } } });
 }, 120_000);
 afterAll(async () => t?.stop());
 beforeEach(() => {
@@ -56,6 +56,17 @@ async function messages(token: string, id: string): Promise<Message[]> {
   const res = await t.api<{ items: Message[] }>(token, 'GET', `/api/conversations/${id}/messages`);
   expect(res.status).toBe(200);
   return res.body.items;
+}
+
+/** Waits for a condition (never for a fixed time): polls until `check` returns a value. */
+async function eventually<T>(check: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 const TEXT = 'Dogs were domesticated from wolves. They are loyal, and they have lived beside people for at least 15,000 years.';
@@ -233,5 +244,61 @@ describe('delegation', () => {
     expect(notices[2]).toBe(notices[1]);
     expect(allChats(t).filter((c) => systemOf(c.request).includes('WORKER-AGENT'))).toHaveLength(3);
     expect(allChats(t).filter((c) => systemOf(c.request).includes('WORKER2-AGENT'))).toHaveLength(1);
+  });
+});
+
+describe('mediation: a delegated agent that cannot run now', () => {
+  it('a provider outage during delegation: the task is queued, retried with backoff and its result delivered to the conversation once', async () => {
+    const { token, actor } = await t.createUser('olga');
+    const scribe = await agent(token, { name: 'scribe', systemPrompt: 'SCRIBE-B writes.' });
+    await agent(token, { name: 'relay', systemPrompt: 'RELAY-A relays.', delegatesTo: ['scribe'] });
+    let scribeCalls = 0;
+    scriptAgents(t, {
+      'RELAY-A': ({ body }) => (hasToolResult(body) ? { text: body.includes('is queued') ? 'The scribe is busy; its note will follow here.' : 'unexpected' } : { toolCall: { name: 'delegate', arguments: { agent: 'scribe', task: 'Write a note about dogs.' } } }),
+      // The scribe's model is down for its first two requests (the delegation and the first retry).
+      'SCRIBE-B': () => (++scribeCalls <= 2 ? { error: 'server' } : { text: 'Note: [[dogs need walks]]' }),
+    });
+    const id = await conversationWith(token, 'relay');
+    const reply = await say(token, id, 'Ask the scribe for a note on dogs.');
+    expect(reply.reply?.content).toBe('The scribe is busy; its note will follow here.');
+    const queued = (await messages(token, id)).find((m) => m.role === 'system');
+    expect(queued?.content).toMatch(/^⏳ scribe cannot take the task from relay right now \(.+\)\. It is queued and will be tried again; its result will be posted here when it is done\.$/);
+
+    const delivered = await eventually(async () => {
+      const fromScribe = (await messages(token, id)).filter((m) => m.senderId === scribe.id);
+      return fromScribe.length ? fromScribe : null;
+    }, 'the scribe\'s queued result');
+    expect(delivered).toHaveLength(1);
+    expect(delivered[0]!.role).toBe('assistant');
+    expect(delivered[0]!.content).toBe('**scribe** finished the task relay handed over earlier (it was queued while its model was unavailable):\n\nNote: [[dogs need walks]]');
+    expect(scribeCalls).toBe(3);
+    const [row] = await t.core.database.db.select().from(agentDelegations).where(eq(agentDelegations.conversationId, id));
+    expect(row).toMatchObject({ status: 'completed', result: 'Note: [[dogs need walks]]', toAgentId: scribe.id });
+
+    // Delivered once: the same job run again (as after a crash) posts nothing more and calls no model.
+    expect(await t.service.delegation.deliverQueued({ delegationId: row!.id, userId: actor.userId }, { lastAttempt: false, attempts: 4 })).toBe('delivered');
+    expect((await messages(token, id)).filter((m) => m.senderId === scribe.id)).toHaveLength(1);
+    expect(scribeCalls).toBe(3);
+    const usage = await t.api<{ items: Array<{ key: string | null; outputTokens: number }> }>(token, 'GET', '/api/usage?groupBy=agent');
+    expect(usage.body.items.find((i) => i.key === scribe.id)?.outputTokens).toBeGreaterThan(0);
+  });
+
+  it('a task whose agent stays down expires after its tries, with a notice in the conversation', async () => {
+    const { token } = await t.createUser('peter');
+    await agent(token, { name: 'sleeper', systemPrompt: 'SLEEPER-B' });
+    await agent(token, { name: 'waker', systemPrompt: 'WAKER-A', delegatesTo: ['sleeper'] });
+    let sleeperCalls = 0;
+    scriptAgents(t, {
+      'WAKER-A': ({ body }) => (hasToolResult(body) ? { text: 'waker answered' } : { toolCall: { name: 'delegate', arguments: { agent: 'sleeper', task: 'Wake up.' } } }),
+      'SLEEPER-B': () => (sleeperCalls++, { error: 'overloaded' }),
+    });
+    const id = await conversationWith(token, 'waker');
+    expect((await say(token, id, 'Wake the sleeper please.')).reply?.content).toBe('waker answered');
+    const expired = await eventually(async () => (await messages(token, id)).find((m) => m.content.includes('expired')), 'the expiry notice');
+    expect(expired.content).toMatch(/^⚠️ The task waker handed to sleeper expired: sleeper could not run after 4 tries \(.+\)\. Ask again when its model is back\.$/);
+    // The first try when it was handed over, then the job's four.
+    expect(sleeperCalls).toBe(5);
+    const [row] = await t.core.database.db.select().from(agentDelegations).where(eq(agentDelegations.conversationId, id));
+    expect(row!.status).toBe('expired');
   });
 });

@@ -6,6 +6,11 @@
  * person's usage and recorded. The limits (cycles, depth, turns per
  * exchange, per-pair rate, the person's budget) refuse with a notice in the
  * person's conversation, never silently.
+ *
+ * Mediation: when B cannot run now (no provider can take it, or its model
+ * fails with a retryable error), the task is queued; A is told so and
+ * answers the person, and the queued job posts B's result into the
+ * conversation when it succeeds — once — or a notice when it expires.
  */
 import { randomUUID } from 'node:crypto';
 import type { Actor } from '../../identity/actor.ts';
@@ -20,7 +25,9 @@ import type { AgentTool, ToolContext } from '../tool.ts';
 import { delegationTools } from '../tools/delegation-tools.ts';
 import { checkChain, rateRefusal, type DelegationLimits, type Refusal } from './delegation-limits.ts';
 import type { DelegationStore } from './delegation-store.ts';
+import { DelegationEvents, type DelegationEvent } from './delegation-events.ts';
 import { deeper, type Exchange } from './exchange.ts';
+import { InterruptBox } from './interrupts.ts';
 import type { PairRateLimiter } from './pair-rate-limit.ts';
 
 export type DelegationKind = 'delegate' | 'ask';
@@ -39,8 +46,14 @@ export interface DelegationDeps {
   providers: { adapter(name: ProviderName): ProviderAdapter | undefined; credential(actor: Actor, provider: ProviderName): Promise<Credential | undefined> };
   /** Records each model call against the person's usage; returns the cost in USD. */
   ledger: { record(actor: Actor, sessionId: string, result: RunnerResult, provider: ProviderName, scope: { conversationId: string; agentId: string | null }, purpose: 'delegation'): Promise<number> };
-  /** Posts Mosaic's notice into the person's conversation. */
-  notices: { post(actor: Actor, conversationId: string, note: { key: string; text: string; threadId: string | null; metadata: Record<string, unknown> }): Promise<void> };
+  /** Posts Mosaic's notice, or an agent's message, into the person's conversation (once per key). */
+  notices: {
+    post(actor: Actor, conversationId: string, note: { key: string; text: string; threadId: string | null; metadata: Record<string, unknown> }): Promise<void>;
+    agentMessage(actor: Actor, conversationId: string, note: { key: string; agentId: string; text: string; threadId: string | null; metadata: Record<string, unknown> }): Promise<void>;
+  };
+  /** Queues the delivery of a task whose agent cannot run now (a job with backoff). */
+  queue: { enqueue(job: { delegationId: string; userId: string }): Promise<void> };
+  actorFor(userId: string): Promise<Actor | null>;
   /** The agents' other tools, by name (memory …). */
   tools: Map<string, AgentTool>;
   directory: ModelDirectory;
@@ -59,7 +72,12 @@ export interface DelegationRequest {
 export interface DelegationResult {
   agent: string;
   result: string;
+  /** queued: the agent could not run now; its result will be posted to the conversation. */
+  status: 'completed' | 'queued';
 }
+
+/** How a queued delivery went: the job retries on 'retry'. */
+export type DeliveryOutcome = 'delivered' | 'retry' | 'expired' | 'gone';
 
 /** A refused or failed delegation: the model sees `userNotice` as its tool's result and carries on. */
 export class DelegationRefused extends MosaicError {
@@ -69,7 +87,17 @@ export class DelegationRefused extends MosaicError {
 }
 
 export class DelegationService {
-  constructor(private readonly d: DelegationDeps) {}
+  /** Each delegation's steps as they happen (the Matrix agent rooms show them). */
+  readonly events: DelegationEvents;
+
+  constructor(private readonly d: DelegationDeps) {
+    this.events = new DelegationEvents(d.logger);
+  }
+
+  private emit(actor: Actor, request: Pick<DelegationRequest, 'kind' | 'from' | 'to' | 'task'>, ids: { delegationId: string; exchangeId: string; conversationId: string; depth: number }, phase: DelegationEvent['phase'], text?: string): void {
+    const who = (a: AgentConfig) => ({ id: a.id, name: a.name, ownerId: a.ownerId });
+    this.events.emit({ ...ids, phase, userId: actor.userId, kind: request.kind, from: who(request.from), to: who(request.to), task: request.task, ...(text !== undefined ? { text } : {}), at: Date.now() });
+  }
 
   /** The agents `agent` may hand work to that the person can see (an agent since hidden or deleted is left out). */
   async targetsOf(actor: Actor, agent: AgentConfig): Promise<AgentConfig[]> {
@@ -93,12 +121,28 @@ export class DelegationService {
     const names = new Map([[from.id, from.name], [to.id, to.name]]);
     const nameOf = (agentId: string) => names.get(agentId) ?? (agentId === to.id ? to.name : 'another agent');
     await this.learnNames(actor, exchange.chain, names);
-    const record = { id, conversationId: exchange.conversationId, exchangeId: exchange.id, fromAgentId: from.id, toAgentId: to.id, kind: request.kind, depth: exchange.chain.length, task: request.task };
+    const record = {
+      id,
+      conversationId: exchange.conversationId,
+      exchangeId: exchange.id,
+      fromAgentId: from.id,
+      toAgentId: to.id,
+      kind: request.kind,
+      depth: exchange.chain.length,
+      task: request.task,
+      context: request.context ?? null,
+      sessionId,
+      messageId: exchange.messageId,
+      threadId: exchange.threadId,
+      localOnly: exchange.localOnly,
+    };
 
     const refusal = checkChain(exchange, to.id, this.d.settings, nameOf) ?? (await this.rateCheck(actor, from, to));
-    if (refusal) return this.refuse(actor, exchange, { ...record, status: 'refused' }, refusal);
+    if (refusal) return this.refuse(actor, exchange, { ...record, status: 'refused' }, refusal, { request });
     exchange.turns.used += 1;
     await this.d.store.begin(actor, { ...record, status: 'running' });
+    const ids = { delegationId: id, exchangeId: exchange.id, conversationId: exchange.conversationId, depth: record.depth };
+    this.emit(actor, request, ids, 'handed');
 
     const routed = await this.d.routing.route(actor, {
       text: request.task,
@@ -108,11 +152,13 @@ export class DelegationService {
       pin: null,
       localOnly: exchange.localOnly,
     });
+    if (routed.outcome === 'refused' && routed.code === 'no_usable_provider') return this.mediate(actor, exchange, request, id, routed.userNotice);
     if (routed.outcome === 'refused') {
       const code: Refusal['code'] = routed.code === 'budget_exhausted' ? 'delegation_budget' : 'delegation_no_provider';
-      return this.refuse(actor, exchange, { ...record, status: 'refused' }, { code, notice: `${to.name} could not take the task from ${from.name}: ${routed.userNotice}` }, { routing: routed, existing: true });
+      return this.refuse(actor, exchange, { ...record, status: 'refused' }, { code, notice: `${to.name} could not take the task from ${from.name}: ${routed.userNotice}` }, { routing: routed, existing: true, request });
     }
     try {
+      this.emit(actor, request, ids, 'accepted', `${routed.provider}/${routed.model}`);
       const result = await this.runTarget(request, routed, { ...ctx, exchange, sessionId });
       const cost = await this.d.ledger.record(actor, sessionId, result, routed.provider, { conversationId: exchange.conversationId, agentId: to.id }, 'delegation');
       await this.d.store.finish(actor, id, {
@@ -126,7 +172,8 @@ export class DelegationService {
         routing: routed as unknown as Record<string, unknown>,
       });
       this.d.logger.info({ event: 'agents.delegated', conversationId: exchange.conversationId, from: from.name, to: to.name, kind: request.kind, depth: record.depth, provider: routed.provider, model: result.model }, 'delegation completed');
-      return { agent: to.name, result: result.text };
+      this.emit(actor, request, ids, 'completed', result.text);
+      return { agent: to.name, result: result.text, status: 'completed' };
     } catch (err) {
       if (ctx.signal?.aborted) {
         await this.d.store.finish(actor, id, { status: 'stopped', notice: 'Stopped.' });
@@ -134,19 +181,103 @@ export class DelegationService {
       }
       if (err instanceof DelegationRefused) throw err;
       const why = isMosaicError(err) ? err.userNotice : 'something went wrong';
+      // The model is down or overloaded right now: queue the task rather than lose it.
+      if (isMosaicError(err) && err.retryable) return this.mediate(actor, exchange, request, id, `${routed.provider}/${routed.model}: ${why}`);
       this.d.logger.warn({ event: 'agents.delegation_failed', conversationId: exchange.conversationId, from: from.name, to: to.name, err: errorMessage(err) }, 'delegation failed');
-      return this.refuse(actor, exchange, { ...record, status: 'failed' }, { code: 'delegation_failed', notice: `${to.name} could not finish the task from ${from.name} (${routed.provider}/${routed.model}): ${why}` }, { routing: routed, existing: true, status: 'failed' });
+      return this.refuse(actor, exchange, { ...record, status: 'failed' }, { code: 'delegation_failed', notice: `${to.name} could not finish the task from ${from.name} (${routed.provider}/${routed.model}): ${why}` }, { routing: routed, existing: true, status: 'failed', request });
     }
   }
 
+  /** Queues the task for later delivery; A gets a result saying so, the person a notice. */
+  private async mediate(actor: Actor, exchange: Exchange, request: DelegationRequest, id: string, why: string): Promise<DelegationResult> {
+    const { from, to } = request;
+    await this.d.store.finish(actor, id, { status: 'queued', notice: why });
+    await this.d.queue.enqueue({ delegationId: id, userId: actor.userId });
+    this.emit(actor, request, { delegationId: id, exchangeId: exchange.id, conversationId: exchange.conversationId, depth: exchange.chain.length }, 'queued', why);
+    await this.d.notices.post(actor, exchange.conversationId, {
+      key: `delegation-queued:${id}`,
+      text: `⏳ ${to.name} cannot take the task from ${from.name} right now (${why}). It is queued and will be tried again; its result will be posted here when it is done.`,
+      threadId: exchange.threadId,
+      metadata: { delegation: { id, code: 'delegation_queued', exchangeId: exchange.id }, inReplyTo: exchange.messageId },
+    });
+    this.d.logger.info({ event: 'agents.delegation_queued', conversationId: exchange.conversationId, from: from.name, to: to.name }, 'delegated agent cannot run now; task queued');
+    return {
+      agent: to.name,
+      status: 'queued',
+      result: `${to.name} cannot run right now (${why}). The task is queued; its result will be posted in this conversation when it is done. Tell the person so, and answer with what you have.`,
+    };
+  }
+
+  /**
+   * Delivers a queued task: B runs as it would have (its prompt, its own
+   * tools, routed afresh — the exchange it came from has ended, so it hands
+   * nothing further on), and its result is posted to the conversation as
+   * B's message, once. `lastAttempt`: a failure now expires the task with a
+   * notice instead of asking for a retry.
+   */
+  async deliverQueued(job: { delegationId: string; userId: string }, options: { lastAttempt: boolean; attempts: number }): Promise<DeliveryOutcome> {
+    const actor = await this.d.actorFor(job.userId);
+    if (!actor) return 'gone';
+    const row = await this.d.store.claimQueued(job.userId, job.delegationId);
+    if (!row) return (await this.d.store.get(actor, job.delegationId)) ? 'delivered' : 'gone';
+    const [from, to] = await Promise.all([row.fromAgentId, row.toAgentId].map((agentId) => (agentId ? this.d.agents.get(actor, agentId).catch(() => null) : null)));
+    const post = (key: string, text: string, code: string) => this.d.notices.post(actor, row.conversationId, { key, text, threadId: row.threadId, metadata: { delegation: { id: row.id, code, exchangeId: row.exchangeId } } });
+    if (!from || !to || !row.sessionId) {
+      await this.d.store.finish(actor, row.id, { status: 'failed', notice: 'an agent of this delegation no longer exists' });
+      await post(`delegation-gone:${row.id}`, '⚠️ A queued task was dropped: one of its agents no longer exists.', 'delegation_gone');
+      return 'gone';
+    }
+    const request: DelegationRequest = { kind: row.kind, from, to, task: row.task, context: row.context ?? undefined };
+    const routed = await this.d.routing.route(actor, { text: row.task, attachments: [], channel: 'mosaic', agent: toAgentProfile(to, this.d.directory), pin: null, localOnly: row.localOnly });
+    let why: string;
+    if (routed.outcome === 'routed') {
+      try {
+        const exchange: Exchange = { id: row.exchangeId, conversationId: row.conversationId, messageId: row.messageId ?? row.id, threadId: row.threadId, localOnly: row.localOnly, channel: 'mosaic', chain: [from.id], turns: { used: Number.MAX_SAFE_INTEGER }, interrupts: new InterruptBox() };
+        const result = await this.runTarget(request, routed, { actor, sessionId: row.sessionId, exchange }, { delegateFurther: false });
+        const cost = await this.d.ledger.record(actor, row.sessionId, result, routed.provider, { conversationId: row.conversationId, agentId: to.id }, 'delegation');
+        this.emit(actor, request, { delegationId: row.id, exchangeId: row.exchangeId, conversationId: row.conversationId, depth: row.depth }, 'completed', result.text);
+        await this.d.notices.agentMessage(actor, row.conversationId, {
+          key: `delegation-result:${row.id}`,
+          agentId: to.id,
+          text: `**${to.name}** finished the task ${from.name} handed over earlier (it was queued while its model was unavailable):
+
+${result.text}`,
+          threadId: row.threadId,
+          metadata: { delegation: { id: row.id, code: 'delegation_delivered', exchangeId: row.exchangeId, from: from.name, to: to.name } },
+        });
+        await this.d.store.finish(actor, row.id, { status: 'completed', result: result.text, provider: routed.provider, model: result.model, inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens, costUsd: cost, routing: routed as unknown as Record<string, unknown>, notice: null });
+        this.d.logger.info({ event: 'agents.delegation_delivered', conversationId: row.conversationId, from: from.name, to: to.name }, 'queued delegation delivered');
+        return 'delivered';
+      } catch (err) {
+        if (!(isMosaicError(err) && err.retryable)) {
+          const notice = `${to.name} could not finish the queued task from ${from.name}: ${isMosaicError(err) ? err.userNotice : 'something went wrong'}`;
+          await this.d.store.finish(actor, row.id, { status: 'failed', notice });
+          await post(`delegation-failed:${row.id}`, `⚠️ ${notice}`, 'delegation_failed');
+          return 'gone';
+        }
+        why = `${routed.provider}/${routed.model}: ${err.userNotice}`;
+      }
+    } else {
+      why = routed.userNotice;
+    }
+    if (!options.lastAttempt) {
+      await this.d.store.finish(actor, row.id, { status: 'queued', notice: why });
+      return 'retry';
+    }
+    const notice = `The task ${from.name} handed to ${to.name} expired: ${to.name} could not run after ${options.attempts} tries (${why}). Ask again when its model is back.`;
+    await this.d.store.finish(actor, row.id, { status: 'expired', notice });
+    await post(`delegation-expired:${row.id}`, `⚠️ ${notice}`, 'delegation_expired');
+    return 'expired';
+  }
+
   /** Agent B's turn: its prompt, its tools (and its own delegates, one level deeper), its routed model. */
-  private async runTarget(request: DelegationRequest, routed: RoutingDecision, ctx: ToolContext & { exchange: Exchange; sessionId: string }): Promise<RunnerResult> {
+  private async runTarget(request: DelegationRequest, routed: RoutingDecision, ctx: ToolContext & { exchange: Exchange; sessionId: string }, options: { delegateFurther: boolean } = { delegateFurther: true }): Promise<RunnerResult> {
     const { to, from } = request;
     const adapter = this.d.providers.adapter(routed.provider);
     if (!adapter) throw new MosaicError('provider_disabled', `${routed.provider} is not enabled on this server`, { httpStatus: 503, retryable: true, userNotice: `${routed.provider} is not enabled on this server.` });
     const credential = await this.d.providers.credential(ctx.actor, routed.provider);
     const exchange = deeper(ctx.exchange, to.id);
-    const tools = request.kind === 'ask' ? [] : await this.toolsFor(ctx.actor, to, routed);
+    const tools = request.kind === 'ask' ? [] : await this.toolsFor(ctx.actor, to, routed, options);
     return runAgentTurn({
       adapter,
       model: routed.model,
@@ -156,15 +287,16 @@ export class DelegationService {
       tools,
       maxSteps: this.d.settings.maxSteps,
       context: { actor: ctx.actor, conversationId: exchange.conversationId, agentId: to.id, sessionId: ctx.sessionId, exchange },
+      interjections: () => exchange.interrupts.take(to.id),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
   }
 
   /** The tools an agent runs with: those its config lists (within a rule's allowlist), and delegation when it may delegate. */
-  async toolsFor(actor: Actor, agent: AgentConfig, routed: RoutingDecision): Promise<AgentTool[]> {
+  async toolsFor(actor: Actor, agent: AgentConfig, routed: RoutingDecision, options: { delegateFurther: boolean } = { delegateFurther: true }): Promise<AgentTool[]> {
     const allow = routed.agent?.toolAllowlist;
     const own = agent.tools.filter((name) => !allow || allow.includes(name)).map((name) => this.d.tools.get(name)).filter((t): t is AgentTool => t !== undefined);
-    const targets = await this.targetsOf(actor, agent);
+    const targets = options.delegateFurther ? await this.targetsOf(actor, agent) : [];
     const delegation = targets.length ? delegationTools(this, agent, targets).filter((t) => !allow || allow.includes(t.name)) : [];
     return [...own, ...delegation];
   }
@@ -179,9 +311,10 @@ export class DelegationService {
     exchange: Exchange,
     record: Parameters<DelegationStore['begin']>[1],
     refusal: Refusal,
-    options: { routing?: RoutingResult; existing?: boolean; status?: 'refused' | 'failed' } = {},
+    options: { routing?: RoutingResult; existing?: boolean; status?: 'refused' | 'failed'; request?: DelegationRequest } = {},
   ): Promise<never> {
     const status = options.status ?? 'refused';
+    if (options.request) this.emit(actor, options.request, { delegationId: record.id, exchangeId: exchange.id, conversationId: exchange.conversationId, depth: record.depth }, 'refused', refusal.notice);
     if (options.existing) await this.d.store.finish(actor, record.id, { status, notice: refusal.notice, ...(options.routing ? { routing: options.routing as unknown as Record<string, unknown> } : {}) });
     else await this.d.store.begin(actor, { ...record, status, notice: refusal.notice });
     await this.d.notices.post(actor, exchange.conversationId, {

@@ -1,5 +1,5 @@
 /** The record of each delegation: who handed what to whom, how it ended, what it cost (agent_delegations). */
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { agentDelegations } from '../../db/schema.ts';
 import type { Actor } from '../../identity/actor.ts';
@@ -16,6 +16,11 @@ export interface NewDelegation {
   kind: 'delegate' | 'ask';
   depth: number;
   task: string;
+  context?: string | null;
+  sessionId?: string | null;
+  messageId?: string | null;
+  threadId?: string | null;
+  localOnly?: boolean;
   status: DelegationStatus;
   notice?: string | null;
 }
@@ -49,6 +54,20 @@ export class DelegationStore {
       .update(agentDelegations)
       .set({ ...outcome, ...(ended ? { completedAt: new Date() } : {}) })
       .where(and(eq(agentDelegations.id, id), eq(agentDelegations.userId, actor.userId)));
+  }
+
+  /**
+   * Takes a queued delegation for delivery. BullMQ runs one job at a time;
+   * a job run again after its process died finds the delegation still
+   * running and takes it again, while one that already ended is left alone.
+   */
+  async claimQueued(userId: string, id: string): Promise<DelegationRow | null> {
+    const [row] = await this.db
+      .update(agentDelegations)
+      .set({ status: 'running' })
+      .where(and(eq(agentDelegations.id, id), eq(agentDelegations.userId, userId), inArray(agentDelegations.status, ['queued', 'running'])))
+      .returning();
+    return row ?? null;
   }
 
   async get(actor: Actor, id: string): Promise<DelegationRow | null> {

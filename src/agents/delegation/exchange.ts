@@ -3,6 +3,8 @@
  * a person. Every delegation of that answer, at any depth, shares it, so
  * the limits (depth, cycles, turns) are counted over the whole exchange.
  */
+import { InterruptBox } from './interrupts.ts';
+
 export interface Exchange {
   /** The id of the answer being written (the reply id of the person's message). */
   id: string;
@@ -17,11 +19,13 @@ export interface Exchange {
   chain: string[];
   /** Delegations made so far in this exchange; shared by every depth. */
   turns: { used: number };
+  /** A person's interrupts; shared by every depth. */
+  interrupts: InterruptBox;
 }
 
-export function rootExchange(input: Omit<Exchange, 'turns' | 'chain'> & { agentId: string }): Exchange {
-  const { agentId, ...rest } = input;
-  return { ...rest, chain: [agentId], turns: { used: 0 } };
+export function rootExchange(input: Omit<Exchange, 'turns' | 'chain' | 'interrupts'> & { agentId: string; interrupts?: InterruptBox }): Exchange {
+  const { agentId, interrupts, ...rest } = input;
+  return { ...rest, chain: [agentId], turns: { used: 0 }, interrupts: interrupts ?? new InterruptBox() };
 }
 
 /** The exchange as the delegated agent sees it: one more link in the chain, the same turn count. */

@@ -9,6 +9,7 @@ import type { AgentConfig } from '../../agents/agent-store.ts';
 import { runAgentTurn } from '../../agents/runner.ts';
 import type { DelegationService } from '../../agents/delegation/delegation-service.ts';
 import { rootExchange } from '../../agents/delegation/exchange.ts';
+import type { InterruptBox } from '../../agents/delegation/interrupts.ts';
 import type { Actor } from '../../identity/actor.ts';
 import type { RoutingDecision } from '../../routing/types.ts';
 import { MosaicError } from '../../errors.ts';
@@ -34,6 +35,8 @@ export interface AttemptInput {
   stream: AnswerStream;
   /** Set when the answer is tried again after an earlier try was cut off. */
   retry?: RetryNote;
+  /** A person's interrupts of the answer's agent exchange. */
+  interrupts: InterruptBox;
 }
 
 export class AnswerAttempts {
@@ -50,7 +53,7 @@ export class AnswerAttempts {
   ) {}
 
   async run(input: AttemptInput): Promise<AttemptOutcome> {
-    const { actor, conv, agent, userMessage, replyId, routed, signal, stream, retry } = input;
+    const { actor, conv, agent, userMessage, replyId, routed, signal, stream, retry, interrupts } = input;
     const conversationId = conv.id;
     let streamed = '';
     let toolsRan = false;
@@ -86,9 +89,10 @@ export class AnswerAttempts {
           conversationId,
           agentId: agent?.id ?? null,
           sessionId: session.id,
-          ...(agent ? { exchange: rootExchange({ id: replyId, conversationId, messageId: userMessage.id, threadId: userMessage.threadId, localOnly: conv.localOnly, channel: userMessage.channel, agentId: agent.id }) } : {}),
+          ...(agent ? { exchange: rootExchange({ id: replyId, conversationId, messageId: userMessage.id, threadId: userMessage.threadId, localOnly: conv.localOnly, channel: userMessage.channel, agentId: agent.id, interrupts }) } : {}),
         },
         signal,
+        ...(agent ? { interjections: () => interrupts.take(agent.id) } : {}),
         onEvent: (event) => {
           if (event.type === 'text') {
             streamed += event.delta;

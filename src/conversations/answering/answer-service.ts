@@ -20,6 +20,7 @@ import type { Notices } from '../notices.ts';
 import type { ActorLookup, AnswerTries, ConversationSettings, RoutingPort } from '../ports.ts';
 import type { RetryNote } from '../conversation-bus.ts';
 import type { AnswerAttempts } from './answer-attempt.ts';
+import { InterruptBox } from '../../agents/delegation/interrupts.ts';
 import { AnswerStream } from './answer-stream.ts';
 import type { TurnRecords } from './turn-records.ts';
 import type { AnswerOutcome, MetricsPort } from '../../metrics/metrics-port.ts';
@@ -87,6 +88,15 @@ export class AnswerService {
     return 'done';
   }
 
+  /**
+   * Passes a person's interrupt to the agent exchange of the answer being
+   * written (on whichever replica): each agent's next step must answer it.
+   */
+  async interrupt(actor: Actor, conversationId: string, message: { id: string; from: string; text: string }): Promise<void> {
+    await this.d.conversations.get(actor, conversationId);
+    await this.d.events.publish({ type: 'exchange:interrupt', conversationId, requestedBy: actor.userId, ...message });
+  }
+
   /** Asks any replica answering this conversation to stop. */
   async stop(actor: Actor, conversationId: string): Promise<void> {
     await this.d.conversations.get(actor, conversationId);
@@ -118,7 +128,9 @@ export class AnswerService {
     const onLeaseLost = () => controller.abort(lease.signal.reason);
     lease.signal.addEventListener('abort', onLeaseLost, { once: true });
     let stoppedByUser = false;
+    const interrupts = new InterruptBox();
     const unsubscribe = await this.d.events.bus.subscribe(conversationId, (event) => {
+      if (event.type === 'exchange:interrupt') interrupts.add({ id: event.id, from: event.from, text: event.text });
       if (event.type === 'answer:cancel') {
         stoppedByUser = true;
         controller.abort(new Error('stopped by the user'));
@@ -155,7 +167,7 @@ export class AnswerService {
             this.d.logger.info({ event: 'answer.retry', conversationId, messageId: userMessage.id, attempt: tried }, 'answering again: the previous try was cut off');
           }
         }
-        const outcome = await this.d.attempts.run({ actor, conv, agent, userMessage, replyId, routed, signal: controller.signal, stream, ...(retry ? { retry } : {}) });
+        const outcome = await this.d.attempts.run({ actor, conv, agent, userMessage, replyId, routed, signal: controller.signal, stream, interrupts, ...(retry ? { retry } : {}) });
         ended = { outcome: outcome.ok ? 'answered' : controller.signal.aborted ? 'stopped' : 'failed', by: routed };
         if (outcome.ok) return;
         const { err, streamed, toolsRan } = outcome;
