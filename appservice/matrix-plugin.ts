@@ -26,6 +26,8 @@ import { ReplyStreamer } from './outbound/reply-streamer.ts';
 import { SendFailures } from './outbound/send-failures.ts';
 import { RoomManager } from './rooms/room-manager.ts';
 import { RoomStore } from './rooms/room-store.ts';
+import { MatrixEraser } from './retention/matrix-eraser.ts';
+import { SynapsePurge } from './retention/synapse-purge.ts';
 
 export interface MatrixPluginOptions {
   /** Use this registration instead of reading `matrix.registrationFile`. */
@@ -80,6 +82,9 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
       const directs = new DirectRooms(client, botUserId, logger);
       const manager = new RoomManager(client, ghosts, rooms, logger);
       const ownerActor = (userId: string) => identities.actorById(userId);
+      // Retention reaches the homeserver through this: nothing is deleted in Mosaic that is not redacted here.
+      const eraser = new MatrixEraser({ client, rooms, ghosts, manager, synapse: m.synapseAdminToken ? new SynapsePurge(m.homeserverUrl, m.synapseAdminToken, logger) : null, logger });
+      services.retention.erasers.register(eraser);
       const service = services.conversations;
       services.commands.register(roomCommand(rooms));
       const bot = new BotCommands({ service, commands: services.commands, identities, links, ghosts, rooms, manager, logger });
@@ -137,7 +142,12 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
         },
       });
       options.onStarted?.(started, registry);
-      return { stop: () => registry.disconnectAll() };
+      return {
+        stop: async () => {
+          services.retention.erasers.unregister(eraser.channel);
+          await registry.disconnectAll();
+        },
+      };
     },
   };
 }

@@ -39,6 +39,8 @@ import { PermanentJobError } from './jobs/job-definition.ts';
 import { REPLY_JOB } from './conversations/reply-job.ts';
 import { IDENTITY_CHANGED_JOB, IdentityEvents } from './identity/identity-events.ts';
 import { NO_METRICS, type MetricsPort } from './metrics/metrics-port.ts';
+import { createRetention, type Retention } from './retention/retention.ts';
+import { CONVERSATION_ERASE_JOB, conversationEraseJobId } from './retention/retention-jobs.ts';
 
 export interface ServiceDeps {
   config: MosaicConfig;
@@ -67,6 +69,8 @@ export interface Services {
   jobs: JobSystem;
   /** Where channels subscribe to links and unlinks (delivered by the `channel-identity-changed` job). */
   identityEvents: IdentityEvents;
+  /** Retention policies, the purge, and the erasers channels register into. */
+  retention: Retention;
   /** Starts workers and schedules. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -132,12 +136,14 @@ export function buildServices(deps: ServiceDeps): Services {
   };
 
   const conversationStore = new ConversationStore(db);
+  const lock = new ConversationLock(valkey, config.valkey.keyPrefix);
+  const retention = createRetention({ config, db, lock, logger });
   const conversations = createConversationServices({
     conversations: conversationStore,
     agents: new AgentStore(db),
     sessions: new SessionStore(db),
     bus,
-    lock: new ConversationLock(valkey, config.valkey.keyPrefix),
+    lock,
     routing: { route: (actor, input) => routing.route({ ...input, userId: actor?.userId ?? null }, { record: true }), budget: (actor) => routing.budgetFor(actor.userId) },
     userSettings: { setMonthlyBudget: (actor, usd) => users.setMonthlyBudget(actor.userId, usd) },
     providers: {
@@ -147,6 +153,12 @@ export function buildServices(deps: ServiceDeps): Services {
     directory,
     commands,
     replies,
+    erasure: {
+      async schedule(conversationId) {
+        if (!jobs) throw new Error('the job system is not started');
+        await jobs.service.enqueue(CONVERSATION_ERASE_JOB.name, { conversationId }, { jobId: conversationEraseJobId(conversationId) });
+      },
+    },
     tools,
     actorFor: async (userId) => {
       const row = await users.findById(userId);
@@ -182,6 +194,7 @@ export function buildServices(deps: ServiceDeps): Services {
         }
         return { checked: candidates.length, ...outcomes };
       },
+      retentionPurge: retention.purgeHandler,
     },
     jobs: [
       jobWithHandler(REPLY_JOB, async (payload) => {
@@ -197,6 +210,7 @@ export function buildServices(deps: ServiceDeps): Services {
         return { outcome };
       }),
       jobWithHandler(IDENTITY_CHANGED_JOB, (change) => identityEvents.deliver(change)),
+      jobWithHandler(CONVERSATION_ERASE_JOB, retention.eraseHandler),
     ],
   });
   const jobSystem = jobs;
@@ -214,6 +228,7 @@ export function buildServices(deps: ServiceDeps): Services {
     bus,
     jobs: jobSystem,
     identityEvents,
+    retention,
     async start() {
       await jobSystem.start();
       // Re-queue answers whose jobs were lost (a flushed Valkey); a job that

@@ -15,6 +15,7 @@ import { createQueueRegistry } from '../jobs/job-system.ts';
 import type { QueueRegistry } from '../jobs/queue-registry.ts';
 import { AgentLogStore } from '../logs/agent-log-store.ts';
 import { REPLY_JOB } from '../conversations/reply-job.ts';
+import { CONVERSATION_ERASE_JOB } from '../retention/retention-jobs.ts';
 import { directoryWithOverrides } from '../routing/catalogue-directory.ts';
 import { configAvailability } from '../routing/config-availability.ts';
 import { createRoutingService } from '../routing/routing-service.ts';
@@ -41,7 +42,7 @@ export interface LocalContextOptions {
 
 /** Every job definition a server registers, so the CLI lists the same queues. */
 export function cliQueueRegistry(config: MosaicConfig): QueueRegistry {
-  return createQueueRegistry(config, [REPLY_JOB, IDENTITY_CHANGED_JOB]);
+  return createQueueRegistry(config, [REPLY_JOB, IDENTITY_CHANGED_JOB, CONVERSATION_ERASE_JOB]);
 }
 
 export async function withLocalAdminContext<T>(options: LocalContextOptions, fn: (ctx: AdminContext) => Promise<T>): Promise<T> {
