@@ -53,10 +53,11 @@ export class MatrixEraser implements ChannelEraser {
       signal.throwIfAborted();
       try {
         const targets = await this.eventsOf(m);
+        const users = await this.ourUsers(m.conversationId);
         let events = 0;
         const forget: string[] = [];
         for (const t of targets) {
-          const erased = await this.redactWithEdits(t.roomId, t.eventId, REASON);
+          const erased = await this.redactWithEdits(t.roomId, t.eventId, REASON, users);
           events += erased.redacted;
           forget.push(...erased.eventIds);
         }
@@ -80,11 +81,12 @@ export class MatrixEraser implements ChannelEraser {
     if (!found || found.current.erasedAt) return { events: 0 };
     // Events after the deletion are Mosaic's own closing notices: they stay, saying what happened.
     const until = found.deletedAt?.getTime() ?? Date.now();
+    const users = await this.ourUsers(conversationId);
     let events = 0;
     const failures: string[] = [];
     for (const roomId of found.roomIds) {
       try {
-        events += await this.redactRoom(roomId, until, signal);
+        events += await this.redactRoom(roomId, until, signal, users);
       } catch (err) {
         failures.push(`${roomId}: ${errorMessage(err)}`);
       }
@@ -98,6 +100,31 @@ export class MatrixEraser implements ChannelEraser {
     for (const roomId of found.roomIds) await this.leave(roomId, mapped?.agentId ?? null);
     this.d.logger.info({ channel: 'matrix', event: 'retention.rooms_erased', conversationId, rooms: found.roomIds.length, events }, 'deleted conversation: its rooms were redacted, closed and left');
     return { events };
+  }
+
+  /**
+   * Our users that may be in the conversation's rooms, in the order they
+   * are asked to read and redact: the bot (it has the room's top level in
+   * rooms Mosaic created), then the agent's ghost (the only one of ours in
+   * a room a person created and invited it to).
+   */
+  private async ourUsers(conversationId: string): Promise<string[]> {
+    const mapped = await this.d.rooms.byConversation(conversationId);
+    return [this.d.ghosts.botUserId, ...(mapped?.agentId ? [this.d.ghosts.userIdFor(mapped.agentId)] : [])];
+  }
+
+  /** Runs a read as the first of `users` allowed to (a room the bot is not in is read by the ghost). */
+  private async asMember<T>(users: string[], read: (user: string) => Promise<T>): Promise<T> {
+    let last: unknown = null;
+    for (const user of users) {
+      try {
+        return await read(user);
+      } catch (err) {
+        if (!isMatrixError(err, 'M_FORBIDDEN')) throw err;
+        last = err;
+      }
+    }
+    throw last ?? new Error('none of Mosaic\'s users can read this room');
   }
 
   /** The Matrix events a stored message is: the one it arrived as, or the ones it was sent as. */
@@ -121,30 +148,32 @@ export class MatrixEraser implements ChannelEraser {
   }
 
   /** Redacts an event and its edits; returns how many redactions were sent and every event id involved. */
-  private async redactWithEdits(roomId: string, eventId: string, reason: string): Promise<{ redacted: number; eventIds: string[] }> {
-    const bot = this.d.ghosts.botUserId;
-    const event = await this.d.client.getEvent(roomId, eventId, bot);
+  private async redactWithEdits(roomId: string, eventId: string, reason: string, users: string[]): Promise<{ redacted: number; eventIds: string[] }> {
+    const event = await this.asMember(users, (user) => this.d.client.getEvent(roomId, eventId, user));
     // Gone already (purged from the homeserver's history): nothing of it is left to redact.
     if (!event) return { redacted: 0, eventIds: [eventId] };
     const edits: RoomEvent[] = [];
     for (let from: string | undefined; ; ) {
-      const page = await this.d.client.relations(roomId, eventId, 'm.replace', bot, from);
+      const page = await this.asMember(users, (user) => this.d.client.relations(roomId, eventId, 'm.replace', user, from));
       edits.push(...page.chunk);
       if (!page.next_batch || page.chunk.length === 0) break;
       from = page.next_batch;
     }
     let redacted = 0;
-    for (const e of [...edits, event]) if (await this.redact(roomId, e, reason)) redacted++;
+    for (const e of [...edits, event]) if (await this.redact(roomId, e, reason, users)) redacted++;
     return { redacted, eventIds: [eventId, ...edits.map((e) => e.event_id)] };
   }
 
-  /** Redacts one event unless it is already; true when a redaction was sent. */
-  private async redact(roomId: string, event: RoomEvent, reason: string): Promise<boolean> {
+  /**
+   * Redacts one event unless it is already; true when a redaction was sent.
+   * Its sender first when that is one of ours (anyone may redact their own
+   * events), then our other users (another's event needs the room's
+   * `redact` level). When none may, the error says what to change.
+   */
+  private async redact(roomId: string, event: RoomEvent, reason: string, users: string[]): Promise<boolean> {
     if (event.unsigned?.redacted_because) return false;
-    const bot = this.d.ghosts.botUserId;
-    const as = this.d.ghosts.isOurs(event.sender) ? [event.sender, ...(event.sender === bot ? [] : [bot])] : [bot];
-    let last: unknown = null;
-    for (const user of as) {
+    const order = [...new Set([...(this.d.ghosts.isOurs(event.sender) ? [event.sender] : []), ...users])];
+    for (const user of order) {
       try {
         await this.d.client.redact(roomId, event.event_id, redactionTxn(event.event_id), user, reason);
         return true;
@@ -152,22 +181,22 @@ export class MatrixEraser implements ChannelEraser {
         // Already gone (Synapse purged it; a strict homeserver answers 404): done.
         if (isMatrixError(err, 'M_NOT_FOUND')) return false;
         if (!isMatrixError(err, 'M_FORBIDDEN')) throw err;
-        last = err;
       }
     }
-    throw last ?? new Error(`cannot redact ${event.event_id}`);
+    throw new Error(
+      `none of Mosaic's users (${order.join(', ')}) may redact ${event.event_id} from ${event.sender} in ${roomId}: give one of them the room's "redact" power level (Mosaic's own rooms give the bot 100); until then the message is kept in Mosaic too`,
+    );
   }
 
   /** Every message-like event of a room sent up to `until`, redacted (state, and redactions themselves, stay). */
-  private async redactRoom(roomId: string, until: number, signal: AbortSignal): Promise<number> {
-    const bot = this.d.ghosts.botUserId;
+  private async redactRoom(roomId: string, until: number, signal: AbortSignal, users: string[]): Promise<number> {
     let redacted = 0;
     for (let from: string | undefined; ; ) {
       signal.throwIfAborted();
-      const page = await this.d.client.messages(roomId, bot, { ...(from ? { from } : {}), limit: 100 });
+      const page = await this.asMember(users, (user) => this.d.client.messages(roomId, user, { ...(from ? { from } : {}), limit: 100 }));
       for (const e of page.chunk) {
         if (e.state_key !== undefined || e.type === 'm.room.redaction' || e.origin_server_ts > until) continue;
-        if (await this.redact(roomId, e, DELETED_REASON)) redacted++;
+        if (await this.redact(roomId, e, DELETED_REASON, users)) redacted++;
       }
       if (!page.end || page.chunk.length === 0) break;
       from = page.end;

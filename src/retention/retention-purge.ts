@@ -175,12 +175,12 @@ export class RetentionPurge {
       try {
         outcomes = await eraser.eraseMessages(batch, signal);
       } catch (err) {
-        outcomes = new Map(batch.map((m) => [m.id, { ok: false, error: errorMessage(err) }]));
+        outcomes = new Map(batch.map((m) => [m.id, { ok: false as const, error: errorMessage(err) }]));
       }
       for (const m of batch) {
         const o = outcomes.get(m.id) ?? { ok: false as const, error: `${eraser.channel}: no answer for this message` };
         if (o.ok) events += o.events;
-        else if (!errors.has(m.id)) errors.set(m.id, `${eraser.channel}: ${o.error}`);
+        else if (!errors.has(m.id)) errors.set(m.id, o.error.startsWith(`${eraser.channel}:`) ? o.error : `${eraser.channel}: ${o.error}`);
       }
     }
     const failed = new Map<string, string[]>();

@@ -214,6 +214,7 @@ export function registerRoomApi(hs: TestHomeserver): void {
     if (!target) throw notFound('Event not found');
     if (target.room !== room) throw new MatrixError(400, 'M_UNKNOWN', 'Cannot redact event from a different room');
     if (target.event.type === 'm.room.create') throw new MatrixError(403, 'M_FORBIDDEN', 'Redacting create events is not permitted');
+    hs.redactFaults.check(who.userId, roomId, txnId, { redacts: eventId });
     // Redactions are events like any other: Synapse rate-limits them with messages.
     hs.checkRateLimit(who);
     const content: Json = {};
