@@ -31,6 +31,8 @@ import { SpaceStore } from './spaces/space-store.ts';
 import { personalSpaceReactions, teamSpaceReactions } from './spaces/space-reactions.ts';
 import { AgentRooms } from './agent-rooms/agent-rooms.ts';
 import { ActiveExchanges, AgentRoomInbound } from './agent-rooms/agent-room-inbound.ts';
+import { MatrixEraser } from './retention/matrix-eraser.ts';
+import { SynapsePurge } from './retention/synapse-purge.ts';
 
 export interface MatrixPluginOptions {
   /** Use this registration instead of reading `matrix.registrationFile`. */
@@ -85,6 +87,9 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
       const directs = new DirectRooms(client, botUserId, logger);
       const manager = new RoomManager(client, ghosts, rooms, logger);
       const ownerActor = (userId: string) => identities.actorById(userId);
+      // Retention reaches the homeserver through this: nothing is deleted in Mosaic that is not redacted here.
+      const eraser = new MatrixEraser({ client, rooms, ghosts, manager, synapse: m.synapseAdminToken ? new SynapsePurge(m.homeserverUrl, m.synapseAdminToken, logger) : null, logger });
+      services.retention.erasers.register(eraser);
       const service = services.conversations;
       services.commands.register(roomCommand(rooms));
       const bot = new BotCommands({ service, commands: services.commands, identities, links, ghosts, rooms, manager, logger });
@@ -176,6 +181,7 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
         stop: async () => {
           stopMirroring();
           await agentRooms.idle();
+          services.retention.erasers.unregister(eraser.channel);
           await registry.disconnectAll();
         },
       };

@@ -12,6 +12,7 @@ import type { LinkChannel } from './identity/link-channels.ts';
 import { isMosaicError, errorMessage } from './errors.ts';
 import { registerJobCommands } from './jobs/cli-commands.ts';
 import { registerRouteCommand } from './cli/route-command.ts';
+import { registerRetentionCommands } from './cli/retention-commands.ts';
 import { registerLinkCommand, registerUserCommands } from './cli/user-commands.ts';
 import { registerTeamCommands } from './cli/team-commands.ts';
 import { packageVersion } from './version.ts';
@@ -100,6 +101,7 @@ export function buildCli(ext: CliExtensions = {}): Command {
   registerTeamCommands(program, helpers);
   registerRouteCommand(program, helpers);
   registerJobCommands(program, helpers);
+  registerRetentionCommands(program, helpers);
 
   program
     .command('secrets')

@@ -30,6 +30,8 @@ import { routingRoutes } from './http/routing-routes.ts';
 import { agentRoutes, conversationRoutes, usageRoutes } from './http/conversation-routes.ts';
 import { jobsRoutes } from './http/jobs-routes.ts';
 import { teamRoutes } from './http/team-routes.ts';
+import { retentionRoutes } from './http/retention-routes.ts';
+import { memoryRoutes } from './http/memory-routes.ts';
 import { packageVersion } from './version.ts';
 import { listenHttp } from './http/listen.ts';
 import { valkeyRateLimitStore } from './http/rate-limit-store.ts';
@@ -237,7 +239,9 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       credentialRoutes(core.credentials, config.providers.userBaseUrls),
       providerRoutes({ registry: services.providers, health: services.health, directory: services.models, hasUserCredential: (actor, p) => credentials.has(actor, p) }),
       routingRoutes({ routing: services.routing, conversationState: (actor, id) => conversations.api.routingState(actor, id) }),
-      conversationRoutes(conversations),
+      conversationRoutes(conversations, { retention: services.retention.policies }),
+      retentionRoutes(services.retention.policies),
+      memoryRoutes(services.memory),
       agentRoutes(conversations),
       usageRoutes(conversations),
       ...teamRoutes(services.teams),

@@ -61,6 +61,8 @@ const RULES_TOPIC = 'routing-rules';
 const COUNTER_TTL_MS = 86_400_000;
 /** A reply job Valkey has not taken by then is left to recovery (the message is stored). */
 const ENQUEUE_TIMEOUT_MS = 1500;
+import { createRetention, type Retention } from './retention/retention.ts';
+import { CONVERSATION_ERASE_JOB, conversationEraseJobId } from './retention/retention-jobs.ts';
 
 export interface ServiceDeps {
   config: MosaicConfig;
@@ -95,6 +97,8 @@ export interface Services {
   teamEvents: TeamEvents;
   /** Runs one reply-recovery sweep now (it also runs at start and every `conversations.recoveryIntervalMs`). */
   recoverReplies(): Promise<void>;
+  /** Retention policies, the purge, and the erasers channels register into. */
+  retention: Retention;
   /** Starts workers and schedules. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -194,13 +198,15 @@ export function buildServices(deps: ServiceDeps): Services {
     turnUsers.set(actor, row);
     return actor;
   };
+  const lock = new ConversationLock(valkey, config.valkey.keyPrefix, undefined, liveness);
+  const retention = createRetention({ config, db, lock, logger });
   const conversations = createConversationServices({
     conversations: conversationStore,
     agents: new AgentStore(db),
     sessions: new SessionStore(db),
     turns: new TurnStore(db),
     bus,
-    lock: new ConversationLock(valkey, config.valkey.keyPrefix, undefined, liveness),
+    lock,
     routing: {
       route: (actor, input) => {
         const known = actor ? turnUsers.get(actor) : undefined;
@@ -216,6 +222,12 @@ export function buildServices(deps: ServiceDeps): Services {
     directory,
     commands,
     replies,
+    erasure: {
+      async schedule(conversationId) {
+        if (!jobs) throw new Error('the job system is not started');
+        await jobs.service.enqueue(CONVERSATION_ERASE_JOB.name, { conversationId }, { jobId: conversationEraseJobId(conversationId) });
+      },
+    },
     tools,
     actorFor,
     settings: {
@@ -274,6 +286,7 @@ export function buildServices(deps: ServiceDeps): Services {
         }
         return { checked: candidates.length, ...outcomes };
       },
+      retentionPurge: retention.purgeHandler,
     },
     jobs: [
       jobWithHandler({ ...REPLY_JOB, concurrency: replyConcurrency }, async (payload) => {
@@ -297,6 +310,7 @@ export function buildServices(deps: ServiceDeps): Services {
         if (outcome === 'retry') throw new Error(`the agent of delegation ${payload.delegationId} still cannot run (try ${job.attempt} of ${attempts})`);
         return { outcome };
       }),
+      jobWithHandler(CONVERSATION_ERASE_JOB, retention.eraseHandler),
     ],
   });
   const jobSystem = jobs;
@@ -343,6 +357,7 @@ export function buildServices(deps: ServiceDeps): Services {
     teams,
     teamEvents,
     recoverReplies: () => sweep('start'),
+    retention,
     async start() {
       await invalidation.subscribe(RULES_TOPIC, () => routing.invalidateRules());
       await liveness.start();

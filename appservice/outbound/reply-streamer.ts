@@ -174,9 +174,10 @@ export class ReplyStreamer {
       case 'message:new':
         return this.message(mapped, event.message);
       case 'conversation:updated':
-        if (event.change === 'archived' || event.change === 'deleted') {
+        // A deleted conversation's room is redacted first and then closed, by retention (appservice/retention/).
+        if (event.change === 'archived') {
           const fresh = await this.o.rooms.byConversation(event.conversationId);
-          if (event.change === 'deleted' || fresh?.archived) await this.o.manager.tombstone(event.conversationId, event.change === 'deleted' ? 'deleted' : 'archived');
+          if (fresh?.archived) await this.o.manager.tombstone(event.conversationId, 'archived');
         }
         if (event.change === 'unarchived') return this.reopen(event.conversationId);
         return;

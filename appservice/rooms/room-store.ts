@@ -8,9 +8,9 @@
  * facts, never listings of someone's messages; writes to messages go
  * through the ConversationStore as the conversation's owner.
  */
-import { and, desc, eq, isNotNull, isNull, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, isNull, or, sql } from 'drizzle-orm';
 import { sqlRows, type Db } from '../../src/db/client.ts';
-import { conversationMatrixRooms, conversations, messages } from '../../src/db/schema.ts';
+import { appserviceEvents, conversationMatrixRooms, conversations, messages } from '../../src/db/schema.ts';
 
 export type RoomRow = typeof conversationMatrixRooms.$inferSelect;
 export type ReplyMode = RoomRow['replyMode'];
@@ -139,6 +139,64 @@ export class RoomStore {
       .innerJoin(conversations, eq(conversations.id, conversationMatrixRooms.conversationId))
       .where(eq(conversations.ownerId, userId));
     return rows.map((r) => r.roomId);
+  }
+
+  // ---- retention: what a conversation left on the homeserver -----------------------------
+
+  /** The room a pushed event arrived in (from the event journal); null when it was never pushed here. */
+  async roomOfEvent(eventId: string): Promise<string | null> {
+    const [row] = await this.db.select({ roomId: appserviceEvents.roomId }).from(appserviceEvents).where(eq(appserviceEvents.eventId, eventId)).limit(1);
+    return row?.roomId ?? null;
+  }
+
+  /**
+   * Every room a conversation has had (its room now, rooms it moved out of
+   * when it was unarchived — known from its messages' delivery records and
+   * the journal), when it was deleted, and whether it was erased already.
+   * Null when the conversation has no room. Housekeeping: ids and dates.
+   */
+  async roomsToErase(conversationId: string): Promise<{ current: RoomRow; roomIds: string[]; deletedAt: Date | null } | null> {
+    const [row] = await this.db
+      .select({ room: conversationMatrixRooms, deletedAt: conversations.deletedAt })
+      .from(conversationMatrixRooms)
+      .innerJoin(conversations, eq(conversations.id, conversationMatrixRooms.conversationId))
+      .where(eq(conversationMatrixRooms.conversationId, conversationId))
+      .limit(1);
+    if (!row) return null;
+    const past = await sqlRows<{ room_id: string }>(
+      this.db,
+      sql`select distinct m.metadata->'matrix'->>'roomId' as room_id from messages m
+            where m.conversation_id = ${conversationId} and m.metadata->'matrix'->>'roomId' is not null
+          union
+          select distinct e.room_id from messages m join appservice_events e on e.event_id = m.external_id
+            where m.conversation_id = ${conversationId} and m.channel = 'matrix'`,
+    );
+    const roomIds = [...new Set([row.room.roomId, ...past.map((p) => p.room_id)])];
+    return { current: row.room, roomIds, deletedAt: row.deletedAt };
+  }
+
+  /** The conversation's rooms were redacted, closed and left; true only for the call that marked it. */
+  async markErased(conversationId: string): Promise<boolean> {
+    const rows = await this.db
+      .update(conversationMatrixRooms)
+      .set({ erasedAt: new Date() })
+      .where(and(eq(conversationMatrixRooms.conversationId, conversationId), isNull(conversationMatrixRooms.erasedAt)))
+      .returning({ id: conversationMatrixRooms.conversationId });
+    return rows.length > 0;
+  }
+
+  /** Forgets journalled events (their payload holds the message's text) once they are redacted. */
+  async forgetEvents(eventIds: string[]): Promise<number> {
+    if (eventIds.length === 0) return 0;
+    const rows = await this.db.delete(appserviceEvents).where(and(inArray(appserviceEvents.eventId, eventIds), inArray(appserviceEvents.status, ['done', 'skipped', 'failed']))).returning({ id: appserviceEvents.eventId });
+    return rows.length;
+  }
+
+  /** Forgets every journalled event of these rooms (a deleted conversation's, once its rooms are erased). */
+  async forgetRoomEvents(roomIds: string[]): Promise<number> {
+    if (roomIds.length === 0) return 0;
+    const rows = await this.db.delete(appserviceEvents).where(and(inArray(appserviceEvents.roomId, roomIds), inArray(appserviceEvents.status, ['done', 'skipped', 'failed']))).returning({ id: appserviceEvents.eventId });
+    return rows.length;
   }
 
   // ---- messages by Matrix event id -------------------------------------------------------

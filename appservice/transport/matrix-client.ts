@@ -134,6 +134,8 @@ export interface RoomEvent {
   state_key?: string;
   content: Record<string, unknown>;
   origin_server_ts: number;
+  /** `redacted_because` when the event was redacted. */
+  unsigned?: Record<string, unknown>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -335,6 +337,22 @@ export class MatrixClient {
 
   async redact(roomId: string, eventId: string, txnId: string, asUser: string, reason?: string): Promise<void> {
     await this.request('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/redact/${enc(eventId)}/${enc(txnId)}`, { body: reason ? { reason } : {}, asUser });
+  }
+
+  /** One page of a room's timeline, newest first from `from` (the end when absent): `end` pages further back (absent: no more). */
+  async messages(roomId: string, asUser: string, opts: { from?: string; limit?: number } = {}): Promise<{ chunk: RoomEvent[]; end?: string }> {
+    return this.request<{ chunk: RoomEvent[]; end?: string }>('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/messages`, {
+      asUser,
+      query: { dir: 'b', limit: String(opts.limit ?? 100), ...(opts.from ? { from: opts.from } : {}) },
+    });
+  }
+
+  /** Events relating to `eventId` with `relType` (e.g. its m.replace edits), one page; `next_batch` continues. */
+  async relations(roomId: string, eventId: string, relType: string, asUser: string, from?: string): Promise<{ chunk: RoomEvent[]; next_batch?: string }> {
+    return this.request<{ chunk: RoomEvent[]; next_batch?: string }>('GET', `/_matrix/client/v1/rooms/${enc(roomId)}/relations/${enc(eventId)}/${enc(relType)}`, {
+      asUser,
+      query: { limit: '100', ...(from ? { from } : {}) },
+    });
   }
 
   async setTyping(roomId: string, userId: string, typing: boolean, timeoutMs = 30_000): Promise<void> {

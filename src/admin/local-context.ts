@@ -16,6 +16,7 @@ import type { QueueRegistry } from '../jobs/queue-registry.ts';
 import { AgentLogStore } from '../logs/agent-log-store.ts';
 import { REPLY_JOB } from '../conversations/reply-job.ts';
 import { deliveryJob } from '../agents/delegation/delivery-job.ts';
+import { CONVERSATION_ERASE_JOB } from '../retention/retention-jobs.ts';
 import { directoryWithOverrides } from '../routing/catalogue-directory.ts';
 import { configAvailability } from '../routing/config-availability.ts';
 import { createRoutingService } from '../routing/routing-service.ts';
@@ -46,7 +47,7 @@ export interface LocalContextOptions {
 
 /** Every job definition a server registers, so the CLI lists the same queues. */
 export function cliQueueRegistry(config: MosaicConfig): QueueRegistry {
-  return createQueueRegistry(config, [REPLY_JOB, IDENTITY_CHANGED_JOB, TEAM_CHANGED_JOB, deliveryJob(config.agents.delegation)]);
+  return createQueueRegistry(config, [REPLY_JOB, IDENTITY_CHANGED_JOB, TEAM_CHANGED_JOB, deliveryJob(config.agents.delegation), CONVERSATION_ERASE_JOB]);
 }
 
 export async function withLocalAdminContext<T>(options: LocalContextOptions, fn: (ctx: AdminContext) => Promise<T>): Promise<T> {

@@ -18,6 +18,12 @@ import { badRequest } from '../errors.ts';
 import { installationId } from '../db/installation.ts';
 import type { TeamService } from '../teams/team-service.ts';
 import { OPERATOR, TEAM_ROLES } from '../teams/team-store.ts';
+import { RetentionPolicies } from '../retention/retention-policies.ts';
+import { RetentionStore } from '../retention/retention-store.ts';
+import { ROOM_KINDS } from '../retention/room-kind.ts';
+import { daysSetting } from '../retention/days-setting.ts';
+
+const retentionPolicies = (config: MosaicConfig, database: Database) => new RetentionPolicies(new RetentionStore(database.db), config.retention.defaults);
 
 /** What an operation may use; the server hands in its live services, the CLI opens what is asked for. */
 export interface AdminContext {
@@ -258,6 +264,29 @@ export const ADMIN_OPERATIONS = {
     database: false,
     async run(ctx, args) {
       return (await ctx.jobs()).runNow(args.queue, args.job);
+    },
+  }),
+  'retention.show': op({
+    args: z.object({ conversationId: z.uuid().optional() }).strict(),
+    database: true,
+    async run(ctx, args) {
+      const policies = retentionPolicies(ctx.config, await ctx.database());
+      return args.conversationId ? policies.forConversation(args.conversationId) : policies.view();
+    },
+  }),
+  'retention.set': op({
+    args: z.union([
+      z.object({ kind: z.enum(ROOM_KINDS), days: daysSetting }).strict(),
+      z.object({ conversationId: z.uuid(), days: daysSetting }).strict(),
+    ]),
+    database: true,
+    async run(ctx, args) {
+      const policies = retentionPolicies(ctx.config, await ctx.database());
+      if ('kind' in args) {
+        await policies.setKind(args.kind, args.days);
+        return policies.view();
+      }
+      return policies.setConversation(args.conversationId, args.days);
     },
   }),
   'secrets.rotate': op({

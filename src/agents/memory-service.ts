@@ -44,4 +44,14 @@ export class MemoryService {
   get(actor: Actor, id: string): Promise<Memory> {
     return this.store.get(actor, id);
   }
+
+  /** The actor's memories, newest first. */
+  list(actor: Actor, limit = 50): Promise<Memory[]> {
+    return this.store.list(actor, limit);
+  }
+
+  /** Forgets one of the actor's memories (404 when it is not theirs). Message retention never does this. */
+  remove(actor: Actor, id: string): Promise<void> {
+    return this.store.remove(actor, id);
+  }
 }

@@ -21,6 +21,8 @@ const httpUrl = url('an http(s) URL such as http://127.0.0.1:8008');
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const bool = z.union([z.boolean(), z.stringbool()]);
+/** Days to keep messages; null keeps them forever. */
+const retentionDays = (days: number) => z.union([z.coerce.number().int().positive().max(36_500), z.null()]).default(days);
 const cron = z.string().regex(/^(\S+\s+){4}\S+(\s+\S+)?$/, 'expected a cron expression with 5 or 6 fields, e.g. "0 3 * * *"');
 
 const cloudProvider = (defaults: { baseUrl: string; env: string }) =>
@@ -266,6 +268,7 @@ export const configSchema = z
         typingTimeoutMs: positiveInt.default(30_000).describe('How long one typing notice lasts; it is renewed while an answer is being written (long thinking, tool calls), so the room never looks idle.'),
         maxBodyBytes: positiveInt.default(5_000_000).describe('Largest transaction body accepted from the homeserver.'),
         reconnectMaxMs: positiveInt.default(30_000).describe('While the homeserver cannot be reached (e.g. down at start), it is tried again after 1 s, doubling up to this wait; Mosaic runs meanwhile.'),
+        synapseAdminToken: z.string().min(1).optional().describe('Access token of a Synapse server admin. With it, the retention purge also asks Synapse to purge the room history it has redacted (POST /_synapse/admin/v1/purge_history); without it, redaction alone (every homeserver; Conduit has no purge API). Env MATRIX_SYNAPSE_ADMIN_TOKEN.'),
         removeFromRoomsOnUnlink: bool.default(false).describe("When a Matrix account is unlinked, the bot also removes (kicks) it from the rooms of that Mosaic account's conversations."),
       })
       .strict()
@@ -278,6 +281,23 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('Linking chat accounts (Matrix) to Mosaic accounts: tokens, the browser link page, lockouts.'),
+    retention: z
+      .object({
+        defaults: z
+          .object({
+            personal: retentionDays(365).describe('Days a personal conversation\'s messages are kept (null: forever).'),
+            team: retentionDays(730).describe('Days the messages of a conversation shared with a team are kept (null: forever).'),
+            agent: retentionDays(90).describe('Days agent-room messages (agents talking to agents) are kept (null: forever).'),
+            system: retentionDays(1825).describe('Days system and audit rooms are kept (null: forever).'),
+          })
+          .strict()
+          .prefault({})
+          .describe('Retention per room kind; admins override these (and single conversations) with PUT /api/admin/retention or `mosaic retention`.'),
+        batchSize: positiveInt.max(1000).default(200).describe('Messages the retention purge removes per step; each step is committed on both sides before the next.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('How long messages are kept; the retention-purge job removes older ones from the database and the homeserver together. Memories are not affected.'),
     jobs: z
       .object({
         timezone: z.string().default('UTC').describe('Time zone of every cron schedule.'),
@@ -371,11 +391,12 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; kind?: 'l
   { env: 'JOBS_CRON_LOG_TIERS', path: 'jobs.schedules.logTiers' },
   { env: 'JOBS_CRON_SESSION_GC', path: 'jobs.schedules.sessionGc' },
   { env: 'JOBS_CRON_RETENTION_PURGE', path: 'jobs.schedules.retentionPurge' },
+  { env: 'MATRIX_SYNAPSE_ADMIN_TOKEN', path: 'matrix.synapseAdminToken', secret: true },
   { env: 'HEALTH_PROBE_INTERVAL_SECONDS', path: 'health.probeIntervalSeconds' },
 ];
 
 /** Config keys whose `<key>File` sibling names a file holding the value. */
-export const FILE_SECRETS = ['secrets.key', ...PROVIDER_NAMES.filter((p) => p !== 'ollama').map((p) => `providers.${p}.apiKey`)];
+export const FILE_SECRETS = ['secrets.key', 'matrix.synapseAdminToken', ...PROVIDER_NAMES.filter((p) => p !== 'ollama').map((p) => `providers.${p}.apiKey`)];
 
 /** Values never printed: they are secrets or may embed credentials. */
 export function isSecretPath(path: string): boolean {

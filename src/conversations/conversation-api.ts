@@ -13,7 +13,7 @@ import { notFound } from '../errors.ts';
 import type { ConversationAgents } from './conversation-agents.ts';
 import type { ConversationEvents } from './conversation-events.ts';
 import { toConversation, type Conversation, type ConversationRow, type ConversationStore } from './conversation-store.ts';
-import type { ConversationRoutingState, RoutingPort, UserSettingsPort } from './ports.ts';
+import type { ConversationRoutingState, ErasureScheduler, RoutingPort, UserSettingsPort } from './ports.ts';
 import type { SessionInfoService } from './session-info.ts';
 
 /** What a conversation contributes to routing: its /model pin, data policy and agent. */
@@ -37,6 +37,7 @@ export class ConversationApi {
       routing: RoutingPort;
       userSettings: UserSettingsPort;
       directory: ModelDirectory;
+      erasure?: ErasureScheduler;
     },
   ) {}
 
@@ -66,9 +67,16 @@ export class ConversationApi {
     return { conversation: toConversation(conversation, actor), previousTeamId };
   }
 
+  /**
+   * Deletes a conversation: hidden at once everywhere, then erased in the
+   * background — its events on every channel (Matrix: redacted, then the
+   * room is closed), then its rows. Until that finishes, it stays hidden.
+   */
   async remove(actor: Actor, id: string): Promise<void> {
     await this.d.conversations.remove(actor, id);
     await this.d.events.publish({ type: 'conversation:updated', conversationId: id, change: 'deleted' });
+    // Not queued (Valkey away): the scheduled retention purge finishes every deleted conversation.
+    await this.d.erasure?.schedule(id).catch(() => undefined);
   }
 
   /** Throws 404 unless the conversation is the actor's. */

@@ -32,7 +32,7 @@ import type { ConversationLock } from './conversation-lock.ts';
 import type { ConversationStore } from './conversation-store.ts';
 import { InboundService } from './inbound-service.ts';
 import { Notices } from './notices.ts';
-import type { ActorLookup, AnswerTries, ConversationSettings, ProviderPort, ReplyScheduler, RoutingPort, UserSettingsPort } from './ports.ts';
+import type { ActorLookup, AnswerTries, ConversationSettings, ErasureScheduler, ProviderPort, ReplyScheduler, RoutingPort, UserSettingsPort } from './ports.ts';
 import { SessionInfoService } from './session-info.ts';
 import type { SessionStore } from './session-store.ts';
 import type { TurnStore } from './turn-store.ts';
@@ -53,6 +53,8 @@ export interface ConversationServiceDeps {
   directory: ModelDirectory;
   commands: CommandRegistry;
   replies: ReplyScheduler;
+  /** Erases deleted conversations (retention); without it a deletion only hides the conversation. */
+  erasure?: ErasureScheduler;
   /** Tools by name; an agent gets those its config lists. */
   tools: Map<string, AgentTool>;
   actorFor: ActorLookup;
@@ -88,7 +90,7 @@ export function createConversationServices(deps: ConversationServiceDeps): Conve
   const ledger = new CallLedger(sessions, directory, metrics);
   const notices = new Notices(conversations, events);
   const sessionInfo = new SessionInfoService({ conversations, sessions, agents, events });
-  const api = new ConversationApi({ conversations, agents, sessionInfo, events, routing: deps.routing, userSettings: deps.userSettings, directory });
+  const api = new ConversationApi({ conversations, agents, sessionInfo, events, routing: deps.routing, userSettings: deps.userSettings, directory, ...(deps.erasure ? { erasure: deps.erasure } : {}) });
   const inbound = new InboundService({ conversations, api, commands: deps.commands, replies: deps.replies, notices, events });
   const summaries = new SummaryService({
     conversations,

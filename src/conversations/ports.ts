@@ -75,3 +75,8 @@ export interface ConversationSettings {
   /** Streamed text is published at most this often. */
   deltaIntervalMs?: number;
 }
+
+/** Erases a deleted conversation everywhere (its channel side, then its rows), in the background. */
+export interface ErasureScheduler {
+  schedule(conversationId: string): Promise<void>;
+}

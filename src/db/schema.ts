@@ -120,9 +120,12 @@ export const conversations = pgTable(
     createdAt: created(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
     archivedAt: ts('archived_at'),
+    /** Deleted by its owner: hidden at once, removed for good once every channel's side of it is erased. */
     deletedAt: ts('deleted_at'),
+    /** Why the last attempt to erase a deleted conversation's channel side failed (retried by the retention purge). */
+    eraseError: text('erase_error'),
   },
-  (t) => [index('conversations_owner_idx').on(t.ownerId, t.updatedAt), index('conversations_team_idx').on(t.teamId)],
+  (t) => [index('conversations_owner_idx').on(t.ownerId, t.updatedAt), index('conversations_team_idx').on(t.teamId), index('conversations_deleted_idx').on(t.deletedAt).where(sql`${t.deletedAt} is not null`)],
 );
 
 export const messages = pgTable(
@@ -158,6 +161,9 @@ export const messages = pgTable(
     routing: jsonb('routing'),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
     redactedAt: ts('redacted_at'),
+    /** Retention: set while the message is past its policy but its channel side could not be removed yet (it stays until it can). */
+    retentionFailedAt: ts('retention_failed_at'),
+    retentionError: text('retention_error'),
     createdAt: created(),
     searchVector: tsvector('search_vector').generatedAlwaysAs(sql`to_tsvector('simple', coalesce(content, ''))`),
   },
@@ -169,6 +175,7 @@ export const messages = pgTable(
     // Reply recovery's lookups (migration 0010).
     index('messages_user_created_idx').on(t.createdAt).where(sql`${t.role} = 'user'`),
     index('messages_reply_to_idx').on(t.replyToId),
+    index('messages_conversation_created_idx').on(t.conversationId, t.createdAt),
   ],
 );
 
@@ -380,6 +387,8 @@ export const conversationMatrixRooms = pgTable('conversation_matrix_rooms', {
   encrypted: boolean('encrypted').notNull().default(false),
   createdAt: created(),
   tombstonedAt: ts('tombstoned_at'),
+  /** The conversation was deleted and the room's events redacted (the room is closed and left); set once. */
+  erasedAt: ts('erased_at'),
 });
 
 /** A team's Space on Matrix. Not a reference to teams: it outlives a deleted team until the channel has closed it. */
@@ -427,6 +436,32 @@ export const retentionPolicies = pgTable('retention_policies', {
   appliesTo: text('applies_to', { enum: ['personal', 'team', 'agent', 'system', 'all'] }).notNull().default('all'),
   createdAt: created(),
 });
+
+export const ROOM_KINDS = ['personal', 'team', 'agent', 'system'] as const;
+
+/** Admin overrides of the configured retention per room kind; a row with null days keeps that kind forever. */
+export const retentionKindOverrides = pgTable(
+  'retention_kind_overrides',
+  {
+    kind: text('kind', { enum: ROOM_KINDS }).primaryKey(),
+    retentionDays: integer('retention_days'),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [check('retention_kind_overrides_kind', sql`${t.kind} IN ('personal', 'team', 'agent', 'system')`), check('retention_kind_overrides_days', sql`${t.retentionDays} IS NULL OR ${t.retentionDays} > 0`)],
+);
+
+/** Per conversation: an admin override (null days with the flag: forever) and the owner's own, shorter retention. */
+export const conversationRetention = pgTable(
+  'conversation_retention',
+  {
+    conversationId: uuid('conversation_id').primaryKey().references(() => conversations.id, { onDelete: 'cascade' }),
+    adminOverride: boolean('admin_override').notNull().default(false),
+    adminDays: integer('admin_days'),
+    ownerDays: integer('owner_days'),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [check('conversation_retention_admin_days', sql`${t.adminDays} IS NULL OR ${t.adminDays} > 0`), check('conversation_retention_owner_days', sql`${t.ownerDays} IS NULL OR ${t.ownerDays} > 0`)],
+);
 
 /** Transactions pushed by the homeserver, remembered so a repeat is answered without work. */
 export const appserviceTransactions = pgTable(

@@ -7,10 +7,11 @@ import { z } from 'zod';
 import type { ConversationServices } from '../conversations/conversation-services.ts';
 import { toView } from '../conversations/conversation-events.ts';
 import { toConversation } from '../conversations/conversation-store.ts';
-import { forbidden } from '../errors.ts';
+import { badRequest, forbidden } from '../errors.ts';
 import { queryDate } from './validate.ts';
 import { accepted, created, defineRoute, noContent, ok, type RouteGroup } from './route-spec.ts';
 import { API_CHANNEL, intakeResult, messageBody, toChannelMessage } from './message-intake.ts';
+import type { RetentionPolicies } from '../retention/retention-policies.ts';
 
 const page = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -21,8 +22,9 @@ const conversationId = z.object({ id: z.uuid({ message: 'expected a conversation
 
 const commandResult = z.object({ name: z.string(), text: z.string(), data: z.unknown() }).nullable().describe('Set when the message was a command (`/help`, `!model …`): its answer.');
 
-export function conversationRoutes(service: ConversationServices, options: { waitTimeoutMs?: number } = {}): RouteGroup {
+export function conversationRoutes(service: ConversationServices, options: { waitTimeoutMs?: number; retention?: RetentionPolicies } = {}): RouteGroup {
   const { conversations } = service.stores;
+  const retention = options.retention;
   return {
     path: '/conversations',
     tag: 'Conversations',
@@ -73,18 +75,34 @@ export function conversationRoutes(service: ConversationServices, options: { wai
         responses: { 200: { description: 'The conversation.' } },
         handle: async ({ actor, params }) => {
           const conv = await conversations.get(actor, params.id);
-          return ok({ ...toConversation(conv, actor), summary: conv.summary, lastRouting: conv.lastRouting });
+          return ok({ ...toConversation(conv, actor), summary: conv.summary, lastRouting: conv.lastRouting, ...(retention ? { retention: await retention.forOwner(actor, params.id) } : {}) });
         },
       }),
       defineRoute({
         method: 'patch',
         path: '/:id',
-        summary: 'Rename, archive or change the data policy of a conversation',
+        summary: 'Rename, archive, change the data policy or shorten the retention of a conversation',
         auth: 'user',
         params: conversationId,
-        body: z.object({ title: z.string().max(200).optional(), archived: z.boolean().optional(), localOnly: z.boolean().optional() }).strict(),
-        responses: { 200: { description: 'The conversation as changed.' } },
-        handle: async ({ actor, params, body }) => ok(await service.api.update(actor, params.id, body)),
+        body: z
+          .object({
+            title: z.string().max(200).optional(),
+            archived: z.boolean().optional(),
+            localOnly: z.boolean().optional(),
+            retentionDays: z
+              .union([z.number().int().min(1).max(36_500), z.null()])
+              .optional()
+              .describe('Your own limit: messages older than this many days are deleted (here and on Matrix). It can only shorten the policy that applies; null removes your limit.'),
+          })
+          .strict(),
+        responses: { 200: { description: 'The conversation as changed (with `retention` when retentionDays was given).' } },
+        handle: async ({ actor, params, body }) => {
+          const { retentionDays, ...patch } = body;
+          if (retentionDays !== undefined && !retention) throw badRequest('retention is not available on this server');
+          const conv = await service.api.update(actor, params.id, patch);
+          const policy = retentionDays !== undefined ? await retention!.setOwnerDays(actor, params.id, retentionDays) : undefined;
+          return ok({ ...conv, ...(policy ? { retention: policy } : {}) });
+        },
       }),
       defineRoute({
         method: 'delete',

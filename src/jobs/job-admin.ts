@@ -32,6 +32,8 @@ export interface JobSummary {
 
 export interface JobDetail extends JobSummary {
   data: unknown;
+  /** What the job reported of its progress while it ran (null: nothing). */
+  progress: unknown;
   returnValue: unknown;
   stacktrace: string[];
   runs: number;
@@ -125,6 +127,7 @@ export class JobAdmin {
     return {
       ...summarize(queue, job, state),
       data: job.data,
+      progress: job.progress === 0 ? null : job.progress,
       returnValue: job.returnvalue ?? null,
       stacktrace: job.stacktrace ?? [],
       runs: job.attemptsStarted ?? 0,

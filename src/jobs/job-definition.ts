@@ -49,6 +49,8 @@ export interface JobContext {
   attempt: number;
   /** Aborted when the process shuts down and the job ran past the shutdown timeout. */
   signal: AbortSignal;
+  /** Records how far the job got (shown as `progress` in the job's detail); best effort, never fails the job. */
+  progress(data: Record<string, unknown>): Promise<void>;
 }
 
 export type JobHandler<P = unknown> = (payload: P, context: JobContext) => Promise<unknown>;

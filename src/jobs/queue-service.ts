@@ -202,7 +202,10 @@ export class JobQueueService {
       throw new UnrecoverableError(`invalid payload for ${job.name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
     }
     try {
-      const result = await handler(parsed.data, { queue, jobId: job.id!, name: job.name, attempt: job.attemptsMade + 1, signal: this.shutdown.signal });
+      const progress = async (data: Record<string, unknown>) => {
+        await job.updateProgress(data).catch((err: unknown) => this.logger.debug({ event: 'jobs.progress_failed', queue, jobId: job.id, err: errorMessage(err) }, 'could not record job progress'));
+      };
+      const result = await handler(parsed.data, { queue, jobId: job.id!, name: job.name, attempt: job.attemptsMade + 1, signal: this.shutdown.signal, progress });
       return result ?? null;
     } catch (err) {
       if (err instanceof PermanentJobError) throw new UnrecoverableError(err.message);

@@ -22,6 +22,7 @@ import { SessionStore } from '../../src/conversations/session-store.ts';
 import { MemoryStore } from '../../src/agents/memory-store.ts';
 import { RuleStore } from '../../src/routing/rule-store.ts';
 import { RoomStore } from '../../appservice/rooms/room-store.ts';
+import { RetentionStore } from '../../src/retention/retention-store.ts';
 import { ChannelIdentityStore } from '../../src/identity/channel-identity-store.ts';
 import { LinkTokenStore } from '../../src/identity/link-token-store.ts';
 import { WebSessionStore } from '../../src/identity/web-session-store.ts';
@@ -191,6 +192,29 @@ const coverage: Coverage = {
   'SpaceStore.invitesOf': { notUserOwned: 'channel bookkeeping: Matrix ids a team share invited to one room; no content' },
   'SpaceStore.roomsInvitedTo': { notUserOwned: 'channel bookkeeping: rooms a team share invited a departing member to; room ids only' },
   'SpaceStore.forgetInvites': { notUserOwned: 'channel bookkeeping removed after the invitees were removed' },
+  'RoomStore.roomOfEvent': { notUserOwned: 'retention: the room a journalled event arrived in (an id for an id); no content' },
+  'RoomStore.roomsToErase': { notUserOwned: "retention housekeeping: a deleted or purged conversation's room ids and deletion date; no content" },
+  'RoomStore.markErased': { notUserOwned: 'retention housekeeping: marks a deleted conversation\'s rooms erased; no read' },
+  'RoomStore.forgetEvents': { notUserOwned: 'retention housekeeping: deletes journalled copies of events already redacted; returns a count' },
+  'RoomStore.forgetRoomEvents': { notUserOwned: "retention housekeeping: deletes a deleted conversation's journalled events; returns a count" },
+  'RetentionStore.kindOverrides': { notUserOwned: 'admin policy per room kind; no user data' },
+  'RetentionStore.setKindOverride': { notUserOwned: 'admin policy per room kind (admin route and CLI only)' },
+  'RetentionStore.clearKindOverride': { notUserOwned: 'admin policy per room kind (admin route and CLI only)' },
+  'RetentionStore.conversationOverrides': { notUserOwned: 'admin listing of conversation overrides: ids and days only (admin route and CLI only)' },
+  'RetentionStore.conversationWithSettings': { notUserOwned: 'admin and purge: one conversation\'s policy settings (admin route, CLI and the purge job only)' },
+  'RetentionStore.setConversationOverride': { notUserOwned: 'admin override of one conversation (admin route and CLI only)' },
+  'RetentionStore.ownerSettings': { isolation: retentionIsolation },
+  'RetentionStore.setOwnerDays': { isolation: retentionIsolation },
+  'RetentionStore.shortestDays': { notUserOwned: 'purge housekeeping: the shortest retention in force; a number' },
+  'RetentionStore.candidates': { notUserOwned: 'purge housekeeping over every conversation; the purge reads their messages only to delete them' },
+  'RetentionStore.expiredMessages': { notUserOwned: 'purge housekeeping: the messages past their policy, read only to remove them from the channels and the store' },
+  'RetentionStore.deleteMessages': { notUserOwned: 'purge housekeeping: deletes messages past their policy' },
+  'RetentionStore.oldestMessageAt': { notUserOwned: 'purge housekeeping: a date' },
+  'RetentionStore.markFailed': { notUserOwned: 'purge housekeeping: marks messages whose channel side failed' },
+  'RetentionStore.deletedConversations': { notUserOwned: 'purge housekeeping: ids of conversations their owners deleted' },
+  'RetentionStore.isDeleted': { notUserOwned: 'purge housekeeping: whether a conversation waits to be erased' },
+  'RetentionStore.markEraseFailed': { notUserOwned: 'purge housekeeping: records why erasing failed' },
+  'RetentionStore.removeDeleted': { notUserOwned: 'purge housekeeping: removes a conversation its owner already deleted' },
   'ChannelIdentityStore.ownerOf': { notUserOwned: "who sent an inbound chat event: the chat account's Mosaic account id and username, no user-owned content" },
   'ChannelIdentityStore.channelUsersOf': { notUserOwned: "where to reach an account's owner, for delivering that account's own conversations (keyed by the account the caller acts for)" },
   'ChannelIdentityStore.unlinkAny': { notUserOwned: 'admins (DELETE /api/auth/channel-links as admin) and operators only' },
@@ -428,6 +452,19 @@ async function sessionIsolation({ database, alice, bob }: Ctx): Promise<void> {
   expect((await sessions.conversationUsage(alice, conv.id)).calls).toBe(1);
   expect((await sessions.usageBy(alice, 'model')).map((r) => r.key)).toEqual(['anthropic/claude-haiku-5-5']);
   await sessions.end(alice, session.id);
+}
+
+async function retentionIsolation({ database, alice, bob }: Ctx): Promise<void> {
+  const conversations = new ConversationStore(database.db);
+  const retention = new RetentionStore(database.db);
+  const conv = await conversations.create(alice, { title: 'Alice keeps a week' });
+  await retention.setOwnerDays(alice, conv.id, 7);
+  await expect(retention.ownerSettings(bob, conv.id)).rejects.toMatchObject({ httpStatus: 404 });
+  await expect(retention.setOwnerDays(bob, conv.id, 1)).rejects.toMatchObject({ httpStatus: 404 });
+  expect((await retention.ownerSettings(alice, conv.id)).settings?.ownerDays).toBe(7);
+  await conversations.remove(alice, conv.id);
+  // A deleted conversation is nobody's to change any more.
+  await expect(retention.setOwnerDays(alice, conv.id, 1)).rejects.toMatchObject({ httpStatus: 404 });
 }
 
 async function memoryIsolation({ database, alice, bob }: Ctx): Promise<void> {

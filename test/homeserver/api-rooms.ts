@@ -211,7 +211,13 @@ export function registerRoomApi(hs: TestHomeserver): void {
     const known = store.txnEvent(who.token, who.userId, `redact:${txnId}`);
     if (known) return { event_id: known };
     const target = store.event(eventId);
-    if (!target || target.room !== room) throw notFound('Event not found');
+    // Synapse accepts a redaction of an event it does not know (and checks it if the event arrives later); refusing is stricter.
+    if (!target) throw notFound('Event not found');
+    if (target.room !== room) throw new MatrixError(400, 'M_UNKNOWN', 'Cannot redact event from a different room');
+    if (target.event.type === 'm.room.create') throw new MatrixError(403, 'M_FORBIDDEN', 'Redacting create events is not permitted');
+    hs.redactFaults.check(who.userId, roomId, txnId, { redacts: eventId });
+    // Redactions are events like any other: Synapse rate-limits them with messages.
+    hs.checkRateLimit(who);
     const content: Json = {};
     const reason = (ctx.body as Json | undefined)?.reason;
     if (typeof reason === 'string') content.reason = reason;

@@ -138,6 +138,32 @@ export function registerSyncApi(hs: TestHomeserver): void {
     }
   });
 
+  // Events relating to one event (edits, reactions…), newest first. A redacted relation no longer relates (its content is gone), as in Synapse.
+  r.on('GET', '/_matrix/client/v1/rooms/{roomId}/relations/{eventId}/{relType}', (ctx) => {
+    const who = hs.authenticate(ctx);
+    const room = store.room(ctx.params.roomId!);
+    const membership = room.membership(who.userId);
+    if (membership !== 'join' && membership !== 'leave' && membership !== 'ban') throw new MatrixError(403, 'M_FORBIDDEN', `User ${who.userId} not in room ${room.roomId}`);
+    const visible = store.visibleEvents(room, who.userId);
+    const parent = visible.find((e) => e.event_id === ctx.params.eventId);
+    if (!parent) throw new MatrixError(404, 'M_NOT_FOUND', 'Event not found.');
+    const dir = ctx.query.get('dir') ?? 'b';
+    if (dir !== 'b' && dir !== 'f') throw new MatrixError(400, 'M_INVALID_PARAM', 'dir must be b or f');
+    const limit = Math.max(1, Math.min(Number(ctx.query.get('limit') ?? 5), 1000));
+    const from = parseToken(ctx.query.get('from'));
+    const related = visible.filter((e) => {
+      const rel = e.content['m.relates_to'] as { rel_type?: unknown; event_id?: unknown } | undefined;
+      return rel?.event_id === parent.event_id && rel.rel_type === ctx.params.relType;
+    });
+    let chunk = dir === 'b' ? related.filter((e) => from === undefined || e.stream <= from).reverse() : related.filter((e) => from === undefined || e.stream > from);
+    const more = chunk.length > limit;
+    chunk = chunk.slice(0, limit);
+    const last = chunk[chunk.length - 1];
+    const out: Json = { chunk: chunk.map((e) => clientEvent(e, { token: who.token })) };
+    if (more && last) out.next_batch = `t${dir === 'b' ? last.stream - 1 : last.stream}`;
+    return out;
+  });
+
   r.on('GET', '/_matrix/client/v3/rooms/{roomId}/messages', (ctx) => {
     const who = hs.authenticate(ctx);
     const room = store.room(ctx.params.roomId!);

@@ -48,6 +48,8 @@ export class TestHomeserver {
   readonly media = new MediaStore();
   /** Test control: refuse sends (see faults.ts). */
   readonly sendFaults = new SendFaults();
+  /** The same controls for `PUT /rooms/{roomId}/redact/...` (the content checked is `{ redacts }`). */
+  readonly redactFaults = new SendFaults();
   /** Test control: answer matching requests late (see faults.ts). */
   readonly slowAnswers = new SlowAnswers();
   readonly checker = SpecChecker.get();

@@ -159,6 +159,23 @@ describe('m.room.message content', () => {
     expect(ctx.hs.takeSpecViolations().length).toBeGreaterThanOrEqual(3);
     expect(ctx.hs.admin.messages(room)).toHaveLength(0);
   });
+
+  it('redactions as Synapse checks them: the create event never, another room\'s event 400, edits listed by /relations until redacted', async () => {
+    const { hs } = ctx;
+    const kim = await hs.createHuman('kim-redact');
+    const roomId = await roomWith(kim);
+    const other = await roomWith(kim);
+    const create = hs.admin.roomState(roomId).find((e) => e.type === 'm.room.create')!;
+    const redact = (room: string, eventId: string) => call(kim.accessToken, 'PUT', `/_matrix/client/v3/rooms/${enc(room)}/redact/${enc(eventId)}/r${++txn}`, '{}');
+    expect(await redact(roomId, String(create.event_id))).toMatchObject({ status: 403, errcode: 'M_FORBIDDEN' });
+    const { event_id: original } = await kim.client.sendTextMessage(roomId, 'first words');
+    expect(await redact(other, original)).toMatchObject({ status: 400, errcode: 'M_UNKNOWN' });
+    const edit = await send(kim, roomId, JSON.stringify({ msgtype: 'm.text', body: '* second words', 'm.new_content': { msgtype: 'm.text', body: 'second words' }, 'm.relates_to': { rel_type: 'm.replace', event_id: original } }));
+    const relations = async () => (await call(kim.accessToken, 'GET', `/_matrix/client/v1/rooms/${enc(roomId)}/relations/${enc(original)}/m.replace`)) as unknown as { chunk: Array<{ event_id: string }> };
+    expect((await relations()).chunk.map((e) => e.event_id)).toEqual([edit.event_id]);
+    expect(await redact(roomId, edit.event_id!)).toMatchObject({ status: 200 });
+    expect((await relations()).chunk).toEqual([]);
+  });
 });
 
 describe('Space links', () => {

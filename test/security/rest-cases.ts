@@ -32,6 +32,8 @@ export interface RestFixtures {
   /** Alice's team (Bob is not in it) and Bob's team (Alice is not in it). */
   aliceTeam: string;
   bobTeam: string;
+  /** One of Alice's memories. */
+  aliceMemory: string;
 }
 
 const NUL = '\u0000';
@@ -40,7 +42,40 @@ const unknownJob = Buffer.from('mosaic:session-gc\u0000999999').toString('base64
 
 type Case = AttackCase<RestFixtures>;
 
+const nobody = '00000000-0000-4000-8000-00000000dead';
+
+/** Retention (#20): the admin policy routes, a person's own limit, memories. */
+const RETENTION_CASES: Case[] = [
+  { name: 'retention policies without a token', route: 'GET /api/admin/retention', as: 'none', request: () => ({ method: 'GET', path: '/api/admin/retention' }), expect: { status: 401, code: 'unauthorized' } },
+  { name: 'a member reading the retention policies is 403', route: 'GET /api/admin/retention', as: 'bob', request: () => ({ method: 'GET', path: '/api/admin/retention' }), expect: { status: 403, code: 'forbidden' } },
+  { name: 'a retention lookup for a conversation id that is not a uuid is 400', route: 'GET /api/admin/retention', as: 'admin', request: () => ({ method: 'GET', path: `/api/admin/retention?conversationId=${encodeURIComponent("1' or '1'='1")}` }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'a retention lookup for an unknown conversation is 404', route: 'GET /api/admin/retention', as: 'admin', request: () => ({ method: 'GET', path: `/api/admin/retention?conversationId=${nobody}` }), expect: { status: 404, code: 'not_found' } },
+  { name: 'a member setting a retention policy is 403', route: 'PUT /api/admin/retention', as: 'bob', request: () => ({ method: 'PUT', path: '/api/admin/retention', body: { scope: 'kind', kind: 'personal', days: 1 } }), expect: { status: 403, code: 'forbidden' } },
+  { name: 'an unknown room kind is 400', route: 'PUT /api/admin/retention', as: 'admin', request: () => ({ method: 'PUT', path: '/api/admin/retention', body: { scope: 'kind', kind: 'audit', days: 1 } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'zero days is 400 (null keeps forever)', route: 'PUT /api/admin/retention', as: 'admin', request: () => ({ method: 'PUT', path: '/api/admin/retention', body: { scope: 'kind', kind: 'personal', days: 0 } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'negative days are 400', route: 'PUT /api/admin/retention', as: 'admin', request: () => ({ method: 'PUT', path: '/api/admin/retention', body: { scope: 'kind', kind: 'personal', days: -30 } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'fractional days are 400', route: 'PUT /api/admin/retention', as: 'admin', request: () => ({ method: 'PUT', path: '/api/admin/retention', raw: '{"scope":"kind","kind":"personal","days":1.5}' }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'days beyond any date a database holds are 400', route: 'PUT /api/admin/retention', as: 'admin', request: () => ({ method: 'PUT', path: '/api/admin/retention', raw: '{"scope":"kind","kind":"personal","days":1e300}' }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'days as a string are 400', route: 'PUT /api/admin/retention', as: 'admin', request: () => ({ method: 'PUT', path: '/api/admin/retention', body: { scope: 'kind', kind: 'personal', days: '30' } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'a retention body without a scope is 400', route: 'PUT /api/admin/retention', as: 'admin', request: () => ({ method: 'PUT', path: '/api/admin/retention', body: { kind: 'personal', days: 1 } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'an unknown key (__proto__) in a retention body is 400', route: 'PUT /api/admin/retention', as: 'admin', request: () => ({ method: 'PUT', path: '/api/admin/retention', raw: '{"scope":"kind","kind":"personal","days":1,"__proto__":{"admin":true}}' }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'a retention override for an unknown conversation is 404', route: 'PUT /api/admin/retention', as: 'admin', request: () => ({ method: 'PUT', path: '/api/admin/retention', body: { scope: 'conversation', conversationId: nobody, days: 1 } }), expect: { status: 404, code: 'not_found' } },
+  { name: 'a retention override for a conversation id that is not a uuid is 400', route: 'PUT /api/admin/retention', as: 'admin', request: () => ({ method: 'PUT', path: '/api/admin/retention', body: { scope: 'conversation', conversationId: '../../etc/passwd', days: 1 } }), expect: { status: 400, code: 'bad_request' } },
+  { name: "shortening another user's conversation's retention is 404", route: 'PATCH /api/conversations/:id', as: 'bob', request: (f) => ({ method: 'PATCH', path: `/api/conversations/${f.aliceConversation}`, body: { retentionDays: 1 } }), expect: { status: 404, code: 'not_found' } },
+  { name: 'an own retention of 0 days is 400', route: 'PATCH /api/conversations/:id', as: 'alice', request: (f) => ({ method: 'PATCH', path: `/api/conversations/${f.aliceConversation}`, body: { retentionDays: 0 } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'an own retention given as a word is 400', route: 'PATCH /api/conversations/:id', as: 'alice', request: (f) => ({ method: 'PATCH', path: `/api/conversations/${f.aliceConversation}`, body: { retentionDays: 'forever' } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'memories without a token', route: 'GET /api/memories', as: 'none', request: () => ({ method: 'GET', path: '/api/memories' }), expect: { status: 401, code: 'unauthorized' } },
+  { name: 'a memory page of 0 is 400', route: 'GET /api/memories', as: 'alice', request: () => ({ method: 'GET', path: '/api/memories?limit=0' }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'an unknown memory query parameter is 400', route: 'GET /api/memories', as: 'alice', request: () => ({ method: 'GET', path: '/api/memories?userId=x' }), expect: { status: 400, code: 'bad_request' } },
+  { name: "another user's memories are not listed", route: 'GET /api/memories', as: 'bob', request: () => ({ method: 'GET', path: '/api/memories' }), expect: { status: 200 }, then: (f, res) => expect(res.text).not.toContain(f.aliceMemory) },
+  { name: "another user's memory is 404", route: 'GET /api/memories/:id', as: 'bob', request: (f) => ({ method: 'GET', path: `/api/memories/${f.aliceMemory}` }), expect: { status: 404, code: 'not_found' } },
+  { name: 'a memory id that is not a uuid is 400', route: 'GET /api/memories/:id', as: 'alice', request: () => ({ method: 'GET', path: '/api/memories/1%27%20or%201=1' }), expect: { status: 400, code: 'bad_request' } },
+  { name: "deleting another user's memory is 404", route: 'DELETE /api/memories/:id', as: 'bob', request: (f) => ({ method: 'DELETE', path: `/api/memories/${f.aliceMemory}` }), expect: { status: 404, code: 'not_found' } },
+  { name: 'deleting an unknown memory is 404', route: 'DELETE /api/memories/:id', as: 'alice', request: () => ({ method: 'DELETE', path: `/api/memories/${nobody}` }), expect: { status: 404, code: 'not_found' } },
+];
+
 export const REST_CASES: Case[] = [
+  ...RETENTION_CASES,
   // ---- the edge: before any route ---------------------------------------------------------
   { name: 'an unknown path is 404 in the error shape', route: 'unmatched', as: 'alice', request: () => ({ method: 'GET', path: `/api/${'x'.repeat(3000)}` }), expect: { status: 404, code: 'not_found' } },
   { name: 'a 20,000-character query string is 431 in the error shape, not a bare status', finding: 9, route: 'unmatched', as: 'alice', request: () => ({ method: 'GET', path: `/api/conversations?q=${'a'.repeat(20_000)}` }), expect: { status: 431, code: 'headers_too_large' } },

@@ -1,0 +1,26 @@
+/**
+ * Which kind of room a conversation is, for retention: each kind has its
+ * own policy (config `retention.defaults`, admin overrides per kind).
+ *
+ * This is the one place that decides it. Today every conversation is
+ * `personal`. Teams (#18) make a conversation shared with a team `team`,
+ * and agent rooms (#19) make agent-to-agent conversations `agent`, by
+ * changing `roomKindOf` alone: it receives the whole conversation row, so
+ * a column those parts add is already here.
+ */
+import type { conversations } from '../db/schema.ts';
+import { ROOM_KINDS } from '../db/schema.ts';
+
+export { ROOM_KINDS };
+export type RoomKind = (typeof ROOM_KINDS)[number];
+
+/** What a conversation is, as stored (every column of `conversations`). */
+export type RoomKindFacts = typeof conversations.$inferSelect;
+
+export function roomKindOf(_conversation: RoomKindFacts): RoomKind {
+  return 'personal';
+}
+
+export function isRoomKind(value: string): value is RoomKind {
+  return (ROOM_KINDS as readonly string[]).includes(value);
+}
