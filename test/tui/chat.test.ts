@@ -97,6 +97,27 @@ describe('mosaic login / chat / logout', () => {
     expect(empty.stderr).toContain('nothing to send');
   }, 90_000);
 
+  it('Ctrl-C (SIGINT) stops the answer being written: what was written stays, exit 6', async () => {
+    for (const sim of Object.values(m.simulators)) sim.setDefault({ text: 'word '.repeat(400), chunkSize: 5, frameDelayMs: 40 });
+    try {
+      let interrupted = false;
+      const r = await runClient(['chat', '--conversation', conversationId, 'a long one'], {
+        env: home.env,
+        onStdout: (out, child) => {
+          if (!interrupted && out.includes('word word')) {
+            interrupted = true;
+            child.kill('SIGINT');
+          }
+        },
+      });
+      expect(r.status, r.stderr).toBe(6);
+      expect(r.stderr).toContain('— stopped');
+      expect(r.stdout.length).toBeLessThan('word '.repeat(400).length);
+    } finally {
+      for (const sim of Object.values(m.simulators)) sim.setDefault({ text: 'The answer, streamed in pieces.', chunkSize: 5, frameDelayMs: 5 });
+    }
+  }, 90_000);
+
   it('a failing provider: the notice on standard error, exit 5', async () => {
     for (const sim of Object.values(m.simulators)) sim.failAll('server');
     try {
