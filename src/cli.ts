@@ -13,6 +13,7 @@ import { isMosaicError, errorMessage } from './errors.ts';
 import { registerJobCommands } from './jobs/cli-commands.ts';
 import { registerRouteCommand } from './cli/route-command.ts';
 import { registerLinkCommand, registerUserCommands } from './cli/user-commands.ts';
+import { registerTeamCommands } from './cli/team-commands.ts';
 import { packageVersion } from './version.ts';
 import { UsageError } from './cli/usage.ts';
 
@@ -96,6 +97,7 @@ export function buildCli(ext: CliExtensions = {}): Command {
 
   registerUserCommands(program, helpers);
   registerLinkCommand(program, helpers);
+  registerTeamCommands(program, helpers);
   registerRouteCommand(program, helpers);
   registerJobCommands(program, helpers);
 

@@ -17,6 +17,7 @@ import { createMetrics, startMetricsListener, type Metrics } from './http/metric
 import { knownModels } from './http/metric-labels.ts';
 import { answerClientErrors } from './http/edge.ts';
 import { Readiness } from './http/readiness.ts';
+import { DependencyGate } from './http/dependency-gate.ts';
 import { adminUsersRoutes, meRoutes, tokensRoutes } from './http/account-routes.ts';
 import { connectValkey, type Redis } from './valkey/client.ts';
 import { CredentialStore } from './identity/credential-store.ts';
@@ -28,6 +29,7 @@ import { providerRoutes } from './http/provider-routes.ts';
 import { routingRoutes } from './http/routing-routes.ts';
 import { agentRoutes, conversationRoutes, usageRoutes } from './http/conversation-routes.ts';
 import { jobsRoutes } from './http/jobs-routes.ts';
+import { teamRoutes } from './http/team-routes.ts';
 import { packageVersion } from './version.ts';
 import { listenHttp } from './http/listen.ts';
 import { valkeyRateLimitStore } from './http/rate-limit-store.ts';
@@ -160,6 +162,15 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
     await claimValkeyPrefix(valkey, config.valkey.keyPrefix, config.valkey.url, { installationId: await installationId(database.db), database: database.location });
     progress({ step: 'valkey', prefix: config.valkey.keyPrefix });
 
+    // While either is out, /api answers 503 with Retry-After at once rather than hanging or answering 500.
+    const dependencies = new DependencyGate(
+      [
+        { name: 'database', ping: () => database.ping() },
+        { name: 'valkey', ping: () => valkey.ping(), knownDown: () => valkey.status !== 'ready' },
+      ],
+      logger,
+    );
+    cleanups.push(async () => dependencies.stop());
     const readiness = new Readiness();
     readiness.add({ name: 'database', required: true, check: async () => (await database.ping(), { ok: true, detail: database.kind }) });
     readiness.add({ name: 'valkey', required: true, check: async () => ({ ok: (await valkey.ping()) === 'PONG' }) });
@@ -229,6 +240,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       conversationRoutes(conversations),
       agentRoutes(conversations),
       usageRoutes(conversations),
+      ...teamRoutes(services.teams),
       jobsRoutes(services.jobs.admin),
     ];
     for (const plugin of plugins) {
@@ -240,6 +252,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
     }
     // Identity change jobs waited for the channels to subscribe.
     services.identityEvents.channelsStarted();
+    services.teamEvents.channelsStarted();
 
     const app = createHttpApp({
       logger,
@@ -254,6 +267,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       routes,
       version: packageVersion(),
       pages: [{ path: '/link', router: linkPageRouter(linking.browser) }],
+      dependencies,
     });
     // From now on the app answers (and is the server's one request listener, for whoever inspects it).
     server.off('request', startingHandler);
@@ -268,6 +282,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
         jobs: async () => services.jobs.admin,
         routing: async () => services.routing,
         linking: async () => linking,
+        teams: async () => services.teams,
       };
       const socket = await startAdminSocket({ path: socketPath, context: adminContext, logger });
       // Closed before the database, so no admin operation reaches a closed database.
