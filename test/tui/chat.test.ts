@@ -118,17 +118,6 @@ describe('mosaic login / chat / logout', () => {
     }
   }, 90_000);
 
-  it('a failing provider: the notice on standard error, exit 5', async () => {
-    for (const sim of Object.values(m.simulators)) sim.failAll('server');
-    try {
-      const r = await runClient(['chat', '--conversation', conversationId, 'this will fail'], { env: home.env });
-      expect(r.status, r.stdout + r.stderr).toBe(5);
-      expect(r.stderr).toContain('no answer:');
-    } finally {
-      for (const sim of Object.values(m.simulators)) sim.failAll(null);
-    }
-  }, 90_000);
-
   it('a server nobody runs: exit 4, naming the address', async () => {
     const r = await runClient(['chat', '--server', `http://127.0.0.1:${await freePort()}`, 'hi'], { env: { ...home.env, MOSAIC_TOKEN: 'mos_whatever' } });
     expect(r.status, r.stderr).toBe(4);
@@ -168,4 +157,17 @@ describe('mosaic login / chat / logout', () => {
     expect(bye.stdout).not.toContain('revoked');
     expect((await m.api(fresh, 'GET', '/api/me')).status).toBe(200);
   }, 120_000);
+  // Last: a provider failing leaves it marked down for a while, and the tests above need answers.
+  it('a failing provider: the notice on standard error, exit 5', async () => {
+    for (const sim of Object.values(m.simulators)) sim.failAll('server');
+    try {
+      // Signed out above: a token of its own through the environment.
+      const { token } = await m.createUser('rae');
+      const r = await runClient(['chat', 'this will fail'], { env: { ...home.env, MOSAIC_SERVER: m.url, MOSAIC_TOKEN: token } });
+      expect(r.status, r.stdout + r.stderr).toBe(5);
+      expect(r.stderr).toContain('no answer:');
+    } finally {
+      for (const sim of Object.values(m.simulators)) sim.failAll(null);
+    }
+  }, 90_000);
 });
