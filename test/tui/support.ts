@@ -1,5 +1,5 @@
 /** The terminal client as a person or a script runs it: `node bin/mosaic.js …` in its own process, its own config and state folders. */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -27,12 +27,15 @@ export interface Ran {
  * runs in it and must keep answering). Standard input is `input` when given,
  * closed otherwise — a pipe, never a terminal.
  */
-export function runClient(args: string[], options: { env: Record<string, string>; input?: string; timeoutMs?: number; onStart?: (pid: number) => void }): Promise<Ran> {
+export function runClient(args: string[], options: { env: Record<string, string>; input?: string; timeoutMs?: number; onStdout?: (stdout: string, child: ChildProcess) => void }): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const child = spawn('node', [BIN, ...args], { env: baseEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      options.onStdout?.(stdout, child);
+    });
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 90_000);
     child.on('error', reject);
@@ -40,7 +43,6 @@ export function runClient(args: string[], options: { env: Record<string, string>
       clearTimeout(timer);
       resolve({ status, stdout, stderr });
     });
-    if (child.pid) options.onStart?.(child.pid);
     child.stdin.end(options.input ?? '');
   });
 }

@@ -241,13 +241,50 @@ describe('mosaic tui in a terminal', () => {
     await plain.waitForText('EXITED:0');
   }, 90_000);
 
-  it('hands the terminal back when killed (SIGTERM) and when the process crashes', async () => {
+  it('hands the terminal back when killed (SIGTERM) or hung up on (SIGHUP)', async () => {
+    for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+      const s = await tui(['--conversation', conversationId]);
+      process.kill(await s.programPid(), signal);
+      await s.waitForText(`EXITED:${code}`);
+      expect(await s.alternateScreen()).toBe(false);
+      expect(await s.screen()).not.toContain('● online');
+    }
+  }, 120_000);
+
+  it('the conversation list: newest first, a new one, archive and the archived list, search opens the conversation found', async () => {
+    await m.api(token, 'POST', '/api/conversations', { title: 'Another conversation' });
     const s = await tui(['--conversation', conversationId]);
-    process.kill(await s.programPid(), 'SIGTERM');
-    await s.waitForText('EXITED:143');
-    expect(await s.alternateScreen()).toBe(false);
-    expect(await s.screen()).not.toContain('● online');
-  }, 90_000);
+    await s.press('C-o');
+    await s.waitForText('Another conversation');
+    const listed = await m.api<{ items: Array<{ id: string; title: string }> }>(token, 'GET', '/api/conversations?archived=false');
+    const titles = listed.body.items.map((c) => c.title);
+    expect(titles[0]).toBe('Another conversation');
+    const screen = await s.screen();
+    // Newest first, as the API lists them.
+    expect(screen.indexOf('Another conversation')).toBeLessThan(screen.indexOf(titles[1]!));
+    await s.type('n');
+    await s.waitFor('a new, empty conversation', (x) => x.includes('No messages yet') && x.includes('● online'));
+    await send(s, 'A note to archive');
+    await s.waitForText('Echo: A note to archive');
+    await s.press('C-o');
+    await s.waitForText('▸ A note to archive');
+    await s.type('a');
+    await s.waitFor('it left the active list', (x) => !x.includes('A note to archive'));
+    await s.press('Tab');
+    await s.waitFor('the archived list', (x) => x.includes('Archived conversations') && x.includes('A note to archive'));
+    expect((await m.api<{ items: Array<{ title: string }> }>(token, 'GET', '/api/conversations?archived=true')).body.items.map((c) => c.title)).toContain('A note to archive');
+    await s.press('Tab');
+    await s.waitForText('Conversations │');
+    await s.type('/');
+    await s.waitForText('search:');
+    await s.type('Posted by a script');
+    await s.press('Enter');
+    await s.waitFor('the hit', (x) => /Posted by a script/.test(x.split('\n').slice(1).join('\n')) && !x.includes('search:'));
+    await s.press('Enter');
+    await s.waitFor('the conversation found, open', (x) => x.includes('Echo: Still there?') && !x.includes('Conversations │'));
+    await s.press('C-d');
+    await s.waitForText('EXITED:0');
+  }, 120_000);
 
   it('plain mode and the TUI share the last conversation: chat --continue goes on where the TUI was', async () => {
     const r = await runClient(['chat', '--continue', 'From a pipe'], { env: home.env });

@@ -68,6 +68,7 @@ export async function runTui(o: TuiOptions): Promise<number> {
   };
   const state = new ChatState(rest, live, schedule);
 
+  // Remembered as soon as it is loaded (before it is drawn), so a quit right after still reopens it next time.
   const open = async (id: string) => {
     await state.open(id);
     ui.scroll = 0;

@@ -84,9 +84,10 @@ export class ChatState {
     this.notices = [];
     this.info = info;
     this.loading = false;
-    this.changed();
     void this.refreshBudget();
-    await this.live.follow(id, () => this.lastSeq);
+    // Live from the newest seq held; a failure shows as a notice (the history is on screen either way).
+    this.live.follow(id, () => this.lastSeq).catch((err: Error) => this.notify(`Live updates for this conversation failed: ${err.message}`, 'error'));
+    this.changed();
   }
 
   async refreshBudget(): Promise<void> {
