@@ -27,6 +27,12 @@ const file = (rel) => path.join(root, built ? path.join('dist', rel.replace(/\.t
 const { runCli } = await import(pathToFileURL(file('src/cli.ts')).href);
 const extensionsFile = file('appservice/cli-extension.ts');
 const ext = existsSync(extensionsFile) ? (await import(pathToFileURL(extensionsFile).href)).cliExtensions() : {};
+// The terminal client's subcommands (login, logout, chat, tui): clients/ reach Mosaic only through its API.
+const clientCommandsFile = file('clients/tui/cli-commands.ts');
+if (existsSync(clientCommandsFile)) {
+  const { registerClientCommands } = await import(pathToFileURL(clientCommandsFile).href);
+  ext.commands = [...(ext.commands ?? []), registerClientCommands];
+}
 // The web client's build, when `npm run build` made it (the image has it); `mosaic start` serves it at /.
 const webClientDir = path.join(root, 'clients', 'web', 'dist');
 await runCli(process.argv, { ...ext, ...(existsSync(path.join(webClientDir, 'index.html')) ? { webClientDir } : {}) });

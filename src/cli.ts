@@ -14,6 +14,7 @@ import { registerJobCommands } from './jobs/cli-commands.ts';
 import { registerRouteCommand } from './cli/route-command.ts';
 import { registerRetentionCommands } from './cli/retention-commands.ts';
 import { registerLinkCommand, registerUserCommands } from './cli/user-commands.ts';
+import { registerTeamCommands } from './cli/team-commands.ts';
 import { packageVersion } from './version.ts';
 import { UsageError } from './cli/usage.ts';
 
@@ -97,6 +98,7 @@ export function buildCli(ext: CliExtensions = {}): Command {
 
   registerUserCommands(program, helpers);
   registerLinkCommand(program, helpers);
+  registerTeamCommands(program, helpers);
   registerRouteCommand(program, helpers);
   registerJobCommands(program, helpers);
   registerRetentionCommands(program, helpers);

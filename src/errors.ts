@@ -48,6 +48,32 @@ export const forbidden = (message = 'this needs an admin token'): MosaicError =>
 export const serviceUnavailable = (message: string, cause?: unknown): MosaicError =>
   new MosaicError('service_unavailable', message, { httpStatus: 503, retryable: true, cause });
 
+/** Connection-level failures of a dependency (not a bad statement or command): the dependency is out. */
+const DB_OUTAGE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
+const DB_OUTAGE_TEXT = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)|Cannot use a pool after calling end/i;
+const VALKEY_OUTAGE_TEXT = /Connection is closed|Command timed out|max retries per request|Stream isn't writeable|Socket closed unexpectedly/i;
+
+/**
+ * Which dependency an error says is unavailable ('database' or 'valkey'),
+ * or null when it is an ordinary failure. Follows `cause` (drizzle wraps
+ * the driver's error in its own).
+ */
+export function outageOf(err: unknown): 'database' | 'valkey' | null {
+  let e: unknown = err;
+  let queried = false;
+  for (let depth = 0; e && depth < 6; depth++) {
+    const x = e as { code?: unknown; message?: unknown; name?: unknown; query?: unknown; cause?: unknown; command?: unknown };
+    if (typeof x.query === 'string') queried = true;
+    const message = typeof x.message === 'string' ? x.message : '';
+    if (x.name === 'MaxRetriesPerRequestError' || (typeof x.command === 'object' && VALKEY_OUTAGE_TEXT.test(message))) return 'valkey';
+    if (queried && ((typeof x.code === 'string' && DB_OUTAGE_CODES.has(x.code)) || DB_OUTAGE_TEXT.test(message))) return 'database';
+    if (!queried && DB_OUTAGE_TEXT.test(message)) return 'database';
+    if (VALKEY_OUTAGE_TEXT.test(message)) return 'valkey';
+    e = x.cause;
+  }
+  return null;
+}
+
 export function isMosaicError(err: unknown): err is MosaicError {
   return err instanceof MosaicError;
 }

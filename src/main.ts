@@ -17,6 +17,7 @@ import { createMetrics, startMetricsListener, type Metrics } from './http/metric
 import { knownModels } from './http/metric-labels.ts';
 import { answerClientErrors } from './http/edge.ts';
 import { Readiness } from './http/readiness.ts';
+import { DependencyGate } from './http/dependency-gate.ts';
 import { adminUsersRoutes, meRoutes, tokensRoutes } from './http/account-routes.ts';
 import { connectValkey, type Redis } from './valkey/client.ts';
 import { CredentialStore } from './identity/credential-store.ts';
@@ -30,6 +31,7 @@ import { agentRoutes, conversationRoutes, usageRoutes } from './http/conversatio
 import { jobsRoutes } from './http/jobs-routes.ts';
 import { retentionRoutes } from './http/retention-routes.ts';
 import { memoryRoutes } from './http/memory-routes.ts';
+import { teamRoutes } from './http/team-routes.ts';
 import { packageVersion } from './version.ts';
 import { listenHttp } from './http/listen.ts';
 import { valkeyRateLimitStore } from './http/rate-limit-store.ts';
@@ -162,6 +164,15 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
     await claimValkeyPrefix(valkey, config.valkey.keyPrefix, config.valkey.url, { installationId: await installationId(database.db), database: database.location });
     progress({ step: 'valkey', prefix: config.valkey.keyPrefix });
 
+    // While either is out, /api answers 503 with Retry-After at once rather than hanging or answering 500.
+    const dependencies = new DependencyGate(
+      [
+        { name: 'database', ping: () => database.ping() },
+        { name: 'valkey', ping: () => valkey.ping(), knownDown: () => valkey.status !== 'ready' },
+      ],
+      logger,
+    );
+    cleanups.push(async () => dependencies.stop());
     const readiness = new Readiness();
     readiness.add({ name: 'database', required: true, check: async () => (await database.ping(), { ok: true, detail: database.kind }) });
     readiness.add({ name: 'valkey', required: true, check: async () => ({ ok: (await valkey.ping()) === 'PONG' }) });
@@ -233,6 +244,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       memoryRoutes(services.memory),
       agentRoutes(conversations),
       usageRoutes(conversations),
+      ...teamRoutes(services.teams),
       jobsRoutes(services.jobs.admin),
     ];
     for (const plugin of plugins) {
@@ -244,6 +256,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
     }
     // Identity change jobs waited for the channels to subscribe.
     services.identityEvents.channelsStarted();
+    services.teamEvents.channelsStarted();
 
     const app = createHttpApp({
       logger,
@@ -258,6 +271,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
       routes,
       version: packageVersion(),
       pages: [{ path: '/link', router: linkPageRouter(linking.browser) }],
+      dependencies,
     });
     // From now on the app answers (and is the server's one request listener, for whoever inspects it).
     server.off('request', startingHandler);
@@ -272,6 +286,7 @@ export async function startMosaic({ config, logger, plugins = [], providerPolicy
         jobs: async () => services.jobs.admin,
         routing: async () => services.routing,
         linking: async () => linking,
+        teams: async () => services.teams,
       };
       const socket = await startAdminSocket({ path: socketPath, context: adminContext, logger });
       // Closed before the database, so no admin operation reaches a closed database.

@@ -16,7 +16,7 @@ import { createProviderHealth, type ProviderHealth } from './providers/health.ts
 import { ModelDirectory as ProviderModelDirectory } from './providers/model-directory.ts';
 import { directoryWithOverrides } from './routing/catalogue-directory.ts';
 import { configAvailability } from './routing/config-availability.ts';
-import { createRoutingService, type RoutingService } from './routing/routing-service.ts';
+import { createRoutingService, type KnownUser, type RoutingService } from './routing/routing-service.ts';
 import { valkeyClassificationCache } from './routing/classification-cache.ts';
 import { modelClassifier } from './agents/model-classifier.ts';
 import type { ModelDirectory } from './routing/types.ts';
@@ -26,6 +26,8 @@ import { MemoryService } from './agents/memory-service.ts';
 import { memoryTools } from './agents/tools/memory-tools.ts';
 import type { AgentTool } from './agents/tool.ts';
 import { AgentStore } from './agents/agent-store.ts';
+import { DelegationStore } from './agents/delegation/delegation-store.ts';
+import { valkeyPairRateLimiter } from './agents/delegation/pair-rate-limit.ts';
 import { ConversationStore } from './conversations/conversation-store.ts';
 import { SessionStore } from './conversations/session-store.ts';
 import { ConversationBus } from './conversations/conversation-bus.ts';
@@ -36,11 +38,28 @@ import { CommandRegistry } from './commands/registry.ts';
 import { coreCommands } from './commands/core-commands.ts';
 import { createJobSystem, jobWithHandler, type JobSystem } from './jobs/job-system.ts';
 import { PermanentJobError } from './jobs/job-definition.ts';
-import { REPLY_JOB } from './conversations/reply-job.ts';
+import { availableParallelism } from 'node:os';
+import { defaultReplyConcurrency, REPLY_JOB } from './conversations/reply-job.ts';
+import { TurnStore } from './conversations/turn-store.ts';
+import { ValkeyInvalidation } from './valkey/invalidation.ts';
+import { ReplyRecovery } from './conversations/reply-recovery.ts';
+import { ensureJob } from './jobs/job-recovery.ts';
+import { ProcessLiveness } from './valkey/liveness.ts';
+import { valkeyKey } from './valkey/client.ts';
+import { OutageLog, within } from './outage-log.ts';
 import { IDENTITY_CHANGED_JOB, IdentityEvents } from './identity/identity-events.ts';
 import { NO_METRICS, type MetricsPort } from './metrics/metrics-port.ts';
 import { createRetention, type Retention } from './retention/retention.ts';
 import { CONVERSATION_ERASE_JOB, conversationEraseJobId } from './retention/retention-jobs.ts';
+import { TeamStore } from './teams/team-store.ts';
+import { TeamService } from './teams/team-service.ts';
+import { TEAM_CHANGED_JOB, TeamEvents } from './teams/team-events.ts';
+
+const RULES_TOPIC = 'routing-rules';
+/** Per-message counters (tries, re-queues) outlive any recovery window. */
+const COUNTER_TTL_MS = 86_400_000;
+/** A reply job Valkey has not taken by then is left to recovery (the message is stored). */
+const ENQUEUE_TIMEOUT_MS = 1500;
 
 export interface ServiceDeps {
   config: MosaicConfig;
@@ -71,6 +90,12 @@ export interface Services {
   identityEvents: IdentityEvents;
   /** Retention policies, the purge, and the erasers channels register into. */
   retention: Retention;
+  /** Teams, their members, and sharing conversations with them. */
+  teams: TeamService;
+  /** Where channels subscribe to team changes (delivered by the `team-changed` job). */
+  teamEvents: TeamEvents;
+  /** Runs one reply-recovery sweep now (it also runs at start and every `conversations.recoveryIntervalMs`). */
+  recoverReplies(): Promise<void>;
   /** Starts workers and schedules. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -125,26 +150,65 @@ export function buildServices(deps: ServiceDeps): Services {
   const subscriber = valkey.duplicate();
   subscriber.on('error', () => undefined);
   const bus = new ConversationBus(valkey, subscriber, config.valkey.keyPrefix, logger);
+  // Replicas cache what rarely changes (routing rules); a change on one is announced to all.
+  const invalidation = new ValkeyInvalidation(valkey, subscriber, config.valkey.keyPrefix);
+  routing.rules.onChange(() => void invalidation.publish(RULES_TOPIC));
 
   let jobs: JobSystem | null = null;
+  const liveness = new ProcessLiveness(valkey, config.valkey.keyPrefix, config.jobs.livenessTtlMs);
   const replies: ReplyScheduler = {
     async schedule(job) {
       if (!jobs) throw new Error('the job system is not started');
       // One job per inbound message: a repeated delivery of the same message is the same job.
-      await jobs.service.enqueue(REPLY_JOB.name, job, { jobId: `reply-${job.messageId}` });
+      // The message is stored already: when Valkey does not take the job in time, recovery queues
+      // it once Valkey is back, so the request is not held (nor failed) by the outage.
+      const enqueued = jobs.service.enqueue(REPLY_JOB.name, job, { jobId: `reply-${job.messageId}` });
+      try {
+        await within(enqueued, ENQUEUE_TIMEOUT_MS, () => new Error(`Valkey did not take the reply job within ${ENQUEUE_TIMEOUT_MS} ms`));
+        enqueueOutage.succeeded();
+      } catch (err) {
+        enqueued.catch(() => undefined);
+        enqueueOutage.failed(err, { messageId: job.messageId });
+      }
     },
+    async ensure(job, mayRequeue) {
+      if (!jobs) throw new Error('the job system is not started');
+      return ensureJob(jobs.registry, REPLY_JOB.name, job, `reply-${job.messageId}`, { isDead: (holder) => liveness.isDead(holder), mayRequeue: () => mayRequeue() });
+    },
+  };
+  const enqueueOutage = new OutageLog(logger, { what: 'the reply queue (Valkey)', event: 'replies.enqueue' });
+  const counter = (kind: string) => async (messageId: string) => {
+    const key = valkeyKey(config.valkey.keyPrefix, kind, messageId);
+    const result = await valkey.multi().incr(key).pexpire(key, COUNTER_TTL_MS).exec();
+    return Number(result?.[0]?.[1] ?? 1);
   };
 
   const conversationStore = new ConversationStore(db);
-  const lock = new ConversationLock(valkey, config.valkey.keyPrefix);
+  // The user row a reply job read for its actor, kept with that actor object (so for that job only): routing reads the user's settings from it instead of reading the row again.
+  const turnUsers = new WeakMap<Actor, KnownUser>();
+  const actorFor = async (userId: string): Promise<Actor | null> => {
+    const row = await users.findById(userId);
+    if (!row || row.disabledAt) return null;
+    const actor = actorOf(row);
+    turnUsers.set(actor, row);
+    return actor;
+  };
+  const lock = new ConversationLock(valkey, config.valkey.keyPrefix, undefined, liveness);
   const retention = createRetention({ config, db, lock, logger });
   const conversations = createConversationServices({
     conversations: conversationStore,
     agents: new AgentStore(db),
     sessions: new SessionStore(db),
+    turns: new TurnStore(db),
     bus,
     lock,
-    routing: { route: (actor, input) => routing.route({ ...input, userId: actor?.userId ?? null }, { record: true }), budget: (actor) => routing.budgetFor(actor.userId) },
+    routing: {
+      route: (actor, input) => {
+        const known = actor ? turnUsers.get(actor) : undefined;
+        return routing.route({ ...input, userId: actor?.userId ?? null }, { record: true, ...(known ? { user: known } : {}) });
+      },
+      budget: (actor) => routing.budgetFor(actor.userId),
+    },
     userSettings: { setMonthlyBudget: (actor, usd) => users.setMonthlyBudget(actor.userId, usd) },
     providers: {
       adapter: (name) => providers.get(name),
@@ -160,28 +224,43 @@ export function buildServices(deps: ServiceDeps): Services {
       },
     },
     tools,
-    actorFor: async (userId) => {
-      const row = await users.findById(userId);
-      return row && !row.disabledAt ? actorOf(row) : null;
-    },
+    actorFor,
     settings: {
       summarizeAt: config.conversations.summarizeAt,
       keepRecentMessages: config.conversations.keepRecentMessages,
       maxToolSteps: config.conversations.maxToolSteps,
       deltaIntervalMs: config.conversations.deltaIntervalMs,
     },
+    delegation: {
+      store: new DelegationStore(db),
+      pairs: valkeyPairRateLimiter(valkey, config.valkey.keyPrefix, config.agents.delegation),
+      settings: config.agents.delegation,
+    },
     logger,
     metrics,
+    tries: { begin: counter('answer-tries') },
   });
   for (const def of coreCommands({ service: conversations, directory }, commands)) commands.register(def);
 
   const identityEvents = new IdentityEvents();
+  const teamEvents = new TeamEvents();
+  const teams = new TeamService({
+    teams: new TeamStore(db),
+    users,
+    conversations: conversations.api,
+    publish: async (change) => {
+      if (!jobs) throw new Error('the job system is not started');
+      await jobs.service.enqueue(TEAM_CHANGED_JOB.name, change);
+    },
+  });
+  const replyConcurrency = config.conversations.replyConcurrency ?? defaultReplyConcurrency(availableParallelism(), database.kind === 'postgres' ? config.database.poolSize : null);
   jobs = createJobSystem({
     config,
     logger,
     db,
     valkey,
     metrics,
+    onWorker: (id) => liveness.register(id),
     handlers: {
       healthProbe: async () => ({ probes: await health.probeAll() }),
       summarization: async (payload) => {
@@ -197,7 +276,7 @@ export function buildServices(deps: ServiceDeps): Services {
       retentionPurge: retention.purgeHandler,
     },
     jobs: [
-      jobWithHandler(REPLY_JOB, async (payload) => {
+      jobWithHandler({ ...REPLY_JOB, concurrency: replyConcurrency }, async (payload) => {
         const outcome = await conversations.answers.answerPending(payload.conversationId, payload.userId);
         // Not a success: the job names a user or conversation this database does not have (deleted,
         // disabled, or another installation's job on a shared Valkey prefix). Fail it where admins see it.
@@ -210,10 +289,37 @@ export function buildServices(deps: ServiceDeps): Services {
         return { outcome };
       }),
       jobWithHandler(IDENTITY_CHANGED_JOB, (change) => identityEvents.deliver(change)),
+      jobWithHandler(TEAM_CHANGED_JOB, (change) => teamEvents.deliver(change)),
       jobWithHandler(CONVERSATION_ERASE_JOB, retention.eraseHandler),
     ],
   });
   const jobSystem = jobs;
+  const recovery = new ReplyRecovery({
+    conversations: conversationStore,
+    replies,
+    notices: conversations.notices,
+    actorFor,
+    countRequeue: counter('reply-requeues'),
+    logger,
+    options: { windowMs: config.conversations.recoveryWindowHours * 3_600_000, settleMs: 2000, maxRequeues: config.conversations.maxRequeues, limit: 500 },
+  });
+  const recoveryOutage = new OutageLog(logger, { what: 'reply recovery (database or Valkey)', event: 'replies.recovery' });
+  let sweepTimer: NodeJS.Timeout | null = null;
+  let sweeping: Promise<void> | null = null;
+  const sweep = (trigger: 'start' | 'periodic') =>
+    (sweeping ??= (async () => {
+      try {
+        // One replica sweeps per interval; the others skip (a sweep is idempotent, this only saves work).
+        if (trigger === 'periodic' && (await valkey.set(valkeyKey(config.valkey.keyPrefix, 'replies', 'recovery-sweep'), liveness.bootId, 'PX', Math.max(500, config.conversations.recoveryIntervalMs - 200), 'NX')) !== 'OK') return;
+        const report = await recovery.sweep(trigger);
+        if (report.errors) recoveryOutage.failed(report.firstError, { errors: report.errors });
+        else recoveryOutage.succeeded();
+      } catch (err) {
+        recoveryOutage.failed(err);
+      } finally {
+        sweeping = null;
+      }
+    })());
 
   return {
     providers,
@@ -228,18 +334,29 @@ export function buildServices(deps: ServiceDeps): Services {
     bus,
     jobs: jobSystem,
     identityEvents,
+    teams,
+    teamEvents,
+    recoverReplies: () => sweep('start'),
     retention,
     async start() {
+      await invalidation.subscribe(RULES_TOPIC, () => routing.invalidateRules());
+      await liveness.start();
       await jobSystem.start();
-      // Re-queue answers whose jobs were lost (a flushed Valkey); a job that
-      // still exists has the same id, so nothing is answered twice.
-      const waiting = await conversationStore.unansweredSince(new Date(Date.now() - 3_600_000));
-      for (const w of waiting) await replies.schedule({ conversationId: w.conversationId, userId: w.ownerId, messageId: w.messageId });
-      if (waiting.length) logger.info({ event: 'replies.requeued', count: waiting.length }, `re-queued ${waiting.length} unanswered message(s)`);
+      // Answers whose jobs were lost (a flushed Valkey), stuck with a process that died (this one,
+      // before a crash), or that ended unanswered are queued again now, then every few seconds.
+      await sweep('start');
+      if (config.conversations.recoveryIntervalMs > 0) {
+        sweepTimer = setInterval(() => void sweep('periodic'), config.conversations.recoveryIntervalMs);
+        sweepTimer.unref();
+      }
     },
     async stop() {
+      if (sweepTimer) clearInterval(sweepTimer);
+      await sweeping;
       identityEvents.stop();
+      teamEvents.stop();
       await jobSystem.stop();
+      await liveness.stop();
       subscriber.disconnect();
     },
   };

@@ -21,11 +21,15 @@ import { configAvailability } from '../routing/config-availability.ts';
 import { createRoutingService } from '../routing/routing-service.ts';
 import type { AdminContext } from './operations.ts';
 import { IDENTITY_CHANGED_JOB } from '../identity/identity-events.ts';
+import { TEAM_CHANGED_JOB } from '../teams/team-events.ts';
 import type { LinkChannel } from '../identity/link-channels.ts';
 import { LinkChannels } from '../identity/link-channels.ts';
 import { createLinking, type Linking } from '../identity/linking.ts';
 import { enqueueJob } from '../jobs/queue-service.ts';
 import { createLogger } from '../logging.ts';
+import { ConversationStore, toConversation } from '../conversations/conversation-store.ts';
+import { TeamService } from '../teams/team-service.ts';
+import { TeamStore } from '../teams/team-store.ts';
 import { connectValkey, type Redis } from '../valkey/client.ts';
 
 export interface LocalContextOptions {
@@ -42,7 +46,7 @@ export interface LocalContextOptions {
 
 /** Every job definition a server registers, so the CLI lists the same queues. */
 export function cliQueueRegistry(config: MosaicConfig): QueueRegistry {
-  return createQueueRegistry(config, [REPLY_JOB, IDENTITY_CHANGED_JOB, CONVERSATION_ERASE_JOB]);
+  return createQueueRegistry(config, [REPLY_JOB, IDENTITY_CHANGED_JOB, TEAM_CHANGED_JOB, CONVERSATION_ERASE_JOB]);
 }
 
 export async function withLocalAdminContext<T>(options: LocalContextOptions, fn: (ctx: AdminContext) => Promise<T>): Promise<T> {
@@ -96,6 +100,23 @@ export async function withLocalAdminContext<T>(options: LocalContextOptions, fn:
           publish: async (change) => void (await enqueueJob(queues, IDENTITY_CHANGED_JOB.name, change)),
         });
       })()),
+    async teams() {
+      const db = (await openDb()).db;
+      const queues = (registry ??= cliQueueRegistry(config));
+      const conversations = new ConversationStore(db);
+      return new TeamService({
+        teams: new TeamStore(db),
+        users: new AccountService(db).users,
+        conversations: {
+          async share(actor, id, teamId) {
+            const { conversation, previousTeamId } = await conversations.share(actor, id, teamId);
+            return { conversation: toConversation(conversation, actor), previousTeamId };
+          },
+        },
+        // A running server's channel follows the change (Space invites) when it takes the job.
+        publish: async (change) => void (await enqueueJob(queues, TEAM_CHANGED_JOB.name, change)),
+      });
+    },
     async routing() {
       const db = (await openDb()).db;
       // Without a server there is no live health: an enabled provider counts as healthy.

@@ -16,6 +16,8 @@ import type { Linking } from '../identity/linking.ts';
 import { SecretKeyError } from '../identity/secret-box.ts';
 import { badRequest } from '../errors.ts';
 import { installationId } from '../db/installation.ts';
+import type { TeamService } from '../teams/team-service.ts';
+import { OPERATOR, TEAM_ROLES } from '../teams/team-store.ts';
 import { RetentionPolicies } from '../retention/retention-policies.ts';
 import { RetentionStore } from '../retention/retention-store.ts';
 import { ROOM_KINDS } from '../retention/room-kind.ts';
@@ -33,6 +35,8 @@ export interface AdminContext {
   routing(): Promise<RoutingService>;
   /** Linking chat accounts (the server's, with its running channels; or built here with the CLI's). */
   linking(): Promise<Linking>;
+  /** Teams, acting as the operator (an admin). */
+  teams(): Promise<TeamService>;
   /** Who answers: the server (`server`) or the CLI's own process (`local`). */
   via: 'server' | 'local';
 }
@@ -51,6 +55,8 @@ const jobRef = z.string().min(1).max(500);
 /** A chat account id (a Matrix user id); its grammar is the channel's to check. */
 const chatId = z.string().min(1).max(255);
 const queueName = z.string().min(1).max(100);
+const teamRef = z.string().min(1).max(64);
+const usd = z.number().min(0).max(1_000_000_000).nullable();
 
 export const ADMIN_OPERATIONS = {
   status: op({
@@ -142,6 +148,57 @@ export const ADMIN_OPERATIONS = {
     async run(ctx, args) {
       const accounts = await ctx.accounts();
       return args.confirm ? { deleted: true, ...(await accounts.deleteUser(args.username)) } : { deleted: false, ...(await accounts.deletionImpact(args.username)) };
+    },
+  }),
+  'team.create': op({
+    args: z.object({ slug: z.string().min(1).max(64), name: z.string().max(100).optional(), owner: username, monthlyBudgetUsd: usd.optional() }).strict(),
+    database: true,
+    async run(ctx, args) {
+      return (await ctx.teams()).create(OPERATOR, args);
+    },
+  }),
+  'team.list': op({
+    args: z.object({}).strict(),
+    database: true,
+    async run(ctx) {
+      const teams = await ctx.teams();
+      const items = await teams.list(OPERATOR, { all: true });
+      return { teams: await Promise.all(items.map(async (t) => ({ ...t, members: (await teams.store.membersOf(t.id)).length }))) };
+    },
+  }),
+  'team.show': op({
+    args: z.object({ team: teamRef }).strict(),
+    database: true,
+    async run(ctx, args) {
+      return (await ctx.teams()).get(OPERATOR, args.team);
+    },
+  }),
+  'team.update': op({
+    args: z.object({ team: teamRef, name: z.string().max(100).optional(), monthlyBudgetUsd: usd.optional() }).strict(),
+    database: true,
+    async run(ctx, { team, ...patch }) {
+      return (await ctx.teams()).update(OPERATOR, team, patch);
+    },
+  }),
+  'team.delete': op({
+    args: z.object({ team: teamRef }).strict(),
+    database: true,
+    async run(ctx, args) {
+      return { deleted: await (await ctx.teams()).remove(OPERATOR, args.team) };
+    },
+  }),
+  'team.add': op({
+    args: z.object({ team: teamRef, username, role: z.enum(TEAM_ROLES).default('member') }).strict(),
+    database: true,
+    async run(ctx, args) {
+      return (await ctx.teams()).addMember(OPERATOR, args.team, { username: args.username }, args.role);
+    },
+  }),
+  'team.remove': op({
+    args: z.object({ team: teamRef, username }).strict(),
+    database: true,
+    async run(ctx, args) {
+      return (await ctx.teams()).removeMember(OPERATOR, args.team, { username: args.username });
     },
   }),
   route: op({

@@ -24,6 +24,8 @@ export interface AgentConfig {
   skills: string[];
   capabilities: { domains?: string[]; preferredModels?: string[]; taskTypes?: string[] };
   avatarUrl: string | null;
+  /** Ids of the agents this one may delegate to or ask (docs/agents.md). */
+  delegatesTo: string[];
   system: boolean;
 }
 
@@ -38,7 +40,12 @@ export interface AgentInput {
   skills?: string[];
   capabilities?: AgentConfig['capabilities'];
   avatarUrl?: string | null;
+  /** Agents (names or ids) this one may delegate to; stored as ids. */
+  delegatesTo?: string[];
 }
+
+/** Most agents one agent may delegate to. */
+export const MAX_DELEGATES = 20;
 
 export const AGENT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,39}$/;
 
@@ -56,6 +63,7 @@ export function toAgent(row: AgentRow): AgentConfig {
     skills: row.skills,
     capabilities: row.capabilities,
     avatarUrl: row.avatarUrl,
+    delegatesTo: row.delegatesTo,
     system: row.ownerId === null,
   };
 }
@@ -92,6 +100,7 @@ export class AgentStore {
     if (!input.systemPrompt.trim()) throw badRequest('an agent needs a system prompt');
     const ownerId = options.system ? null : actor.userId;
     await this.requireFreeName(ownerId, name, null);
+    const delegatesTo = input.delegatesTo ? await this.resolveDelegates(ownerId, input.delegatesTo, { id: null, name }) : [];
     const [row] = await this.db
       .insert(agentConfigs)
       .values({
@@ -106,6 +115,7 @@ export class AgentStore {
         skills: input.skills ?? [],
         capabilities: input.capabilities ?? {},
         avatarUrl: input.avatarUrl ?? null,
+        delegatesTo,
       })
       .returning();
     return toAgent(row!);
@@ -133,12 +143,40 @@ export class AgentStore {
     const current = await this.editable(actor, id);
     if (patch.name !== undefined && !AGENT_NAME_PATTERN.test(patch.name.toLowerCase())) throw badRequest(`agent name "${patch.name}" is not allowed`);
     if (patch.name !== undefined) await this.requireFreeName(current.ownerId, patch.name.toLowerCase(), id);
+    const { delegatesTo: wanted, ...rest } = patch;
+    const delegatesTo = wanted ? await this.resolveDelegates(current.ownerId, wanted, { id, name: (patch.name ?? current.name).toLowerCase() }) : undefined;
     const [row] = await this.db
       .update(agentConfigs)
-      .set({ ...patch, ...(patch.name ? { name: patch.name.toLowerCase() } : {}), updatedAt: new Date() })
+      .set({ ...rest, ...(patch.name ? { name: patch.name.toLowerCase() } : {}), ...(delegatesTo ? { delegatesTo } : {}), updatedAt: new Date() })
       .where(eq(agentConfigs.id, id))
       .returning();
     return toAgent(row!);
+  }
+
+  /**
+   * The agents named in `delegatesTo`, as ids. Each must be visible to the
+   * agent's owner; a system agent (which runs for everyone) may only hand
+   * work to other system agents, since a person's own agent is not there
+   * for anyone else. An agent cannot delegate to itself.
+   */
+  private async resolveDelegates(ownerId: string | null, refs: string[], self: { id: string | null; name: string }): Promise<string[]> {
+    if (refs.length > MAX_DELEGATES) throw badRequest(`delegatesTo names ${refs.length} agents; at most ${MAX_DELEGATES} are allowed`);
+    const visible = await this.db.select().from(agentConfigs).where(ownerId ? or(isNull(agentConfigs.ownerId), eq(agentConfigs.ownerId, ownerId)) : isNull(agentConfigs.ownerId));
+    const ids: string[] = [];
+    for (const ref of refs) {
+      const key = ref.trim().toLowerCase();
+      const matches = visible.filter((r) => r.id === key || r.name === key);
+      // The owner's own agent wins over a system agent of the same name, as when a person names one.
+      const found = matches.find((r) => r.ownerId !== null) ?? matches[0];
+      if (!found) {
+        const names = visible.map((r) => r.name).filter((n) => n !== self.name);
+        const scope = ownerId ? 'system agents and your own' : 'system agents (a system agent cannot delegate to a person\'s own agent)';
+        throw badRequest(`delegatesTo: no agent "${ref}" among the ${scope}; available: ${names.join(', ') || 'none'}`);
+      }
+      if (found.id === self.id || (self.id === null && found.name === self.name && found.ownerId === ownerId)) throw badRequest(`delegatesTo: an agent cannot delegate to itself ("${found.name}")`);
+      if (!ids.includes(found.id)) ids.push(found.id);
+    }
+    return ids;
   }
 
   async remove(actor: Actor, id: string): Promise<void> {

@@ -5,12 +5,17 @@
 import type { z } from 'zod';
 import type { Actor } from '../identity/actor.ts';
 import type { ToolSpec } from '../providers/types.ts';
+import type { Exchange } from './delegation/exchange.ts';
 
 export interface ToolContext {
   actor: Actor;
   conversationId?: string;
   agentId?: string | null;
   signal?: AbortSignal;
+  /** The session the answer's model calls are recorded against (delegated calls too). */
+  sessionId?: string;
+  /** Set while answering a person's message: the delegations this answer makes belong to it. */
+  exchange?: Exchange;
 }
 
 export interface AgentTool<A extends z.ZodType = z.ZodType> {

@@ -202,6 +202,30 @@ export const configSchema = z
         keepRecentMessages: positiveInt.default(6).describe('Newest messages always sent verbatim, never summarised.'),
         maxToolSteps: positiveInt.default(8).describe('Tool-call rounds one answer may take.'),
         deltaIntervalMs: z.coerce.number().int().min(0).default(50).describe('Streamed text and thinking are published to live surfaces at most this often (0: every chunk as it comes).'),
+        replyConcurrency: positiveInt
+          .optional()
+          .describe('Answers one process writes at once (reply jobs, each for a different conversation). Default: 16 per CPU core, and at most 4 per PostgreSQL connection (database.poolSize); an answer mostly waits on its model.'),
+        recoveryIntervalMs: z.coerce.number().int().min(0).default(5000).describe('How often one replica looks for stored messages without an answer whose reply job was lost, stuck with a dead process, or ended without answering, and queues them again (0: only at start).'),
+        recoveryWindowHours: positiveInt.default(6).describe('Messages older than this are not recovered (send them again).'),
+        maxRequeues: positiveInt.default(3).describe('Times recovery may queue one message again; after that it gets a notice saying what went wrong.'),
+      })
+      .strict()
+      .prefault({}),
+    agents: z
+      .object({
+        delegation: z
+          .object({
+            maxDepth: positiveInt.max(10).default(3).describe('Longest chain of delegations from the agent the person talks to (A → B → C is depth 2).'),
+            maxTurnsPerExchange: positiveInt.default(10).describe('Delegations one answer may make in all, at every depth.'),
+            pairLimit: positiveInt.default(20).describe('Delegations one agent may make to one other agent for one person per window; past it they are refused until the window ends.'),
+            pairWindowSeconds: positiveInt.default(60).describe('The window of pairLimit, in seconds.'),
+            maxSteps: positiveInt.default(6).describe('Tool-call rounds the delegated agent may take for one task.'),
+            queueAttempts: positiveInt.default(6).describe('A task whose agent cannot run now (its providers down) is queued and tried this many times, with backoff, before the conversation gets a notice that it expired.'),
+            queueBackoffMs: positiveInt.default(5000).describe('First wait before a queued task is tried again; it doubles each attempt (at most 5 minutes).'),
+          })
+          .strict()
+          .prefault({})
+          .describe('Agents handing work to each other (`delegatesTo` in an agent\'s config); see docs/agents.md.'),
       })
       .strict()
       .prefault({}),
@@ -282,6 +306,7 @@ export const configSchema = z
         backoffBaseMs: positiveInt.default(5000).describe('First retry delay; it doubles each attempt.'),
         backoffMaxMs: positiveInt.default(60_000).describe('Longest retry delay.'),
         lockDurationMs: positiveInt.default(30_000).describe('How long a worker holds a job without renewing its lock; a job whose process died is recovered after this.'),
+        livenessTtlMs: positiveInt.min(2000).default(15_000).describe('Each process renews a liveness key in Valkey; one that stopped renewing it this long ago (or, on the same host, whose pid is gone) is dead, and the answers it held are taken over at once.'),
         stalledIntervalMs: positiveInt.default(30_000).describe('How often workers look for jobs whose process died (stalled jobs) and put them back in the queue.'),
         keepCompleted: z.coerce.number().int().min(0).default(1000).describe('Completed jobs kept per queue for the admin API.'),
         keepFailed: z.coerce.number().int().min(0).default(5000).describe('Failed jobs kept per queue for inspection and retry.'),

@@ -43,7 +43,7 @@ export class ConversationApi {
   async create(actor: Actor, input: { title?: string; agent?: string | null; localOnly?: boolean } = {}): Promise<Conversation> {
     const agent = input.agent ? await this.d.agents.resolve(actor, input.agent) : await this.d.agents.store.findByName(actor, 'assistant');
     const row = await this.d.conversations.create(actor, { ...(input.title ? { title: input.title } : {}), agentId: agent?.id ?? null, localOnly: input.localOnly ?? false });
-    return toConversation(row);
+    return toConversation(row, actor);
   }
 
   async update(actor: Actor, id: string, patch: { title?: string; archived?: boolean; localOnly?: boolean }): Promise<Conversation> {
@@ -52,7 +52,18 @@ export class ConversationApi {
     if (patch.title !== undefined) await this.d.events.publish({ type: 'conversation:updated', conversationId: id, change: 'title', title: row.title });
     // Surfaces act on the direction (a channel closes or reopens its side), so it is part of the change.
     if (patch.archived !== undefined) await this.d.events.publish({ type: 'conversation:updated', conversationId: id, change: patch.archived ? 'archived' : 'unarchived' });
-    return toConversation(row);
+    return toConversation(row, actor);
+  }
+
+  /**
+   * Shares one of the actor's conversations with a team (or, with null,
+   * stops sharing it); owner only. Every surface hears of it, and a live
+   * feed of someone who can no longer see it ends.
+   */
+  async share(actor: Actor, id: string, teamId: string | null): Promise<{ conversation: Conversation; previousTeamId: string | null }> {
+    const { conversation, previousTeamId } = await this.d.conversations.share(actor, id, teamId);
+    if (previousTeamId !== teamId) await this.d.events.publish({ type: 'conversation:updated', conversationId: id, change: teamId ? 'shared' : 'unshared' });
+    return { conversation: toConversation(conversation, actor), previousTeamId };
   }
 
   /**

@@ -61,6 +61,14 @@ export interface AnswerStartedEvent {
   routing: unknown;
   /** The answer's delta counter when this attempt started (0, or more after a failed attempt). */
   seq: number;
+  /** Present when this answer is tried again after an earlier try was cut off (a crash): surfaces say so. */
+  retry?: RetryNote;
+}
+
+/** Why an answer is being tried again, and which try this is (2 = the first retry). */
+export interface RetryNote {
+  attempt: number;
+  reason: string;
 }
 
 export interface AnswerDeltaEvent {
@@ -85,7 +93,7 @@ export type ConversationEvent =
   | { type: 'answer:stopped'; conversationId: string; replyId: string; replyTo: string }
   | { type: 'answer:cancel'; conversationId: string; requestedBy: string }
   | { type: 'session:info'; conversationId: string; info: unknown }
-  | { type: 'conversation:updated'; conversationId: string; change: 'title' | 'archived' | 'unarchived' | 'deleted' | 'agent' | 'model'; title?: string }
+  | { type: 'conversation:updated'; conversationId: string; change: 'title' | 'archived' | 'unarchived' | 'deleted' | 'agent' | 'model' | 'shared' | 'unshared'; title?: string }
   /** A person typing on one surface (a socket session); never stored. */
   | { type: 'typing'; conversationId: string; sessionId: string; userId: string; typing: boolean };
 

@@ -4,7 +4,7 @@
  * reload what was stored.
  */
 import type { Logger } from '../logging.ts';
-import { errorMessage } from '../errors.ts';
+import { OutageLog } from '../outage-log.ts';
 import type { ConversationBus, ConversationEvent, StoredMessageView } from './conversation-bus.ts';
 import type { AppendedMessage, MessageRow } from './conversation-store.ts';
 
@@ -35,16 +35,22 @@ export function toView(row: MessageRow | AppendedMessage): StoredMessageView {
 }
 
 export class ConversationEvents {
+  private readonly outage: OutageLog;
+
   constructor(
     readonly bus: ConversationBus,
-    private readonly logger: Logger,
-  ) {}
+    logger: Logger,
+  ) {
+    this.outage = new OutageLog(logger, { what: 'the conversation bus (Valkey)', event: 'bus.publish' });
+  }
 
   async publish(event: ConversationEvent): Promise<void> {
     try {
       await this.bus.publish(event);
+      this.outage.succeeded();
     } catch (err) {
-      this.logger.warn({ event: 'bus.publish_failed', type: event.type, err: errorMessage(err) }, 'publishing a conversation event failed');
+      // Logged once per outage; live surfaces resync from the database when the bus is back.
+      this.outage.failed(err, { type: event.type });
     }
   }
 

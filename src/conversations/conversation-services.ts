@@ -14,6 +14,9 @@
  */
 import type { AgentStore } from '../agents/agent-store.ts';
 import type { AgentTool } from '../agents/tool.ts';
+import { DelegationService, type DelegationSettings } from '../agents/delegation/delegation-service.ts';
+import type { DelegationStore } from '../agents/delegation/delegation-store.ts';
+import type { PairRateLimiter } from '../agents/delegation/pair-rate-limit.ts';
 import type { CommandRegistry } from '../commands/registry.ts';
 import type { Logger } from '../logging.ts';
 import type { ModelDirectory } from '../routing/types.ts';
@@ -29,9 +32,10 @@ import type { ConversationLock } from './conversation-lock.ts';
 import type { ConversationStore } from './conversation-store.ts';
 import { InboundService } from './inbound-service.ts';
 import { Notices } from './notices.ts';
-import type { ActorLookup, ConversationSettings, ErasureScheduler, ProviderPort, ReplyScheduler, RoutingPort, UserSettingsPort } from './ports.ts';
+import type { ActorLookup, AnswerTries, ConversationSettings, ErasureScheduler, ProviderPort, ReplyScheduler, RoutingPort, UserSettingsPort } from './ports.ts';
 import { SessionInfoService } from './session-info.ts';
 import type { SessionStore } from './session-store.ts';
+import type { TurnStore } from './turn-store.ts';
 import { SummaryService } from './summary-service.ts';
 import { NO_METRICS, type MetricsPort } from '../metrics/metrics-port.ts';
 
@@ -39,6 +43,8 @@ export interface ConversationServiceDeps {
   conversations: ConversationStore;
   agents: AgentStore;
   sessions: SessionStore;
+  /** The answer's one write (messages, usage, session metrics, last routing). */
+  turns: TurnStore;
   bus: ConversationBus;
   lock: ConversationLock;
   routing: RoutingPort;
@@ -53,9 +59,13 @@ export interface ConversationServiceDeps {
   tools: Map<string, AgentTool>;
   actorFor: ActorLookup;
   settings: ConversationSettings;
+  /** Agents handing work to each other: their record, the per-pair rate limit, the limits. */
+  delegation: { store: DelegationStore; pairs: PairRateLimiter; settings: DelegationSettings };
   logger: Logger;
   /** Where answers and model calls are counted for the operator. */
   metrics?: MetricsPort;
+  /** Counts tries at each answer across crashes (a retry is announced; a third try is refused). */
+  tries?: AnswerTries;
 }
 
 export interface ConversationServices {
@@ -64,6 +74,10 @@ export interface ConversationServices {
   answers: AnswerService;
   summaries: SummaryService;
   sessionInfo: SessionInfoService;
+  /** Agents handing tasks and questions to each other while answering. */
+  delegation: DelegationService;
+  /** Mosaic's own notices in a conversation (reply recovery gives up with one). */
+  notices: Notices;
   /** The stores, for reads that need no service logic (lists, search, messages). */
   stores: { conversations: ConversationStore; agents: AgentStore; sessions: SessionStore };
 }
@@ -92,8 +106,21 @@ export function createConversationServices(deps: ConversationServiceDeps): Conve
     hasTool: (name) => deps.tools.has(name),
     logger,
   });
-  const records = new TurnRecords({ conversations, sessions, ledger, sessionInfo, events });
-  const attempts = new AnswerAttempts({ sessions, providers: deps.providers, summaries, records, tools: deps.tools, settings });
-  const answers = new AnswerService({ conversations, agents, lock: deps.lock, routing: deps.routing, directory, attempts, records, notices, events, actorFor: deps.actorFor, settings, logger, metrics });
-  return { api, inbound, answers, summaries, sessionInfo, stores: { conversations, agents: deps.agents, sessions } };
+  const records = new TurnRecords({ conversations, turns: deps.turns, ledger, sessionInfo, events });
+  const delegation = new DelegationService({
+    agents: deps.agents,
+    store: deps.delegation.store,
+    pairs: deps.delegation.pairs,
+    routing: deps.routing,
+    providers: deps.providers,
+    ledger,
+    notices,
+    tools: deps.tools,
+    directory,
+    settings: deps.delegation.settings,
+    logger,
+  });
+  const attempts = new AnswerAttempts({ sessions, providers: deps.providers, summaries, records, delegation, settings });
+  const answers = new AnswerService({ conversations, agents, lock: deps.lock, routing: deps.routing, directory, attempts, records, notices, events, actorFor: deps.actorFor, settings, logger, metrics, ...(deps.tries ? { tries: deps.tries } : {}) });
+  return { api, inbound, answers, summaries, sessionInfo, delegation, notices, stores: { conversations, agents: deps.agents, sessions } };
 }

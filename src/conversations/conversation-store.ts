@@ -1,12 +1,14 @@
 /**
  * Conversations and their messages. Messages are append-only: an edit is a
  * new message pointing at the original. Every function takes the acting
- * user and only reaches that user's conversations.
+ * user and only reaches the conversations that user may: reads reach the
+ * user's own and those shared with a team the user is a member of
+ * (`visibleTo`); changes reach the user's own only (`owned`).
  */
-import { and, asc, desc, eq, getTableColumns, gt, isNotNull, isNull, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { sqlRows } from '../db/client.ts';
-import { conversations, messages } from '../db/schema.ts';
+import { conversations, messages, teamMembers } from '../db/schema.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { isUuid } from '../db/uuid.ts';
 import { SNIPPET_SOURCE_CHARS, snippetOf } from './search-snippet.ts';
@@ -26,6 +28,10 @@ export interface Conversation {
   pinnedModel: string | null;
   localOnly: boolean;
   archived: boolean;
+  /** The team it is shared with (its members see it too); null: only its owner. */
+  teamId: string | null;
+  /** Whether the acting user owns it (false: it is shared with one of their teams). */
+  owned: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -42,7 +48,17 @@ export interface SearchHit {
 
 export const MAX_TITLE_LENGTH = 200;
 
-export function toConversation(row: ConversationRow): Conversation {
+/** Whether a conversation is shared with a team (a team room on Matrix) rather than its owner's alone. */
+export function isShared(row: Pick<ConversationRow, 'teamId'>): boolean {
+  return row.teamId !== null;
+}
+
+/** What kind of room a conversation is, for policies that differ by kind (retention): `team` when shared, `personal` otherwise. */
+export function conversationKind(row: Pick<ConversationRow, 'teamId'>): 'personal' | 'team' {
+  return isShared(row) ? 'team' : 'personal';
+}
+
+export function toConversation(row: ConversationRow, actor: Actor): Conversation {
   return {
     id: row.id,
     title: row.title,
@@ -51,6 +67,8 @@ export function toConversation(row: ConversationRow): Conversation {
     pinnedModel: row.pinnedModel,
     localOnly: row.localOnly,
     archived: row.archivedAt !== null,
+    teamId: row.teamId,
+    owned: row.ownerId === actor.userId,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -58,17 +76,37 @@ export function toConversation(row: ConversationRow): Conversation {
 
 const owned = (actor: Actor, id: string) => and(eq(conversations.id, id), eq(conversations.ownerId, actor.userId), isNull(conversations.deletedAt));
 
+/** The conversations the actor may read: their own, and those shared with a team they are a member of. */
+const visibleTo = (actor: Actor) =>
+  and(
+    isNull(conversations.deletedAt),
+    or(
+      eq(conversations.ownerId, actor.userId),
+      sql`exists (select 1 from ${teamMembers} where ${teamMembers.teamId} = ${conversations.teamId} and ${teamMembers.userId} = ${actor.userId})`,
+    ),
+  );
+const visible = (actor: Actor, id: string) => and(eq(conversations.id, id), visibleTo(actor));
+
 /**
  * Locks one of the actor's conversations until the transaction ends (404
- * when it is not theirs). Appends take it before drawing their seq, so a
- * conversation's messages commit in seq order: whoever has read seq n has
- * seen every earlier message of it, which live replay and resume rely on.
+ * when it is not theirs), marking it updated and applying `set`, in one
+ * statement: an UPDATE takes the row lock a SELECT … FOR UPDATE would.
+ * Appends take it before drawing their seq, so a conversation's messages
+ * commit in seq order: whoever has read seq n has seen every earlier
+ * message of it, which live replay and resume rely on.
  */
-async function lockConversation(tx: Pick<Db, 'select'>, actor: Actor, conversationId: string): Promise<ConversationRow> {
-  const [row] = await tx.select().from(conversations).where(owned(actor, conversationId)).for('update');
+export async function lockConversation(tx: Pick<Db, 'update'>, actor: Actor, conversationId: string, set: Partial<typeof conversations.$inferInsert> = {}): Promise<ConversationRow> {
+  const [row] = await tx
+    .update(conversations)
+    .set({ updatedAt: new Date(), ...set })
+    .where(owned(actor, conversationId))
+    .returning();
   if (!row) throw notFound('conversation');
   return row;
 }
+
+/** Thrown inside an append's transaction to roll it back (the message was already stored). */
+class AlreadyStored extends Error {}
 
 async function inConversation(tx: Pick<Db, 'select'>, conversationId: string, messageId: string): Promise<boolean> {
   if (!isUuid(messageId)) return false;
@@ -89,6 +127,24 @@ const withPrevSeq = (conversationId: string) => ({
 
 const appended = ({ prevSeq, ...row }: MessageRow & { prevSeq: string | null }): AppendedMessage => ({ ...row, prevSeq: prevSeq === null ? null : Number(prevSeq) });
 
+/**
+ * Inserts a batch of messages into a locked conversation in one multi-row
+ * statement. Rows already stored are skipped. Each new row's prevSeq is
+ * the row before it in the batch; the first one's comes from the statement.
+ */
+export async function insertBatch(tx: Pick<Db, 'insert'>, conv: ConversationRow, batch: NewMessage[]): Promise<AppendedMessage[]> {
+  if (batch.length === 0) return [];
+  const rows = await tx
+    .insert(messages)
+    .values(batch.map((m) => ({ ...m, conversationId: conv.id, ownerId: conv.ownerId })))
+    .onConflictDoNothing()
+    .returning(withPrevSeq(conv.id));
+  // max(seq) in the statement's snapshot: the conversation's newest message before this batch.
+  const out = rows.map(appended).sort((a, b) => a.seq - b.seq);
+  for (let i = 1; i < out.length; i++) out[i]!.prevSeq = out[i - 1]!.seq;
+  return out;
+}
+
 function cleanTitle(title: string): string {
   const t = title.replace(/\s+/g, ' ').trim();
   if (!t) throw badRequest('a title cannot be empty');
@@ -107,16 +163,17 @@ export class ConversationStore {
     return row!;
   }
 
+  /** A conversation the actor may read (their own, or one shared with their team). */
   async get(actor: Actor, id: string): Promise<ConversationRow> {
-    const [row] = await this.db.select().from(conversations).where(owned(actor, id)).limit(1);
+    if (!isUuid(id)) throw notFound('conversation');
+    const [row] = await this.db.select().from(conversations).where(visible(actor, id)).limit(1);
     if (!row) throw notFound('conversation');
     return row;
   }
 
   async list(actor: Actor, options: { limit: number; offset: number; archived?: boolean }): Promise<{ items: ConversationRow[]; total: number }> {
     const where = and(
-      eq(conversations.ownerId, actor.userId),
-      isNull(conversations.deletedAt),
+      visibleTo(actor),
       options.archived === undefined ? undefined : options.archived ? isNotNull(conversations.archivedAt) : isNull(conversations.archivedAt),
     );
     const items = await this.db.select().from(conversations).where(where).orderBy(desc(conversations.updatedAt), desc(conversations.id)).limit(options.limit).offset(options.offset);
@@ -149,45 +206,76 @@ export class ConversationStore {
   }
 
   /**
+   * Shares one of the actor's conversations with a team the actor is a
+   * member of (it leaves the team it was shared with: at most one), or with
+   * null stops sharing it. Owner only. Returns the conversation and the team
+   * it was shared with before.
+   */
+  async share(actor: Actor, id: string, teamId: string | null): Promise<{ conversation: ConversationRow; previousTeamId: string | null }> {
+    if (!isUuid(id)) throw notFound('conversation');
+    return this.db.transaction(async (tx) => {
+      const conv = await lockConversation(tx, actor, id);
+      if (teamId !== null) {
+        const member = isUuid(teamId)
+          ? await tx.select({ t: teamMembers.teamId }).from(teamMembers).where(and(eq(teamMembers.teamId, teamId), eq(teamMembers.userId, actor.userId))).limit(1)
+          : [];
+        if (member.length === 0) throw notFound('team');
+      }
+      if (conv.teamId === teamId) return { conversation: conv, previousTeamId: conv.teamId };
+      const [row] = await tx.update(conversations).set({ teamId, updatedAt: new Date() }).where(eq(conversations.id, id)).returning();
+      return { conversation: row!, previousTeamId: conv.teamId };
+    });
+  }
+
+  /**
    * Appends a message. A message with a channel-native id already stored
    * (a homeserver retry, a double submit) is not stored again: the first
-   * copy is returned with `created: false`.
+   * copy is returned with `created: false`. `check` sees the locked
+   * conversation before anything is written (throw to refuse); the
+   * conversation is returned with the message. Four round trips: BEGIN,
+   * the lock (which also marks the conversation updated), the insert, COMMIT.
    */
-  async append(actor: Actor, conversationId: string, message: NewMessage): Promise<{ message: AppendedMessage; created: boolean }> {
-    const inserted = await this.db.transaction(async (tx) => {
-      const conv = await lockConversation(tx, actor, conversationId);
-      // A reply points into the same conversation: another one's message (anyone's) is not found.
-      if (message.replyToId && !(await inConversation(tx, conversationId, message.replyToId))) throw notFound('the message replied to (replyToId)');
-      const [row] = await tx
-        .insert(messages)
-        .values({ ...message, conversationId, ownerId: conv.ownerId })
-        .onConflictDoNothing()
-        .returning(withPrevSeq(conversationId));
-      if (!row) return null;
-      await tx.update(conversations).set({ updatedAt: new Date() }).where(eq(conversations.id, conversationId));
-      return appended(row);
-    });
-    if (inserted) return { message: inserted, created: true };
+  async append(
+    actor: Actor,
+    conversationId: string,
+    message: NewMessage,
+    check?: (conv: ConversationRow) => void,
+  ): Promise<{ message: AppendedMessage; created: boolean; conversation: ConversationRow }> {
+    let conversation: ConversationRow | null = null;
+    try {
+      const inserted = await this.db.transaction(async (tx) => {
+        const conv = await lockConversation(tx, actor, conversationId);
+        conversation = conv;
+        check?.(conv);
+        // A reply points into the same conversation: another one's message (anyone's) is not found.
+        if (message.replyToId && !(await inConversation(tx, conversationId, message.replyToId))) throw notFound('the message replied to (replyToId)');
+        const [row] = await tx
+          .insert(messages)
+          .values({ ...message, conversationId, ownerId: conv.ownerId })
+          .onConflictDoNothing()
+          .returning(withPrevSeq(conversationId));
+        // Rolled back, so a repeated delivery does not mark the conversation updated.
+        if (!row) throw new AlreadyStored();
+        return appended(row);
+      });
+      return { message: inserted, created: true, conversation: conversation! };
+    } catch (err) {
+      if (!(err instanceof AlreadyStored)) throw err;
+    }
     const existing = message.externalId
       ? await this.findByExternalId(actor, message.channel, message.externalId)
       : message.id
         ? await this.getMessage(actor, message.id)
         : null;
     if (!existing) throw badRequest('message could not be stored');
-    return { message: existing, created: false };
+    return { message: existing, created: false, conversation: conversation! };
   }
 
   /** Appends several messages in one transaction: a turn is stored whole or not at all. */
   async appendAll(actor: Actor, conversationId: string, batch: NewMessage[]): Promise<AppendedMessage[]> {
     return this.db.transaction(async (tx) => {
       const conv = await lockConversation(tx, actor, conversationId);
-      const out: AppendedMessage[] = [];
-      for (const message of batch) {
-        const [row] = await tx.insert(messages).values({ ...message, conversationId, ownerId: conv.ownerId }).onConflictDoNothing().returning(withPrevSeq(conversationId));
-        if (row) out.push(appended(row));
-      }
-      await tx.update(conversations).set({ updatedAt: new Date() }).where(eq(conversations.id, conversationId));
-      return out;
+      return insertBatch(tx, conv, batch);
     });
   }
 
@@ -203,7 +291,7 @@ export class ConversationStore {
       .select({ m: messages })
       .from(messages)
       .innerJoin(conversations, eq(conversations.id, messages.conversationId))
-      .where(and(eq(messages.id, messageId), eq(conversations.ownerId, actor.userId), isNull(conversations.deletedAt)))
+      .where(and(eq(messages.id, messageId), visibleTo(actor)))
       .limit(1);
     return row?.m ?? null;
   }
@@ -296,6 +384,37 @@ export class ConversationStore {
   }
 
   /**
+   * What answering needs first, in one statement: the conversation (404
+   * when it is not the actor's) and its oldest message still waiting for
+   * an answer (null: none).
+   */
+  async pendingTurn(actor: Actor, conversationId: string): Promise<{ conv: ConversationRow; next: MessageRow | null }> {
+    const [row] = await this.db
+      .select({ conv: conversations, next: messages })
+      .from(conversations)
+      .leftJoin(
+        messages,
+        eq(
+          messages.id,
+          sql`(select m.id from messages m where m.conversation_id = ${conversations.id} and m.role = 'user'
+                 and coalesce((m.metadata->>'noReply')::boolean, false) = false
+                 and not exists (select 1 from messages r where r.reply_to_id = m.id and (r.role = 'system' or (r.role = 'assistant' and coalesce((r.metadata->>'final')::boolean, false))))
+               order by m.seq limit 1)`,
+        ),
+      )
+      .where(owned(actor, conversationId))
+      .limit(1);
+    if (!row) throw notFound('conversation');
+    return { conv: row.conv, next: row.next };
+  }
+
+  /** Every message of a conversation the caller has already read as the actor's (no second read of it). */
+  async history(actor: Actor, conv: ConversationRow): Promise<MessageRow[]> {
+    if (conv.ownerId !== actor.userId) throw notFound('conversation');
+    return this.db.select().from(messages).where(eq(messages.conversationId, conv.id)).orderBy(asc(messages.seq));
+  }
+
+  /**
    * The oldest user message still waiting for an answer. Commands and
    * messages marked `noReply` are answered by other means.
    */
@@ -335,19 +454,19 @@ export class ConversationStore {
    * Housekeeping at start: messages still waiting for an answer (their job
    * may have been lost with a Valkey that was flushed or evicted). Ids only.
    */
-  async unansweredSince(since: Date, limit = 1000): Promise<Array<{ conversationId: string; ownerId: string; messageId: string }>> {
+  async unansweredSince(since: Date, limit = 1000, until: Date = new Date(8.64e15)): Promise<Array<{ conversationId: string; ownerId: string; messageId: string }>> {
     return sqlRows<{ conversationId: string; ownerId: string; messageId: string }>(
       this.db,
       sql`select m.conversation_id as "conversationId", c.owner_id as "ownerId", m.id as "messageId"
-          from messages m join conversations c on c.id = m.conversation_id
-          where m.role = 'user' and m.created_at > ${since} and c.deleted_at is null and c.archived_at is null
+          from messages m join conversations c on c.id = m.conversation_id join users u on u.id = c.owner_id and u.disabled_at is null
+          where m.role = 'user' and m.created_at > ${since} and m.created_at <= ${until} and c.deleted_at is null and c.archived_at is null
             and coalesce((m.metadata->>'noReply')::boolean, false) = false
             and not exists (select 1 from messages r where r.reply_to_id = m.id and (r.role = 'system' or (r.role = 'assistant' and coalesce((r.metadata->>'final')::boolean, false))))
           order by m.seq limit ${limit}`,
     );
   }
 
-  /** Full-text search over the acting user's own messages, ranked, with highlighted snippets. */
+  /** Full-text search over the messages of the conversations the actor may read, ranked, with highlighted snippets. */
   async search(actor: Actor, query: string, limit = 20): Promise<SearchHit[]> {
     const q = query.trim();
     if (!q) throw badRequest('search needs some words (q=…)');
@@ -357,7 +476,8 @@ export class ConversationStore {
       sql`select m.id as message_id, m.conversation_id, c.title, m.role, left(m.content, ${SNIPPET_SOURCE_CHARS}) as source,
                  ts_rank(m.search_vector, websearch_to_tsquery('simple', ${q})) as rank, m.created_at
           from messages m join conversations c on c.id = m.conversation_id
-          where c.owner_id = ${actor.userId} and c.deleted_at is null and m.redacted_at is null
+          where (c.owner_id = ${actor.userId} or exists (select 1 from team_members tm where tm.team_id = c.team_id and tm.user_id = ${actor.userId}))
+            and c.deleted_at is null and m.redacted_at is null
             and m.search_vector @@ websearch_to_tsquery('simple', ${q})
           order by rank desc, m.seq desc limit ${limit}`,
     );

@@ -10,7 +10,9 @@ import type { CommandRegistry } from '../commands/registry.ts';
 import type { CommandResult } from '../commands/types.ts';
 import type { ConversationApi } from './conversation-api.ts';
 import type { ConversationEvents } from './conversation-events.ts';
-import type { ConversationStore, MessageRow, NewMessage } from './conversation-store.ts';
+import type { ConversationRow, ConversationStore, MessageRow, NewMessage } from './conversation-store.ts';
+import type { StoredMessageView } from './conversation-bus.ts';
+import { toView } from './conversation-events.ts';
 import type { Notices } from './notices.ts';
 import type { ReplyScheduler } from './ports.ts';
 
@@ -32,6 +34,10 @@ export interface InboundResult {
 
 const DEFAULT_TITLE = 'New conversation';
 
+function refuseArchived(conv: ConversationRow): void {
+  if (conv.archivedAt) throw new MosaicError('conversation_archived', 'this conversation is archived; unarchive it or start a new one', { httpStatus: 409 });
+}
+
 export class InboundService {
   constructor(
     private readonly d: {
@@ -50,8 +56,6 @@ export class InboundService {
    * repeat of a stored message (same channel-native id) does nothing.
    */
   async receive(actor: Actor, conversationId: string, msg: ChannelMessage, channel: string, options: InboundOptions = {}): Promise<InboundResult> {
-    const conv = await this.d.conversations.get(actor, conversationId);
-    if (conv.archivedAt) throw new MosaicError('conversation_archived', 'this conversation is archived; unarchive it or start a new one', { httpStatus: 409 });
     const command = msg.senderType === 'user' ? this.d.commands.match(msg.content) : null;
     const channelMessageId = typeof msg.metadata.channelMessageId === 'string' ? msg.metadata.channelMessageId : null;
     const editOf = typeof msg.metadata.editOf === 'string' ? msg.metadata.editOf : null;
@@ -77,7 +81,8 @@ export class InboundService {
       },
       createdAt: msg.timestamp,
     };
-    const { message, created } = await this.d.conversations.append(actor, conversationId, record);
+    // The conversation is read (and checked) by the append itself, under its lock: one statement, not a read before it.
+    const { message, created, conversation: conv } = await this.d.conversations.append(actor, conversationId, record, refuseArchived);
     if (!created) return { message, created: false, scheduled: false };
     await this.d.events.messageStored(message);
 
@@ -101,24 +106,27 @@ export class InboundService {
   /**
    * Stores a message and waits for what answers it: the reply, a command's
    * notice, or a failure notice. Null when nothing came within the timeout
-   * (the answer still arrives later).
+   * (the answer still arrives later). The reply is taken from its
+   * `message:new` event as published (no read of what was just written);
+   * the database is read only when the event did not come.
    */
-  async receiveAndWait(actor: Actor, conversationId: string, msg: ChannelMessage, channel: string, timeoutMs: number): Promise<{ inbound: InboundResult; reply: MessageRow | null }> {
-    let resolveReply: (id: string) => void = () => undefined;
-    const replied = new Promise<string>((resolve) => (resolveReply = resolve));
+  async receiveAndWait(actor: Actor, conversationId: string, msg: ChannelMessage, channel: string, timeoutMs: number): Promise<{ inbound: InboundResult; reply: StoredMessageView | null }> {
+    let resolveReply: (view: StoredMessageView) => void = () => undefined;
+    const replied = new Promise<StoredMessageView>((resolve) => (resolveReply = resolve));
     const unsubscribe = await this.d.events.bus.subscribe(conversationId, (event) => {
-      if (event.type === 'message:new' && event.message.replyToId === msg.id && (event.message.role === 'system' || event.message.metadata.final === true)) resolveReply(event.message.id);
+      if (event.type === 'message:new' && event.message.replyToId === msg.id && (event.message.role === 'system' || event.message.metadata.final === true)) resolveReply(event.message);
     });
     try {
       const inbound = await this.receive(actor, conversationId, msg, channel);
-      if (inbound.command) return { inbound, reply: inbound.command.notice };
+      if (inbound.command) return { inbound, reply: toView(inbound.command.notice) };
       if (!inbound.scheduled) return { inbound, reply: null };
       const deadline = Date.now() + timeoutMs;
       // Pub/sub is the fast path; the database is checked too, so a missed event only costs a poll.
       while (Date.now() < deadline) {
-        const id = await Promise.race([replied, new Promise<null>((r) => setTimeout(() => r(null), Math.min(1000, Math.max(0, deadline - Date.now()))))]);
-        const reply = id ? await this.d.conversations.getMessage(actor, id) : await this.findReply(actor, conversationId, msg.id);
-        if (reply) return { inbound, reply };
+        const view = await Promise.race([replied, new Promise<null>((r) => setTimeout(() => r(null), Math.min(1000, Math.max(0, deadline - Date.now()))))]);
+        if (view) return { inbound, reply: withoutPrevSeq(view) };
+        const reply = await this.findReply(actor, conversationId, msg.id);
+        if (reply) return { inbound, reply: toView(reply) };
       }
       return { inbound, reply: null };
     } finally {
@@ -135,4 +143,10 @@ export class InboundService {
   executeCommand(actor: Actor, text: string, conversationId: string | null, channel: string): Promise<CommandResult | null> {
     return this.d.commands.execute(text, { actor, conversationId, channel });
   }
+}
+
+/** A live event's view as a stored message reads (prevSeq belongs to live events only). */
+function withoutPrevSeq(view: StoredMessageView): StoredMessageView {
+  const { prevSeq: _prevSeq, ...rest } = view;
+  return rest;
 }

@@ -27,4 +27,24 @@ export class Notices {
     await this.events.messageStored(message);
     return message;
   }
+
+  /**
+   * A notice during an answer (a refused delegation, say): not a reply to
+   * the person's message, so it never counts as its answer; stored once
+   * under an id derived from `key`.
+   */
+  async post(actor: Actor, conversationId: string, note: { key: string; text: string; threadId: string | null; metadata: Record<string, unknown> }): Promise<void> {
+    const { message, created } = await this.conversations.append(actor, conversationId, {
+      id: noticeIdFor(note.key),
+      role: 'system',
+      senderId: 'mosaic',
+      senderType: 'system',
+      content: note.text,
+      contentType: 'markdown',
+      channel: 'mosaic',
+      threadId: note.threadId,
+      metadata: note.metadata,
+    });
+    if (created) await this.events.messageStored(message);
+  }
 }

@@ -23,9 +23,36 @@ export interface ProviderPort {
   credential(actor: Actor, provider: ProviderName): Promise<Credential | undefined>;
 }
 
+export interface ReplyJobRef {
+  conversationId: string;
+  userId: string;
+  messageId: string;
+}
+
+/** What recovery found of a stored message's reply job. */
+export type ReplyJobCheck =
+  /** Queued or being answered by a live worker: nothing to do. */
+  | { outcome: 'pending' | 'running' }
+  /** Queued again (its job was lost, stuck with a dead worker, or ended without an answer), or not, because the bound was reached. */
+  | { outcome: 'requeued' | 'refused'; previous: 'missing' | 'stalled' | 'completed' | 'failed'; failedReason?: string };
+
 /** Queues the answer to a stored message (BullMQ in production). */
 export interface ReplyScheduler {
-  schedule(job: { conversationId: string; userId: string; messageId: string }): Promise<void>;
+  schedule(job: ReplyJobRef): Promise<void>;
+  /**
+   * Recovery: makes sure the message's reply job will run. `mayRequeue` is
+   * asked before it is queued again, so the caller bounds how often.
+   */
+  ensure(job: ReplyJobRef, mayRequeue: () => Promise<boolean>): Promise<ReplyJobCheck>;
+}
+
+/**
+ * Counts the tries at answering a message, across crashes (Valkey in
+ * production): `begin` is called as a model is first called for it, and
+ * answers how many tries, this one included, were begun.
+ */
+export interface AnswerTries {
+  begin(messageId: string): Promise<number>;
 }
 
 /** Loads the actor for a user id (queued work carries only the id); null when the user is gone or disabled. */

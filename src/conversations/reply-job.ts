@@ -14,4 +14,17 @@ export const REPLY_JOB = defineJob({
   attempts: 3,
   backoff: { baseMs: 2000, maxMs: 30_000 },
   concurrency: 8,
+  // Two agent_logs inserts on every chat turn would be most of a turn's writes; failures and slow runs are still logged.
+  lifecycleLog: 'problems',
 });
+
+/**
+ * Reply jobs per process when the config does not say: an answer mostly
+ * waits on its model, so many run per core; each holds a database
+ * connection only for its few statements, so a few per connection.
+ * `poolSize` null: the embedded database (one connection, in process).
+ */
+export function defaultReplyConcurrency(cores: number, poolSize: number | null): number {
+  const byCores = Math.max(1, cores) * 16;
+  return Math.max(REPLY_JOB.concurrency ?? 1, poolSize === null ? byCores : Math.min(byCores, poolSize * 4));
+}

@@ -2,8 +2,9 @@
 import type { Actor } from '../identity/actor.ts';
 import type { ConversationAgents } from './conversation-agents.ts';
 import type { ConversationEvents } from './conversation-events.ts';
-import type { ConversationStore } from './conversation-store.ts';
-import type { SessionStore } from './session-store.ts';
+import type { AgentConfig } from '../agents/agent-store.ts';
+import type { ConversationRow, ConversationStore } from './conversation-store.ts';
+import type { SessionMetrics, SessionRow, SessionStore } from './session-store.ts';
 
 export interface SessionInfo {
   conversationId: string;
@@ -31,23 +32,32 @@ export class SessionInfoService {
     const agent = await this.d.agents.of(actor, conv);
     const session = await this.d.sessions.current(actor, conversationId, { agentId: agent?.id ?? null, provider: conv.pinnedProvider, model: conv.pinnedModel });
     const { metrics } = await this.d.sessions.get(actor, session.id);
-    const last = conv.lastRouting as { provider?: string; model?: string } | null;
-    return {
-      conversationId,
-      sessionId: session.id,
-      agent: { id: agent?.id ?? null, name: agent?.name ?? 'default', displayName: agent?.displayName ?? 'Mosaic' },
-      provider: conv.pinnedProvider ?? session.provider ?? last?.provider ?? null,
-      model: conv.pinnedModel ?? session.model ?? last?.model ?? null,
-      pinned: conv.pinnedModel !== null,
-      lastRouting: conv.lastRouting,
-      metrics,
-    };
+    return sessionInfoOf(conv, agent, session, metrics);
   }
 
   /** The session info, also sent to every surface of the conversation. */
   async publish(actor: Actor, conversationId: string): Promise<SessionInfo> {
-    const info = await this.get(actor, conversationId);
-    await this.d.events.publish({ type: 'session:info', conversationId, info });
+    return this.publishInfo(await this.get(actor, conversationId));
+  }
+
+  /** Sends info the caller already has (the answering path has read and written all of it). */
+  async publishInfo(info: SessionInfo): Promise<SessionInfo> {
+    await this.d.events.publish({ type: 'session:info', conversationId: info.conversationId, info });
     return info;
   }
+}
+
+/** What a conversation talks to now, from its row, its agent, its session and the session's metrics. */
+export function sessionInfoOf(conv: ConversationRow, agent: AgentConfig | null, session: SessionRow, metrics: SessionMetrics): SessionInfo {
+  const last = conv.lastRouting as { provider?: string; model?: string } | null;
+  return {
+    conversationId: conv.id,
+    sessionId: session.id,
+    agent: { id: agent?.id ?? null, name: agent?.name ?? 'default', displayName: agent?.displayName ?? 'Mosaic' },
+    provider: conv.pinnedProvider ?? session.provider ?? last?.provider ?? null,
+    model: conv.pinnedModel ?? session.model ?? last?.model ?? null,
+    pinned: conv.pinnedModel !== null,
+    lastRouting: conv.lastRouting,
+    metrics,
+  };
 }

@@ -28,7 +28,7 @@ export interface SessionMetrics {
 export interface UsageCall {
   provider: string;
   model: string;
-  purpose: 'reply' | 'summary' | 'classify';
+  purpose: 'reply' | 'summary' | 'classify' | 'delegation';
   inputTokens: number;
   outputTokens: number;
   cacheReadTokens: number;
@@ -46,7 +46,7 @@ export interface UsageTotals {
   calls: number;
 }
 
-function toMetrics(row: MetricsRow): SessionMetrics {
+export function toMetrics(row: MetricsRow): SessionMetrics {
   return {
     inputTokens: row.inputTokens,
     outputTokens: row.outputTokens,
@@ -112,8 +112,10 @@ export class SessionStore {
   }
 
   /** Records a switch of model within the session. */
-  async recordModel(actor: Actor, sessionId: string, provider: string, model: string): Promise<boolean> {
-    const { session } = await this.get(actor, sessionId);
+  async recordModel(actor: Actor, sessionOrId: SessionRow | string, provider: string, model: string): Promise<boolean> {
+    // A caller holding the session row (the answering path) saves a read; the usual case (same model) then writes nothing.
+    const session = typeof sessionOrId === 'string' ? (await this.get(actor, sessionOrId)).session : sessionOrId;
+    const sessionId = session.id;
     if (session.provider === provider && session.model === model) return false;
     const switched = session.model !== null;
     await this.db.update(sessions).set({ provider, model, lastActivityAt: new Date() }).where(eq(sessions.id, sessionId));

@@ -74,7 +74,8 @@ export class SummaryService {
     let through = conv.summarizedThroughSeq ?? -1;
     const withSummary = (s: string | null) => (s ? `${req.systemBase}\n\nSummary of the earlier conversation:\n${s}` : req.systemBase);
     // Everything up to and including this question, in conversation order (not later questions).
-    const all = logicalOrder(await this.d.conversations.allMessages(actor, conversationId)).filter((m) => m.anchor <= req.throughSeq);
+    // The conversation was read by the caller: only its messages are read here.
+    const all = logicalOrder(await this.d.conversations.history(actor, conv)).filter((m) => m.anchor <= req.throughSeq);
     for (let attempt = 0; attempt < 3; attempt++) {
       const rows = all.filter((m) => m.anchor > through);
       const system = withSummary(summary);

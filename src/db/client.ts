@@ -27,6 +27,12 @@ export interface Database {
   close(): Promise<void>;
   /** Runs `fn` while holding a database-wide lock (PostgreSQL advisory lock). */
   withLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Statements sent to the database since it was opened (BEGIN and COMMIT
+   * included): the round trips a piece of work costs, counted, so tests can
+   * hold a budget without timing anything.
+   */
+  roundTrips(): number;
 }
 
 export interface OpenDatabaseOptions {
@@ -45,6 +51,15 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000 });
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => undefined);
+  let trips = 0;
+  // Every statement, pooled or in a transaction, goes through some client's query() (counted from the first connection on).
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      trips += 1;
+      return query(...args);
+    };
+  });
   const location = redactUrl(url);
   try {
     const client = await pool.connect();
@@ -58,6 +73,7 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   return {
     db,
     kind: 'postgres',
+    roundTrips: () => trips,
     location,
     async ping() {
       await pool.query('select 1');
@@ -97,12 +113,14 @@ async function openPglite(dataDir: string, owner: AcquireOptions): Promise<Datab
     process.off('exit', releaseOnExit);
     throw serviceUnavailable(`cannot open the embedded database in ${dir}: ${(err as Error).message}`, err);
   }
+  const roundTrips = countPgliteCalls(client);
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   // PGlite is one connection in this process: a promise chain is its lock.
   let chain: Promise<unknown> = Promise.resolve();
   return {
     db,
     kind: 'pglite',
+    roundTrips,
     location: dir,
     async ping() {
       await db.execute(sql`select 1`);
@@ -126,11 +144,13 @@ async function openPglite(dataDir: string, owner: AcquireOptions): Promise<Datab
 /** An in-memory PGlite database, for tests and `mosaic config check`. */
 export async function openMemoryDatabase(): Promise<Database> {
   const client = await PGlite.create();
+  const roundTrips = countPgliteCalls(client);
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   return {
     db,
     kind: 'pglite',
     location: 'memory',
+    roundTrips,
     async ping() {
       await db.execute(sql`select 1`);
     },
@@ -141,6 +161,37 @@ export async function openMemoryDatabase(): Promise<Database> {
       return fn();
     },
   };
+}
+
+type Queryable = Pick<PGlite, 'query' | 'exec'>;
+
+/**
+ * Counts PGlite's calls the way pg's are counted: each query or exec is one
+ * statement, a transaction adds its BEGIN and COMMIT.
+ */
+function countPgliteCalls(client: PGlite): () => number {
+  let calls = 0;
+  const counted = <T extends Queryable>(target: T): T => {
+    const query = target.query.bind(target) as (...args: unknown[]) => unknown;
+    const exec = target.exec.bind(target) as (...args: unknown[]) => unknown;
+    const t = target as unknown as Record<'query' | 'exec', (...args: unknown[]) => unknown>;
+    t.query = (...args) => {
+      calls += 1;
+      return query(...args);
+    };
+    t.exec = (...args) => {
+      calls += 1;
+      return exec(...args);
+    };
+    return target;
+  };
+  counted(client);
+  const transaction = client.transaction.bind(client);
+  client.transaction = (callback) => {
+    calls += 2;
+    return transaction((tx) => callback(counted(tx)));
+  };
+  return () => calls;
 }
 
 /** Runs raw SQL and returns its rows; pg and PGlite both answer `{ rows }`. */

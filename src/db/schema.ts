@@ -62,6 +62,8 @@ export const teams = pgTable('teams', {
   id: uuid('id').primaryKey().defaultRandom(),
   slug: text('slug').notNull().unique(),
   name: text('name').notNull(),
+  /** USD per calendar month (UTC) that conversations shared with the team may draw on; null: no team budget. */
+  monthlyBudgetUsd: numeric('monthly_budget_usd', { precision: 12, scale: 2, mode: 'number' }),
   createdAt: created(),
 });
 
@@ -73,7 +75,7 @@ export const teamMembers = pgTable(
     role: text('role', { enum: ['owner', 'member'] }).notNull().default('member'),
     joinedAt: ts('joined_at').notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.teamId, t.userId] })],
+  (t) => [primaryKey({ columns: [t.teamId, t.userId] }), index('team_members_user_idx').on(t.userId)],
 );
 
 export const agentConfigs = pgTable(
@@ -92,6 +94,8 @@ export const agentConfigs = pgTable(
     skills: jsonb('skills').$type<string[]>().notNull().default([]),
     capabilities: jsonb('capabilities').$type<{ domains?: string[]; preferredModels?: string[]; taskTypes?: string[] }>().notNull().default({}),
     avatarUrl: text('avatar_url'),
+    /** Ids of the agents this one may hand work to (delegate, ask_agent); empty: none. */
+    delegatesTo: jsonb('delegates_to').$type<string[]>().notNull().default([]),
     createdAt: created(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
@@ -121,7 +125,7 @@ export const conversations = pgTable(
     /** Why the last attempt to erase a deleted conversation's channel side failed (retried by the retention purge). */
     eraseError: text('erase_error'),
   },
-  (t) => [index('conversations_owner_idx').on(t.ownerId, t.updatedAt), index('conversations_deleted_idx').on(t.deletedAt).where(sql`${t.deletedAt} is not null`)],
+  (t) => [index('conversations_owner_idx').on(t.ownerId, t.updatedAt), index('conversations_team_idx').on(t.teamId), index('conversations_deleted_idx').on(t.deletedAt).where(sql`${t.deletedAt} is not null`)],
 );
 
 export const messages = pgTable(
@@ -168,6 +172,9 @@ export const messages = pgTable(
     index('messages_conversation_idx').on(t.conversationId, t.seq),
     uniqueIndex('messages_owner_channel_external_uq').on(t.ownerId, t.channel, t.externalId),
     index('messages_search_idx').using('gin', t.searchVector),
+    // Reply recovery's lookups (migration 0010).
+    index('messages_user_created_idx').on(t.createdAt).where(sql`${t.role} = 'user'`),
+    index('messages_reply_to_idx').on(t.replyToId),
     index('messages_conversation_created_idx').on(t.conversationId, t.createdAt),
   ],
 );
@@ -296,9 +303,40 @@ export const usageRecords = pgTable(
     cacheReadTokens: integer('cache_read_tokens').notNull().default(0),
     cacheWriteTokens: integer('cache_write_tokens').notNull().default(0),
     costUsd: doublePrecision('cost_usd').notNull().default(0),
+    /** The team whose budget the call drew on (the conversation was shared with it); it still counts to `userId` too. */
+    teamId: uuid('team_id').references(() => teams.id, { onDelete: 'set null' }),
     createdAt: created(),
   },
-  (t) => [index('usage_records_user_idx').on(t.userId, t.createdAt), index('usage_records_agent_idx').on(t.agentId, t.createdAt)],
+  (t) => [index('usage_records_user_idx').on(t.userId, t.createdAt), index('usage_records_agent_idx').on(t.agentId, t.createdAt), index('usage_records_team_idx').on(t.teamId, t.createdAt)],
+);
+
+/** One agent handing a task or a question to another within a person's conversation (migration 0008). */
+export const agentDelegations = pgTable(
+  'agent_delegations',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    conversationId: uuid('conversation_id').notNull().references(() => conversations.id, { onDelete: 'cascade' }),
+    /** Every delegation made while answering one message shares the exchange (the reply's id). */
+    exchangeId: uuid('exchange_id').notNull(),
+    fromAgentId: uuid('from_agent_id'),
+    toAgentId: uuid('to_agent_id'),
+    kind: text('kind', { enum: ['delegate', 'ask'] }).notNull(),
+    depth: integer('depth').notNull(),
+    task: text('task').notNull(),
+    status: text('status', { enum: ['running', 'completed', 'refused', 'queued', 'failed', 'expired', 'stopped'] }).notNull(),
+    result: text('result'),
+    notice: text('notice'),
+    provider: text('provider'),
+    model: text('model'),
+    inputTokens: integer('input_tokens').notNull().default(0),
+    outputTokens: integer('output_tokens').notNull().default(0),
+    costUsd: doublePrecision('cost_usd').notNull().default(0),
+    routing: jsonb('routing').$type<Record<string, unknown>>(),
+    createdAt: created(),
+    completedAt: ts('completed_at'),
+  },
+  (t) => [index('agent_delegations_conversation_idx').on(t.conversationId, t.createdAt), index('agent_delegations_exchange_idx').on(t.exchangeId)],
 );
 
 export const agentLogs = pgTable(
@@ -346,11 +384,25 @@ export const conversationMatrixRooms = pgTable('conversation_matrix_rooms', {
   erasedAt: ts('erased_at'),
 });
 
+/** A team's Space on Matrix. Not a reference to teams: it outlives a deleted team until the channel has closed it. */
 export const teamSpaces = pgTable('team_spaces', {
-  teamId: uuid('team_id').primaryKey().references(() => teams.id, { onDelete: 'cascade' }),
+  teamId: uuid('team_id').primaryKey(),
   spaceRoomId: text('space_room_id').notNull().unique(),
   createdAt: created(),
 });
+
+/** People a shared room invited because of its team (an unshare removes them, and only them). */
+export const sharedRoomInvites = pgTable(
+  'shared_room_invites',
+  {
+    roomId: text('room_id').notNull(),
+    matrixUserId: text('matrix_user_id').notNull(),
+    /** Not a reference to teams: a deleted team's share is undone after its row is gone. */
+    teamId: uuid('team_id').notNull(),
+    createdAt: created(),
+  },
+  (t) => [primaryKey({ name: 'shared_room_invites_pk', columns: [t.roomId, t.matrixUserId] })],
+);
 
 export const personalSpaces = pgTable('personal_spaces', {
   userId: uuid('user_id').primaryKey().references(() => users.id, { onDelete: 'cascade' }),

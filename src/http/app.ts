@@ -18,6 +18,7 @@ import { referenceRoutes } from './reference-routes.ts';
 import type { Readiness } from './readiness.ts';
 import { checkBody, checkRequestLine, errorBody, errorHandler, noStore, requireJsonBody } from './edge.ts';
 import { allowedMethods } from './route-table.ts';
+import type { DependencyGate } from './dependency-gate.ts';
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -38,6 +39,8 @@ export interface HttpAppOptions {
   pages?: Array<{ path: string; router: Router }>;
   /** The web client's build (index.html and its assets), served at / when given; its pages' paths answer index.html. */
   staticDir?: string;
+  /** While the database or Valkey is out, /api answers 503 with Retry-After at once (src/http/dependency-gate.ts). */
+  dependencies?: DependencyGate;
 }
 
 export function createHttpApp(options: HttpAppOptions): Express {
@@ -63,6 +66,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
     } });
   const api = express.Router();
   api.use(noStore);
+  if (options.dependencies) api.use(options.dependencies.middleware());
   api.use(limiter);
   api.use(requireJsonBody);
   api.use(express.json({ limit: options.bodyLimit }));
@@ -83,6 +87,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
     }
     next(new MosaicError('not_found', `no route for ${req.method} ${req.path.slice(0, 200)}`, { httpStatus: 404 }));
   });
-  app.use(errorHandler(options.logger));
+  const gate = options.dependencies;
+  app.use(errorHandler(options.logger, gate ? (dependency, err) => gate.failed(dependency, err) : undefined));
   return app;
 }

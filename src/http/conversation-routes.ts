@@ -54,7 +54,7 @@ export function conversationRoutes(service: ConversationServices, options: { wai
         responses: { 200: { description: 'One page of conversations and the total.' } },
         handle: async ({ actor, query }) => {
           const { items, total } = await conversations.list(actor, { limit: query.limit, offset: query.offset, ...(query.archived ? { archived: query.archived === 'true' } : {}) });
-          return ok({ items: items.map(toConversation), total, limit: query.limit, offset: query.offset });
+          return ok({ items: items.map((c) => toConversation(c, actor)), total, limit: query.limit, offset: query.offset });
         },
       }),
       defineRoute({
@@ -75,7 +75,7 @@ export function conversationRoutes(service: ConversationServices, options: { wai
         responses: { 200: { description: 'The conversation.' } },
         handle: async ({ actor, params }) => {
           const conv = await conversations.get(actor, params.id);
-          return ok({ ...toConversation(conv), summary: conv.summary, lastRouting: conv.lastRouting, ...(retention ? { retention: await retention.forOwner(actor, params.id) } : {}) });
+          return ok({ ...toConversation(conv, actor), summary: conv.summary, lastRouting: conv.lastRouting, ...(retention ? { retention: await retention.forOwner(actor, params.id) } : {}) });
         },
       }),
       defineRoute({
@@ -161,7 +161,7 @@ export function conversationRoutes(service: ConversationServices, options: { wai
           if (query.wait === 'true') {
             const { inbound, reply } = await service.inbound.receiveAndWait(actor, params.id, msg, API_CHANNEL, options.waitTimeoutMs ?? 120_000);
             const { scheduled: _scheduled, ...result } = intakeResult(inbound);
-            return { status: reply ? 200 : 202, body: { ...result, reply: reply ? toView(reply) : null, routing: reply?.routing ?? null } };
+            return { status: reply ? 200 : 202, body: { ...result, reply, routing: reply?.routing ?? null } };
           }
           return accepted(intakeResult(await service.inbound.receive(actor, params.id, msg, API_CHANNEL)));
         },
@@ -182,6 +182,11 @@ const agentBody = z
     skills: z.array(z.string().max(100)).max(50).optional(),
     capabilities: z.object({ domains: z.array(z.string()).optional(), preferredModels: z.array(z.string()).optional(), taskTypes: z.array(z.string()).optional() }).strict().optional(),
     avatarUrl: z.string().max(2000).nullable().optional(),
+    delegatesTo: z
+      .array(z.string().min(1).max(100))
+      .max(20)
+      .optional()
+      .describe('Agents (names or ids) this agent may hand tasks to with its `delegate` and `ask_agent` tools; stored as ids. A system agent may only name system agents. See docs/agents.md.'),
     /** Admins only: a system agent visible to everyone. */
     system: z.boolean().optional(),
   })

@@ -38,7 +38,7 @@ export function createDomainMetrics(registry: Registry, labels: LabelPolicy, onC
   const providerRetries = new Counter({ name: 'mosaic_provider_retries_total', help: 'Provider requests retried after a transient error, by provider and error kind', labelNames: ['provider', 'kind'], registers });
   const tokens = new Counter({
     name: 'mosaic_tokens_total',
-    help: 'Tokens billed by providers, by provider, model, purpose (reply or summary) and type (input, output, cache_read, cache_write)',
+    help: 'Tokens billed by providers, by provider, model, purpose (reply, summary or delegation) and type (input, output, cache_read, cache_write)',
     labelNames: ['provider', 'model', 'purpose', 'type'],
     registers,
   });

@@ -9,7 +9,8 @@ import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logging.ts';
-import { databaseFailure, isMosaicError, MosaicError } from '../errors.ts';
+import { databaseFailure, isMosaicError, MosaicError, outageOf } from '../errors.ts';
+import { dependencyUnavailable, RETRY_AFTER_SECONDS, type DependencyName } from './dependency-gate.ts';
 import { routeLabel } from './metrics.ts';
 import { API_LIMITS, inspectJson, textProblem, type IntakeProblem } from '../protocol/json-intake.ts';
 
@@ -97,7 +98,13 @@ const PARSER_ERRORS: Record<string, { status: number; code: string; message: (er
   'request.size.invalid': { status: 400, code: 'bad_request', message: () => 'the body is not as long as Content-Length says' },
 };
 
-export function errorHandler(logger: Logger): ErrorRequestHandler {
+/**
+ * The one error shape. An error that says the database or Valkey is out is
+ * a 503 with Retry-After, never a 500: it goes to `onOutage` (which logs it
+ * once per outage and makes the next requests fail fast), not to the log
+ * line by line — a failed statement's text would carry its values.
+ */
+export function errorHandler(logger: Logger, onOutage?: (dependency: DependencyName, err: unknown) => void): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (res.headersSent) {
       res.destroy();
@@ -106,10 +113,18 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     let status: number;
     let body: ReturnType<typeof errorBody>;
     const parser = typeof err?.type === 'string' ? PARSER_ERRORS[err.type] : undefined;
-    if (isMosaicError(err)) {
+    const outage = isMosaicError(err) ? null : outageOf(err);
+    if (outage) {
+      onOutage?.(outage, err);
+      if (!onOutage) logger.error({ event: `${outage}.unavailable`, method: req.method, route: routeLabel(req, res) }, `${outage} unavailable`);
+      const unavailable = dependencyUnavailable(outage);
+      status = 503;
+      body = errorBody(unavailable.code, unavailable.message, unavailable.details);
+    } else if (isMosaicError(err)) {
       status = err.httpStatus;
       body = errorBody(err.code, err.message, err.details);
-      if (status >= 500) logger.error({ err, method: req.method, route: routeLabel(req, res) }, 'request failed');
+      // A refusal while a dependency is out is expected, and logged once per outage by the gate.
+      if (status >= 500 && err.code !== 'service_unavailable') logger.error({ err, method: req.method, route: routeLabel(req, res) }, 'request failed');
     } else if (databaseFailure(err)?.code === UNIQUE_VIOLATION) {
       // Two requests raced past a route's own check: the database's unique index answers.
       status = 409;
@@ -126,6 +141,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         body = errorBody('internal', 'internal error; the server log has the details');
       }
     }
+    if (status === 503 && !res.get('Retry-After')) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
     if (status === 401) res.set('WWW-Authenticate', req.headers.authorization ? 'Bearer realm="mosaic", error="invalid_token"' : 'Bearer realm="mosaic"');
     res.status(status).json(body);
   };

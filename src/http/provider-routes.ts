@@ -123,7 +123,7 @@ export function providerRoutes(options: ProviderRoutesOptions): RouteGroup {
         path: '/health',
         summary: 'Health of each provider, as every replica sees it',
         description:
-          '`not_configured`: no usable system credential; `down`: its last probe or calls failed (cooling down while `usable` is false); `degraded`: failures below the threshold or slow; `healthy`. `/readyz` reports the same.',
+          '`not_configured`: no usable system credential; `unknown`: the record could not be read (Valkey unavailable) — routing still tries the provider; `down`: its last probe or calls failed (cooling down while `usable` is false); `degraded`: failures below the threshold or slow; `healthy`. `/readyz` reports the same.',
         auth: 'user',
         responses: { 200: { description: 'One record per enabled provider (with `ownKey`: how your own key has fared, when it failed lately).' } },
         handle: async ({ actor }) => {

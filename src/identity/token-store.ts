@@ -7,6 +7,9 @@ import type { Actor } from './actor.ts';
 import { generateToken, hashToken, tokenDisplayPrefix } from './tokens.ts';
 import { actorOf } from './user-store.ts';
 
+/** How fresh a token's `lastUsedAt` is kept. */
+export const LAST_USED_RESOLUTION_MS = 60_000;
+
 export interface TokenInfo {
   id: string;
   name: string;
@@ -61,7 +64,12 @@ export class TokenStore {
     if (row.token.revokedAt || row.user.disabledAt) return null;
     if (row.token.expiresAt && row.token.expiresAt.getTime() <= Date.now()) return null;
     // Best effort: a failed bookkeeping write must not refuse a valid token.
-    void this.db.update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, row.token.id)).catch(() => undefined);
+    // At most once a minute per token: a write on every request would be a
+    // statement on every chat turn for a figure shown to the minute.
+    const last = row.token.lastUsedAt?.getTime() ?? 0;
+    if (Date.now() - last >= LAST_USED_RESOLUTION_MS) {
+      void this.db.update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, row.token.id)).catch(() => undefined);
+    }
     return { actor: actorOf(row.user), tokenId: row.token.id };
   }
 

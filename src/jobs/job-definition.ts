@@ -29,7 +29,17 @@ export interface JobDefinition<P = unknown> {
   backoff?: Partial<BackoffPolicy>;
   /** Jobs of this queue one process runs at once (the highest of the queue's definitions wins). */
   concurrency?: number;
+  /**
+   * Which lifecycle lines go to agent_logs. 'all' (the default): started,
+   * completed, retried, failed, stalled. 'problems': a job run on every chat
+   * turn would add two inserts to each; only retries, failures, stalls and
+   * runs slower than `SLOW_JOB_MS` are written (the metrics count the rest).
+   */
+  lifecycleLog?: 'all' | 'problems';
 }
+
+/** A run this long is worth a line even for a job that logs only its problems. */
+export const SLOW_JOB_MS = 30_000;
 
 export interface JobContext {
   queue: string;

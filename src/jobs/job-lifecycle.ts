@@ -8,6 +8,7 @@ import type { Job, Worker } from 'bullmq';
 import type { Logger } from '../logging.ts';
 import { errorMessage } from '../errors.ts';
 import type { AgentLogEntry } from '../logs/agent-log-store.ts';
+import { SLOW_JOB_MS } from './job-definition.ts';
 
 export interface AgentLogSink {
   append(entry: AgentLogEntry): Promise<void>;
@@ -23,13 +24,17 @@ export class JobLifecycleLog {
     private readonly logger: Logger,
   ) {}
 
-  attach(worker: Worker, queue: string): void {
+  /** `onlyProblems(jobName)`: true for jobs whose definition logs only retries, failures, stalls and slow runs. */
+  attach(worker: Worker, queue: string, onlyProblems: (jobName: string) => boolean = () => false): void {
     worker.on('active', (job) => {
+      if (onlyProblems(job.name)) return;
       this.write(queue, job, 'started', 'info', { attempt: job.attemptsMade + 1, data: { runs: job.attemptsStarted } });
     });
     worker.on('completed', (job) => {
+      const durationMs = job.finishedOn && job.processedOn ? job.finishedOn - job.processedOn : null;
+      if (onlyProblems(job.name) && (durationMs === null || durationMs < SLOW_JOB_MS)) return;
       // moveToCompleted and moveToFailed have already counted this attempt.
-      this.write(queue, job, 'completed', 'info', { attempt: job.attemptsMade, durationMs: job.finishedOn && job.processedOn ? job.finishedOn - job.processedOn : null });
+      this.write(queue, job, 'completed', 'info', { attempt: job.attemptsMade, durationMs });
     });
     worker.on('failed', (job, err) => {
       if (!job) return;

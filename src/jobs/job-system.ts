@@ -35,6 +35,8 @@ export interface JobSystemOptions {
   handlers?: InjectedJobHandlers;
   jobs?: JobRegistration[];
   metrics?: MetricsPort;
+  /** Told each worker's id (src/valkey/liveness.ts). */
+  onWorker?: (workerId: string) => Promise<void>;
 }
 
 export interface JobSystem {
@@ -75,6 +77,7 @@ export function createJobSystem(options: JobSystemOptions): JobSystem {
     timezone: config.jobs.timezone,
     tuning: { lockDurationMs: config.jobs.lockDurationMs, stalledIntervalMs: config.jobs.stalledIntervalMs, shutdownTimeoutMs: config.jobs.shutdownTimeoutMs },
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.onWorker ? { onWorker: options.onWorker } : {}),
   });
   service.handle(BUILTIN_JOBS.logTiers.name, logTiersHandler(logs, config));
   service.handle(BUILTIN_JOBS.sessionGc.name, sessionGcHandler(options.db, options.valkey, config));

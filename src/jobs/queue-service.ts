@@ -34,6 +34,8 @@ export interface JobQueueServiceOptions {
   timezone: string;
   /** Where each worker's waits and runs are recorded. */
   metrics?: MetricsPort;
+  /** Told each worker's id (its jobs' lock tokens start with it), so others can tell when this process died. */
+  onWorker?: (workerId: string) => Promise<void>;
 }
 
 export type ScheduleOutcome = 'created' | 'replaced' | 'unchanged' | 'removed' | 'not-scheduled';
@@ -152,9 +154,10 @@ export class JobQueueService {
         settings: { backoffStrategy: (failures: number, type?: string, _err?: Error, job?: MinimalJob) => this.backoff(failures, type, job) },
       });
       worker.on('error', (err) => this.logger.error({ err, event: 'jobs.worker_error', queue }, `job worker for ${queue} hit an error: ${errorMessage(err)}`));
-      this.lifecycle.attach(worker, queue);
+      this.lifecycle.attach(worker, queue, (name) => this.registry.definition(name)?.lifecycleLog === 'problems');
       if (this.options.metrics) recordJobMetrics(worker, queue, this.options.metrics);
       this.workers.push({ queue, worker });
+      await this.options.onWorker?.(worker.id);
     }
     await Promise.all(this.workers.map((w) => w.worker.waitUntilReady()));
   }

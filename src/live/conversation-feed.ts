@@ -186,10 +186,20 @@ export class ConversationFeed implements FeedTarget {
       case 'conversation:updated':
         this.o.sink.send(frame);
         if (event.change === 'deleted') this.end('the conversation was deleted');
+        // Sharing changes who may read it: a person who no longer may stops hearing of it.
+        else if (event.change === 'shared' || event.change === 'unshared') this.recheckAccess();
         return;
       default:
         this.o.sink.send(frame);
     }
+  }
+
+  private recheckAccess(): void {
+    const { store, actor, conversationId } = this.o;
+    void store.get(actor, conversationId).catch((err: unknown) => {
+      if (isMosaicError(err) && err.httpStatus === 404) this.end('the conversation is no longer shared with you');
+      else this.o.logger.warn({ event: 'live.access_check_failed', conversationId, err: errorMessage(err) }, 'could not re-check who may read a conversation');
+    });
   }
 
   /** Sends stored messages newer than the last one sent, at the connection's pace; returns the answers they finish. */

@@ -136,8 +136,8 @@ export function messageFrame(m: StoredMessageView): EncodedFrame {
 
 /** An answer's start; `so far` is what a surface opening mid-answer has missed of it. */
 export function answerStartedFrame(e: AnswerStartedEvent, soFar: Pick<LiveAnswer, 'seq' | 'text' | 'thinking'> = { seq: e.seq, text: '', thinking: '' }): EncodedFrame {
-  const { type, conversationId, replyId, replyTo, agentId, provider, model, routing } = e;
-  return encodeFrame({ type, conversationId, replyId, replyTo, agentId, provider, model, routing, seq: soFar.seq, text: soFar.text, thinking: soFar.thinking });
+  const { type, conversationId, replyId, replyTo, agentId, provider, model, routing, retry } = e;
+  return encodeFrame({ type, conversationId, replyId, replyTo, agentId, provider, model, routing, seq: soFar.seq, text: soFar.text, thinking: soFar.thinking, ...(retry ? { retry } : {}) });
 }
 
 /** The frame of a bus event for live surfaces; null for events that stay inside Mosaic. */

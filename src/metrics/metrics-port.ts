@@ -12,7 +12,7 @@ import type { ProviderName, Usage } from '../providers/types.ts';
 export interface ModelCallRecord {
   provider: ProviderName;
   model: string;
-  purpose: 'reply' | 'summary';
+  purpose: 'reply' | 'summary' | 'delegation';
   usage: Usage;
   costUsd: number;
 }

@@ -28,6 +28,11 @@
  * - A provider without a usable system credential is `not_configured` and
  *   never usable in these records (/api/providers/health, /readyz); routing
  *   asks `isUsable`, the tracker's own view, and checks users' keys itself.
+ * - A record that cannot be read (Valkey down or slower than `readTimeoutMs`)
+ *   is `unknown`, and usable: an outage of the health store says nothing
+ *   about the provider, so routing tries it and the call itself tells.
+ *   Refusing a message because health could not be read would be a false
+ *   "no model can take this message".
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging.ts';
@@ -37,13 +42,14 @@ import type { ProviderRegistry } from './registry.ts';
 import type { ChatOutcome } from './stream-guard.ts';
 import type { ProviderErrorKind } from './errors.ts';
 import { PROVIDER_NAMES, type HealthResult, type ProviderName } from './types.ts';
+import { OutageLog, within } from '../outage-log.ts';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'down';
 
 export interface ProviderHealthRecord {
   provider: ProviderName;
-  /** `not_configured`: no usable system credential, whatever was recorded before. */
-  status: HealthStatus | 'not_configured';
+  /** `not_configured`: no usable system credential, whatever was recorded before; `unknown`: the record could not be read. */
+  status: HealthStatus | 'not_configured' | 'unknown';
   /** Whether Mosaic can use it with its own credential now: configured, and not a down provider cooling down. */
   usable: boolean;
   /** Whether the system has a credential for it (Ollama needs none). */
@@ -83,6 +89,8 @@ export interface ProviderHealthOptions {
   slowMs?: number;
   registry?: ProviderRegistry | undefined;
   logger?: Logger;
+  /** A read slower than this counts as unreadable (`unknown`), so routing never waits on a Valkey outage. */
+  readTimeoutMs?: number;
 }
 
 /** Outcomes that say something about the provider (not about the request or the user's own key). */
@@ -141,11 +149,27 @@ const iso = (ms: string | undefined): string | null => (ms && Number(ms) > 0 ? n
 export class ProviderHealth {
   private readonly clock: () => number;
   private readonly slowMs: number;
+  private readonly readTimeoutMs: number;
+  private readonly outage: OutageLog | null;
 
   constructor(private readonly options: ProviderHealthOptions) {
     if (options.cooldownSeconds.length === 0) throw new Error('health.cooldownSeconds needs at least one step');
     this.clock = options.clock ?? Date.now;
     this.slowMs = options.slowMs ?? 10_000;
+    this.readTimeoutMs = options.readTimeoutMs ?? 1000;
+    this.outage = options.logger ? new OutageLog(options.logger, { what: 'provider health (Valkey)', event: 'health' }) : null;
+  }
+
+  /** A Valkey read, bounded; null when it failed or took too long (the caller says `unknown`). */
+  private async read<T>(op: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
+    try {
+      const value = await within(op(), this.readTimeoutMs, () => new Error(`no answer from Valkey within ${this.readTimeoutMs} ms`));
+      this.outage?.succeeded();
+      return { ok: true, value };
+    } catch (err) {
+      this.outage?.failed(err);
+      return { ok: false, error: err instanceof Error ? err.message : String(err) };
+    }
   }
 
   private key(provider: ProviderName): string {
@@ -214,7 +238,8 @@ export class ProviderHealth {
         await this.recordFailure(outcome.provider, `${outcome.error.kind}: ${outcome.error.message}`);
       }
     } catch (err) {
-      this.options.logger?.warn({ err, provider: outcome.provider }, 'could not record provider health');
+      // Valkey being out is one outage, not one line per model call.
+      if (this.outage) this.outage.failed(err, { provider: outcome.provider });
     }
   }
 
@@ -227,10 +252,11 @@ export class ProviderHealth {
     return this.recordAt(provider, this.key(provider), true);
   }
 
-  /** The user's own-key record of a provider, or null when their key never failed (or the record expired). */
+  /** The user's own-key record of a provider, or null when their key never failed, the record expired, or it cannot be read now. */
   async ownKey(provider: ProviderName, userId: string): Promise<ProviderHealthRecord | null> {
     const key = this.userKey(provider, userId);
-    return (await this.options.redis.exists(key)) ? this.recordAt(provider, key, false) : null;
+    const found = await this.read(() => this.options.redis.exists(key));
+    return found.ok && found.value ? this.recordAt(provider, key, false) : null;
   }
 
   /** Usable for this user: the shared record, and — when their own key has failed — their own record too. */
@@ -241,22 +267,23 @@ export class ProviderHealth {
 
   /** `shared`: the system's record, which says `not_configured` without a system credential; a user's own-key record does not. */
   private async recordAt(provider: ProviderName, key: string, shared: boolean): Promise<ProviderHealthRecord> {
-    const h = await this.options.redis.hgetall(key);
+    const read = await this.read(() => this.options.redis.hgetall(key));
+    const h: Record<string, string> = read.ok ? read.value : {};
     const status = (h.status as HealthStatus | undefined) ?? 'healthy';
     const cooldownUntil = Number(h.cooldownUntil ?? 0);
-    const coolingDown = status === 'down' && this.clock() < cooldownUntil;
+    const coolingDown = read.ok && status === 'down' && this.clock() < cooldownUntil;
     // Without a registry (a bare tracker) nothing says the credential is missing.
     const adapter = this.options.registry?.get(provider);
     const hasSystemCredential = this.options.registry ? Boolean(adapter?.hasSystemCredential()) : true;
     const configured = hasSystemCredential || !shared;
     return {
       provider,
-      status: configured ? status : 'not_configured',
+      status: !configured ? 'not_configured' : read.ok ? status : 'unknown',
       usable: configured && !coolingDown,
       hasSystemCredential,
       coolingDown,
       latencyMs: h.latencyMs !== undefined ? Number(h.latencyMs) : null,
-      lastError: h.lastError ?? null,
+      lastError: read.ok ? (h.lastError ?? null) : `health record could not be read: ${read.error}`,
       lastErrorAt: iso(h.lastErrorAt),
       since: iso(h.since),
       lastCheckedAt: iso(h.lastCheckedAt),

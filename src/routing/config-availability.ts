@@ -28,5 +28,6 @@ export function configAvailability(config: Pick<MosaicConfig, 'providers'>, opti
       return userId !== null && options.userHasKey ? await options.userHasKey(userId, p) : false;
     },
     isLocal: (p) => p === 'ollama',
+    isEnabled: (p) => config.providers[p].enabled,
   };
 }

@@ -147,6 +147,8 @@ export class Router {
       if (seen.has(key)) continue;
       seen.add(key);
       let why = input.avoid?.find((a) => a.provider === c.provider && a.model === c.model)?.why ?? staticUnfitness(c, localOnly, budget, budgetLine, availability, directory, classification.capabilities, (this.options.clock ?? Date.now)());
+      // A provider that is switched off is not "down": the notice says which is true.
+      if (why === null && availability.isEnabled && !availability.isEnabled(c.provider)) why = `${c.provider} is not enabled on this server`;
       if (why === null) {
         const up = isHealthy(c.provider);
         if (!(up instanceof Promise ? await up : up)) why = `${c.provider} is down`;

@@ -8,12 +8,13 @@ import type { MosaicConfig } from '../config/schema.ts';
 import type { Db } from '../db/client.ts';
 import { MosaicError } from '../errors.ts';
 import { SessionStore } from '../conversations/session-store.ts';
-import { actorOf, UserStore } from '../identity/user-store.ts';
+import { UserStore } from '../identity/user-store.ts';
 import { budgetStatus, monthStart, type BudgetStatus } from './budget.ts';
 import type { ClassificationCache } from './classification-cache.ts';
 import { ClassifierService, type ModelClassify } from './classifier-service.ts';
 import { RuleCompiler } from './rule-matcher.ts';
 import { RuleStore } from './rule-store.ts';
+import { RuleCache } from './rule-cache.ts';
 import { Router } from './router.ts';
 import type { ModelDirectory, ProviderAvailability, RoutingInput, RoutingRefusal, RoutingResult } from './types.ts';
 import type { RoutingRule } from './rule-schema.ts';
@@ -25,24 +26,41 @@ export interface UserPolicy {
   budget: BudgetStatus | null;
 }
 
-/** One lookup per decision: the user's data policy and budget standing. */
-export type UserPolicyLookup = (userId: string) => Promise<UserPolicy>;
+/** A user's settings routing reads, when the caller has already read them (the answering path). */
+export interface KnownUser {
+  id: string;
+  localOnly: boolean;
+  monthlyBudgetUsd: number | null;
+}
+
+/** One lookup per decision: the user's data policy and budget standing (`known`: the user's row, already read). */
+export type UserPolicyLookup = (userId: string, known?: KnownUser) => Promise<UserPolicy>;
 
 const NO_POLICY: UserPolicy = { localOnly: false, budget: null };
 
 export class RoutingService {
   private readonly compiler = new RuleCompiler();
+  /** The rules per user, read once and kept until a rule changes (here or, told over Valkey, on another replica). */
+  private readonly cache: RuleCache;
 
   constructor(
     readonly rules: RuleStore,
     readonly router: Router,
     private readonly userPolicy?: UserPolicyLookup,
     private readonly metrics?: Pick<MetricsPort, 'routingDecision'>,
-  ) {}
+  ) {
+    this.cache = new RuleCache((userId) => rules.rulesFor(userId));
+    rules.onChange(() => this.cache.invalidate());
+  }
+
+  /** Drops the cached rules (another replica changed one). */
+  invalidateRules(): void {
+    this.cache.invalidate();
+  }
 
   /** `record`: a decision for a message, counted in the metrics (a dry run such as explain is not). */
-  async route(input: RoutingInput, options: { record?: boolean } = {}): Promise<RoutingResult> {
-    const [sets, policy] = await Promise.all([this.rules.rulesFor(input.userId), this.policyOf(input.userId)]);
+  async route(input: RoutingInput, options: { record?: boolean; user?: KnownUser } = {}): Promise<RoutingResult> {
+    const [sets, policy] = await Promise.all([this.cache.rulesFor(input.userId), this.policyOf(input.userId, options.user)]);
     // A user marked local-only stays local whatever the conversation says; the budget is always the ledger's, never the caller's.
     const result = await this.router.decide({ ...input, localOnly: input.localOnly === true || policy.localOnly, budget: policy.budget }, this.compiler.compileSet(sets));
     if (options.record) this.metrics?.routingDecision({ outcome: result.outcome === 'routed' ? 'routed' : result.code, skipped: result.fallbacksTried.length, by: decidedBy(result, input, sets.userRules) });
@@ -54,8 +72,8 @@ export class RoutingService {
     return (await this.policyOf(userId)).budget;
   }
 
-  private policyOf(userId: string | null): Promise<UserPolicy> {
-    return userId && this.userPolicy ? this.userPolicy(userId) : Promise.resolve(NO_POLICY);
+  private policyOf(userId: string | null, known?: KnownUser): Promise<UserPolicy> {
+    return userId && this.userPolicy ? this.userPolicy(userId, known?.id === userId ? known : undefined) : Promise.resolve(NO_POLICY);
   }
 }
 
@@ -92,15 +110,16 @@ export function createRoutingService(options: CreateRoutingServiceOptions): Rout
   const sessions = new SessionStore(options.db);
   const { defaultMonthlyUsd, economyAt } = options.routing.budgets;
   const clock = options.clock ?? Date.now;
-  const userPolicy: UserPolicyLookup = async (userId) => {
-    const row = await users.findById(userId);
+  const userPolicy: UserPolicyLookup = async (userId, known) => {
+    const row = known ?? (await users.findById(userId));
     if (!row) return NO_POLICY;
     const own = row.monthlyBudgetUsd;
     const monthlyUsd = own ?? defaultMonthlyUsd;
     // Users without a budget (most) cost no ledger query.
     if (monthlyUsd === undefined) return { localOnly: row.localOnly, budget: null };
     const now = clock();
-    const spent = await sessions.userUsage(actorOf(row), monthStart(now));
+    // The ledger reads by user id only; this is a system read on the user's behalf.
+    const spent = await sessions.userUsage({ userId: row.id, role: 'member', username: '' }, monthStart(now));
     return { localOnly: row.localOnly, budget: budgetStatus({ monthlyUsd, source: own !== null ? 'user' : 'default', spentUsd: spent.costUsd, economyAt, now }) };
   };
   return new RoutingService(new RuleStore(options.db), router, userPolicy, options.metrics);

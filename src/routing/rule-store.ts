@@ -46,7 +46,19 @@ function toRule(row: Row): { rule: RoutingRule; invalid?: string } {
 const PRIORITY_STEP = 10;
 
 export class RuleStore {
+  private readonly listeners = new Set<() => void>();
+
   constructor(private readonly db: Db) {}
+
+  /** Called after every change of a rule or of a user's disabled rules (caches drop what they hold). */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) listener();
+  }
 
   /** What the router needs for one user: their enabled rules, and the system rules they have not disabled. */
   async rulesFor(userId: string | null): Promise<{ userRules: RoutingRule[]; systemRules: RoutingRule[] }> {
@@ -101,6 +113,7 @@ export class RuleStore {
       .insert(routingRules)
       .values({ ownerId, name: body.name, description: body.description, priority, enabled: body.enabled, conditions: body.conditions, action: body.action, fallbacks: body.fallbacks })
       .returning();
+    this.changed();
     return toRule(row!).rule;
   }
 
@@ -113,12 +126,14 @@ export class RuleStore {
       .set({ ...body, updatedAt: new Date() })
       .where(eq(routingRules.id, row.id))
       .returning();
+    this.changed();
     return toRule(updated!).rule;
   }
 
   async remove(actor: Actor, id: string): Promise<void> {
     const row = await this.writableRow(actor, id);
     await this.db.delete(routingRules).where(eq(routingRules.id, row.id));
+    this.changed();
   }
 
   /** Gives the listed rules priorities 10, 20, … in the order given; the list must name every rule of the scope. */
@@ -144,6 +159,7 @@ export class RuleStore {
         await tx.update(routingRules).set({ priority: (i + 1) * PRIORITY_STEP, updatedAt: now }).where(eq(routingRules.id, id));
       }
     });
+    this.changed();
     const after = await this.db.select().from(routingRules).where(inArray(routingRules.id, body.ids)).orderBy(asc(routingRules.priority));
     return after.map((r) => toRule(r).rule);
   }
@@ -154,6 +170,7 @@ export class RuleStore {
     if (row.ownerId !== null) throw badRequest('only system rules are disabled per user; to switch off your own rule, update it with {"enabled": false}');
     if (disabled) await this.db.insert(userDisabledRules).values({ userId: actor.userId, ruleId }).onConflictDoNothing();
     else await this.db.delete(userDisabledRules).where(and(eq(userDisabledRules.userId, actor.userId), eq(userDisabledRules.ruleId, ruleId)));
+    this.changed();
   }
 
   /**

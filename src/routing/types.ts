@@ -143,4 +143,6 @@ export interface ProviderAvailability {
   /** A usable credential for this user: their own key or the system's (userId null: the system's only). */
   hasCredential(userId: string | null, provider: ProviderName): Promise<boolean> | boolean;
   isLocal(provider: ProviderName): boolean;
+  /** Whether the provider is enabled on this server at all; without it, a disabled provider reads as not healthy. */
+  isEnabled?(provider: ProviderName): boolean;
 }

@@ -29,6 +29,7 @@ import { WebSessionStore } from '../../src/identity/web-session-store.ts';
 import { LinkStateStore } from '../../src/identity/link-state-store.ts';
 import { connectValkey, type Redis } from '../../src/valkey/client.ts';
 import { conversationMatrixRooms } from '../../src/db/schema.ts';
+import { TeamStore } from '../../src/teams/team-store.ts';
 import { createPgDatabase, redisPrefix } from '../support/databases.ts';
 import { TEST_REDIS_URL } from '../support/global-setup.ts';
 
@@ -100,7 +101,22 @@ const coverage: Coverage = {
   'ConversationStore.nextUnanswered': { isolation: conversationIsolation },
   'ConversationStore.lastSeq': { isolation: conversationIsolation },
   'ConversationStore.search': { isolation: conversationIsolation },
+  'ConversationStore.share': { isolation: sharedConversationIsolation },
   'ConversationStore.markRedacted': { isolation: channelBookkeepingIsolation },
+  'TeamStore.create': { isolation: teamIsolation },
+  'TeamStore.list': { isolation: teamIsolation },
+  'TeamStore.get': { isolation: teamIsolation },
+  'TeamStore.members': { isolation: teamIsolation },
+  'TeamStore.update': { isolation: teamIsolation },
+  'TeamStore.remove': { isolation: teamIsolation },
+  'TeamStore.addMember': { isolation: teamIsolation },
+  'TeamStore.removeMember': { isolation: teamIsolation },
+  'TeamStore.managed': { notUserOwned: 'private helper scoped by the actor (owner or admin); exercised through update/remove/addMember' },
+  'TeamStore.ownerCount': { notUserOwned: "private: counts a team's owners for the last-owner guard; returns no rows" },
+  'TeamStore.membersOf': { notUserOwned: "channels' lookup of a team the caller already resolved (who to invite to its Space and rooms); names only" },
+  'TeamStore.describe': { notUserOwned: 'slugs and names of team ids a channel already holds (a shared room, a Space); no members, no content' },
+  'TeamStore.allIds': { notUserOwned: "the channel's repair pass over every team's Space; ids only" },
+  'TeamStore.sharedConversations': { notUserOwned: 'ids and owners of the conversations shared with a team, for inviting a new member; every read after acts as a member' },
   'ConversationStore.recordDelivery': { isolation: channelBookkeepingIsolation },
   'SessionStore.current': { isolation: sessionIsolation },
   'SessionStore.get': { isolation: sessionIsolation },
@@ -281,6 +297,125 @@ async function conversationIsolation({ database, alice, bob }: Ctx): Promise<voi
   expect((await store.getMessage(alice, message.id))?.content).toBe('zucchini secret');
   expect((await store.nextUnanswered(alice, conv.id))?.id).toBe(message.id);
   expect((await store.counts(alice, conv.id)).total).toBe(1);
+  await store.remove(alice, conv.id);
+}
+
+/** A team is seen by its members (and admins) only, and changed by its owners (and admins) only. */
+async function teamIsolation({ database, alice, bob }: Ctx): Promise<void> {
+  const teams = new TeamStore(database.db);
+  const admin: Actor = { userId: alice.userId, role: 'admin', username: 'alice' };
+  const notFound = { httpStatus: 404 };
+  const forbidden = { httpStatus: 403 };
+  const team = await teams.create(alice, { slug: `iso-${Date.now().toString(36)}`, name: 'Alice team' });
+  expect(team.myRole).toBe('owner');
+  // Bob is not in it: nothing about it reaches him.
+  expect((await teams.list(bob)).map((t) => t.id)).not.toContain(team.id);
+  expect((await teams.list(bob, { all: true })).map((t) => t.id)).not.toContain(team.id);
+  await expect(teams.get(bob, team.id)).rejects.toMatchObject(notFound);
+  await expect(teams.get(bob, team.slug)).rejects.toMatchObject(notFound);
+  await expect(teams.members(bob, team.id)).rejects.toMatchObject(notFound);
+  await expect(teams.update(bob, team.id, { name: 'stolen' })).rejects.toMatchObject(notFound);
+  await expect(teams.remove(bob, team.id)).rejects.toMatchObject(notFound);
+  await expect(teams.addMember(bob, team.id, bob.userId)).rejects.toMatchObject(notFound);
+  await expect(teams.removeMember(bob, team.id, alice.userId)).rejects.toMatchObject(notFound);
+  // Nor can he create a team in someone else's name.
+  await expect(teams.create(bob, { slug: `iso-b-${Date.now().toString(36)}`, ownerId: alice.userId })).rejects.toMatchObject(forbidden);
+  // A member sees it and may leave, but changes nothing else.
+  expect((await teams.addMember(alice, team.id, bob.userId)).added).toBe(true);
+  expect((await teams.get(bob, team.id)).myRole).toBe('member');
+  expect((await teams.members(bob, team.id)).map((m) => m.username).sort()).toEqual(['alice', 'bob']);
+  await expect(teams.update(bob, team.id, { name: 'stolen' })).rejects.toMatchObject(forbidden);
+  await expect(teams.remove(bob, team.id)).rejects.toMatchObject(forbidden);
+  await expect(teams.addMember(bob, team.id, bob.userId, 'owner')).rejects.toMatchObject(forbidden);
+  await expect(teams.removeMember(bob, team.id, alice.userId)).rejects.toMatchObject(forbidden);
+  expect((await teams.get(alice, team.id)).name).toBe('Alice team');
+  // The last owner stays.
+  await expect(teams.removeMember(alice, team.id, alice.userId)).rejects.toMatchObject({ httpStatus: 409 });
+  await expect(teams.addMember(alice, team.id, alice.userId, 'member')).rejects.toMatchObject({ httpStatus: 409 });
+  expect((await teams.removeMember(bob, team.id, bob.userId)).removed).toBe(true);
+  await expect(teams.get(bob, team.id)).rejects.toMatchObject(notFound);
+  // Admins see and manage every team.
+  const bobs = await teams.create(bob, { slug: `iso-c-${Date.now().toString(36)}` });
+  expect((await teams.list(admin, { all: true })).map((t) => t.id)).toContain(bobs.id);
+  expect((await teams.get(admin, bobs.id)).myRole).toBeNull();
+  expect((await teams.update(admin, bobs.id, { monthlyBudgetUsd: 5 })).monthlyBudgetUsd).toBe(5);
+  await teams.remove(admin, bobs.id);
+  await teams.remove(alice, team.id);
+  await expect(teams.get(alice, team.id)).rejects.toMatchObject(notFound);
+}
+
+/**
+ * A conversation shared with a team: its members read it (and only read
+ * it) while it is shared; before, after, and for anyone outside the team,
+ * it answers 404 exactly as an unshared one does.
+ */
+async function sharedConversationIsolation({ database, alice, bob }: Ctx): Promise<void> {
+  const store = new ConversationStore(database.db);
+  const teams = new TeamStore(database.db);
+  const accounts = new AccountService(database.db);
+  await accounts.createUser({ username: `dave-${Date.now().toString(36)}` });
+  const dave = actorOf((await accounts.users.findByUsername((await accounts.listUsers()).find((u) => u.username.startsWith('dave-'))!.username))!);
+  const team = await teams.create(alice, { slug: `share-${Date.now().toString(36)}` });
+  await teams.addMember(alice, team.id, bob.userId);
+  const conv = await store.create(alice, { title: 'Alice shares this' });
+  const { message } = await store.append(alice, conv.id, { role: 'user', senderId: alice.userId, senderType: 'user', content: 'rutabaga plans', channel: 'iso', externalId: `ext-share-${conv.id}` });
+  const notFound = { httpStatus: 404 };
+  const reads = async (who: Actor, can: boolean) => {
+    if (can) {
+      expect((await store.get(who, conv.id)).id).toBe(conv.id);
+      expect((await store.list(who, { limit: 100, offset: 0 })).items.map((c) => c.id)).toContain(conv.id);
+      expect((await store.listMessages(who, conv.id, { limit: 10 })).map((m) => m.id)).toEqual([message.id]);
+      expect((await store.allMessages(who, conv.id)).map((m) => m.id)).toEqual([message.id]);
+      expect((await store.getMessage(who, message.id))?.content).toBe('rutabaga plans');
+      expect((await store.search(who, 'rutabaga')).map((h) => h.messageId)).toEqual([message.id]);
+      expect(await store.lastSeq(who, conv.id)).toBe(message.seq);
+      expect((await store.counts(who, conv.id)).total).toBe(1);
+    } else {
+      await expect(store.get(who, conv.id)).rejects.toMatchObject(notFound);
+      expect((await store.list(who, { limit: 100, offset: 0 })).items.map((c) => c.id)).not.toContain(conv.id);
+      await expect(store.listMessages(who, conv.id, { limit: 10 })).rejects.toMatchObject(notFound);
+      await expect(store.allMessages(who, conv.id)).rejects.toMatchObject(notFound);
+      expect(await store.getMessage(who, message.id)).toBeNull();
+      expect(await store.search(who, 'rutabaga')).toEqual([]);
+      await expect(store.lastSeq(who, conv.id)).rejects.toMatchObject(notFound);
+      await expect(store.counts(who, conv.id)).rejects.toMatchObject(notFound);
+      await expect(store.nextUnanswered(who, conv.id)).rejects.toMatchObject(notFound);
+    }
+    // Reading is all a member may do: every change stays the owner's.
+    await expect(store.update(who, conv.id, { title: 'stolen' })).rejects.toMatchObject(notFound);
+    await expect(store.append(who, conv.id, { role: 'user', senderId: who.userId, senderType: 'user', content: 'x', channel: 'iso' })).rejects.toMatchObject(notFound);
+    await expect(store.appendAll(who, conv.id, [{ role: 'user', senderId: who.userId, senderType: 'user', content: 'x', channel: 'iso' }])).rejects.toMatchObject(notFound);
+    await expect(store.setSummary(who, conv.id, 'x', 1)).rejects.toMatchObject(notFound);
+    await expect(store.share(who, conv.id, null)).rejects.toMatchObject(notFound);
+    await expect(store.share(who, conv.id, team.id)).rejects.toMatchObject(notFound);
+    await expect(store.remove(who, conv.id)).rejects.toMatchObject(notFound);
+    expect(await store.findByExternalId(who, 'iso', `ext-share-${conv.id}`)).toBeNull();
+    expect(await store.markRedacted(who, 'iso', `ext-share-${conv.id}`, { redactedBy: who.username })).toBe(false);
+    expect(await store.recordDelivery(who, message.id, 'iso', { eventId: '$x' })).toBe(false);
+  };
+  // Before the share.
+  await reads(bob, false);
+  await reads(dave, false);
+  // The owner cannot share with a team she is not in.
+  const davesTeam = await teams.create(dave, { slug: `dave-${Date.now().toString(36)}` });
+  await expect(store.share(alice, conv.id, davesTeam.id)).rejects.toMatchObject(notFound);
+  await expect(store.share(alice, conv.id, 'not-a-uuid')).rejects.toMatchObject(notFound);
+  // During.
+  expect((await store.share(alice, conv.id, team.id)).previousTeamId).toBeNull();
+  await reads(bob, true);
+  await reads(dave, false);
+  // A member who leaves the team loses it; one who joins gets it.
+  await teams.removeMember(alice, team.id, bob.userId);
+  await reads(bob, false);
+  await teams.addMember(alice, team.id, bob.userId);
+  await reads(bob, true);
+  // After.
+  expect((await store.share(alice, conv.id, null)).previousTeamId).toBe(team.id);
+  await reads(bob, false);
+  await reads(dave, false);
+  expect((await store.get(alice, conv.id)).teamId).toBeNull();
+  await teams.remove(dave, davesTeam.id);
+  await teams.remove(alice, team.id);
   await store.remove(alice, conv.id);
 }
 

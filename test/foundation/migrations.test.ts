@@ -17,7 +17,7 @@ async function tables(database: Database): Promise<string[]> {
 const EXPECTED_TABLES = [
   'agent_configs', 'agent_logs', 'agent_rooms', 'api_tokens', 'appservice_events', 'appservice_transactions', 'channel_identities',
   'conversation_matrix_rooms', 'conversations', 'memories', 'messages', 'personal_spaces', 'preferences', 'provider_credentials',
-  'retention_policies', 'routing_rules', 'session_metrics', 'sessions', 'team_members', 'team_spaces', 'teams', 'usage_records',
+  'retention_policies', 'routing_rules', 'session_metrics', 'sessions', 'shared_room_invites', 'team_members', 'team_spaces', 'teams', 'usage_records',
   'user_disabled_rules', 'users',
 ];
 
@@ -35,7 +35,8 @@ describe.each([
     expect(second.applied).toBe(0);
     expect(second.total).toBe(first.total);
     expect(await tables(database)).toEqual(expect.arrayContaining(EXPECTED_TABLES));
-  });
+    // PGlite starts and migrates in-process: under a loaded machine that alone can take half a minute.
+  }, 120_000);
 
   it('refuse a database whose schema is newer than the code', async () => {
     const database = await open();
@@ -45,7 +46,7 @@ describe.each([
     await database.db.execute(sql`insert into drizzle.__drizzle_migrations (hash, created_at) values ('from-a-newer-mosaic', ${future})`);
     await expect(runMigrations(database)).rejects.toBeInstanceOf(SchemaTooNewError);
     await expect(runMigrations(database)).rejects.toThrow(/newer than this Mosaic/);
-  });
+  }, 120_000);
 
   it('full-text search works on messages', async () => {
     const database = await open();
@@ -56,5 +57,5 @@ describe.each([
     await database.db.execute(sql`insert into messages (conversation_id, owner_id, role, sender_id, sender_type, content, channel) values (${conv!.id}, ${user!.id}, 'user', 'u', 'user', 'the quick brown fox jumps', 'test')`);
     const hits = await sqlRows<{ content: string }>(database.db, sql`select content from messages where search_vector @@ plainto_tsquery('simple', 'brown fox')`);
     expect(hits.map((h) => h.content)).toEqual(['the quick brown fox jumps']);
-  });
+  }, 120_000);
 });

@@ -38,7 +38,7 @@ describe('mosaic route', () => {
   it('prints a readable decision, as a user, and says why a provider was skipped', async () => {
     const lines = (await run(['route', '--user', 'carol', 'Summarize this for me: the meeting moved to Friday.'], { zai: { enabled: false } })).join('\n').split('\n');
     expect(lines[0]).toBe('→ anthropic/claude-haiku-5-5   (rule "Summaries → GLM-5")');
-    expect(lines.join('\n')).toContain('skipped zai/glm-5: zai is down');
+    expect(lines.join('\n')).toContain('skipped zai/glm-5: zai is not enabled on this server');
   });
 
   it('without any cloud key routes to Ollama', async () => {

@@ -29,6 +29,9 @@ export interface RestFixtures {
   aliceCsrf: string;
   /** The gateway's own origin (what our page sends as Origin). */
   origin: string;
+  /** Alice's team (Bob is not in it) and Bob's team (Alice is not in it). */
+  aliceTeam: string;
+  bobTeam: string;
   /** One of Alice's memories. */
   aliceMemory: string;
 }
@@ -117,6 +120,10 @@ export const REST_CASES: Case[] = [
     then: (_f, res) => void expect((res.json as { command: { text: string } }).command.text).toMatch(/no agent named/),
   },
   { name: 'renaming an agent to the name of another of the same user is 409', finding: 6, route: 'PATCH /api/agents/:id', as: 'alice', request: (f) => ({ method: 'PATCH', path: `/api/agents/${f.aliceOtherAgent}`, body: { name: 'helper' } }), expect: { status: 409, code: 'conflict' } },
+  { name: "delegatesTo naming another user's agent by id is 400 and changes nothing", route: 'POST /api/agents', as: 'bob', request: (f) => ({ method: 'POST', path: '/api/agents', body: { name: 'sneaky', systemPrompt: 'p', delegatesTo: [f.aliceAgent] } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'delegatesTo that is not a list of names is 400', route: 'PATCH /api/agents/:id', as: 'alice', request: (f) => ({ method: 'PATCH', path: `/api/agents/${f.aliceOtherAgent}`, body: { delegatesTo: 'helper' } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'delegatesTo with an over-long name is 400', route: 'PATCH /api/agents/:id', as: 'alice', request: (f) => ({ method: 'PATCH', path: `/api/agents/${f.aliceOtherAgent}`, body: { delegatesTo: ['x'.repeat(10_000)] } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'an agent delegating to itself is 400', route: 'PATCH /api/agents/:id', as: 'alice', request: (f) => ({ method: 'PATCH', path: `/api/agents/${f.aliceOtherAgent}`, body: { delegatesTo: [f.aliceOtherAgent] } }), expect: { status: 400, code: 'bad_request' } },
   { name: 'a budget of 1e309 (Infinity once parsed) is 400', route: 'PATCH /api/me', as: 'alice', request: () => ({ method: 'PATCH', path: '/api/me', raw: '{"monthlyBudgetUsd":1e309}' }), expect: { status: 400, code: 'bad_request' } },
   { name: 'message content over the limit is 400', route: 'POST /api/conversations/:id/messages', as: 'alice', request: (f) => ({ method: 'POST', path: `/api/conversations/${f.aliceConversation}/messages`, body: { content: 'x'.repeat(100_001) } }), expect: { status: 400, code: 'bad_request' } },
 
@@ -158,6 +165,41 @@ export const REST_CASES: Case[] = [
   { name: "PATCH another user's credential", route: 'PATCH /api/providers/credentials/:id', as: 'bob', request: (f) => ({ method: 'PATCH', path: `/api/providers/credentials/${f.aliceCredential}`, body: { label: 'mine' } }), expect: { status: 404, code: 'not_found' } },
   { name: "DELETE another user's credential", route: 'DELETE /api/providers/credentials/:id', as: 'bob', request: (f) => ({ method: 'DELETE', path: `/api/providers/credentials/${f.aliceCredential}` }), expect: { status: 404, code: 'not_found' } },
   { name: "revoking another user's token", route: 'DELETE /api/tokens/:id', as: 'bob', request: (f) => ({ method: 'DELETE', path: `/api/tokens/${f.aliceTokenId}` }), expect: { status: 404, code: 'not_found' } },
+
+  // ---- teams and sharing ----------------------------------------------------------------------
+  { name: 'a team slug with a NUL', route: 'POST /api/teams', as: 'alice', request: () => ({ method: 'POST', path: '/api/teams', body: { slug: `a${NUL}b` } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'a team slug that is a path', route: 'POST /api/teams', as: 'alice', request: () => ({ method: 'POST', path: '/api/teams', body: { slug: '../admin' } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'a team slug that is a uuid-looking SQL string', route: 'POST /api/teams', as: 'alice', request: () => ({ method: 'POST', path: '/api/teams', body: { slug: "x' or '1'='1" } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'a team with an unknown field', route: 'POST /api/teams', as: 'alice', request: () => ({ method: 'POST', path: '/api/teams', body: { slug: 'extra', members: ['bob'] } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'a team budget below zero', route: 'POST /api/teams', as: 'alice', request: () => ({ method: 'POST', path: '/api/teams', body: { slug: 'negative', monthlyBudgetUsd: -1 } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'a team budget of 1e300', route: 'POST /api/teams', as: 'alice', request: () => ({ method: 'POST', path: '/api/teams', raw: '{"slug":"huge","monthlyBudgetUsd":1e300}' }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'a team name of whitespace only', route: 'POST /api/teams', as: 'alice', request: () => ({ method: 'POST', path: '/api/teams', body: { slug: 'blank', name: '   ' } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'a team slug taken by a team the caller cannot see is a conflict, nothing more', route: 'POST /api/teams', as: 'bob', request: () => ({ method: 'POST', path: '/api/teams', body: { slug: 'alice-team' } }), expect: { status: 409, code: 'conflict' } },
+  { name: 'a member creating a team in another user\'s name', route: 'POST /api/teams', as: 'bob', request: () => ({ method: 'POST', path: '/api/teams', body: { slug: 'bobs-for-alice', owner: 'alice' } }), expect: { status: 403, code: 'forbidden' } },
+  {
+    name: 'all=true from a member lists only their own teams',
+    route: 'GET /api/teams',
+    as: 'bob',
+    request: () => ({ method: 'GET', path: '/api/teams?all=true' }),
+    expect: { status: 200 },
+    then: (f, res) => void expect((res.json as { items: Array<{ id: string }> }).items.map((t) => t.id)).toEqual([f.bobTeam]),
+  },
+  { name: "another user's team by id", route: 'GET /api/teams/:id', as: 'bob', request: (f) => ({ method: 'GET', path: `/api/teams/${f.aliceTeam}` }), expect: { status: 404, code: 'not_found' } },
+  { name: "another user's team by slug", route: 'GET /api/teams/:id', as: 'bob', request: () => ({ method: 'GET', path: '/api/teams/alice-team' }), expect: { status: 404, code: 'not_found' } },
+  { name: 'a team ref with a NUL', route: 'GET /api/teams/:id', as: 'alice', request: () => ({ method: 'GET', path: '/api/teams/a%00b' }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'a team ref with quotes and spaces', route: 'GET /api/teams/:id', as: 'alice', request: () => ({ method: 'GET', path: "/api/teams/x'%20or%201=1" }), expect: { status: 400, code: 'bad_request' } },
+  { name: "renaming another user's team", route: 'PATCH /api/teams/:id', as: 'bob', request: (f) => ({ method: 'PATCH', path: `/api/teams/${f.aliceTeam}`, body: { name: 'mine now' } }), expect: { status: 404, code: 'not_found' } },
+  { name: 'a NUL in a team name', route: 'PATCH /api/teams/:id', as: 'alice', request: (f) => ({ method: 'PATCH', path: `/api/teams/${f.aliceTeam}`, body: { name: `a${NUL}` } }), expect: { status: 400, code: 'bad_request' } },
+  { name: "deleting another user's team", route: 'DELETE /api/teams/:id', as: 'bob', request: (f) => ({ method: 'DELETE', path: `/api/teams/${f.aliceTeam}` }), expect: { status: 404, code: 'not_found' } },
+  { name: "joining another user's team", route: 'POST /api/teams/:id/members', as: 'bob', request: (f) => ({ method: 'POST', path: `/api/teams/${f.aliceTeam}/members`, body: { username: 'bob', role: 'owner' } }), expect: { status: 404, code: 'not_found' } },
+  { name: 'adding an unknown user', route: 'POST /api/teams/:id/members', as: 'alice', request: (f) => ({ method: 'POST', path: `/api/teams/${f.aliceTeam}/members`, body: { username: 'nobody-here' } }), expect: { status: 404, code: 'not_found' } },
+  { name: 'a role that does not exist', route: 'POST /api/teams/:id/members', as: 'alice', request: (f) => ({ method: 'POST', path: `/api/teams/${f.aliceTeam}/members`, body: { username: 'bob', role: 'admin' } }), expect: { status: 400, code: 'bad_request' } },
+  { name: "removing a member of another user's team", route: 'DELETE /api/teams/:id/members/:username', as: 'bob', request: (f) => ({ method: 'DELETE', path: `/api/teams/${f.aliceTeam}/members/alice` }), expect: { status: 404, code: 'not_found' } },
+  { name: 'the last owner removing herself', route: 'DELETE /api/teams/:id/members/:username', as: 'alice', request: (f) => ({ method: 'DELETE', path: `/api/teams/${f.aliceTeam}/members/alice` }), expect: { status: 409, code: 'conflict' } },
+  { name: "sharing another user's conversation with one's own team", route: 'POST /api/conversations/:id/share', as: 'bob', request: (f) => ({ method: 'POST', path: `/api/conversations/${f.aliceConversation}/share`, body: { teamId: f.bobTeam } }), expect: { status: 404, code: 'not_found' } },
+  { name: 'sharing with a team one is not in', route: 'POST /api/conversations/:id/share', as: 'alice', request: (f) => ({ method: 'POST', path: `/api/conversations/${f.aliceConversation}/share`, body: { teamId: f.bobTeam } }), expect: { status: 404, code: 'not_found' } },
+  { name: 'sharing with a team ref carrying a NUL', route: 'POST /api/conversations/:id/share', as: 'alice', request: (f) => ({ method: 'POST', path: `/api/conversations/${f.aliceConversation}/share`, body: { teamId: `alice-team${NUL}` } }), expect: { status: 400, code: 'bad_request' } },
+  { name: "unsharing another user's conversation", route: 'DELETE /api/conversations/:id/share', as: 'bob', request: (f) => ({ method: 'DELETE', path: `/api/conversations/${f.aliceConversation}/share` }), expect: { status: 404, code: 'not_found' } },
 
   // ---- user base URLs (finding 3) ----------------------------------------------------------
   { name: 'a base URL with a stored key is refused while the admin has not allowed them', finding: 3, route: 'POST /api/providers/credentials', as: 'alice', request: () => ({ method: 'POST', path: '/api/providers/credentials', body: { provider: 'openai', apiKey: 'sk-own', baseUrl: 'http://127.0.0.1:1/v1' } }), expect: { status: 400, code: 'base_url_refused' } },

@@ -3,14 +3,16 @@
  * homeserver: a person linked to their Matrix account opens, in Chromium,
  * the conversation of a room they talk in from Element; what they write in
  * Element appears in the page live (marked as from Matrix) with its answer
- * and receipt, and what they write in the page reaches the room.
+ * and receipt, and what they write in the page reaches the room. A person
+ * links their Matrix account from the settings page: the token's line, sent
+ * to the bot, links it; the page lists the link and revokes it.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { users } from '../../src/db/schema.ts';
 import { hashPassword } from '../../src/identity/passwords.ts';
-import { ASSISTANT_ID, ghostOf, inviteAgent, say, startMatrixWorld, waitForAnswer, type MatrixWorld } from '../appservice/support.ts';
+import { ASSISTANT_ID, BOT, ghostOf, inviteAgent, say, startMatrixWorld, waitForAnswer, type MatrixWorld } from '../appservice/support.ts';
 import { launchChromium, newPage, signInThroughForm, withScreenshots } from './browser-support.ts';
 
 let world: MatrixWorld;
@@ -57,6 +59,35 @@ it('a message written in Element appears live in the web page with its answer; o
     expect(mirrored.sender).toBe(ghostOf(ASSISTANT_ID));
     await page.locator('li.message.assistant', { hasText: 'Echo: Hello from the browser' }).waitFor({ timeout: 20_000 });
     expect(await page.locator('li.message.user', { hasText: 'Hello from the browser' }).count()).toBe(1);
+    world.hs.assertNoSpecViolations();
+    expect(problems).toEqual([]);
+  }), 120_000);
+
+it('a Matrix account is linked from the settings page with the line it shows, listed there, and unlinked there', () =>
+  withScreenshots('linking from the web page', () => pages, async () => {
+    const { token } = await world.mosaic.core.accounts.createUser({ username: 'lina', password: PASSWORD });
+    const lina = await world.hs.createHuman('lina', { displayname: 'Lina' });
+    const { page, problems } = await newPage(browser);
+    pages.push(page);
+    await signInThroughForm(page, world.mosaic.url, 'lina', PASSWORD);
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('heading', { name: 'Matrix accounts' }).waitFor();
+    await page.getByText('No Matrix account linked.').waitFor();
+    await page.getByRole('button', { name: 'Get a link token' }).click();
+    const line = (await page.getByTestId('link-token').locator('pre').innerText()).trim();
+    expect(line).toMatch(/^!link [0-9a-f]{64}$/);
+
+    const { room_id } = await lina.client.createRoom({ invite: [BOT], is_direct: true } as never);
+    await lina.waitForEvent(room_id, (e) => e.sender === BOT && e.content.msgtype === 'm.notice');
+    const sent = await say(lina, room_id, line);
+    await lina.waitForEvent(room_id, (e) => e.sender === BOT && /linked/i.test(String(e.content.body)), { after: sent, timeoutMs: 20_000 });
+
+    await page.getByRole('button', { name: 'I sent it: refresh' }).click();
+    await page.getByRole('button', { name: `Unlink ${lina.userId}` }).waitFor();
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: `Unlink ${lina.userId}` }).click();
+    await page.getByText('No Matrix account linked.').waitFor();
+    expect((await world.mosaic.api<{ links: unknown[] }>(token, 'GET', '/api/me/links')).body.links).toEqual([]);
     world.hs.assertNoSpecViolations();
     expect(problems).toEqual([]);
   }), 120_000);

@@ -7,10 +7,12 @@
  */
 import type { AgentConfig } from '../../agents/agent-store.ts';
 import { runAgentTurn } from '../../agents/runner.ts';
-import type { AgentTool } from '../../agents/tool.ts';
+import type { DelegationService } from '../../agents/delegation/delegation-service.ts';
+import { rootExchange } from '../../agents/delegation/exchange.ts';
 import type { Actor } from '../../identity/actor.ts';
 import type { RoutingDecision } from '../../routing/types.ts';
 import { MosaicError } from '../../errors.ts';
+import type { RetryNote } from '../conversation-bus.ts';
 import type { ConversationRow, MessageRow } from '../conversation-store.ts';
 import type { ConversationSettings, ProviderPort } from '../ports.ts';
 import type { SessionStore } from '../session-store.ts';
@@ -30,6 +32,8 @@ export interface AttemptInput {
   signal: AbortSignal;
   /** The answer's live side, shared by its attempts. */
   stream: AnswerStream;
+  /** Set when the answer is tried again after an earlier try was cut off. */
+  retry?: RetryNote;
 }
 
 export class AnswerAttempts {
@@ -39,24 +43,25 @@ export class AnswerAttempts {
       providers: ProviderPort;
       summaries: SummaryService;
       records: TurnRecords;
-      /** Tools by name; an agent gets those its config lists. */
-      tools: Map<string, AgentTool>;
+      /** Offers `delegate` and `ask_agent` to agents allowed to hand work on. */
+      delegation: DelegationService;
       settings: Pick<ConversationSettings, 'maxToolSteps'>;
     },
   ) {}
 
   async run(input: AttemptInput): Promise<AttemptOutcome> {
-    const { actor, conv, agent, userMessage, replyId, routed, signal, stream } = input;
+    const { actor, conv, agent, userMessage, replyId, routed, signal, stream, retry } = input;
     const conversationId = conv.id;
     let streamed = '';
     let toolsRan = false;
     try {
       const adapter = this.d.providers.adapter(routed.provider);
       if (!adapter) throw new MosaicError('provider_disabled', `${routed.provider} is not enabled on this server`, { httpStatus: 503, userNotice: `${routed.provider} is not enabled on this server.` });
-      const session = await this.d.sessions.current(actor, conversationId, { agentId: agent?.id ?? null, provider: routed.provider, model: routed.model });
-      await this.d.sessions.recordModel(actor, session.id, routed.provider, routed.model);
+      const opened = await this.d.sessions.current(actor, conversationId, { agentId: agent?.id ?? null, provider: routed.provider, model: routed.model });
+      await this.d.sessions.recordModel(actor, opened, routed.provider, routed.model);
+      const session = { ...opened, provider: routed.provider, model: routed.model };
       const credential = await this.d.providers.credential(actor, routed.provider);
-      const tools = this.toolsFor(agent, routed);
+      const tools = agent ? await this.d.delegation.toolsFor(actor, agent, routed) : [];
       const context = await this.d.summaries.fit(actor, {
         conv,
         throughSeq: userMessage.seq,
@@ -67,7 +72,7 @@ export class AnswerAttempts {
         sessionId: session.id,
         agentId: agent?.id ?? null,
       });
-      await stream.started({ agentId: agent?.id ?? null, provider: routed.provider, model: routed.model, routing: routed });
+      await stream.started({ agentId: agent?.id ?? null, provider: routed.provider, model: routed.model, routing: routed, ...(retry ? { retry } : {}) });
       const result = await runAgentTurn({
         adapter,
         model: routed.model,
@@ -76,7 +81,13 @@ export class AnswerAttempts {
         history: context.messages,
         tools,
         maxSteps: this.d.settings.maxToolSteps,
-        context: { actor, conversationId, agentId: agent?.id ?? null },
+        context: {
+          actor,
+          conversationId,
+          agentId: agent?.id ?? null,
+          sessionId: session.id,
+          ...(agent ? { exchange: rootExchange({ id: replyId, conversationId, messageId: userMessage.id, threadId: userMessage.threadId, localOnly: conv.localOnly, channel: userMessage.channel, agentId: agent.id }) } : {}),
+        },
         signal,
         onEvent: (event) => {
           if (event.type === 'text') {
@@ -92,17 +103,11 @@ export class AnswerAttempts {
       });
       // Every delta is out before the stored answer is published, so the deltas add up to it.
       await stream.flush();
-      await this.d.records.storeTurn({ actor, conversationId, userMessage, replyId, sessionId: session.id, agentId: agent?.id ?? null }, result, routed);
+      await this.d.records.storeTurn({ actor, conversationId, userMessage, replyId, session, agent, ...(retry ? { retry } : {}) }, result, routed);
       return { ok: true };
     } catch (err) {
       await stream.flush();
       return { ok: false, err, streamed, toolsRan };
     }
-  }
-
-  private toolsFor(agent: AgentConfig | null, routed: RoutingDecision): AgentTool[] {
-    const wanted = agent?.tools ?? [];
-    const allow = routed.agent?.toolAllowlist;
-    return wanted.filter((name) => !allow || allow.includes(name)).map((name) => this.d.tools.get(name)).filter((t): t is AgentTool => t !== undefined);
   }
 }

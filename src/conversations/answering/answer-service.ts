@@ -14,10 +14,11 @@ import { routingStateOf } from '../conversation-api.ts';
 import type { ConversationAgents } from '../conversation-agents.ts';
 import type { ConversationEvents } from '../conversation-events.ts';
 import type { ConversationLock, Lease } from '../conversation-lock.ts';
-import type { ConversationStore, MessageRow } from '../conversation-store.ts';
+import type { ConversationRow, ConversationStore, MessageRow } from '../conversation-store.ts';
 import { replyIdFor } from '../ids.ts';
 import type { Notices } from '../notices.ts';
-import type { ActorLookup, ConversationSettings, RoutingPort } from '../ports.ts';
+import type { ActorLookup, AnswerTries, ConversationSettings, RoutingPort } from '../ports.ts';
+import type { RetryNote } from '../conversation-bus.ts';
 import type { AnswerAttempts } from './answer-attempt.ts';
 import { AnswerStream } from './answer-stream.ts';
 import type { TurnRecords } from './turn-records.ts';
@@ -27,6 +28,9 @@ import type { ModelRef } from '../../routing/types.ts';
 /** Failures after which another model may take the message (the provider, not the request, is at fault). */
 const FAILOVER_CODES = new Set(['provider_unavailable', 'provider_rate_limit', 'provider_timeout', 'provider_malformed_stream', 'provider_auth', 'provider_disabled', 'provider_stream_incomplete']);
 const MAX_FAILOVERS = 2;
+/** Tries at one answer: the first and one retry after it was cut off (a crash mid-answer); then a notice, not a third paid call. */
+const MAX_TRIES = 2;
+const CUT_OFF = 'the previous try was cut off before its answer was stored (Mosaic stopped while answering)';
 
 export class AnswerService {
   constructor(
@@ -44,6 +48,8 @@ export class AnswerService {
       settings: ConversationSettings;
       logger: Logger;
       metrics: Pick<MetricsPort, 'answer'>;
+      /** Counts tries across crashes; without it every try counts as the first. */
+      tries?: AnswerTries;
     },
   ) {}
 
@@ -60,22 +66,23 @@ export class AnswerService {
       if (!lease) return 'busy';
       try {
         for (;;) {
-          let next: MessageRow | null;
+          // The conversation and its next waiting message in one read, passed down to every layer of the answer.
+          let turn: { conv: ConversationRow; next: MessageRow | null };
           try {
-            next = await this.d.conversations.nextUnanswered(actor, conversationId);
+            turn = await this.d.conversations.pendingTurn(actor, conversationId);
           } catch (err) {
             if (isMosaicError(err) && err.httpStatus === 404) return 'gone';
             throw err;
           }
-          if (!next) break;
-          await this.answer(actor, conversationId, next, lease);
+          if (!turn.next) break;
+          await this.answer(actor, turn.conv, turn.next, lease);
         }
       } finally {
         await lease.release();
       }
       // A message stored just as the lease was released must not be stranded.
-      const late = await this.d.conversations.nextUnanswered(actor, conversationId).catch(() => null);
-      if (!late) return 'done';
+      const late = await this.d.conversations.pendingTurn(actor, conversationId).catch(() => null);
+      if (!late?.next) return 'done';
     }
     return 'done';
   }
@@ -95,8 +102,8 @@ export class AnswerService {
     }
   }
 
-  private async answer(actor: Actor, conversationId: string, userMessage: MessageRow, lease: Lease): Promise<void> {
-    const conv = await this.d.conversations.get(actor, conversationId);
+  private async answer(actor: Actor, conv: ConversationRow, userMessage: MessageRow, lease: Lease): Promise<void> {
+    const conversationId = conv.id;
     const agent = await this.d.agents.of(actor, conv);
     const replyId = replyIdFor(userMessage.id);
     const routingInput: Omit<RoutingInput, 'userId'> = {
@@ -121,6 +128,8 @@ export class AnswerService {
     const avoid: FallbackTried[] = [];
     const startedAt = Date.now();
     let ended: { outcome: AnswerOutcome; by: ModelRef | null } = { outcome: 'error', by: null };
+    let tried: number | null = null;
+    let retry: RetryNote | undefined;
     try {
       for (;;) {
         const routed = await this.d.routing.route(actor, { ...routingInput, ...(avoid.length ? { avoid } : {}) });
@@ -131,7 +140,22 @@ export class AnswerService {
           await this.d.events.publish({ type: 'answer:failed', conversationId, replyId, replyTo: userMessage.id, notice: routed.userNotice });
           return;
         }
-        const outcome = await this.d.attempts.run({ actor, conv, agent, userMessage, replyId, routed, signal: controller.signal, stream });
+        // Counted once per answer, just before its first paid call: a count above one with no stored answer means an earlier try was cut off.
+        if (tried === null) {
+          tried = this.d.tries ? await this.d.tries.begin(userMessage.id) : 1;
+          if (tried > MAX_TRIES) {
+            const notice = `This answer was cut off ${tried - 1} times before it could be stored (Mosaic stopped while writing it), so it was not tried again. Send your message again to retry.`;
+            this.d.logger.warn({ event: 'answer.given_up', conversationId, messageId: userMessage.id, tries: tried - 1 }, 'answer cut off too often; not calling the model again');
+            await this.d.notices.store(actor, conversationId, userMessage, `⚠️ ${notice}`, { error: 'answer_interrupted', tries: tried - 1 });
+            await this.d.events.publish({ type: 'answer:failed', conversationId, replyId, replyTo: userMessage.id, notice });
+            return;
+          }
+          if (tried > 1) {
+            retry = { attempt: tried, reason: CUT_OFF };
+            this.d.logger.info({ event: 'answer.retry', conversationId, messageId: userMessage.id, attempt: tried }, 'answering again: the previous try was cut off');
+          }
+        }
+        const outcome = await this.d.attempts.run({ actor, conv, agent, userMessage, replyId, routed, signal: controller.signal, stream, ...(retry ? { retry } : {}) });
         ended = { outcome: outcome.ok ? 'answered' : controller.signal.aborted ? 'stopped' : 'failed', by: routed };
         if (outcome.ok) return;
         const { err, streamed, toolsRan } = outcome;

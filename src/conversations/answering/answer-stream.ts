@@ -33,7 +33,7 @@ export class AnswerStream {
   }
 
   /** A model starts on the answer (again, after a failed attempt: surfaces drop what they showed of it). */
-  async started(by: Pick<AnswerStartedEvent, 'agentId' | 'provider' | 'model' | 'routing'>): Promise<void> {
+  async started(by: Pick<AnswerStartedEvent, 'agentId' | 'provider' | 'model' | 'routing' | 'retry'>): Promise<void> {
     await this.flush();
     this.step = 0;
     this.stepDone = false;

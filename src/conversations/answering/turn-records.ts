@@ -7,11 +7,14 @@ import type { RunnerResult } from '../../agents/runner.ts';
 import type { Actor } from '../../identity/actor.ts';
 import type { RoutingDecision } from '../../routing/types.ts';
 import type { CallLedger } from '../call-ledger.ts';
+import type { RetryNote } from '../conversation-bus.ts';
 import type { ConversationEvents } from '../conversation-events.ts';
 import type { ConversationStore, MessageRow, NewMessage } from '../conversation-store.ts';
 import { replyIdFor } from '../ids.ts';
-import type { SessionInfoService } from '../session-info.ts';
-import type { SessionStore } from '../session-store.ts';
+import type { AgentConfig } from '../../agents/agent-store.ts';
+import { sessionInfoOf, type SessionInfoService } from '../session-info.ts';
+import type { SessionRow } from '../session-store.ts';
+import type { TurnStore } from '../turn-store.ts';
 
 /** The answer being written: who asked, under which id the reply is stored, and who pays. */
 export interface AnswerScope {
@@ -19,15 +22,18 @@ export interface AnswerScope {
   conversationId: string;
   userMessage: MessageRow;
   replyId: string;
-  sessionId: string;
-  agentId: string | null;
+  /** The session as the attempt left it (its model recorded). */
+  session: SessionRow;
+  agent: AgentConfig | null;
+  /** This answer is a retry after an earlier try was cut off: recorded with the reply. */
+  retry?: RetryNote;
 }
 
 export class TurnRecords {
   constructor(
     private readonly d: {
       conversations: ConversationStore;
-      sessions: SessionStore;
+      turns: TurnStore;
       ledger: CallLedger;
       sessionInfo: SessionInfoService;
       events: ConversationEvents;
@@ -35,8 +41,9 @@ export class TurnRecords {
   ) {}
 
   async storeTurn(scope: AnswerScope, result: RunnerResult, routed: RoutingDecision): Promise<void> {
-    const { actor, conversationId, userMessage, replyId, sessionId, agentId } = scope;
-    const cost = await this.d.ledger.record(actor, sessionId, result, routed.provider, { conversationId, agentId }, 'reply');
+    const { actor, conversationId, userMessage, replyId, session, agent } = scope;
+    const agentId = agent?.id ?? null;
+    const { calls, total: cost } = this.d.ledger.price(result, routed.provider, 'reply');
     const usage = result.usage;
     const steps = result.messages.slice(0, -1);
     const final = result.messages[result.messages.length - 1];
@@ -75,16 +82,24 @@ export class TurnRecords {
       cacheWriteTokens: usage.cacheWriteTokens,
       costUsd: cost,
       routing: routed,
-      metadata: { final: true, stopReason: result.stopReason, toolSteps: result.toolSteps },
+      metadata: { final: true, stopReason: result.stopReason, toolSteps: result.toolSteps, ...(scope.retry ? { retry: scope.retry } : {}) },
     });
-    const stored = await this.d.conversations.appendAll(actor, conversationId, batch);
-    await this.d.sessions.recordMessages(actor, sessionId, 2);
-    await this.d.conversations.update(actor, conversationId, { lastRouting: { ...routed, costUsd: cost, usage } });
+    // One transaction: the messages, the usage of each call, the session's metrics, the last routing.
+    const { conv, stored, metrics } = await this.d.turns.storeAnswer(actor, {
+      conversationId,
+      messages: batch,
+      lastRouting: { ...routed, costUsd: cost, usage },
+      session,
+      agentId,
+      calls,
+      messageCount: 2,
+    });
     // Every stored message goes out (the tool steps too), so live surfaces hold what a reload would show.
     for (const row of stored) await this.d.events.messageStored(row);
     const reply = stored.find((m) => m.id === replyId);
     if (reply) await this.d.events.publish({ type: 'answer:final', conversationId, replyId, replyTo: userMessage.id, messageSeq: reply.seq });
-    await this.d.sessionInfo.publish(actor, conversationId);
+    // Everything the session info says was just read or written: published without reading it again.
+    await this.d.sessionInfo.publishInfo(sessionInfoOf(conv, agent, session, metrics));
   }
 
   /** A stopped or taken-over answer keeps what was written, ending with why. */

@@ -1,7 +1,8 @@
-/** Settings: the account's local-only switch and monthly budget, this month's usage, and the person's own provider keys. */
+/** Settings: the account's local-only switch and monthly budget, this month's usage, linked Matrix accounts, and the person's own provider keys. */
 import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { ErrorNote, formatTime, formatUsd, PageTitle, Status, useAction, useLoad } from '../ui.tsx';
+import { LinkedAccounts } from './settings-links.tsx';
 
 interface Me {
   username: string;
@@ -204,6 +205,7 @@ export function SettingsPage() {
     <main id="main" class="page" tabIndex={-1}>
       <PageTitle>Settings</PageTitle>
       <Account />
+      <LinkedAccounts />
       <ProviderKeys />
     </main>
   );
