@@ -2,11 +2,11 @@
  * Which kind of room a conversation is, for retention: each kind has its
  * own policy (config `retention.defaults`, admin overrides per kind).
  *
- * This is the one place that decides it. Today every conversation is
- * `personal`. Teams (#18) make a conversation shared with a team `team`,
- * and agent rooms (#19) make agent-to-agent conversations `agent`, by
- * changing `roomKindOf` alone: it receives the whole conversation row, so
- * a column those parts add is already here.
+ * This is the one place that decides it: a conversation shared with a
+ * team (teams, #18: `conversations.team_id`) is `team`, every other one
+ * `personal`. Agent rooms (#19) make agent-to-agent conversations `agent`
+ * by changing `roomKindOf` alone: it receives the whole conversation row,
+ * so a column that part adds is already here.
  */
 import type { conversations } from '../db/schema.ts';
 import { ROOM_KINDS } from '../db/schema.ts';
@@ -17,8 +17,8 @@ export type RoomKind = (typeof ROOM_KINDS)[number];
 /** What a conversation is, as stored (every column of `conversations`). */
 export type RoomKindFacts = typeof conversations.$inferSelect;
 
-export function roomKindOf(_conversation: RoomKindFacts): RoomKind {
-  return 'personal';
+export function roomKindOf(conversation: RoomKindFacts): RoomKind {
+  return conversation.teamId ? 'team' : 'personal';
 }
 
 export function isRoomKind(value: string): value is RoomKind {

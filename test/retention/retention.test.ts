@@ -82,6 +82,14 @@ describe('policies', () => {
     expect((await as<{ retention: unknown }>('GET', `/api/conversations/${conv}`)).body.retention).toMatchObject({ kind: 'personal', days: 365 });
   });
 
+  it('a conversation shared with a team is of the team kind', async () => {
+    const conv = (await as<{ id: string }>('POST', '/api/conversations', { title: 'For the team' })).body.id;
+    const team = (await as<{ id: string }>('POST', '/api/teams', { slug: 'retention-team' })).body.id;
+    const shared = await as('POST', `/api/conversations/${conv}/share`, { teamId: team });
+    expect(shared.status, JSON.stringify(shared.body)).toBeLessThan(300);
+    expect((await admin('GET', `/api/admin/retention?conversationId=${conv}`)).body).toMatchObject({ kind: 'team', days: 730, source: 'config' });
+  });
+
   it('`mosaic retention` shows and sets the same policies', async () => {
     expect(await cli('set', 'agent', '30')).toEqual(['agent: 30 days']);
     const shown = (await cli('show')).join('\n');
