@@ -45,6 +45,8 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000 });
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => undefined);
+  // Nor one checked out (a transaction between statements) when the server goes away: its statement fails instead.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const location = redactUrl(url);
   try {
     const client = await pool.connect();
