@@ -165,6 +165,10 @@ export function buildServices(deps: ServiceDeps): Services {
       // One job per inbound message: a repeated delivery of the same message is the same job.
       // The message is stored already: when Valkey does not take the job in time, recovery queues
       // it once Valkey is back, so the request is not held (nor failed) by the outage.
+      if (valkey.status !== 'ready') {
+        enqueueOutage.failed(new Error(`Valkey is not connected (${valkey.status})`), { messageId: job.messageId });
+        return;
+      }
       const enqueued = jobs.service.enqueue(REPLY_JOB.name, job, { jobId: `reply-${job.messageId}` });
       try {
         await within(enqueued, ENQUEUE_TIMEOUT_MS, () => new Error(`Valkey did not take the reply job within ${ENQUEUE_TIMEOUT_MS} ms`));
@@ -176,7 +180,7 @@ export function buildServices(deps: ServiceDeps): Services {
     },
     async ensure(job, mayRequeue) {
       if (!jobs) throw new Error('the job system is not started');
-      return ensureJob(jobs.registry, REPLY_JOB.name, job, `reply-${job.messageId}`, { isDead: (holder) => liveness.isDead(holder), mayRequeue: () => mayRequeue() });
+      return ensureJob(jobs.registry, REPLY_JOB.name, job, `reply-${job.messageId}`, { isDead: (holder) => liveness.isDead(holder), mayRequeue: () => mayRequeue(), maxCopies: config.conversations.maxRequeues });
     },
   };
   const enqueueOutage = new OutageLog(logger, { what: 'the reply queue (Valkey)', event: 'replies.enqueue' });

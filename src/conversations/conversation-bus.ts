@@ -131,6 +131,8 @@ return redis.call('publish', ARGV[1], ARGV[2])`;
 export class ConversationBus {
   private readonly handlers = new Map<string, Set<EventHandler>>();
   private subscribed: Promise<unknown> | null = null;
+  private readonly reconnectHandlers = new Set<() => void>();
+  private lostSubscription = false;
 
   constructor(
     private readonly publisher: Redis,
@@ -138,6 +140,14 @@ export class ConversationBus {
     private readonly prefix: string,
     private readonly logger?: Logger,
   ) {
+    // Events published while the subscription was down are lost: whoever follows conversations is told
+    // when it is back, to read what was stored meanwhile (src/live/conversation-feed.ts resyncs).
+    subscriber.on('close', () => (this.lostSubscription = true));
+    subscriber.on('ready', () => {
+      if (!this.lostSubscription) return;
+      this.lostSubscription = false;
+      for (const handler of [...this.reconnectHandlers]) handler();
+    });
     subscriber.on('pmessage', (_pattern: string, channel: string, payload: string) => {
       let event: ConversationEvent;
       try {
@@ -196,6 +206,12 @@ export class ConversationBus {
     const [[, hash], [, t], [, th]] = results as [[unknown, Record<string, string>], [unknown, string | null], [unknown, string | null]];
     if (!hash.started) return null;
     return { started: JSON.parse(hash.started) as AnswerStartedEvent, seq: Number(hash.seq ?? 0), text: t ?? '', thinking: th ?? '' };
+  }
+
+  /** Calls `handler` each time the subscription is back after it was lost (events may have been missed). */
+  onReconnect(handler: () => void): () => void {
+    this.reconnectHandlers.add(handler);
+    return () => this.reconnectHandlers.delete(handler);
   }
 
   /** Subscribes to one conversation's events, or every conversation's with '*'. */

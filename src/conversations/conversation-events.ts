@@ -36,6 +36,7 @@ export function toView(row: MessageRow | AppendedMessage): StoredMessageView {
 
 export class ConversationEvents {
   private readonly outage: OutageLog;
+  private lastTry = 0;
 
   constructor(
     readonly bus: ConversationBus,
@@ -45,6 +46,10 @@ export class ConversationEvents {
   }
 
   async publish(event: ConversationEvent): Promise<void> {
+    // While the bus is out, one try a second finds when it is back; the others skip at once instead of
+    // holding a request for the command timeout (surfaces resync from the database).
+    if (this.outage.active && Date.now() - this.lastTry < 1000) return;
+    this.lastTry = Date.now();
     try {
       await this.bus.publish(event);
       this.outage.succeeded();

@@ -54,6 +54,8 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   let trips = 0;
   // Every statement, pooled or in a transaction, goes through some client's query() (counted from the first connection on).
   pool.on('connect', (client) => {
+    // Nor one checked out (a transaction between statements) when the server goes away: its statement fails instead.
+    client.on('error', () => undefined);
     const query = client.query.bind(client) as (...args: unknown[]) => unknown;
     (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
       trips += 1;

@@ -6,6 +6,7 @@
 import { UnrecoverableError, Worker, type Job, type MinimalJob } from 'bullmq';
 import type { Logger } from '../logging.ts';
 import { errorMessage, notFound } from '../errors.ts';
+import { OutageLog } from '../outage-log.ts';
 import { backoffDelay, CAPPED_BACKOFF } from './backoff.ts';
 import { describeSchedule, PermanentJobError, type JobDefinition, type JobHandler } from './job-definition.ts';
 import { JobLifecycleLog, JOB_LOG_SOURCE, type AgentLogSink } from './job-lifecycle.ts';
@@ -153,7 +154,10 @@ export class JobQueueService {
         maxStalledCount: 1,
         settings: { backoffStrategy: (failures: number, type?: string, _err?: Error, job?: MinimalJob) => this.backoff(failures, type, job) },
       });
-      worker.on('error', (err) => this.logger.error({ err, event: 'jobs.worker_error', queue }, `job worker for ${queue} hit an error: ${errorMessage(err)}`));
+      // A Valkey outage makes every worker report each reconnect: one line per outage, not hundreds.
+      const outage = new OutageLog(this.logger, { what: `the job worker for ${queue} (Valkey)`, event: 'jobs.worker' });
+      worker.on('error', (err) => outage.failed(err, { queue }));
+      worker.on('ready', () => outage.succeeded());
       this.lifecycle.attach(worker, queue, (name) => this.registry.definition(name)?.lifecycleLog === 'problems');
       if (this.options.metrics) recordJobMetrics(worker, queue, this.options.metrics);
       this.workers.push({ queue, worker });

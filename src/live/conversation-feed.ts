@@ -217,18 +217,24 @@ export class ConversationFeed implements FeedTarget {
     return finished;
   }
 
+  /** The bus was down (events may be lost): read the store from the last message sent, as after a gap. */
+  resync(): void {
+    if (this.state === 'live') this.catchUp(null);
+  }
+
   /** A message was missed: read the store from the last one sent, holding live events meanwhile. */
-  private catchUp(trigger: [ConversationEvent, EncodedFrame]): void {
+  private catchUp(trigger: [ConversationEvent, EncodedFrame] | null): void {
     this.state = 'reading';
-    this.buffer = [trigger];
-    this.repairedFor = (trigger[0] as Extract<ConversationEvent, { type: 'message:new' }>).message.seq;
+    this.buffer = trigger ? [trigger] : [];
+    if (trigger) this.repairedFor = (trigger[0] as Extract<ConversationEvent, { type: 'message:new' }>).message.seq;
     const { store, actor, conversationId } = this.o;
     void (async () => {
       try {
         for (;;) {
           const rows = await store.listMessages(actor, conversationId, { afterSeq: this.lastSeq, limit: CATCH_UP_PAGE });
           if (this.closed) return;
-          await this.sendRows(rows);
+          // An answer whose final message is read here is over: its late frames are dropped.
+          for (const replyId of await this.sendRows(rows)) this.covered.set(replyId, { seq: Infinity });
           if (rows.length < CATCH_UP_PAGE) break;
         }
       } catch (err) {

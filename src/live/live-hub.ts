@@ -10,21 +10,32 @@ import { eventFrame, type EncodedFrame } from './frames.ts';
 
 export interface FeedTarget {
   accept(event: ConversationEvent, frame: EncodedFrame): void;
+  /** The bus was down and may have lost events: read what was stored since the last one sent. */
+  resync?(): void;
 }
 
 export class LiveHub {
   private readonly feeds = new Map<string, Set<FeedTarget>>();
   private unsubscribe: (() => void) | null = null;
+  private offReconnect: (() => void) | null = null;
 
   constructor(readonly bus: ConversationBus) {}
 
   async start(): Promise<void> {
     this.unsubscribe ??= await this.bus.subscribe('*', (event) => this.dispatch(event));
+    this.offReconnect ??= this.bus.onReconnect(() => this.resyncAll());
   }
 
   stop(): void {
     this.unsubscribe?.();
     this.unsubscribe = null;
+    this.offReconnect?.();
+    this.offReconnect = null;
+  }
+
+  /** After a bus outage every feed reads the store again, so a final message published during it is not lost. */
+  resyncAll(): void {
+    for (const set of this.feeds.values()) for (const feed of [...set]) feed.resync?.();
   }
 
   attach(conversationId: string, feed: FeedTarget): () => void {

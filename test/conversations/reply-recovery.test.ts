@@ -96,9 +96,9 @@ describe('reply recovery', () => {
     const registry = t.core.services.jobs.registry;
     const payload = { conversationId: conv.id, userId: actor.userId, messageId: id };
     const never = async () => false;
-    const refused = await ensureJob(registry, REPLY_JOB.name, payload, `reply-${id}`, { isDead: never, mayRequeue: never });
+    const refused = await ensureJob(registry, REPLY_JOB.name, payload, `reply-${id}`, { isDead: never, mayRequeue: never, maxCopies: 3 });
     expect(refused).toMatchObject({ outcome: 'refused', previous: 'missing' });
-    const queued = await ensureJob(registry, REPLY_JOB.name, payload, `reply-${id}`, { isDead: never, mayRequeue: async () => true });
+    const queued = await ensureJob(registry, REPLY_JOB.name, payload, `reply-${id}`, { isDead: never, mayRequeue: async () => true, maxCopies: 3 });
     expect(queued.outcome === 'requeued' || queued.outcome === 'refused' ? queued.previous : null).toBe('missing');
     await replyTo(conv.id, id);
   }, 60_000);

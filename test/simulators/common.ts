@@ -266,7 +266,8 @@ export abstract class SimulatorCore {
     return kind === 'chat' ? this.defaultStep(record) : {};
   }
 
-  async start(): Promise<this> {
+  /** Listens on `port` (default: any free one; a fixed one lets a killed model come back at the same address). */
+  async start(port = 0): Promise<this> {
     const routes = this.routes();
     this.server = http.createServer((req, res) => {
       void this.dispatch(routes, req, res).catch((err) => {
@@ -274,7 +275,7 @@ export abstract class SimulatorCore {
         res.end(`simulator error: ${(err as Error).message}`);
       });
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     this.port = (this.server.address() as AddressInfo).port;
     return this;
   }
