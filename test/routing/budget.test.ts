@@ -55,7 +55,8 @@ const target = (r: RoutingResult) => (r.outcome === 'routed' ? `${r.provider}/${
 beforeAll(async () => {
   database = await createPgliteDatabase();
   accounts = new AccountService(database.db);
-});
+  // An embedded database created and migrated in this process: generous under a loaded machine.
+}, 180_000);
 afterAll(async () => database.close());
 beforeEach(() => {
   state = new ProviderState();
