@@ -40,7 +40,10 @@ async function bench(database: 'postgres' | 'pglite'): Promise<void> {
     const { token } = await t.createUser('bench');
     const newConversation = async () => (await t.api<{ id: string }>(token, 'POST', '/api/conversations', { title: 'bench' })).body.id;
     const through = async (conversationId: string, content: string) => {
-      const res = await t.api<{ reply: { content: string } | null }>(token, 'POST', `/api/conversations/${conversationId}/messages?wait=true`, { content });
+      // A keep-alive connection the server closes just as it is reused resets the request; the clientMessageId makes a retry the same message.
+      const body = { content, clientMessageId: randomBytes(8).toString('hex') };
+      const send = () => t.api<{ reply: { content: string } | null }>(token, 'POST', `/api/conversations/${conversationId}/messages?wait=true`, body);
+      const res = await send().catch(send);
       if (res.status !== 200 || !res.body.reply) throw new Error(`turn failed: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
     };
     const direct = async (content: string) => {

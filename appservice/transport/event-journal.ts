@@ -59,23 +59,27 @@ export class EventJournal {
 
   /**
    * Stores the transaction's events (those not seen before) and the
-   * transaction itself, atomically. Returns the ids of events new to us.
+   * transaction itself, atomically, in four round trips whatever the
+   * number of events: BEGIN, one multi-row insert, the transaction, COMMIT.
+   * Returns the ids of events new to us.
    */
   async record(txnId: string, bodyHash: string, events: IncomingEvent[]): Promise<string[]> {
+    // An event id repeated inside one transaction is one event (the first copy), as a second insert would have skipped it.
+    const seen = new Set<string>();
+    const unique = events.filter((e) => !seen.has(e.event_id) && seen.add(e.event_id));
     return this.db.transaction(async (tx) => {
-      const fresh: string[] = [];
       const base = Date.now();
-      for (const [i, e] of events.entries()) {
-        const rows = await tx
-          .insert(appserviceEvents)
-          // Distinct receive times keep the homeserver's order within a transaction.
-          .values({ eventId: e.event_id, roomId: e.room_id, txnId, type: e.type, sender: e.sender, payload: e, receivedAt: new Date(base + i) })
-          .onConflictDoNothing()
-          .returning({ eventId: appserviceEvents.eventId });
-        if (rows[0]) fresh.push(rows[0].eventId);
-      }
+      const rows = unique.length
+        ? await tx
+            .insert(appserviceEvents)
+            // Distinct receive times keep the homeserver's order within a transaction.
+            .values(unique.map((e, i) => ({ eventId: e.event_id, roomId: e.room_id, txnId, type: e.type, sender: e.sender, payload: e, receivedAt: new Date(base + i) })))
+            .onConflictDoNothing()
+            .returning({ eventId: appserviceEvents.eventId })
+        : [];
       await tx.insert(appserviceTransactions).values({ txnId, bodyHash, eventCount: events.length }).onConflictDoNothing();
-      return fresh;
+      const fresh = new Set(rows.map((r) => r.eventId));
+      return unique.filter((e) => fresh.has(e.event_id)).map((e) => e.event_id);
     });
   }
 

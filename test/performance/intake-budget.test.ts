@@ -1,0 +1,35 @@
+/**
+ * A Matrix transaction is stored before its 200 in a fixed number of round
+ * trips, whatever the number of its events (counted, on PostgreSQL and PGlite).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/client.ts';
+import { EventJournal, type IncomingEvent } from '../../appservice/transport/event-journal.ts';
+import { createPgDatabase, createPgliteDatabase } from '../support/databases.ts';
+import { measure } from '../support/command-count.ts';
+
+const events = (run: string, n: number): IncomingEvent[] =>
+  Array.from({ length: n }, (_, i) => ({ event_id: `$${run}-${i}`, room_id: `!r${i % 5}:x.local`, type: 'm.room.message', sender: '@a:x.local', origin_server_ts: 1_700_000_000_000 + i, content: { msgtype: 'm.text', body: `m${i}` } }));
+
+for (const kind of ['postgres', 'pglite'] as const) {
+  describe(`storing a transaction on ${kind}`, () => {
+    let database: Database;
+    beforeAll(async () => {
+      database = kind === 'postgres' ? (await createPgDatabase()).database : await createPgliteDatabase();
+    }, 180_000);
+    afterAll(async () => database?.close());
+
+    it('takes four round trips for 100 events, keeps their order, and stores a repeat once', async () => {
+      const journal = new EventJournal(database.db);
+      const batch = events('t1', 100);
+      let fresh: string[] = [];
+      const m = await measure(database, async () => (fresh = await journal.record('txn1', 'hash1', [...batch, batch[3]!])));
+      expect(m.sql).toBe(4);
+      expect(fresh).toEqual(batch.map((e) => e.event_id));
+      // The same events in another transaction are not new.
+      expect(await journal.record('txn2', 'hash2', batch.slice(0, 10))).toEqual([]);
+      const claimable = await journal.claimable(200);
+      expect(claimable).toEqual(batch.map((e) => e.event_id));
+    });
+  });
+}
