@@ -4,6 +4,7 @@
  * programs. Every value is a string, a boolean or an integer, so the
  * content is canonical JSON as homeservers require.
  */
+import { createHash } from 'node:crypto';
 import type { DelegationEvent } from '../../src/agents/delegation/delegation-events.ts';
 
 export const AGENT_MESSAGE_KEY = 'mosaic.agent_message';
@@ -24,7 +25,10 @@ export interface AgentMessage {
     delegation_id: string;
     exchange_id: string;
     from_agent: string;
-    to_agent: string;
+    /** Every message but a broadcast: the one agent addressed. */
+    to_agent?: string;
+    /** A broadcast: every agent addressed. */
+    to_agents?: string[];
     depth: number;
     reply_to_event_id?: string;
     task?: string;
@@ -35,10 +39,16 @@ export interface AgentMessage {
   timestamp_ms: number;
 }
 
-/** The agent room alias's localpart for a pair: `mosaic-agents-<a>-<b>`, ids sorted so both directions share it. */
-export function agentRoomLocalpart(agentIds: [string, string]): string {
-  const [a, b] = [...agentIds].sort();
-  return `mosaic-agents-${a}-${b}`;
+/**
+ * The agent room alias's localpart: `mosaic-agents-<a>-<b>` for a pair, ids
+ * sorted so both directions share it; a group (a broadcast to several) lists
+ * every id the same way, or, past 5 agents, a hash of them (`…-g<24 hex>`),
+ * so the alias stays well under 255 bytes.
+ */
+export function agentRoomLocalpart(agentIds: string[]): string {
+  const ids = [...new Set(agentIds)].sort();
+  if (ids.length > 5) return `mosaic-agents-g${createHash('sha256').update(ids.join(',')).digest('hex').slice(0, 24)}`;
+  return `mosaic-agents-${ids.join('-')}`;
 }
 
 const clip = (text: string): { text: string; truncated: boolean } => (text.length > MAX_TEXT ? { text: `${text.slice(0, MAX_TEXT - 1)}…`, truncated: true } : { text, truncated: false });
@@ -57,6 +67,8 @@ export function messageTypeOf(event: DelegationEvent): { type: AgentMessageType;
     case 'queued':
       // Mosaic refused or queued it; the room shows it as the hand-over's end, sent by the agent that asked.
       return { type: ask ? 'response' : 'delegate_complete', sender: 'from' };
+    case 'broadcast':
+      return { type: 'broadcast', sender: 'from' };
   }
 }
 
@@ -65,7 +77,7 @@ export function agentMessageContent(event: DelegationEvent, replyTo: string | un
   const kind = messageTypeOf(event);
   if (!kind) return null;
   const senderAgentId = kind.sender === 'from' ? event.from.id : event.to.id;
-  const task = event.phase === 'handed' ? clip(event.task) : null;
+  const task = event.phase === 'handed' || event.phase === 'broadcast' ? clip(event.task) : null;
   const text = event.text !== undefined && event.phase !== 'handed' ? clip(event.text) : null;
   const status = event.phase === 'completed' ? 'completed' : event.phase === 'refused' ? 'refused' : event.phase === 'queued' ? 'queued' : undefined;
   const message: AgentMessage = {
@@ -77,7 +89,7 @@ export function agentMessageContent(event: DelegationEvent, replyTo: string | un
       delegation_id: event.delegationId,
       exchange_id: event.exchangeId,
       from_agent: event.from.id,
-      to_agent: event.to.id,
+      ...(event.audience ? { to_agents: event.audience.map((a) => a.id) } : { to_agent: event.to.id }),
       depth: event.depth,
       ...(replyTo ? { reply_to_event_id: replyTo } : {}),
       ...(task ? { task: task.text } : {}),
@@ -113,5 +125,7 @@ function readableBody(event: DelegationEvent, task: string, text: string): strin
       return `⛔ ${text}`;
     case 'queued':
       return `⏳ ${to.name} cannot run now; the task from ${from.name} is queued (${text}).`;
+    case 'broadcast':
+      return `📣 ${from.name} to ${(event.audience ?? [to]).map((a) => a.name).join(', ')} (no reply expected): ${task}`;
   }
 }

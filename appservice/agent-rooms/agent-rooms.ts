@@ -58,10 +58,11 @@ export class AgentRooms {
   }
 
   /** The alias of a pair's room for the person (see the header). */
-  aliasFor(event: Pick<DelegationEvent, 'from' | 'to' | 'userId'>): string {
-    const shared = event.from.ownerId !== event.userId || event.to.ownerId !== event.userId;
+  aliasFor(event: Pick<DelegationEvent, 'from' | 'to' | 'audience' | 'userId'>): string {
+    const agents = membersOf(event);
+    const shared = agents.some((a) => a.ownerId !== event.userId);
     const person = shared ? `-u${createHash('sha256').update(event.userId).digest('hex').slice(0, 12)}` : '';
-    return `#${agentRoomLocalpart([event.from.id, event.to.id])}${person}:${this.d.serverName}`;
+    return `#${agentRoomLocalpart(agents.map((a) => a.id))}${person}:${this.d.serverName}`;
   }
 
   private async mirror(event: DelegationEvent): Promise<void> {
@@ -70,7 +71,7 @@ export class AgentRooms {
     if (!built) return;
     const roomId = open?.roomId ?? (await this.roomFor(event));
     // The hand-over from the agent the person talks to has ended: the room has nothing running to interrupt.
-    const ended = event.depth === 1 && (event.phase === 'completed' || event.phase === 'refused' || event.phase === 'queued');
+    const ended = event.depth === 1 && (event.phase === 'completed' || event.phase === 'refused' || event.phase === 'queued' || event.phase === 'broadcast');
     if (ended) await this.d.active.clear(roomId);
     else await this.d.active.set(roomId, { conversationId: event.conversationId, userId: event.userId });
     const ghost = await this.d.ghosts.ensureById(built.senderAgentId);
@@ -94,23 +95,25 @@ export class AgentRooms {
       this.roomIds.set(alias, known);
       return known;
     }
-    const ghosts = await Promise.all([event.from.id, event.to.id].map((id) => this.d.ghosts.ensureById(id)));
+    const members = membersOf(event).sort((x, y) => x.id.localeCompare(y.id));
+    const ghosts = await Promise.all(members.map((a) => this.d.ghosts.ensureById(a.id)));
     const agents = ghosts.filter((g): g is string => g !== null);
     const observers = (await this.d.matrixUsersOf(event.userId)).filter((u) => !this.d.ghosts.isOurs(u));
     const users: Record<string, number> = { [this.d.botUserId]: 100 };
     for (const g of agents) users[g] = 0;
     for (const o of observers) users[o] = 50;
-    const [a, b] = [event.from, event.to].sort((x, y) => x.id.localeCompare(y.id));
+    const names = members.map((a) => a.name);
+    const listed = names.length === 2 ? `${names[0]} and ${names[1]}` : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
     let roomId: string;
     try {
       roomId = await this.d.client.createRoom({
         room_alias_name: alias.slice(1, alias.indexOf(':')),
-        name: `Agents: ${a!.name} ↔ ${b!.name}`,
-        topic: `What ${a!.name} and ${b!.name} hand each other while answering. Shown by Mosaic; the agents never read this room.`,
+        name: `Agents: ${names.join(' ↔ ')}`,
+        topic: `What ${listed} hand each other while answering. Shown by Mosaic; the agents never read this room.`,
         preset: 'private_chat',
         invite: [...agents, ...observers],
         power_level_content_override: { users, users_default: 0, events_default: 0, state_default: 50, invite: 50, kick: 100, ban: 100, redact: 50 },
-        initial_state: [{ type: AGENT_ROOM_STATE, state_key: '', content: { agents: [a!.id, b!.id] } }],
+        initial_state: [{ type: AGENT_ROOM_STATE, state_key: '', content: { agents: members.map((a) => a.id) } }],
       });
     } catch (err) {
       // Another replica created it first.
@@ -134,4 +137,10 @@ export class AgentRooms {
       throw err;
     }
   }
+}
+
+/** The agents of a step's room: the pair, or the sender and everyone a broadcast addresses. */
+function membersOf(event: Pick<DelegationEvent, 'from' | 'to' | 'audience'>): DelegationEvent['from'][] {
+  const all = [event.from, ...(event.audience ?? [event.to])];
+  return all.filter((a, i) => all.findIndex((b) => b.id === a.id) === i);
 }

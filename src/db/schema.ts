@@ -321,7 +321,7 @@ export const agentDelegations = pgTable(
     exchangeId: uuid('exchange_id').notNull(),
     fromAgentId: uuid('from_agent_id'),
     toAgentId: uuid('to_agent_id'),
-    kind: text('kind', { enum: ['delegate', 'ask'] }).notNull(),
+    kind: text('kind', { enum: ['delegate', 'ask', 'broadcast'] }).notNull(),
     depth: integer('depth').notNull(),
     task: text('task').notNull(),
     /** Material handed with the task (a queued task is run again from the record). */

@@ -179,5 +179,34 @@ describe('agent rooms', () => {
     expect(validate(refused.content[AGENT_MESSAGE_KEY])).toBe(true);
     expect(world.hs.violations).toEqual([]);
   });
-});
 
+  it('a broadcast to more than two agents goes to the group\'s room, no reply expected', async () => {
+    const erin = await world.linkedHuman('erin');
+    const create = async (body: Record<string, unknown>) => (await world.mosaic.api<Agent>(erin.token, 'POST', '/api/agents', body)).body;
+    const x1 = await create({ name: 'listener1', systemPrompt: 'LISTENER-1' });
+    const x2 = await create({ name: 'listener2', systemPrompt: 'LISTENER-2' });
+    const herald = await create({ name: 'herald', systemPrompt: 'HERALD-A', delegatesTo: ['listener1', 'listener2'] });
+    scriptAgents(world.mosaic, {
+      'HERALD-A': ({ body }) => (hasToolResult(body) ? { text: 'announced' } : { toolCall: { name: 'broadcast', arguments: { message: 'Standup moves to noon.' } } }),
+    });
+    const room = await inviteAgent(world, erin, herald.id);
+    await say(erin, room, 'Tell everyone standup moves to noon.');
+    expect((await waitForAnswer(erin, room, ghostOf(herald.id))).content.body).toContain('announced');
+    const ids = [herald.id, x1.id, x2.id].sort();
+    const groupRoom = await until('the group room', async () => (await erin.client.getRoomIdForAlias(`#mosaic-agents-${ids.join('-')}:${SERVER}`).catch(() => null))?.room_id, 20_000);
+    await erin.waitForInvite((r) => r === groupRoom, 20_000);
+    await erin.client.joinRoom(groupRoom);
+    const announced = await until('the broadcast', async () => (await erin.history(groupRoom)).find((e) => e.content[AGENT_MESSAGE_KEY] !== undefined), 20_000);
+    const m = announced.content[AGENT_MESSAGE_KEY] as { type: string; payload: Record<string, unknown> };
+    expect(validate(m), JSON.stringify(validate.errors)).toBe(true);
+    expect(m.type).toBe('broadcast');
+    expect(m.payload).toMatchObject({ from_agent: herald.id, to_agents: [x1.id, x2.id], task: 'Standup moves to noon.' });
+    expect(announced.sender).toBe(ghostOf(herald.id));
+    expect(announced.content.body).toBe('📣 herald to listener1, listener2 (no reply expected): Standup moves to noon.');
+    const members = Object.keys((await erin.client.getJoinedRoomMembers(groupRoom)).joined);
+    expect(members).toEqual(expect.arrayContaining([ghostOf(herald.id), BOT, erin.userId]));
+    // Nobody answers a broadcast: the listeners' models were never called.
+    expect(Object.values(world.mosaic.simulators).flatMap((s) => s.chatRequests()).some((r) => JSON.stringify(r.body).includes('LISTENER-'))).toBe(false);
+    expect(world.hs.violations).toEqual([]);
+  });
+});

@@ -5,6 +5,7 @@
  * touching user-owned data (with the reason). A new storage function without
  * an entry fails this test, so it cannot be forgotten.
  */
+import { randomUUID } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,6 +18,7 @@ import { TokenStore } from '../../src/identity/token-store.ts';
 import { CredentialStore } from '../../src/identity/credential-store.ts';
 import { SecretBox } from '../../src/identity/secret-box.ts';
 import { AgentStore } from '../../src/agents/agent-store.ts';
+import { DelegationStore } from '../../src/agents/delegation/delegation-store.ts';
 import { ConversationStore } from '../../src/conversations/conversation-store.ts';
 import { SessionStore } from '../../src/conversations/session-store.ts';
 import { MemoryStore } from '../../src/agents/memory-store.ts';
@@ -84,6 +86,12 @@ const coverage: Coverage = {
   'AgentStore.remove': { isolation: agentIsolation },
   'AgentStore.requireFreeName': { notUserOwned: 'private helper keyed by the owner create/update already resolved for the actor; answers only whether a name is taken' },
   'AgentStore.editable': { notUserOwned: 'private helper scoped by the actor; exercised through update/remove' },
+  'AgentStore.resolveDelegates': { isolation: agentIsolation },
+  'DelegationStore.begin': { isolation: delegationIsolation },
+  'DelegationStore.finish': { isolation: delegationIsolation },
+  'DelegationStore.get': { isolation: delegationIsolation },
+  'DelegationStore.ofConversation': { isolation: delegationIsolation },
+  'DelegationStore.claimQueued': { isolation: delegationIsolation },
   'ConversationStore.inConversation': { notUserOwned: 'private helper: whether a reply target is in the conversation append already resolved for the actor' },
   'ConversationStore.create': { isolation: conversationIsolation },
   'ConversationStore.get': { isolation: conversationIsolation },
@@ -279,8 +287,25 @@ async function agentIsolation({ database, alice, bob }: Ctx): Promise<void> {
   // Bob may hold an agent of the same name: names are per owner.
   const his = await agents.create(bob, { name: mine.name, systemPrompt: 'His.' });
   expect((await agents.findByName(alice, mine.name))?.id).toBe(mine.id);
+  // delegatesTo resolves only among the owner's own and the system agents: Alice's agent is no agent for Bob.
+  await expect(agents.create(bob, { name: `${mine.name}-d`, systemPrompt: 'p', delegatesTo: [mine.id] })).rejects.toMatchObject({ httpStatus: 400 });
   await agents.remove(bob, his.id);
   await agents.remove(alice, mine.id);
+}
+
+async function delegationIsolation({ database, alice, bob }: Ctx): Promise<void> {
+  const store = new DelegationStore(database.db);
+  const conv = await new ConversationStore(database.db).create(alice, { title: 'Alice delegates' });
+  const id = randomUUID();
+  const agent = randomUUID();
+  await store.begin(alice, { id, conversationId: conv.id, exchangeId: randomUUID(), fromAgentId: agent, toAgentId: randomUUID(), kind: 'delegate', depth: 1, task: 'secret task', status: 'queued' });
+  expect(await store.get(bob, id)).toBeNull();
+  expect(await store.ofConversation(bob, conv.id)).toEqual([]);
+  await store.finish(bob, id, { status: 'completed', result: 'forged' });
+  expect(await store.claimQueued(bob.userId, id)).toBeNull();
+  expect(await store.get(alice, id)).toMatchObject({ status: 'queued', result: null });
+  expect((await store.ofConversation(alice, conv.id)).map((r) => r.id)).toEqual([id]);
+  expect((await store.claimQueued(alice.userId, id))?.status).toBe('running');
 }
 
 async function conversationIsolation({ database, alice, bob }: Ctx): Promise<void> {

@@ -6,14 +6,16 @@
 import type { Logger } from '../../logging.ts';
 
 export interface DelegationEvent {
-  phase: 'handed' | 'accepted' | 'completed' | 'refused' | 'queued';
+  phase: 'handed' | 'accepted' | 'completed' | 'refused' | 'queued' | 'broadcast';
   delegationId: string;
   exchangeId: string;
   conversationId: string;
   userId: string;
-  kind: 'delegate' | 'ask';
+  kind: 'delegate' | 'ask' | 'broadcast';
   from: { id: string; name: string; ownerId: string | null };
   to: { id: string; name: string; ownerId: string | null };
+  /** broadcast: every agent addressed (`to` is the first of them). */
+  audience?: Array<{ id: string; name: string; ownerId: string | null }>;
   depth: number;
   task: string;
   /** completed: the result; refused / queued: the notice. */

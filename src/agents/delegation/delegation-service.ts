@@ -188,6 +188,37 @@ export class DelegationService {
     }
   }
 
+  /**
+   * An announcement to several agents at once, no reply expected: recorded
+   * (one row per agent addressed) and shown in the group's agent room. The
+   * agents addressed are not run. Counted like delegations (turns, pair rate).
+   */
+  async broadcast(from: AgentConfig, audience: AgentConfig[], message: string, ctx: ToolContext): Promise<{ sentTo: string[] }> {
+    const { actor, exchange, sessionId } = ctx;
+    if (!exchange || !sessionId) throw new DelegationRefused('delegation_unavailable', 'Broadcasts only work while answering a message in a conversation.');
+    if (audience.length < 2) throw new DelegationRefused('broadcast_needs_two', 'A broadcast addresses at least two agents; for one, use delegate or ask_agent.');
+    if (exchange.turns.used >= this.d.settings.maxTurnsPerExchange) {
+      const refusal = checkChain(exchange, '', this.d.settings, (agentId) => (agentId === from.id ? from.name : 'another agent'))!;
+      const record = { id: randomUUID(), conversationId: exchange.conversationId, exchangeId: exchange.id, fromAgentId: from.id, toAgentId: audience[0]!.id, kind: 'broadcast' as const, depth: exchange.chain.length, task: message };
+      return this.refuse(actor, exchange, { ...record, status: 'refused' }, refusal);
+    }
+    for (const to of audience) {
+      const limited = await this.rateCheck(actor, from, to);
+      if (limited) {
+        const record = { id: randomUUID(), conversationId: exchange.conversationId, exchangeId: exchange.id, fromAgentId: from.id, toAgentId: to.id, kind: 'broadcast' as const, depth: exchange.chain.length, task: message };
+        return this.refuse(actor, exchange, { ...record, status: 'refused' }, limited);
+      }
+    }
+    exchange.turns.used += 1;
+    const id = randomUUID();
+    for (const [i, to] of audience.entries()) {
+      await this.d.store.begin(actor, { id: i === 0 ? id : randomUUID(), conversationId: exchange.conversationId, exchangeId: exchange.id, fromAgentId: from.id, toAgentId: to.id, kind: 'broadcast', depth: exchange.chain.length, task: message, status: 'completed' });
+    }
+    const who = (a: AgentConfig) => ({ id: a.id, name: a.name, ownerId: a.ownerId });
+    this.events.emit({ phase: 'broadcast', delegationId: id, exchangeId: exchange.id, conversationId: exchange.conversationId, userId: actor.userId, kind: 'broadcast', from: who(from), to: who(audience[0]!), audience: audience.map(who), depth: exchange.chain.length, task: message, at: Date.now() });
+    return { sentTo: audience.map((a) => a.name) };
+  }
+
   /** Queues the task for later delivery; A gets a result saying so, the person a notice. */
   private async mediate(actor: Actor, exchange: Exchange, request: DelegationRequest, id: string, why: string): Promise<DelegationResult> {
     const { from, to } = request;
@@ -227,7 +258,7 @@ export class DelegationService {
       await post(`delegation-gone:${row.id}`, '⚠️ A queued task was dropped: one of its agents no longer exists.', 'delegation_gone');
       return 'gone';
     }
-    const request: DelegationRequest = { kind: row.kind, from, to, task: row.task, context: row.context ?? undefined };
+    const request: DelegationRequest = { kind: row.kind === 'ask' ? 'ask' : 'delegate', from, to, task: row.task, context: row.context ?? undefined };
     const routed = await this.d.routing.route(actor, { text: row.task, attachments: [], channel: 'mosaic', agent: toAgentProfile(to, this.d.directory), pin: null, localOnly: row.localOnly });
     let why: string;
     if (routed.outcome === 'routed') {

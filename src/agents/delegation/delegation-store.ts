@@ -13,7 +13,7 @@ export interface NewDelegation {
   exchangeId: string;
   fromAgentId: string;
   toAgentId: string;
-  kind: 'delegate' | 'ask';
+  kind: 'delegate' | 'ask' | 'broadcast';
   depth: number;
   task: string;
   context?: string | null;

@@ -9,10 +9,11 @@ import type { AgentConfig } from '../agent-store.ts';
 import type { DelegationService } from '../delegation/delegation-service.ts';
 import type { AgentTool } from '../tool.ts';
 
-export const DELEGATION_TOOL_NAMES = ['delegate', 'ask_agent'] as const;
+export const DELEGATION_TOOL_NAMES = ['delegate', 'ask_agent', 'broadcast'] as const;
 
 const delegateArgs = z.object({ agent: z.string().min(1).max(100), task: z.string().min(1).max(20_000), context: z.string().max(20_000).optional() });
 const askArgs = z.object({ agent: z.string().min(1).max(100), question: z.string().min(1).max(20_000) });
+const broadcastArgs = z.object({ message: z.string().min(1).max(20_000), agents: z.array(z.string().min(1).max(100)).min(2).max(20).optional() });
 
 export function delegationTools(service: DelegationService, from: AgentConfig, targets: AgentConfig[]): AgentTool[] {
   const names = targets.map((t) => t.name);
@@ -51,5 +52,20 @@ export function delegationTools(service: DelegationService, from: AgentConfig, t
     },
     run: (args, ctx) => service.delegate({ kind: 'ask', from, to: pick(args.agent), task: args.question }, ctx),
   };
-  return [delegate, ask] as unknown as AgentTool[];
+  const broadcast: AgentTool<typeof broadcastArgs> = {
+    name: 'broadcast',
+    description: `Announce something to several agents at once (no reply expected; they are not asked to act). Agents you may address:\n${roster}`,
+    args: broadcastArgs,
+    parameters: {
+      type: 'object',
+      properties: {
+        message: { type: 'string', description: 'The announcement.' },
+        agents: { type: 'array', items: { type: 'string', enum: names }, minItems: 2, description: 'Whom to address (default: all of them).' },
+      },
+      required: ['message'],
+    },
+    run: (args, ctx) => service.broadcast(from, args.agents ? [...new Set(args.agents.map(pick))] : targets, args.message, ctx),
+  };
+  // A broadcast needs more than one listener; with one agent it would be a delegation.
+  return (targets.length >= 2 ? [delegate, ask, broadcast] : [delegate, ask]) as unknown as AgentTool[];
 }
