@@ -93,12 +93,14 @@ export async function rowCounts(db: Db): Promise<Record<string, number>> {
 
 /**
  * Keys that move whatever anyone sends: BullMQ's stalled-job check and
- * wake-up marker (timers), and the API rate limiter's per-client counts
- * (every request is counted, refused or not: that is what they are for).
+ * wake-up marker (timers), the API rate limiter's per-client counts
+ * (every request is counted, refused or not: that is what they are for),
+ * the periodic reply-recovery sweep's turn marker and the processes'
+ * liveness keys (both renewed on a timer).
  * Everything else under the prefix — queued jobs, provider health, locks,
  * bus state — must stay as it was.
  */
-const TIMER_KEYS = /:(stalled-check|marker)$|:rate-limit:/;
+const TIMER_KEYS = /:(stalled-check|marker)$|:rate-limit:|:replies:recovery-sweep$|:alive:/;
 
 /** Every key under the prefix with its type and size (strings: their value). */
 export async function valkeyState(valkey: Redis, prefix: string): Promise<Record<string, string>> {
