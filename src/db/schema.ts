@@ -24,6 +24,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { ROOM_KINDS } from '../retention/room-kinds.ts';
 
 const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -437,7 +438,8 @@ export const retentionPolicies = pgTable('retention_policies', {
   createdAt: created(),
 });
 
-export const ROOM_KINDS = ['personal', 'team', 'agent', 'system'] as const;
+/** Retention's room kinds (plain data in retention/, so the CLI can name them without the ORM). */
+export { ROOM_KINDS };
 
 /** Admin overrides of the configured retention per room kind; a row with null days keeps that kind forever. */
 export const retentionKindOverrides = pgTable(

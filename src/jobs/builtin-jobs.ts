@@ -12,6 +12,7 @@ import type { AgentLogStore } from '../logs/agent-log-store.ts';
 import { endOrphanedSessions } from '../housekeeping/orphaned-sessions.ts';
 import { sweepEphemeralKeys } from '../housekeeping/ephemeral-keys.ts';
 import { defineJob, type JobDefinition, type JobHandler } from './job-definition.ts';
+import { BUILTIN_JOBS } from './builtin-job-names.ts';
 
 export const summarizationPayload = z
   .object({ conversationId: z.uuid().optional().describe('Only this conversation; without it, every conversation past its threshold.') })
@@ -34,13 +35,7 @@ export interface InjectedJobHandlers {
   retentionPurge?: JobHandler<RetentionPurgePayload>;
 }
 
-export const BUILTIN_JOBS = {
-  summarization: { name: 'summarization', queue: 'mosaic:summarization' },
-  logTiers: { name: 'log-tiers', queue: 'mosaic:log-tiers' },
-  sessionGc: { name: 'session-gc', queue: 'mosaic:session-gc' },
-  healthProbe: { name: 'health-probe', queue: 'mosaic:health-probes' },
-  retentionPurge: { name: 'retention-purge', queue: 'mosaic:retention-purge' },
-} as const;
+export { BUILTIN_JOBS };
 
 export function builtinJobDefinitions(config: MosaicConfig): JobDefinition[] {
   const tz = config.jobs.timezone;

@@ -9,18 +9,13 @@
  * so a column that part adds is already here.
  */
 import type { conversations } from '../db/schema.ts';
-import { ROOM_KINDS } from '../db/schema.ts';
+import type { RoomKind } from './room-kinds.ts';
 
-export { ROOM_KINDS };
-export type RoomKind = (typeof ROOM_KINDS)[number];
+export { ROOM_KINDS, isRoomKind, type RoomKind } from './room-kinds.ts';
 
 /** What a conversation is, as stored (every column of `conversations`). */
 export type RoomKindFacts = typeof conversations.$inferSelect;
 
 export function roomKindOf(conversation: RoomKindFacts): RoomKind {
   return conversation.teamId ? 'team' : 'personal';
-}
-
-export function isRoomKind(value: string): value is RoomKind {
-  return (ROOM_KINDS as readonly string[]).includes(value);
 }
