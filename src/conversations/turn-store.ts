@@ -45,7 +45,7 @@ export class TurnStore {
         ? tx.$with('ledger', {}).as(
             tx
               .insert(usageRecords)
-              .values(calls.map((c) => ({ userId: actor.userId, sessionId: session.id, conversationId: conv.id, agentId: write.agentId, ...c })))
+              .values(calls.map((c) => ({ userId: actor.userId, sessionId: session.id, conversationId: conv.id, agentId: write.agentId, teamId: conv.teamId, ...c })))
               .getSQL(),
           )
         : null;

@@ -75,7 +75,7 @@ export function conversationRoutes(service: ConversationServices, options: { wai
         responses: { 200: { description: 'The conversation.' } },
         handle: async ({ actor, params }) => {
           const conv = await conversations.get(actor, params.id);
-          return ok({ ...toConversation(conv, actor), summary: conv.summary, lastRouting: conv.lastRouting, ...(retention ? { retention: await retention.forOwner(actor, params.id) } : {}) });
+          return ok({ ...toConversation(conv, actor), summary: conv.summary, lastRouting: conv.lastRouting, ...(retention && conv.ownerId === actor.userId ? { retention: await retention.forOwner(actor, params.id) } : {}) });
         },
       }),
       defineRoute({

@@ -19,6 +19,7 @@ import { CredentialStore } from '../../src/identity/credential-store.ts';
 import { SecretBox } from '../../src/identity/secret-box.ts';
 import { AgentStore } from '../../src/agents/agent-store.ts';
 import { DelegationStore } from '../../src/agents/delegation/delegation-store.ts';
+import { TurnStore } from '../../src/conversations/turn-store.ts';
 import { ConversationStore } from '../../src/conversations/conversation-store.ts';
 import { SessionStore } from '../../src/conversations/session-store.ts';
 import { MemoryStore } from '../../src/agents/memory-store.ts';
@@ -108,6 +109,9 @@ const coverage: Coverage = {
   'ConversationStore.setSummary': { isolation: conversationIsolation },
   'ConversationStore.nextUnanswered': { isolation: conversationIsolation },
   'ConversationStore.lastSeq': { isolation: conversationIsolation },
+  'ConversationStore.pendingTurn': { isolation: conversationIsolation },
+  'ConversationStore.history': { isolation: conversationIsolation },
+  'TurnStore.storeAnswer': { isolation: conversationIsolation },
   'ConversationStore.search': { isolation: conversationIsolation },
   'ConversationStore.share': { isolation: sharedConversationIsolation },
   'ConversationStore.markRedacted': { isolation: channelBookkeepingIsolation },
@@ -153,6 +157,8 @@ const coverage: Coverage = {
   'RuleStore.reorder': { isolation: ruleIsolation },
   'RuleStore.setDisabledForMe': { isolation: ruleIsolation },
   'RuleStore.rulesFor': { isolation: ruleIsolation },
+  'RuleStore.onChange': { notUserOwned: 'in-process notification that some rule changed (drops the rule cache); carries no data' },
+  'RuleStore.changed': { notUserOwned: 'private: fires the onChange listeners; carries no data' },
   'RuleStore.disabledIds': { notUserOwned: 'private helper keyed by the acting user id; exercised through rulesFor' },
   'RuleStore.visibleRow': { notUserOwned: 'private helper scoped by the actor; exercised through get/setDisabledForMe' },
   'RuleStore.writableRow': { notUserOwned: 'private helper scoped by the actor; exercised through update/remove' },
@@ -326,6 +332,11 @@ async function conversationIsolation({ database, alice, bob }: Ctx): Promise<voi
   await expect(store.setSummary(bob, conv.id, 'x', 1)).rejects.toMatchObject(notFound);
   await expect(store.nextUnanswered(bob, conv.id)).rejects.toMatchObject(notFound);
   await expect(store.lastSeq(bob, conv.id)).rejects.toMatchObject(notFound);
+  await expect(store.pendingTurn(bob, conv.id)).rejects.toMatchObject(notFound);
+  await expect(store.history(bob, await store.get(alice, conv.id))).rejects.toMatchObject(notFound);
+  // The answer's write locks the conversation as the actor's own first: nothing is written for bob.
+  await expect(new TurnStore(database.db).storeAnswer(bob, { conversationId: conv.id, messages: [], lastRouting: null, session: {} as never, agentId: null, calls: [], messageCount: 0 } as never)).rejects.toMatchObject(notFound);
+  expect((await store.history(alice, await store.get(alice, conv.id))).map((m) => m.id)).toEqual([message.id]);
   expect(await store.search(bob, 'zucchini')).toEqual([]);
   await expect(store.remove(bob, conv.id)).rejects.toMatchObject(notFound);
   // And the owner still reaches all of it.
