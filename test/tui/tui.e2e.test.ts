@@ -198,8 +198,10 @@ describe('mosaic tui in a terminal', () => {
       else await s.press(how);
       await s.waitFor('the answer stopped', (x) => !x.includes('writing with') && x.includes('Answer stopped.'));
     }
-    const stored = await m.api<{ items: Array<{ role: string; content: string }> }>(token, 'GET', `/api/conversations/${conversationId}/messages?limit=500`);
-    const stopped = stored.body.items.filter((x) => x.role === 'assistant' && x.content.startsWith('word'));
+    // The screen shows the stop from the live event; the stopped answer's row may commit a moment later.
+    const stoppedAnswers = async () => (await m.api<{ items: Array<{ role: string; content: string }> }>(token, 'GET', `/api/conversations/${conversationId}/messages?limit=500`)).body.items.filter((x) => x.role === 'assistant' && x.content.startsWith('word'));
+    await waitFor('three stopped answers stored', async () => ((await stoppedAnswers()).length >= 3) || null, 30_000);
+    const stopped = await stoppedAnswers();
     expect(stopped).toHaveLength(3);
     for (const r of stopped) expect(r.content.length).toBeLessThan('word '.repeat(600).length);
   }, 180_000);
