@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { CliHelpers } from '../cli.ts';
 import { badRequest } from '../errors.ts';
 import { BUILTIN_JOBS } from '../jobs/builtin-job-names.ts';
-import { parseDaysWord } from '../retention/days-setting.ts';
+import { parseDaysWord } from '../retention/days-word.ts';
 import { isRoomKind, ROOM_KINDS } from '../retention/room-kinds.ts';
 
 type Print = (line: string) => void;
