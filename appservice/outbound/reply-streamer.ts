@@ -146,7 +146,7 @@ export class ReplyStreamer {
   redeliver(mapped: RoomWithConversation, m: StoredMessageView): Promise<void> {
     const key = m.conversationId;
     const before = this.queues.get(key) ?? Promise.resolve();
-    const next = before.then(() => this.message(mapped, m));
+    const next = before.then(() => this.message(mapped, m, false));
     const settled = next.catch(() => undefined);
     this.queues.set(key, settled);
     this.track(settled);
@@ -172,7 +172,7 @@ export class ReplyStreamer {
         return;
       }
       case 'message:new':
-        return this.message(mapped, event.message);
+        return this.message(mapped, event.message, true);
       case 'conversation:updated':
         // A deleted conversation's room is redacted first and then closed, by retention (appservice/retention/).
         if (event.change === 'archived') {
@@ -292,8 +292,24 @@ export class ReplyStreamer {
     return s.chain.catch((err: unknown) => this.o.logger.warn({ channel: 'matrix', event: 'stream.send_failed', replyId: s.replyId, err: (err as Error).message }, 'streamed edit failed'));
   }
 
-  private async message(mapped: RoomWithConversation, m: StoredMessageView): Promise<void> {
-    if (m.role === 'assistant' && m.metadata.final === true) return this.finalAnswer(mapped, m, null);
+  /**
+   * Whether another replica streams this answer. That replica finishes it:
+   * one that only heard the stored message could send the final while the
+   * streamer's first send is still under way, reuse its transaction id and
+   * get the streamer's event back, so the final text would never show.
+   * A streamer that died is covered by the recovery sweep (`live` false).
+   */
+  private async streamedElsewhere(replyId: string): Promise<boolean> {
+    if (this.streams.has(replyId)) return false;
+    const owner = await this.o.valkey.get(this.key('claim', `stream:${replyId}`));
+    return owner !== null && owner !== this.instance;
+  }
+
+  private async message(mapped: RoomWithConversation, m: StoredMessageView, live: boolean): Promise<void> {
+    if (m.role === 'assistant' && m.metadata.final === true) {
+      if (live && (await this.streamedElsewhere(m.id))) return;
+      return this.finalAnswer(mapped, m, null);
+    }
     if (m.role === 'system') {
       // A failure after streamed text ends that message instead of adding another.
       const replyId = m.replyToId ? replyIdFor(m.replyToId) : null;
@@ -303,6 +319,7 @@ export class ReplyStreamer {
       if (replyId) this.streams.delete(replyId);
       // Streamed before a restart (the stream is gone from memory, its message is not): end that message.
       const streamedEvent = replyId ? await this.messages.firstEventId(replyId) : null;
+      if (replyId && streamedEvent && live && (await this.streamedElsewhere(replyId))) return;
       if (replyId && streamedEvent) return this.finalAnswer(mapped, { ...m, id: replyId, content: '' }, m.content, m.id);
       const userEvent = m.replyToId ? await this.o.rooms.eventIdForMessage(m.replyToId) : null;
       return this.notice(mapped, m, `notice:${m.id}`, m.content, userEvent ? { 'm.in_reply_to': { event_id: userEvent } } : undefined);
