@@ -108,7 +108,8 @@ describe('agent rooms', () => {
     const roomId = await until('the agent room', async () => (await human.client.getRoomIdForAlias(`#mosaic-agents-${lo}-${hi}:${SERVER}`).catch(() => null))?.room_id, 20_000);
     await human.waitForInvite((r) => r === roomId, 20_000);
     await human.client.joinRoom(roomId);
-    await human.waitForEvent(roomId, (e) => (e.content[AGENT_MESSAGE_KEY] as { type?: string } | undefined)?.type === 'delegate_ack', { timeoutMs: 20_000 });
+    // The ack may come before the join: like Element, read the room's history rather than only what sync brings after joining.
+    await until('the delegate_ack in the agent room', async () => (await human.history(roomId, 100)).some((e) => (e.content[AGENT_MESSAGE_KEY] as { type?: string } | undefined)?.type === 'delegate_ack') || null, 20_000);
     return roomId;
   }
 
