@@ -59,6 +59,7 @@ import { ChannelIdentityStore } from './identity/channel-identity-store.ts';
 const RULES_TOPIC = 'routing-rules';
 /** Per-message counters (tries, re-queues) outlive any recovery window. */
 const COUNTER_TTL_MS = 86_400_000;
+const COUNT_SCRIPT = "local n = redis.call('incr', KEYS[1]) redis.call('pexpire', KEYS[1], ARGV[1]) return n";
 /** A reply job Valkey has not taken by then is left to recovery (the message is stored). */
 const ENQUEUE_TIMEOUT_MS = 1500;
 import { createRetention, type Retention } from './retention/retention.ts';
@@ -184,10 +185,10 @@ export function buildServices(deps: ServiceDeps): Services {
     },
   };
   const enqueueOutage = new OutageLog(logger, { what: 'the reply queue (Valkey)', event: 'replies.enqueue' });
+  // One command per count (it runs on every turn): increment and renew the expiry in one script, not a MULTI of four.
   const counter = (kind: string) => async (messageId: string) => {
     const key = valkeyKey(config.valkey.keyPrefix, kind, messageId);
-    const result = await valkey.multi().incr(key).pexpire(key, COUNTER_TTL_MS).exec();
-    return Number(result?.[0]?.[1] ?? 1);
+    return Number(await valkey.eval(COUNT_SCRIPT, 1, key, COUNTER_TTL_MS));
   };
 
   const delivery = deliveryJob(config.agents.delegation);
