@@ -140,6 +140,9 @@ export class JobQueueService {
   async startWorkers(): Promise<void> {
     const connection = await this.registry.redis();
     const queues = new Set(this.registry.allDefinitions().filter((d) => this.handlers.has(d.name)).map((d) => d.queue));
+    // A Valkey outage makes every worker report each reconnect: one line for all of them per outage, ended when the last is back.
+    const outage = new OutageLog(this.logger, { what: 'the job workers (Valkey)', event: 'jobs.worker' });
+    const down = new Set<string>();
     for (const queue of [...queues].sort()) {
       if (this.workers.some((w) => w.queue === queue)) continue;
       const worker = new Worker(bullQueueName(queue), (job: Job) => this.process(queue, job), {
@@ -154,10 +157,14 @@ export class JobQueueService {
         maxStalledCount: 1,
         settings: { backoffStrategy: (failures: number, type?: string, _err?: Error, job?: MinimalJob) => this.backoff(failures, type, job) },
       });
-      // A Valkey outage makes every worker report each reconnect: one line per outage, not hundreds.
-      const outage = new OutageLog(this.logger, { what: `the job worker for ${queue} (Valkey)`, event: 'jobs.worker' });
-      worker.on('error', (err) => outage.failed(err, { queue }));
-      worker.on('ready', () => outage.succeeded());
+      worker.on('error', (err) => {
+        down.add(queue);
+        outage.failed(err, { queue });
+      });
+      worker.on('ready', () => {
+        down.delete(queue);
+        if (down.size === 0) outage.succeeded();
+      });
       this.lifecycle.attach(worker, queue, (name) => this.registry.definition(name)?.lifecycleLog === 'problems');
       if (this.options.metrics) recordJobMetrics(worker, queue, this.options.metrics);
       this.workers.push({ queue, worker });
