@@ -75,7 +75,7 @@ describe('mosaic CLI', () => {
     const valkey = mosaic(['start'], { VALKEY_URL: 'redis://127.0.0.1:1', PORT: String(freePort()) });
     expect(valkey.status).toBe(1);
     expect(valkey.stderr.trim()).toMatch(/^mosaic: Valkey at redis:\/\/127\.0\.0\.1:1 is not reachable .*start Valkey or Redis, or set VALKEY_URL$/);
-  });
+  }, 120_000); // two process starts: generous for a busy machine
 
   it('start with no config at all uses PGlite under ./data, answers /healthz and stops cleanly on SIGTERM', async () => {
     const cwd = mkdtempSync(path.join(tmpdir(), 'mosaic-start-'));
