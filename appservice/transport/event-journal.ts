@@ -41,6 +41,12 @@ export interface IncomingEvent {
   [key: string]: unknown;
 }
 
+export interface ClaimableEvent {
+  eventId: string;
+  roomId: string;
+  sender: string;
+}
+
 export class EventJournal {
   constructor(
     private readonly db: Db,
@@ -129,11 +135,15 @@ export class EventJournal {
     await this.db.update(appserviceEvents).set({ processedAt: null, error: storableText(error) }).where(and(eq(appserviceEvents.eventId, eventId), eq(appserviceEvents.status, 'pending')));
   }
 
-  /** Pending events nobody holds, oldest first: left by a crash, or by a transaction answered before its processing. */
-  async claimable(limit = 100, txnId?: string): Promise<string[]> {
+  /**
+   * Pending events nobody holds, oldest first: left by a crash, or by a
+   * transaction answered before its processing. With their room and sender,
+   * which decide what may be processed side by side.
+   */
+  async claimable(limit = 100, txnId?: string): Promise<ClaimableEvent[]> {
     const expired = new Date(Date.now() - this.claimLeaseMs);
-    const rows = await this.db
-      .select({ eventId: appserviceEvents.eventId })
+    return this.db
+      .select({ eventId: appserviceEvents.eventId, roomId: appserviceEvents.roomId, sender: appserviceEvents.sender })
       .from(appserviceEvents)
       .where(
         and(
@@ -145,7 +155,6 @@ export class EventJournal {
       // Rows stored before intake checked origin_server_ts may hold anything there: the cast never fails the query.
       .orderBy(asc(appserviceEvents.receivedAt), asc(sql`case when jsonb_typeof(${appserviceEvents.payload}->'origin_server_ts') = 'number' then (${appserviceEvents.payload}->>'origin_server_ts')::numeric end`))
       .limit(limit);
-    return rows.map((r) => r.eventId);
   }
 
   async get(eventId: string): Promise<StoredEvent | null> {

@@ -1,8 +1,10 @@
 /**
  * Intake and processing of pushed events. Intake validates each event and
  * stores the good ones (a malformed event is skipped with a log line; the
- * rest of the transaction goes on). Processing drains stored events in
- * order, each claimed once across replicas, and records what became of it.
+ * rest of the transaction goes on). Processing drains stored events — in
+ * order within a room and within one person's events, rooms side by side
+ * (event-lanes.ts) — each claimed once across replicas, and records what
+ * became of it.
  */
 import type { Logger } from '../../src/logging.ts';
 import { errorMessage } from '../../src/errors.ts';
@@ -11,6 +13,7 @@ import type { EventHandler } from '../inbound/event-handler.ts';
 import type { MatrixEvent } from '../translation/translate-inbound.ts';
 import type { TransactionBody } from './transaction-listener.ts';
 import { malformation, skippedRecord } from './event-intake.ts';
+import { lanesOf, runLanes } from './event-lanes.ts';
 import type { EventOutcome, MatrixMetrics } from './matrix-metrics.ts';
 
 /** Claims an event gets before it is marked failed (a claim lost to a crash counts too). */
@@ -26,6 +29,10 @@ export interface ProcessorOptions {
   /** Claims an event gets before it is marked failed (default MAX_EVENT_ATTEMPTS). */
   maxAttempts?: number;
   metrics?: MatrixMetrics;
+  /** Lanes (independent rooms and people) processed at once (default 8). */
+  parallelism?: number;
+  /** Mosaic's own users (bot, ghosts): their events do not tie rooms into one lane. */
+  isOurs?: (userId: string) => boolean;
 }
 
 export class EventProcessor {
@@ -36,6 +43,10 @@ export class EventProcessor {
 
   private readonly faults: ProcessorFaults;
   private readonly maxAttempts: number;
+  private readonly parallelism: number;
+  private readonly isOurs: (userId: string) => boolean;
+  /** Events claimed per round: enough for every lane to have work. */
+  private readonly batchSize: number;
 
   constructor(
     private readonly journal: EventJournal,
@@ -45,6 +56,9 @@ export class EventProcessor {
   ) {
     this.faults = options.faults ?? {};
     this.maxAttempts = options.maxAttempts ?? MAX_EVENT_ATTEMPTS;
+    this.parallelism = Math.max(1, options.parallelism ?? 8);
+    this.isOurs = options.isOurs ?? (() => false);
+    this.batchSize = Math.max(50, this.parallelism * 25);
   }
 
   /** Stores a transaction's events before it is acknowledged; 'repeat' when it was stored before. */
@@ -83,18 +97,19 @@ export class EventProcessor {
         do {
           this.again = false;
           for (;;) {
-            const ids = await this.journal.claimable(50);
-            if (ids.length === 0 || this.stopped) break;
+            const batch = await this.journal.claimable(this.batchSize);
+            if (batch.length === 0 || this.stopped) break;
             let progressed = false;
-            for (const id of ids) {
-              if (this.stopped) break;
+            // Rooms (and people) are independent lanes: in order within one, side by side across them.
+            await runLanes(lanesOf(batch, this.isOurs), this.parallelism, async ({ eventId }) => {
+              if (this.stopped) return;
               try {
-                if (await this.processOne(id)) progressed = true;
+                if (await this.processOne(eventId)) progressed = true;
               } catch (err) {
                 // Bookkeeping of this one event failed; its claim runs out and counts as an attempt. The others go on.
-                this.logger.error({ channel: 'matrix', event: 'event.bookkeeping_failed', eventId: id, err: errorMessage(err) }, 'could not record what became of an event; moving on');
+                this.logger.error({ channel: 'matrix', event: 'event.bookkeeping_failed', eventId, err: errorMessage(err) }, 'could not record what became of an event; moving on');
               }
-            }
+            });
             if (!progressed) break;
           }
         } while (this.again && !this.stopped);

@@ -267,6 +267,7 @@ export const configSchema = z
         editIntervalMs: positiveInt.default(1000).describe('Streamed answers are edited at most once per this interval.'),
         typingTimeoutMs: positiveInt.default(30_000).describe('How long one typing notice lasts; it is renewed while an answer is being written (long thinking, tool calls), so the room never looks idle.'),
         maxBodyBytes: positiveInt.default(5_000_000).describe('Largest transaction body accepted from the homeserver.'),
+        intakeParallelism: positiveInt.max(256).default(8).describe('Rooms whose pushed events are processed at once. Order is kept within a room and within one person\'s events across rooms; a slow room never holds up the others.'),
         reconnectMaxMs: positiveInt.default(30_000).describe('While the homeserver cannot be reached (e.g. down at start), it is tried again after 1 s, doubling up to this wait; Mosaic runs meanwhile.'),
         synapseAdminToken: z.string().min(1).optional().describe('Access token of a Synapse server admin. With it, the retention purge also asks Synapse to purge the room history it has redacted (POST /_synapse/admin/v1/purge_history); without it, redaction alone (every homeserver; Conduit has no purge API). Env MATRIX_SYNAPSE_ADMIN_TOKEN.'),
         removeFromRoomsOnUnlink: bool.default(false).describe("When a Matrix account is unlinked, the bot also removes (kicks) it from the rooms of that Mosaic account's conversations."),

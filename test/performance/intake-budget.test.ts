@@ -29,7 +29,7 @@ for (const kind of ['postgres', 'pglite'] as const) {
       // The same events in another transaction are not new.
       expect(await journal.record('txn2', 'hash2', batch.slice(0, 10))).toEqual([]);
       const claimable = await journal.claimable(200);
-      expect(claimable).toEqual(batch.map((e) => e.event_id));
+      expect(claimable.map((e) => e.eventId)).toEqual(batch.map((e) => e.event_id));
     });
   });
 }

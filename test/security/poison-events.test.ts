@@ -67,7 +67,7 @@ describe('poison events', () => {
     const old = event('old', { origin_server_ts: 1.5 });
     const bad = event('bad', { origin_server_ts: 'yesterday' });
     for (const e of [old, bad]) await database.db.insert(appserviceEvents).values({ eventId: e.event_id, roomId: e.room_id, txnId: 'legacy', type: e.type, sender: e.sender, payload: e });
-    const ids = await journal.claimable(100);
+    const ids = (await journal.claimable(100)).map((e) => e.eventId);
     expect(ids).toEqual(expect.arrayContaining([old.event_id, bad.event_id]));
   });
 });
