@@ -14,6 +14,7 @@ import { EventHandler } from './inbound/event-handler.ts';
 import { EventJournal } from './transport/event-journal.ts';
 import { EventProcessor, type ProcessorFaults } from './transport/event-processor.ts';
 import { Ghosts } from './identity/ghosts.ts';
+import { RoomMembers } from './rooms/room-members.ts';
 import { CHANNEL, IdentityService } from './identity/identities.ts';
 import { DirectRooms } from './identity/direct-rooms.ts';
 import { identityReactions } from './identity/identity-reactions.ts';
@@ -124,7 +125,10 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
         logger,
       });
       const stopMirroring = service.delegation.events.on((event) => agentRooms.handle(event));
+      const members = new RoomMembers(client, services.invalidation);
+      await members.start();
       const handler = new EventHandler({
+        members,
         agentRooms: { isAgentRoom: (roomId) => agentRooms.isAgentRoom(roomId), message: (e) => agentRoomInbound.message(e) },
         client,
         ghosts,
@@ -140,7 +144,7 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
         inlineMediaBytes: INLINE_MEDIA_BYTES,
         observe: (msg) => adapter?.deliver(msg) ?? Promise.resolve(),
       });
-      const processor = new EventProcessor(new EventJournal(database.db), handler, logger, { metrics, ...(options.faults ? { faults: options.faults } : {}) });
+      const processor = new EventProcessor(new EventJournal(database.db), handler, logger, { metrics, isOurs: (userId) => ghosts.isOurs(userId), parallelism: m.intakeParallelism, ...(options.faults ? { faults: options.faults } : {}) });
       const streamer = new ReplyStreamer({ client, bus: services.bus, rooms, conversations, ownerActor, matrixUsersOf: (userId) => identities.matrixUsersOf(userId), manager, valkey: core.valkey, keyPrefix: config.valkey.keyPrefix, editIntervalMs: m.editIntervalMs, typingTimeoutMs: m.typingTimeoutMs, logger, failures: new SendFailures(logger, metrics, services.jobs.logs) });
       const recovery = new DeliveryRecovery({ rooms, conversations, streamer, ownerActor, logger, ...(options.recovery?.graceMs !== undefined ? { graceMs: options.recovery.graceMs } : {}) });
       adapter = new MatrixAdapter({

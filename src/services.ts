@@ -100,6 +100,8 @@ export interface Services {
   recoverReplies(): Promise<void>;
   /** Retention policies, the purge, and the erasers channels register into. */
   retention: Retention;
+  /** Cache invalidation across replicas (channels keep caches of their own, e.g. Matrix room members). */
+  invalidation: ValkeyInvalidation;
   /** Starts workers and schedules. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -363,6 +365,7 @@ export function buildServices(deps: ServiceDeps): Services {
     teamEvents,
     recoverReplies: () => sweep('start'),
     retention,
+    invalidation,
     async start() {
       await invalidation.subscribe(RULES_TOPIC, () => routing.invalidateRules());
       await liveness.start();

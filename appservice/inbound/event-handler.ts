@@ -18,6 +18,7 @@ import { parseCommand } from '../../src/commands/parse.ts';
 import { isMatrixError, type MatrixClient } from '../transport/matrix-client.ts';
 import { shouldAnswer } from './reply-policy.ts';
 import type { RoomManager } from '../rooms/room-manager.ts';
+import type { RoomMembers } from '../rooms/room-members.ts';
 import type { RoomStore, RoomWithConversation } from '../rooms/room-store.ts';
 import { mentions, relationsOf, toChannelMessage, UntranslatableEvent, type MatrixEvent } from '../translation/translate-inbound.ts';
 
@@ -35,6 +36,8 @@ export interface EventHandlerDeps {
   rooms: RoomStore;
   conversations: ConversationStore;
   manager: RoomManager;
+  /** Joined members per room, cached until a membership event of the room. */
+  members: RoomMembers;
   identities: IdentityService;
   /** The bot's DMs (m.direct): a DM a person opens with the bot is remembered there. */
   directs: DirectRooms;
@@ -53,6 +56,8 @@ export class EventHandler {
   constructor(private readonly d: EventHandlerDeps) {}
 
   async handle(e: MatrixEvent): Promise<Outcome> {
+    // Any membership change, ours included (a ghost joining, the bot leaving), makes the room's cached member list stale.
+    if (e.type === 'm.room.member') await this.d.members.changed(e.room_id);
     if (this.d.ghosts.isOurs(e.sender)) return skip('sent by one of our own users');
     switch (e.type) {
       case 'm.room.member':
@@ -148,7 +153,7 @@ export class EventHandler {
     // The bot's own rooms (its DMs) are where people run the DM commands.
     let humans: string[];
     try {
-      const members = await this.d.client.joinedMembers(e.room_id, this.d.ghosts.botUserId);
+      const members = await this.d.members.joined(e.room_id, this.d.ghosts.botUserId);
       if (!(this.d.ghosts.botUserId in members)) return skip('room is not a conversation');
       humans = Object.keys(members).filter((m) => !this.d.ghosts.isOurs(m));
     } catch (err) {
@@ -177,7 +182,7 @@ export class EventHandler {
       await this.d.bot.linkInRoom(e, linkCommand, speaker);
       return done;
     }
-    const members = await this.d.client.joinedMembers(e.room_id, speaker);
+    const members = await this.d.members.joined(e.room_id, speaker);
     const rel = relationsOf(e.content);
     const actor = await this.d.identities.actorFor(e.sender, members[e.sender]?.display_name ?? null);
     if (!actor) {
@@ -233,7 +238,7 @@ export class EventHandler {
 
   /** Whether `person` is the only human joined in the room (so a secret link may be shown there). */
   private async alone(roomId: string, person: string, asUser: string): Promise<boolean> {
-    const members = await this.d.client.joinedMembers(roomId, asUser).catch(() => null);
+    const members = await this.d.members.joined(roomId, asUser).catch(() => null);
     return members !== null && Object.keys(members).every((m) => m === person || this.d.ghosts.isOurs(m));
   }
 
