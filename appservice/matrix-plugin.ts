@@ -32,6 +32,7 @@ import { SpaceStore } from './spaces/space-store.ts';
 import { personalSpaceReactions, teamSpaceReactions } from './spaces/space-reactions.ts';
 import { AgentRooms } from './agent-rooms/agent-rooms.ts';
 import { ActiveExchanges, AgentRoomInbound } from './agent-rooms/agent-room-inbound.ts';
+import { AgentRoomStore } from './agent-rooms/agent-room-store.ts';
 import { MatrixEraser } from './retention/matrix-eraser.ts';
 import { SynapsePurge } from './retention/synapse-purge.ts';
 
@@ -89,7 +90,8 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
       const manager = new RoomManager(client, ghosts, rooms, logger);
       const ownerActor = (userId: string) => identities.actorById(userId);
       // Retention reaches the homeserver through this: nothing is deleted in Mosaic that is not redacted here.
-      const eraser = new MatrixEraser({ client, rooms, ghosts, manager, synapse: m.synapseAdminToken ? new SynapsePurge(m.homeserverUrl, m.synapseAdminToken, logger) : null, logger });
+      const agentRoomStore = new AgentRoomStore(database.db);
+      const eraser = new MatrixEraser({ client, rooms, ghosts, manager, synapse: m.synapseAdminToken ? new SynapsePurge(m.homeserverUrl, m.synapseAdminToken, logger) : null, agentRooms: agentRoomStore, logger });
       services.retention.erasers.register(eraser);
       const service = services.conversations;
       services.commands.register(roomCommand(rooms));
@@ -112,7 +114,7 @@ export function matrixPlugin(options: MatrixPluginOptions = {}): MosaicPlugin {
       manager.onRoom((conversationId) => spaces.placeRoom(conversationId));
       let adapter: MatrixAdapter | null = null;
       const activeExchanges = new ActiveExchanges(core.valkey, config.valkey.keyPrefix);
-      const agentRooms = new AgentRooms({ client, ghosts, botUserId, serverName: m.serverName, matrixUsersOf: (userId) => identities.matrixUsersOf(userId), active: activeExchanges, logger });
+      const agentRooms = new AgentRooms({ client, ghosts, botUserId, serverName: m.serverName, matrixUsersOf: (userId) => identities.matrixUsersOf(userId), active: activeExchanges, store: agentRoomStore, logger });
       const agentRoomInbound = new AgentRoomInbound({
         active: activeExchanges,
         actorFor: (matrixUserId) => identities.actorFor(matrixUserId),

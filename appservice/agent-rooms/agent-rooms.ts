@@ -19,6 +19,7 @@ import type { Ghosts } from '../identity/ghosts.ts';
 import { isMatrixError, type MatrixClient } from '../transport/matrix-client.ts';
 import { AGENT_ROOM_STATE, agentMessageContent, agentRoomLocalpart } from './agent-message.ts';
 import type { ActiveExchanges } from './agent-room-inbound.ts';
+import type { AgentRoomStore } from './agent-room-store.ts';
 
 export interface AgentRoomsDeps {
   client: MatrixClient;
@@ -29,6 +30,8 @@ export interface AgentRoomsDeps {
   matrixUsersOf(userId: string): Promise<string[]>;
   /** Which exchange each room shows now, for the people interrupting or stopping it there. */
   active: ActiveExchanges;
+  /** Where each room is recorded, so retention finds every agent room (after a restart, on any replica). */
+  store: Pick<AgentRoomStore, 'record'>;
   logger: Logger;
 }
 
@@ -90,8 +93,12 @@ export class AgentRooms {
   /** The pair's room, created on first use; every replica finds the same one through the alias. */
   private async roomFor(event: DelegationEvent): Promise<string> {
     const alias = this.aliasFor(event);
-    const known = this.roomIds.get(alias) ?? (await this.d.client.resolveAlias(alias));
+    const cached = this.roomIds.get(alias);
+    if (cached) return cached;
+    const known = await this.d.client.resolveAlias(alias);
     if (known) {
+      // Recorded again once per process: a room made before rooms were recorded is found by retention from its next use on.
+      await this.d.store.record(known, alias);
       this.roomIds.set(alias, known);
       return known;
     }
@@ -122,6 +129,7 @@ export class AgentRooms {
       if (!found) throw err;
       roomId = found;
     }
+    await this.d.store.record(roomId, alias);
     this.roomIds.set(alias, roomId);
     this.d.logger.info({ channel: 'matrix', event: 'agent_room.created', roomId, alias }, 'agent room created');
     return roomId;

@@ -13,14 +13,16 @@
  * Redactions use a transaction id derived from the event, so a retried run
  * sends nothing twice; an event already redacted or gone (purged) counts as
  * done. A deleted conversation's rooms are redacted whole, then closed
- * (read-only, with a notice) and left.
+ * (read-only, with a notice) and left. Agent rooms (no conversation rows)
+ * have their events past the `agent` policy redacted, room by room.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from '../../src/logging.ts';
-import type { ChannelEraser, EraseOutcome } from '../../src/retention/channel-erasers.ts';
+import type { ChannelEraser, ChannelOnlyKind, EraseOutcome, RoomPurgeOutcome } from '../../src/retention/channel-erasers.ts';
 import type { PurgeMessage } from '../../src/retention/retention-store.ts';
 import { errorMessage } from '../../src/errors.ts';
 import type { Ghosts } from '../identity/ghosts.ts';
+import type { AgentRoomRow, AgentRoomStore } from '../agent-rooms/agent-room-store.ts';
 import type { RoomManager } from '../rooms/room-manager.ts';
 import type { RoomStore } from '../rooms/room-store.ts';
 import { isMatrixError, type MatrixClient, type RoomEvent } from '../transport/matrix-client.ts';
@@ -39,8 +41,12 @@ export interface MatrixEraserDeps {
   ghosts: Ghosts;
   manager: RoomManager;
   synapse: SynapsePurge | null;
+  /** The agent rooms the appservice recorded (the `agent` policy's rooms). */
+  agentRooms: Pick<AgentRoomStore, 'list' | 'markRedactedBefore'>;
   logger: Logger;
 }
+
+const PAGE = 100;
 
 export class MatrixEraser implements ChannelEraser {
   readonly channel = CHANNEL;
@@ -100,6 +106,72 @@ export class MatrixEraser implements ChannelEraser {
     for (const roomId of found.roomIds) await this.leave(roomId, mapped?.agentId ?? null);
     this.d.logger.info({ channel: 'matrix', event: 'retention.rooms_erased', conversationId, rooms: found.roomIds.length, events }, 'deleted conversation: its rooms were redacted, closed and left');
     return { events };
+  }
+
+  async purgeRooms(kind: ChannelOnlyKind, before: Date, signal: AbortSignal, done: (room: RoomPurgeOutcome) => Promise<void>): Promise<void> {
+    if (kind !== 'agent') return;
+    for (let after: string | null = null; ; ) {
+      const page = await this.d.agentRooms.list(after, PAGE);
+      for (const room of page) {
+        signal.throwIfAborted();
+        await done(await this.purgeAgentRoom(room, before, signal));
+      }
+      if (page.length < PAGE) break;
+      after = page.at(-1)!.roomId;
+    }
+  }
+
+  /**
+   * Redacts an agent room's events sent before `before` (state and
+   * redactions stay), paging back from the newest and stopping where an
+   * earlier run left everything redacted. An event the homeserver refused
+   * is counted and skipped; the room's mark only moves when none was, so
+   * the next run comes back for it.
+   */
+  private async purgeAgentRoom(room: AgentRoomRow, before: Date, signal: AbortSignal): Promise<RoomPurgeOutcome> {
+    const { roomId } = room;
+    // The bot created the room and holds its top power level: it reads it, and redacts what no ghost of ours sent.
+    const users = [this.d.ghosts.botUserId];
+    const stopAt = room.redactedBefore?.getTime() ?? -Infinity;
+    let events = 0;
+    const failures: string[] = [];
+    const forget: string[] = [];
+    try {
+      for (let from: string | undefined; ; ) {
+        signal.throwIfAborted();
+        const page = await this.d.client.messages(roomId, this.d.ghosts.botUserId, { ...(from ? { from } : {}), limit: PAGE });
+        let reachedMark = false;
+        for (const e of page.chunk) {
+          if (e.origin_server_ts < stopAt) {
+            reachedMark = true;
+            break;
+          }
+          if (e.state_key !== undefined || e.type === 'm.room.redaction' || e.origin_server_ts >= before.getTime()) continue;
+          try {
+            if (await this.redact(roomId, e, REASON, users)) events++;
+            forget.push(e.event_id);
+          } catch (err) {
+            failures.push(`${e.event_id}: ${errorMessage(err)}`);
+          }
+        }
+        if (reachedMark || !page.end || page.chunk.length === 0) break;
+        from = page.end;
+      }
+    } catch (err) {
+      // The room could not be read (or the run was stopped): nothing past this point is known, so the mark stays.
+      if (signal.aborted) throw err;
+      failures.push(`${roomId}: ${errorMessage(err)}`);
+    }
+    await this.d.rooms.forgetEvents(forget);
+    if (failures.length === 0) {
+      await this.d.agentRooms.markRedactedBefore(roomId, before);
+      if (events > 0 && this.d.synapse) {
+        await this.d.synapse.purge(roomId, before).catch((err: unknown) =>
+          this.d.logger.warn({ channel: 'matrix', event: 'retention.compact_failed', roomId, err: errorMessage(err) }, 'could not purge the agent room\'s history on Synapse (its events are redacted; retried when the next run redacts more)'),
+        );
+      }
+    }
+    return { roomId, events, failed: failures.length, ...(failures.length ? { error: failures[0] } : {}) };
   }
 
   /**

@@ -11,6 +11,14 @@ import { isRoomKind, ROOM_KINDS } from '../retention/room-kinds.ts';
 
 type Print = (line: string) => void;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A conversation id as the person typed it, refused before anything runs when it cannot be one. */
+function conversationId(id: string): string {
+  if (!UUID.test(id)) throw badRequest(`"${id}" is not a conversation id: expected a UUID, as GET /api/conversations lists them`);
+  return id;
+}
+
 const days = (d: number | null | undefined): string => (d === null || d === undefined ? 'forever' : `${d} days`);
 
 export function registerRetentionCommands(program: Command, helpers: CliHelpers, print: Print = (line) => void process.stdout.write(`${line}\n`)): void {
@@ -23,7 +31,7 @@ export function registerRetentionCommands(program: Command, helpers: CliHelpers,
     .option('--json', 'print JSON')
     .action(async (opts: { conversation?: string; json?: boolean }) => {
       if (opts.conversation) {
-        const policy = await helpers.admin('retention.show', { conversationId: opts.conversation });
+        const policy = await helpers.admin('retention.show', { conversationId: conversationId(opts.conversation) });
         if (opts.json) return print(JSON.stringify(policy, null, 2));
         const p = policy as { kind: string; days: number | null; source: string };
         return print(`${opts.conversation}\t${p.kind}\t${days(p.days)}\t(${p.source})`);
@@ -47,7 +55,7 @@ export function registerRetentionCommands(program: Command, helpers: CliHelpers,
     .command('set-conversation <id> <days>')
     .description('set one conversation\'s retention: a number of days, "forever", or "default" (its room kind\'s)')
     .action(async (id: string, word: string) => {
-      const policy = (await helpers.admin('retention.set', { conversationId: id, days: parseDaysWord(word) })) as { days: number | null; source: string };
+      const policy = (await helpers.admin('retention.set', { conversationId: conversationId(id), days: parseDaysWord(word) })) as { days: number | null; source: string };
       print(`${id}: ${days(policy.days)} (${policy.source})`);
     });
 

@@ -418,16 +418,18 @@ export const personalSpaces = pgTable('personal_spaces', {
   createdAt: created(),
 });
 
-export const agentRooms = pgTable(
-  'agent_rooms',
-  {
-    agentAId: uuid('agent_a_id').notNull().references(() => agentConfigs.id, { onDelete: 'cascade' }),
-    agentBId: uuid('agent_b_id').notNull().references(() => agentConfigs.id, { onDelete: 'cascade' }),
-    roomId: text('room_id').notNull().unique(),
-    createdAt: created(),
-  },
-  (t) => [primaryKey({ columns: [t.agentAId, t.agentBId] })],
-);
+/**
+ * Agent rooms (appservice/agent-rooms/): recorded when the appservice creates
+ * or first finds one, so retention finds them all after a restart and on any
+ * replica (they hold no conversation rows). `redactedBefore`: every event of
+ * the room older than this is redacted already (the purge's next start).
+ */
+export const agentRooms = pgTable('agent_rooms', {
+  roomId: text('room_id').primaryKey(),
+  alias: text('alias').notNull().unique(),
+  redactedBefore: ts('redacted_before'),
+  createdAt: created(),
+});
 
 export const retentionPolicies = pgTable('retention_policies', {
   id: uuid('id').primaryKey().defaultRandom(),

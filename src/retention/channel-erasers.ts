@@ -8,8 +8,26 @@
  * but has not registered (not started yet) holds the purge back entirely.
  */
 import type { PurgeMessage } from './retention-store.ts';
+import type { RoomKind } from './room-kinds.ts';
 
 export type EraseOutcome = { ok: true; events: number } | { ok: false; error: string };
+
+/**
+ * Room kinds only a channel keeps: no conversation rows in Mosaic lead to
+ * them (agent rooms, where agents' ghosts show delegation steps), so the
+ * purge asks each channel to remove their old events itself.
+ */
+export const CHANNEL_ONLY_KINDS = ['agent'] as const satisfies readonly RoomKind[];
+export type ChannelOnlyKind = (typeof CHANNEL_ONLY_KINDS)[number];
+
+/** One channel-only room after its purge: what was removed, and what the channel refused (kept, tried again next run). */
+export interface RoomPurgeOutcome {
+  roomId: string;
+  events: number;
+  failed: number;
+  /** The first refusal, for the log and the job's detail. */
+  error?: string;
+}
 
 export interface ChannelEraser {
   readonly channel: string;
@@ -33,6 +51,14 @@ export interface ChannelEraser {
    * left). Idempotent; throws when it could not finish.
    */
   eraseConversation(conversationId: string, signal: AbortSignal): Promise<{ events: number }>;
+  /**
+   * The channel's own rooms of `kind` (see CHANNEL_ONLY_KINDS): every
+   * event sent before `before` is removed (Matrix: redacted), room by room,
+   * each reported to `done` as it finishes. There is no copy in Mosaic to
+   * keep in step, so an event the channel refused simply stays until a
+   * later run removes it. Idempotent.
+   */
+  purgeRooms?(kind: ChannelOnlyKind, before: Date, signal: AbortSignal, done: (room: RoomPurgeOutcome) => Promise<void>): Promise<void>;
 }
 
 export class ChannelErasers {

@@ -16,7 +16,7 @@
 import type { Logger } from '../logging.ts';
 import { errorMessage } from '../errors.ts';
 import type { Lease } from '../conversations/conversation-lock.ts';
-import type { ChannelErasers, EraseOutcome } from './channel-erasers.ts';
+import { CHANNEL_ONLY_KINDS, type ChannelErasers, type EraseOutcome } from './channel-erasers.ts';
 import { cutoffOf } from './policy.ts';
 import type { RetentionPolicies } from './retention-policies.ts';
 import type { PurgeCandidate, PurgeMessage, RetentionStore } from './retention-store.ts';
@@ -33,6 +33,12 @@ export interface PurgeCounts {
   summariesDropped: number;
   deletedConversationsErased: number;
   deletedConversationsFailed: number;
+  /** Agent rooms (channel-only, no rows in Mosaic) looked at. */
+  agentRoomsChecked: number;
+  /** Their events past the `agent` policy removed (Matrix: redacted). */
+  agentRoomEvents: number;
+  /** Their events past the policy the channel refused to remove: kept, tried again next run. */
+  agentRoomEventsFailed: number;
   batches: number;
 }
 
@@ -67,6 +73,9 @@ export const emptyCounts = (): PurgeCounts => ({
   summariesDropped: 0,
   deletedConversationsErased: 0,
   deletedConversationsFailed: 0,
+  agentRoomsChecked: 0,
+  agentRoomEvents: 0,
+  agentRoomEventsFailed: 0,
   batches: 0,
 });
 
@@ -116,8 +125,38 @@ export class RetentionPurge {
         after = page.at(-1)!.conversation.id;
       }
     }
+    await this.purgeChannelRooms(kinds, started, counts, ctx.signal, report);
     this.d.logger.info({ event: 'retention.purged', ...counts }, `retention purge: ${counts.messagesDeleted} message(s) deleted, ${counts.messagesFailed} kept for the next run`);
     return { ...counts, startedAt: started.toISOString() };
+  }
+
+  /** Rooms only the channels keep (agent rooms): each channel removes their events past the kind's policy. */
+  private async purgeChannelRooms(
+    kinds: Awaited<ReturnType<RetentionPolicies['kindPolicies']>>,
+    started: Date,
+    counts: PurgeCounts,
+    signal: AbortSignal,
+    report: () => Promise<void>,
+  ): Promise<void> {
+    for (const kind of CHANNEL_ONLY_KINDS) {
+      const before = cutoffOf(kinds[kind].days, started);
+      if (!before) continue;
+      for (const eraser of this.d.erasers.all()) {
+        if (!eraser.purgeRooms) continue;
+        await eraser.purgeRooms(kind, before, signal, async (room) => {
+          counts.agentRoomsChecked++;
+          counts.agentRoomEvents += room.events;
+          counts.agentRoomEventsFailed += room.failed;
+          if (room.failed) {
+            this.d.logger.warn(
+              { event: 'retention.room_purge_failed', channel: eraser.channel, kind, roomId: room.roomId, failed: room.failed, err: room.error },
+              `${eraser.channel}: ${room.failed} event(s) of a ${kind} room past their retention could not be removed; they stay and the next run tries again`,
+            );
+          }
+          await report();
+        });
+      }
+    }
   }
 
   private requireChannels(): void {

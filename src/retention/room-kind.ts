@@ -2,11 +2,11 @@
  * Which kind of room a conversation is, for retention: each kind has its
  * own policy (config `retention.defaults`, admin overrides per kind).
  *
- * This is the one place that decides it: a conversation shared with a
- * team (teams, #18: `conversations.team_id`) is `team`, every other one
- * `personal`. Agent rooms (#19) make agent-to-agent conversations `agent`
- * by changing `roomKindOf` alone: it receives the whole conversation row,
- * so a column that part adds is already here.
+ * This is the one place that decides it for conversations: one shared
+ * with a team (teams, #18: `conversations.team_id`) is `team`, every other
+ * one `personal`. The `agent` kind is the agent rooms (#19), which are not
+ * conversations: only a channel keeps them, so the purge reaches them
+ * through the channel erasers (CHANNEL_ONLY_KINDS in channel-erasers.ts).
  */
 import type { conversations } from '../db/schema.ts';
 import type { RoomKind } from './room-kinds.ts';

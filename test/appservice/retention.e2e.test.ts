@@ -10,6 +10,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import { appserviceEvents, conversationMatrixRooms, conversations, messages } from '../../src/db/schema.ts';
 import type { Human } from '../homeserver/index.ts';
 import { MemoryStore } from '../../src/agents/memory-store.ts';
+import { runPurge as runPurgeOf } from './retention-support.ts';
 import { ASSISTANT_ID, BOT, CODER_ID, ghostOf, inviteAgent, say, startMatrixWorld, until, waitForAnswer, type MatrixWorld } from './support.ts';
 
 let w: MatrixWorld;
@@ -27,22 +28,8 @@ afterAll(async () => w?.stop());
 const db = () => w.mosaic.core.database.db;
 const admin = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => w.mosaic.api<T>(w.mosaic.adminToken, method, path, body);
 
-interface JobDetail {
-  state: string;
-  returnValue: Record<string, number> | null;
-  progress: Record<string, number> | null;
-  failedReason: string | null;
-}
-
 /** Runs the retention purge now and waits for it to finish; its detail as the admin API shows it. */
-async function runPurge(): Promise<JobDetail> {
-  const run = await admin<{ id: string }>('POST', `/api/admin/jobs/queues/${encodeURIComponent('mosaic:retention-purge')}/run`, {});
-  expect(run.status).toBe(201);
-  return until('the purge to finish', async () => {
-    const detail = await admin<JobDetail>('GET', `/api/admin/jobs/${run.body.id}`);
-    return detail.body.state === 'completed' || detail.body.state === 'failed' ? detail.body : null;
-  }, 60_000);
-}
+const runPurge = () => runPurgeOf(w.mosaic);
 
 async function conversationOf(roomId: string): Promise<string> {
   const [row] = await db().select().from(conversationMatrixRooms).where(eq(conversationMatrixRooms.roomId, roomId));

@@ -66,6 +66,22 @@ export class AdminHooks {
     return this.timeline(roomId).filter((e) => e.type === type);
   }
 
+  /**
+   * Moves events' `origin_server_ts` back by `ms`, as if sent that long ago
+   * (an appservice's timestamp massaging, after the fact): for tests of
+   * what happens to old events. Returns how many were moved.
+   */
+  backdate(roomId: string, eventIds: Iterable<string>, ms: number): number {
+    const ids = new Set(eventIds);
+    let moved = 0;
+    for (const e of this.room(roomId).events) {
+      if (!ids.has(e.event_id)) continue;
+      e.origin_server_ts -= ms;
+      moved++;
+    }
+    return moved;
+  }
+
   resolveAlias(alias: string): string | undefined {
     return this.hs.rooms.aliases.get(alias)?.roomId;
   }
