@@ -245,6 +245,21 @@ describe('who posts and who pays in a shared conversation', () => {
       await t.core.services.health.reset('ollama');
     }
 
+    // Keys: the owner's own key is used for her questions, never a member's (Bob has none: the system key answers him).
+    expect((await t.api(bob.token, 'PATCH', '/api/me', { monthlyBudgetUsd: null })).status).toBe(200);
+    const KEY = 'sk-alice-own-key-0123456789';
+    const clouds = ['anthropic', 'openai', 'openrouter', 'zai'] as const;
+    for (const provider of clouds) expect((await a('POST', '/api/providers/credentials', { provider, label: 'mine', apiKey: KEY })).status).toBe(201);
+    const chats = () => clouds.flatMap((p) => t.simulators[p].requests.filter((r) => r.kind === 'chat'));
+    const withKey = () => chats().filter((r) => JSON.stringify(r.headers).includes(KEY)).length;
+    const [keyed, calls] = [withKey(), chats().length];
+    expect((await say(bob, conv, RESEARCH)).reply).toMatchObject({ role: 'assistant' });
+    expect(chats().length).toBeGreaterThan(calls);
+    expect(withKey()).toBe(keyed);
+    // Hers goes with her key (the simulator, knowing only the system key, refuses it: the key was sent).
+    await say(alice, conv, RESEARCH);
+    expect(withKey()).toBeGreaterThan(keyed);
+
     // After the share ends, Bob is not found again, on both paths.
     await a('DELETE', `/api/conversations/${conv}/share`);
     expect((await post(b, 'still here?')).status).toBe(404);
