@@ -93,7 +93,7 @@ export class AnswerAttempts {
           conversationId,
           agentId: agent?.id ?? null,
           sessionId: session.id,
-          ...(agent ? { exchange: rootExchange({ id: replyId, conversationId, messageId: userMessage.id, threadId: userMessage.threadId, localOnly: conv.localOnly, channel: userMessage.channel, agentId: agent.id, interrupts }) } : {}),
+          ...(agent ? { exchange: rootExchange({ id: replyId, conversationId, messageId: userMessage.id, threadId: userMessage.threadId, localOnly: conv.localOnly, channel: userMessage.channel, agentId: agent.id, interrupts, ...(asker === actor ? {} : { asker }) }) } : {}),
         },
         signal,
         ...(agent ? { interjections: () => interrupts.take(agent.id) } : {}),
