@@ -123,8 +123,8 @@ export class SessionStore {
     return switched;
   }
 
-  /** Adds one model call to the session's metrics and the usage ledger. */
-  async recordCall(actor: Actor, sessionId: string, call: UsageCall, context: { conversationId: string; agentId: string | null; /** Whose usage it counts to, when not the session owner's (a team member who asked). */ payerId?: string }): Promise<void> {
+  /** Adds one model call to the session's metrics and the usage ledger. `context.payerId`: whose usage the call counts to, when not the session owner's (a team member who asked). */
+  async recordCall(actor: Actor, sessionId: string, call: UsageCall, context: { conversationId: string; agentId: string | null; payerId?: string }): Promise<void> {
     const { session } = await this.get(actor, sessionId);
     const now = new Date();
     const total = call.inputTokens + call.outputTokens + call.cacheReadTokens + call.cacheWriteTokens;
