@@ -215,9 +215,11 @@ export function buildServices(deps: ServiceDeps): Services {
     bus,
     lock,
     routing: {
-      route: (actor, input) => {
+      route: (actor, input, owner) => {
         const known = actor ? turnUsers.get(actor) : undefined;
-        return routing.route({ ...input, userId: actor?.userId ?? null }, { record: true, ...(known ? { user: known } : {}) });
+        // Someone else asking in the owner's conversation: the owner's local-only setting still holds for it (their row was read for the job's actor).
+        const ownerLocal = owner && owner !== actor && turnUsers.get(owner)?.localOnly === true;
+        return routing.route({ ...input, ...(ownerLocal ? { localOnly: true } : {}), userId: actor?.userId ?? null }, { record: true, ...(known ? { user: known } : {}) });
       },
       budget: (actor) => routing.budgetFor(actor.userId),
     },

@@ -326,7 +326,9 @@ export class ReplyStreamer {
     }
     if (m.role === 'user' && m.channel !== 'matrix') {
       const quoted = m.content.split('\n').map((l) => `> ${l}`).join('\n');
-      return this.notice(mapped, m, `mirror:${m.id}`, `Written in ${m.channel}:\n\n${quoted}`);
+      // A team member's message from another surface names them (the room's owner's own need no name).
+      const by = (m.metadata as { senderName?: unknown } | null)?.senderName;
+      return this.notice(mapped, m, `mirror:${m.id}`, `${typeof by === 'string' ? `${by} wrote` : 'Written'} in ${m.channel}:\n\n${quoted}`);
     }
   }
 

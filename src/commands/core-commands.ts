@@ -60,6 +60,9 @@ function budgetLine(b: BudgetStatus | null): string {
   return `- Monthly budget: ${budgetUsd(b.monthlyUsd)} (${whose}), ${budgetUsage(b)} — state **${b.state}**: ${effect}; resets ${resetDate(b)}`;
 }
 
+/** The person a command is about: who wrote it (a team member in a shared room), else the conversation's owner. */
+const personOf = (ctx: CommandContext) => ctx.speaker ?? ctx.actor;
+
 function conversationOf(ctx: CommandContext): string {
   if (!ctx.conversationId) throw notFound('conversation');
   return ctx.conversationId;
@@ -208,10 +211,12 @@ export function coreCommands(deps: CoreCommandDeps, registry: CommandRegistry): 
       const now = new Date();
       const today = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
       const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
-      const conv = ctx.conversationId ? await stores.sessions.conversationUsage(ctx.actor, ctx.conversationId) : null;
-      const day = await stores.sessions.userUsage(ctx.actor, today);
-      const mon = await stores.sessions.userUsage(ctx.actor, month);
-      const budget = await service.api.budget(ctx.actor);
+      // The person who asked (in a shared room, not necessarily the owner): their own spend and budget.
+      const person = personOf(ctx);
+      const conv = ctx.conversationId ? await stores.sessions.conversationUsage(person, ctx.conversationId) : null;
+      const day = await stores.sessions.userUsage(person, today);
+      const mon = await stores.sessions.userUsage(person, month);
+      const budget = await service.api.budget(person);
       const fmt = (t: { totalTokens: number; costUsd: number; calls: number }) => `${t.totalTokens.toLocaleString('en')} tokens, ${usd(t.costUsd)} (${t.calls} calls)`;
       const lines = ['**Usage**'];
       if (conv) lines.push(`- This conversation: ${fmt(conv)}`);
@@ -227,8 +232,10 @@ export function coreCommands(deps: CoreCommandDeps, registry: CommandRegistry): 
     needsConversation: false,
     async run(cmd, ctx) {
       const arg = cmd.rest.trim().toLowerCase();
+      // One's own budget, whoever's conversation it is written in.
+      const person = personOf(ctx);
       if (!arg) {
-        const b = await service.api.budget(ctx.actor);
+        const b = await service.api.budget(person);
         return { text: ['**Budget**', budgetLine(b)].join('\n'), data: { budget: b } };
       }
       let value: number | null;
@@ -239,7 +246,7 @@ export function coreCommands(deps: CoreCommandDeps, registry: CommandRegistry): 
         if (!m) throw new CommandUsageError(this.usage, `"${cmd.rest.trim()}" is not an amount of US dollars; e.g. /budget 20, or /budget off for none of your own`);
         value = Number(m[1]);
       }
-      const b = await service.api.setBudget(ctx.actor, value);
+      const b = await service.api.setBudget(person, value);
       const said = value === null ? 'Your own monthly budget is cleared.' : `Your monthly budget is now ${usd(value)}.`;
       return { text: [`**Budget** — ${said}`, budgetLine(b)].join('\n'), data: { budget: b } };
     },

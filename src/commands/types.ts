@@ -11,6 +11,8 @@ export interface CommandContext {
   messageId?: string;
   /** Who wrote the command when that is not `actor` (a team member in a shared room, where `actor` is the owner). */
   speakerId?: string;
+  /** The account of `speakerId`, when it is enabled: commands about the person (their usage, their budget) act on it. */
+  speaker?: Actor;
 }
 
 export interface CommandResult {

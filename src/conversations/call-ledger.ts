@@ -27,13 +27,21 @@ export class CallLedger {
     return { calls, total: calls.reduce((n, c) => n + c.costUsd, 0) };
   }
 
-  /** Records each call of a turn; returns the turn's total cost in USD. */
-  async record(actor: Actor, sessionId: string, result: RunnerResult, provider: ProviderName, scope: { conversationId: string; agentId: string | null }, purpose: 'reply' | 'summary' | 'delegation'): Promise<number> {
+  /** Records each call of a turn; returns the turn's total cost in USD. `payer`: whose usage it counts to, when not `actor`'s (a team member who asked). */
+  async record(
+    actor: Actor,
+    sessionId: string,
+    result: RunnerResult,
+    provider: ProviderName,
+    scope: { conversationId: string; agentId: string | null },
+    purpose: 'reply' | 'summary' | 'delegation',
+    payer?: Actor,
+  ): Promise<number> {
     let total = 0;
     for (const call of result.calls) {
       const cost = costUsd(this.directory.find(provider, call.model), call.usage);
       total += cost;
-      await this.sessions.recordCall(actor, sessionId, { provider, model: call.model, purpose, ...call.usage, costUsd: cost }, scope);
+      await this.sessions.recordCall(actor, sessionId, { provider, model: call.model, purpose, ...call.usage, costUsd: cost }, { ...scope, ...(payer && payer.userId !== actor.userId ? { payerId: payer.userId } : {}) });
       this.metrics.modelCall({ provider, model: call.model, purpose, usage: call.usage, costUsd: cost });
     }
     return total;

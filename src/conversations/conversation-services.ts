@@ -91,7 +91,7 @@ export function createConversationServices(deps: ConversationServiceDeps): Conve
   const notices = new Notices(conversations, events);
   const sessionInfo = new SessionInfoService({ conversations, sessions, agents, events });
   const api = new ConversationApi({ conversations, agents, sessionInfo, events, routing: deps.routing, userSettings: deps.userSettings, directory, ...(deps.erasure ? { erasure: deps.erasure } : {}) });
-  const inbound = new InboundService({ conversations, api, commands: deps.commands, replies: deps.replies, notices, events });
+  const inbound = new InboundService({ conversations, api, commands: deps.commands, replies: deps.replies, notices, events, actorFor: deps.actorFor });
   const summaries = new SummaryService({
     conversations,
     sessions,

@@ -95,11 +95,18 @@ const visible = (actor: Actor, id: string) => and(eq(conversations.id, id), visi
  * commit in seq order: whoever has read seq n has seen every earlier
  * message of it, which live replay and resume rely on.
  */
-export async function lockConversation(tx: Pick<Db, 'update'>, actor: Actor, conversationId: string, set: Partial<typeof conversations.$inferInsert> = {}): Promise<ConversationRow> {
+export async function lockConversation(
+  tx: Pick<Db, 'update'>,
+  actor: Actor,
+  conversationId: string,
+  set: Partial<typeof conversations.$inferInsert> = {},
+  /** `visible`: a conversation shared with the actor's team too (to post in it; nothing else changes). */
+  reach: 'owned' | 'visible' = 'owned',
+): Promise<ConversationRow> {
   const [row] = await tx
     .update(conversations)
     .set({ updatedAt: new Date(), ...set })
-    .where(owned(actor, conversationId))
+    .where(reach === 'owned' ? owned(actor, conversationId) : visible(actor, conversationId))
     .returning();
   if (!row) throw notFound('conversation');
   return row;
@@ -241,12 +248,41 @@ export class ConversationStore {
     message: NewMessage,
     check?: (conv: ConversationRow) => void,
   ): Promise<{ message: AppendedMessage; created: boolean; conversation: ConversationRow }> {
+    return this.appendWithin('owned', actor, conversationId, message, check);
+  }
+
+  /**
+   * A person's message to a conversation they may post in: their own, or
+   * one shared with a team they are a member of (404 otherwise, as for
+   * reading). Only the message is added; every other change stays the
+   * owner's. `prepare` sees the locked conversation before anything is
+   * written: it throws to refuse, or returns fields to store the message
+   * with (who wrote it, when that is not the owner). Round trips as `append`.
+   */
+  async appendAsParticipant(
+    actor: Actor,
+    conversationId: string,
+    message: NewMessage,
+    prepare?: (conv: ConversationRow) => Partial<NewMessage> | void,
+  ): Promise<{ message: AppendedMessage; created: boolean; conversation: ConversationRow }> {
+    return this.appendWithin('visible', actor, conversationId, message, prepare);
+  }
+
+  private async appendWithin(
+    reach: 'owned' | 'visible',
+    actor: Actor,
+    conversationId: string,
+    input: NewMessage,
+    prepare?: (conv: ConversationRow) => Partial<NewMessage> | void,
+  ): Promise<{ message: AppendedMessage; created: boolean; conversation: ConversationRow }> {
     let conversation: ConversationRow | null = null;
+    let message = input;
     try {
       const inserted = await this.db.transaction(async (tx) => {
-        const conv = await lockConversation(tx, actor, conversationId);
+        const conv = await lockConversation(tx, actor, conversationId, {}, reach);
         conversation = conv;
-        check?.(conv);
+        const extra = prepare?.(conv);
+        if (extra) message = { ...input, ...extra };
         // A reply points into the same conversation: another one's message (anyone's) is not found.
         if (message.replyToId && !(await inConversation(tx, conversationId, message.replyToId))) throw notFound('the message replied to (replyToId)');
         const [row] = await tx
@@ -262,13 +298,27 @@ export class ConversationStore {
     } catch (err) {
       if (!(err instanceof AlreadyStored)) throw err;
     }
+    const conv: ConversationRow = conversation!;
+    // Someone posting in another's conversation finds their repeat in that conversation only (the owner's other messages are not theirs to see).
     const existing = message.externalId
-      ? await this.findByExternalId(actor, message.channel, message.externalId)
+      ? conv.ownerId === actor.userId
+        ? await this.findByExternalId(actor, message.channel, message.externalId)
+        : await this.storedIn(conv, message.channel, message.externalId)
       : message.id
         ? await this.getMessage(actor, message.id)
         : null;
     if (!existing) throw badRequest('message could not be stored');
-    return { message: existing, created: false, conversation: conversation! };
+    return { message: existing, created: false, conversation: conv };
+  }
+
+  /** A message of this (already reached) conversation by its channel-native id. */
+  private async storedIn(conv: ConversationRow, channel: string, externalId: string): Promise<MessageRow | null> {
+    const [row] = await this.db
+      .select()
+      .from(messages)
+      .where(and(eq(messages.ownerId, conv.ownerId), eq(messages.conversationId, conv.id), eq(messages.channel, channel), eq(messages.externalId, externalId)))
+      .limit(1);
+    return row ?? null;
   }
 
   /** Appends several messages in one transaction: a turn is stored whole or not at all. */

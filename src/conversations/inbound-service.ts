@@ -14,7 +14,7 @@ import type { ConversationRow, ConversationStore, MessageRow, NewMessage } from 
 import type { StoredMessageView } from './conversation-bus.ts';
 import { toView } from './conversation-events.ts';
 import type { Notices } from './notices.ts';
-import type { ReplyScheduler } from './ports.ts';
+import type { ActorLookup, ReplyScheduler } from './ports.ts';
 
 export interface InboundOptions {
   /** false: store only (a group room where the agent was not addressed). */
@@ -38,6 +38,20 @@ function refuseArchived(conv: ConversationRow): void {
   if (conv.archivedAt) throw new MosaicError('conversation_archived', 'this conversation is archived; unarchive it or start a new one', { httpStatus: 409 });
 }
 
+/**
+ * A message a team member posts (REST, socket) in a conversation shared
+ * with their team: stored under the owner like every message of it, and
+ * marked with who wrote it, as a Matrix room marks it — so it is answered
+ * and paid as theirs. A client's idempotency id is kept apart from the
+ * owner's (they share the owner's id space).
+ */
+function writtenBy(record: NewMessage, writer: Actor, senderName: string | undefined): Partial<NewMessage> {
+  return {
+    metadata: { ...record.metadata, mosaicUserId: writer.userId, senderName: senderName ?? writer.username },
+    ...(record.externalId ? { externalId: `${writer.userId}:${record.externalId}` } : {}),
+  };
+}
+
 export class InboundService {
   constructor(
     private readonly d: {
@@ -47,6 +61,8 @@ export class InboundService {
       replies: ReplyScheduler;
       notices: Notices;
       events: ConversationEvents;
+      /** The owner of a conversation a team member posted in, and the member, for a command's notice and its speaker. */
+      actorFor: ActorLookup;
     },
   ) {}
 
@@ -82,19 +98,30 @@ export class InboundService {
       createdAt: msg.timestamp,
     };
     // The conversation is read (and checked) by the append itself, under its lock: one statement, not a read before it.
-    const { message, created, conversation: conv } = await this.d.conversations.append(actor, conversationId, record, refuseArchived);
+    // Its owner, or a member of the team it is shared with, may post; anyone else gets 404.
+    const { message, created, conversation: conv } = await this.d.conversations.appendAsParticipant(actor, conversationId, record, (c) => {
+      refuseArchived(c);
+      return c.ownerId === actor.userId ? undefined : writtenBy(record, actor, options.senderName);
+    });
     if (!created) return { message, created: false, scheduled: false };
     await this.d.events.messageStored(message);
+    // A team member's message: what follows is done as the owner, as for their message in the Matrix room (read only then).
+    const owner = conv.ownerId === actor.userId ? actor : command || conv.title === DEFAULT_TITLE ? await this.d.actorFor(conv.ownerId) : null;
 
-    if (conv.title === DEFAULT_TITLE && !command && msg.content.trim()) {
+    if (owner && conv.title === DEFAULT_TITLE && !command && msg.content.trim()) {
       const title = msg.content.trim().split('\n')[0]!.slice(0, 60);
-      await this.d.api.update(actor, conversationId, { title: title.length === 60 ? `${title}…` : title }).catch(() => undefined);
+      await this.d.api.update(owner, conversationId, { title: title.length === 60 ? `${title}…` : title }).catch(() => undefined);
     }
 
     if (command) {
-      const speakerId = typeof msg.metadata.mosaicUserId === 'string' ? msg.metadata.mosaicUserId : undefined;
-      const result = (await this.d.commands.execute(msg.content, { actor, conversationId, channel, messageId: message.id, ...(speakerId ? { speakerId } : {}) })) ?? { text: '' };
-      const notice = await this.d.notices.store(actor, conversationId, message, result.text, { command: command.def.name, ...(result.data === undefined ? {} : { data: result.data }) });
+      // The owner disabled since: nothing acts for the conversation (its answers are not given either).
+      if (!owner) return { message, created: true, scheduled: false };
+      const writer = (message.metadata as { mosaicUserId?: unknown }).mosaicUserId;
+      const speakerId = typeof writer === 'string' && writer !== owner.userId ? writer : undefined;
+      // The writer's own account, for commands about the person rather than the conversation (their usage, their budget).
+      const speaker = speakerId ? (speakerId === actor.userId ? actor : await this.d.actorFor(speakerId)) : null;
+      const result = (await this.d.commands.execute(msg.content, { actor: owner, conversationId, channel, messageId: message.id, ...(speakerId ? { speakerId } : {}), ...(speaker ? { speaker } : {}) })) ?? { text: '' };
+      const notice = await this.d.notices.store(owner, conversationId, message, result.text, { command: command.def.name, ...(result.data === undefined ? {} : { data: result.data }) });
       return { message, created: true, command: { name: command.def.name, result, notice }, scheduled: false };
     }
     if (answer) {

@@ -5,7 +5,13 @@ import type { AgentProfile, BudgetStatus, ModelRef, RoutingInput, RoutingResult 
 
 /** Routes a message for a user: the routing engine with that user's rules. */
 export interface RoutingPort {
-  route(actor: Actor | null, input: Omit<RoutingInput, 'userId'>): Promise<RoutingResult>;
+  /**
+   * Routes for `actor` (their rules, data policy, budget and keys). `owner`:
+   * the conversation's owner when `actor` is someone else (a team member
+   * asking in a shared conversation) — the owner's own local-only setting
+   * still keeps their conversation on local models.
+   */
+  route(actor: Actor | null, input: Omit<RoutingInput, 'userId'>, owner?: Actor): Promise<RoutingResult>;
   /** The actor's monthly budget, this month's spend and its state, as routing sees them; null: no budget. */
   budget(actor: Actor): Promise<BudgetStatus | null>;
 }

@@ -123,15 +123,15 @@ export class SessionStore {
     return switched;
   }
 
-  /** Adds one model call to the session's metrics and the usage ledger. */
-  async recordCall(actor: Actor, sessionId: string, call: UsageCall, context: { conversationId: string; agentId: string | null }): Promise<void> {
+  /** Adds one model call to the session's metrics and the usage ledger. `context.payerId`: whose usage the call counts to, when not the session owner's (a team member who asked). */
+  async recordCall(actor: Actor, sessionId: string, call: UsageCall, context: { conversationId: string; agentId: string | null; payerId?: string }): Promise<void> {
     const { session } = await this.get(actor, sessionId);
     const now = new Date();
     const total = call.inputTokens + call.outputTokens + call.cacheReadTokens + call.cacheWriteTokens;
     await this.db.transaction(async (tx) => {
       // Charged to the team the conversation is shared with at this moment too (its budget); it still counts to the user.
       const teamId = sql<string | null>`(select ${conversations.teamId} from ${conversations} where ${conversations.id} = ${context.conversationId})`;
-      await tx.insert(usageRecords).values({ userId: actor.userId, sessionId, conversationId: context.conversationId, agentId: context.agentId, teamId, ...call });
+      await tx.insert(usageRecords).values({ userId: context.payerId ?? actor.userId, sessionId, conversationId: context.conversationId, agentId: context.agentId, teamId, ...call });
       await tx
         .update(sessionMetrics)
         .set({

@@ -22,6 +22,8 @@ export interface AnswerWrite {
   calls: UsageCall[];
   /** Messages counted against the session (the question and the final answer). */
   messageCount: number;
+  /** Whose usage the calls count to when not the conversation's owner (a team member who asked in a shared conversation). */
+  payerId?: string;
 }
 
 export interface StoredAnswer {
@@ -45,7 +47,7 @@ export class TurnStore {
         ? tx.$with('ledger', {}).as(
             tx
               .insert(usageRecords)
-              .values(calls.map((c) => ({ userId: actor.userId, sessionId: session.id, conversationId: conv.id, agentId: write.agentId, teamId: conv.teamId, ...c })))
+              .values(calls.map((c) => ({ userId: write.payerId ?? actor.userId, sessionId: session.id, conversationId: conv.id, agentId: write.agentId, teamId: conv.teamId, ...c })))
               .getSQL(),
           )
         : null;

@@ -147,7 +147,7 @@ export function conversationRoutes(service: ConversationServices, options: { wai
         path: '/:id/messages',
         summary: 'Send a message (or a command); optionally wait for the answer',
         description:
-          'A message is stored, then answered by the agent (a background job). A command (`/help`, `!model …`; `/` and `!` are the same) is answered at once and never reaches a model; an unknown one answers "unknown command". With `wait=true` the request waits (up to 120 s) for the answer: 200 with it, or 202 without.',
+          'A message is stored, then answered by the agent (a background job). The conversation\'s owner may post, and so may a member of the team it is shared with (stored with who wrote it, answered and billed as them: docs/teams.md); anyone else gets 404. A command (`/help`, `!model …`; `/` and `!` are the same) is answered at once and never reaches a model; an unknown one answers "unknown command". With `wait=true` the request waits (up to 120 s) for the answer: 200 with it, or 202 without.',
         auth: 'user',
         params: conversationId,
         query: z.object({ wait: z.enum(['true', 'false']).optional().describe('Wait for the answer.') }),

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { agentDelegations } from '../../src/db/schema.ts';
+import { agentDelegations, usageRecords } from '../../src/db/schema.ts';
 import { startTestMosaic, type TestMosaic } from '../support/mosaic-harness.ts';
 import { allChats, bracketed, hasToolResult, scriptAgents, systemOf } from './delegation-support.ts';
 
@@ -161,6 +161,26 @@ describe('delegation', () => {
     expect(record!.provider).toBeTruthy();
     expect(record!.inputTokens).toBeGreaterThan(0);
     expect((record!.routing as { outcome: string }).outcome).toBe('routed');
+  });
+
+  it("a team member's question in a shared conversation: the delegated agent's calls are theirs too, with the team's id", async () => {
+    const owner = await t.createUser('erin');
+    const member = await t.createUser('frank');
+    await agent(owner.token, { name: 'summarizer', systemPrompt: 'You are SUMMARIZER-E. Summarise faithfully.' });
+    await agent(owner.token, { name: 'lead', systemPrompt: 'You are LEAD-E. Delegate summaries.', delegatesTo: ['summarizer'] });
+    scriptAgents(t, {
+      'LEAD-E': ({ body }) =>
+        hasToolResult(body) ? { text: `Summary: ${bracketed(body) ?? 'MISSING'}` } : { toolCall: { name: 'delegate', arguments: { agent: 'summarizer', task: 'Summarise this text in one line.', context: TEXT } } },
+      'SUMMARIZER-E': () => ({ text: '[[dogs are loyal former wolves]]' }),
+    });
+    const team = (await t.api<{ id: string }>(owner.token, 'POST', '/api/teams', { slug: 'kennel' })).body.id;
+    await t.api(owner.token, 'POST', `/api/teams/${team}/members`, { username: 'frank' });
+    const id = await conversationWith(owner.token, 'lead');
+    await t.api(owner.token, 'POST', `/api/conversations/${id}/share`, { teamId: team });
+    expect((await say(member.token, id, 'A one-line summary of the text about dogs, please.')).reply?.content).toBe('Summary: dogs are loyal former wolves');
+    const rows = await t.core.database.db.select().from(usageRecords).where(eq(usageRecords.conversationId, id));
+    expect(new Set(rows.map((r) => r.purpose))).toEqual(new Set(['reply', 'delegation']));
+    expect(rows.every((r) => r.userId === member.actor.userId && r.teamId === team)).toBe(true);
   });
 
   it('ask_agent puts a question to B, which answers without tools', async () => {

@@ -9,6 +9,8 @@
  * every Mosaic room and Space follow the seed's table.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { usageRecords } from '../../src/db/schema.ts';
 import type { Human } from '../homeserver/index.ts';
 import { ASSISTANT_ID, BOT, ghostOf, say, SERVER, startMatrixWorld, until, waitForAnswer, type MatrixWorld } from './support.ts';
 
@@ -113,9 +115,23 @@ describe('Spaces', () => {
     await bob.client.joinRoom(invited);
 
     // Two people in the room: the agent answers when mentioned.
+    const ledger = () => db().select().from(usageRecords).where(eq(usageRecords.conversationId, room.conversationId));
+    const before = await ledger();
     const content = { msgtype: 'm.text', body: 'Assistant: what temperature does stoneware fire at?', 'm.mentions': { user_ids: [agent] } };
     const mention = (await bob.client.sendEvent(room.roomId, 'm.room.message' as never, content as never)).event_id;
     await waitForAnswer(bob, room.roomId, agent, mention);
+    // Bob asked, so the answer counts to Bob (and to the team), not to Alice who owns the room.
+    const added = await until("the answer's usage", async () => {
+      const rows = (await ledger()).filter((r) => !before.some((b) => b.id === r.id));
+      return rows.length ? rows : null;
+    });
+    expect(added.every((r) => r.userId === bob.mosaicUserId && r.teamId === research.id)).toBe(true);
+    // Over REST too: his message shows in the room under his name, and its answer is his as well.
+    const posted = await api<{ messageId: string }>(bob, 'POST', `/api/conversations/${room.conversationId}/messages`, { content: 'And earthenware?' });
+    expect(posted.status).toBe(202);
+    await alice.waitForEvent(room.roomId, (e) => e.sender === agent && String(e.content.body).startsWith('bob wrote in api:') && String(e.content.body).includes('> And earthenware?'), { timeoutMs: 20_000 });
+    await until("the REST question's usage", async () => ((await ledger()).filter((r) => !before.some((b) => b.id === r.id)).length > added.length ? true : null));
+    expect((await ledger()).filter((r) => r.userId === alice.mosaicUserId).length).toBe(before.filter((r) => r.userId === alice.mosaicUserId).length);
     const seen = await api<{ items: Array<{ content: string }> }>(bob, 'GET', `/api/conversations/${room.conversationId}/messages`);
     expect(seen.status).toBe(200);
     expect(seen.body.items.map((m) => m.content)).toContain('Assistant: what temperature does stoneware fire at?');

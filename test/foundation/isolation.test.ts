@@ -114,6 +114,9 @@ const coverage: Coverage = {
   'TurnStore.storeAnswer': { isolation: conversationIsolation },
   'ConversationStore.search': { isolation: conversationIsolation },
   'ConversationStore.share': { isolation: sharedConversationIsolation },
+  'ConversationStore.appendAsParticipant': { isolation: participantPostIsolation },
+  'ConversationStore.appendWithin': { notUserOwned: 'private: the one body of append and appendAsParticipant; locks the conversation as the actor may reach it' },
+  'ConversationStore.storedIn': { notUserOwned: 'private: a repeat of a message in the conversation appendAsParticipant has just reached for the actor' },
   'ConversationStore.markRedacted': { isolation: channelBookkeepingIsolation },
   'TeamStore.create': { isolation: teamIsolation },
   'TeamStore.list': { isolation: teamIsolation },
@@ -327,6 +330,7 @@ async function conversationIsolation({ database, alice, bob }: Ctx): Promise<voi
   await expect(store.update(bob, conv.id, { title: 'stolen' })).rejects.toMatchObject(notFound);
   await expect(store.append(bob, conv.id, { role: 'user', senderId: bob.userId, senderType: 'user', content: 'x', channel: 'iso' })).rejects.toMatchObject(notFound);
   await expect(store.appendAll(bob, conv.id, [{ role: 'user', senderId: bob.userId, senderType: 'user', content: 'x', channel: 'iso' }])).rejects.toMatchObject(notFound);
+  await expect(store.appendAsParticipant(bob, conv.id, { role: 'user', senderId: bob.userId, senderType: 'user', content: 'x', channel: 'iso' })).rejects.toMatchObject(notFound);
   expect(await store.getMessage(bob, message.id)).toBeNull();
   expect(await store.findByExternalId(bob, 'iso', `ext-${conv.id}`)).toBeNull();
   await expect(store.listMessages(bob, conv.id, { limit: 10 })).rejects.toMatchObject(notFound);
@@ -467,6 +471,47 @@ async function sharedConversationIsolation({ database, alice, bob }: Ctx): Promi
   await teams.remove(dave, davesTeam.id);
   await teams.remove(alice, team.id);
   await store.remove(alice, conv.id);
+}
+
+/**
+ * Posting in a conversation: its owner always; a member of the team it is
+ * shared with while it is shared (stored under the owner, nothing else
+ * changes); nobody before the share or after it, nor in the owner's other
+ * conversations — and a member's repeat never returns the owner's message.
+ */
+async function participantPostIsolation({ database, alice, bob }: Ctx): Promise<void> {
+  const store = new ConversationStore(database.db);
+  const teams = new TeamStore(database.db);
+  const team = await teams.create(alice, { slug: `post-${Date.now().toString(36)}` });
+  await teams.addMember(alice, team.id, bob.userId);
+  const conv = await store.create(alice, { title: 'Alice posts here' });
+  const other = await store.create(alice, { title: 'Alice alone' });
+  const note = (who: Actor, content: string, externalId?: string) => ({ role: 'user', senderId: who.userId, senderType: 'user', content, channel: 'iso', ...(externalId ? { externalId } : {}) }) as const;
+  const notFound = { httpStatus: 404 };
+  expect(await store.appendAsParticipant(alice, conv.id, note(alice, 'the owner writes'))).toMatchObject({ created: true, message: { ownerId: alice.userId } });
+  await store.append(alice, other.id, note(alice, 'private turnip', `collide-${conv.id}`));
+  // Before the share.
+  await expect(store.appendAsParticipant(bob, conv.id, note(bob, 'x'))).rejects.toMatchObject(notFound);
+  // During: stored under the owner, with what `prepare` adds after seeing the conversation.
+  await store.share(alice, conv.id, team.id);
+  const posted = await store.appendAsParticipant(bob, conv.id, note(bob, 'the member writes', `bob-${conv.id}`), (c) => ({ metadata: { mosaicUserId: bob.userId, ownerSeen: c.ownerId } }));
+  expect(posted.created).toBe(true);
+  expect(posted.message).toMatchObject({ ownerId: alice.userId, conversationId: conv.id, metadata: { mosaicUserId: bob.userId, ownerSeen: alice.userId } });
+  expect((await store.listMessages(alice, conv.id, { limit: 10 })).map((m) => m.content)).toEqual(['the owner writes', 'the member writes']);
+  expect(await store.appendAsParticipant(bob, conv.id, note(bob, 'the member writes', `bob-${conv.id}`))).toMatchObject({ created: false, message: { id: posted.message.id } });
+  // An id that collides with one of the owner's messages elsewhere is refused, never answered with that message.
+  const collision = store.appendAsParticipant(bob, conv.id, note(bob, 'y', `collide-${conv.id}`));
+  await expect(collision).rejects.toMatchObject({ httpStatus: 400 });
+  // Posting is all: the owner's other conversations and every other change stay out of reach.
+  await expect(store.appendAsParticipant(bob, other.id, note(bob, 'x'))).rejects.toMatchObject(notFound);
+  await expect(store.append(bob, conv.id, note(bob, 'x'))).rejects.toMatchObject(notFound);
+  await expect(store.update(bob, conv.id, { title: 'stolen' })).rejects.toMatchObject(notFound);
+  // After.
+  await store.share(alice, conv.id, null);
+  await expect(store.appendAsParticipant(bob, conv.id, note(bob, 'x'))).rejects.toMatchObject(notFound);
+  await teams.remove(alice, team.id);
+  await store.remove(alice, conv.id);
+  await store.remove(alice, other.id);
 }
 
 async function sessionIsolation({ database, alice, bob }: Ctx): Promise<void> {

@@ -32,6 +32,8 @@ export interface RestFixtures {
   /** Alice's team (Bob is not in it) and Bob's team (Alice is not in it). */
   aliceTeam: string;
   bobTeam: string;
+  /** Alice's conversation shared with her team (so not with Bob). */
+  aliceSharedConversation: string;
   /** One of Alice's memories. */
   aliceMemory: string;
 }
@@ -199,6 +201,14 @@ export const REST_CASES: Case[] = [
   { name: "sharing another user's conversation with one's own team", route: 'POST /api/conversations/:id/share', as: 'bob', request: (f) => ({ method: 'POST', path: `/api/conversations/${f.aliceConversation}/share`, body: { teamId: f.bobTeam } }), expect: { status: 404, code: 'not_found' } },
   { name: 'sharing with a team one is not in', route: 'POST /api/conversations/:id/share', as: 'alice', request: (f) => ({ method: 'POST', path: `/api/conversations/${f.aliceConversation}/share`, body: { teamId: f.bobTeam } }), expect: { status: 404, code: 'not_found' } },
   { name: 'sharing with a team ref carrying a NUL', route: 'POST /api/conversations/:id/share', as: 'alice', request: (f) => ({ method: 'POST', path: `/api/conversations/${f.aliceConversation}/share`, body: { teamId: `alice-team${NUL}` } }), expect: { status: 400, code: 'bad_request' } },
+  { name: 'posting into a conversation shared with a team one is not in', route: 'POST /api/conversations/:id/messages', as: 'bob', request: (f) => ({ method: 'POST', path: `/api/conversations/${f.aliceSharedConversation}/messages`, body: { content: 'let me in' } }), expect: { status: 404, code: 'not_found' } },
+  {
+    name: 'waiting for an answer in a conversation shared with a team one is not in',
+    route: 'POST /api/conversations/:id/messages',
+    as: 'bob',
+    request: (f) => ({ method: 'POST', path: `/api/conversations/${f.aliceSharedConversation}/messages?wait=true`, body: { content: 'let me in', clientMessageId: 'alice-cm-1' } }),
+    expect: { status: 404, code: 'not_found' },
+  },
   { name: "unsharing another user's conversation", route: 'DELETE /api/conversations/:id/share', as: 'bob', request: (f) => ({ method: 'DELETE', path: `/api/conversations/${f.aliceConversation}/share` }), expect: { status: 404, code: 'not_found' } },
 
   // ---- user base URLs (finding 3) ----------------------------------------------------------

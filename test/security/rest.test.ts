@@ -54,6 +54,8 @@ beforeAll(async () => {
   const aliceTokenId = (await a<{ tokens: Array<{ id: string }> }>('GET', '/api/tokens')).tokens[0]!.id;
   const aliceTeam = (await a<{ id: string }>('POST', '/api/teams', { slug: 'alice-team' })).id;
   const bobTeam = (await b<{ id: string }>('POST', '/api/teams', { slug: 'bob-team' })).id;
+  const aliceSharedConversation = (await a<{ id: string }>('POST', '/api/conversations', { title: 'Alice and her team' })).id;
+  await a('POST', `/api/conversations/${aliceSharedConversation}/share`, { teamId: aliceTeam });
   const aliceMemory = (await t.core.services.memory.save(alice.actor, { content: 'Alice keeps her spare key in the blue pot.' })).id;
   // Linking: a chat channel like Matrix's (this gateway runs no appservice), Alice's linked id, and a browser link state.
   t.core.linking.channels.register(testLinkChannel);
@@ -66,7 +68,7 @@ beforeAll(async () => {
   if (signIn.status !== 201 || !web) throw new Error(`fixture web sign-in: ${signIn.status} ${await signIn.text()}`);
   const aliceSessionCookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0]!;
   const aliceCsrf = ((await signIn.json()) as { csrfToken: string }).csrfToken;
-  f = { aliceSessionCookie, aliceCsrf, origin: t.url, aliceConversation, bobConversation, aliceMessage, aliceClientMessageId: 'alice-cm-1', aliceAgent, aliceOtherAgent, bobAgent, aliceRule, aliceCredential, aliceTokenId, aliceToken: alice.token, aliceMatrixId, linkState, aliceTeam, bobTeam, aliceMemory };
+  f = { aliceSessionCookie, aliceCsrf, origin: t.url, aliceConversation, bobConversation, aliceMessage, aliceClientMessageId: 'alice-cm-1', aliceAgent, aliceOtherAgent, bobAgent, aliceRule, aliceCredential, aliceTokenId, aliceToken: alice.token, aliceMatrixId, linkState, aliceTeam, bobTeam, aliceSharedConversation, aliceMemory };
   around = { db: t.core.database.db, valkey: t.core.valkey, prefix: t.config.valkey.keyPrefix, healthz: `${t.url}/healthz` };
   // Let the fixtures' answer jobs finish, so they do not move state under the cases.
   await settled(around);

@@ -166,6 +166,107 @@ describe('a team budget', () => {
   });
 });
 
+describe('who posts and who pays in a shared conversation', () => {
+  interface Said {
+    messageId: string;
+    reply: { role: string; content: string; provider: string | null } | null;
+    command: { name: string; text: string } | null;
+  }
+  const usage = async (who: { token: string }) => (await t.api<{ totals: { calls: number; costUsd: number } }>(who.token, 'GET', '/api/usage')).body.totals;
+  const say = async (who: { token: string }, conv: string, content: string) => {
+    const res = await t.api<Said>(who.token, 'POST', `/api/conversations/${conv}/messages?wait=true`, { content });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return res.body;
+  };
+  const ledger = (conv: string) => t.core.database.db.select().from(usageRecords).where(eq(usageRecords.conversationId, conv));
+  const RESEARCH = 'Find recent peer-reviewed studies on intermittent fasting, with citations.';
+
+  it("a member posts over REST and the socket while it is shared; each answer is paid by whoever asked, the team's spend has both; an exhausted member is refused while the owner is answered", async () => {
+    const a = as(alice);
+    const b = as(bob);
+    const c = as(carol);
+    const team = (await a<{ id: string }>('POST', '/api/teams', { slug: 'payers' })).body.id;
+    await a('POST', `/api/teams/${team}/members`, { username: 'bob' });
+    const conv = (await a<{ id: string }>('POST', '/api/conversations', { title: 'Shared costs' })).body.id;
+    const post = (who: typeof b, content: string) => who<Said>('POST', `/api/conversations/${conv}/messages`, { content });
+    // Before the share only the owner posts.
+    expect((await post(b, 'hello?')).status).toBe(404);
+    await a('POST', `/api/conversations/${conv}/share`, { teamId: team });
+    expect((await post(c, 'hello?')).status).toBe(404);
+
+    const [aliceBefore, bobBefore] = [await usage(alice), await usage(bob)];
+    const asked = await say(bob, conv, 'What is the capital of Peru?');
+    expect(asked.reply).toMatchObject({ role: 'assistant' });
+    // Stored under the conversation with who wrote it; answered and paid as Bob, charged to the team.
+    const mine = (await a<{ items: Array<{ id: string; senderId: string; metadata: Record<string, unknown> }> }>('GET', `/api/conversations/${conv}/messages`)).body.items.find((m) => m.id === asked.messageId);
+    expect(mine).toMatchObject({ senderId: bob.actor.userId, metadata: { mosaicUserId: bob.actor.userId, senderName: 'bob' } });
+    expect((await usage(bob)).calls).toBeGreaterThan(bobBefore.calls);
+    expect((await usage(alice)).calls).toBe(aliceBefore.calls);
+    let rows = await ledger(conv);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.userId === bob.actor.userId && r.teamId === team)).toBe(true);
+
+    // The owner's own question is hers.
+    expect((await say(alice, conv, 'And of Chile?')).reply).toMatchObject({ role: 'assistant' });
+    expect((await usage(alice)).calls).toBeGreaterThan(aliceBefore.calls);
+    rows = await ledger(conv);
+    expect(new Set(rows.map((r) => r.userId))).toEqual(new Set([alice.actor.userId, bob.actor.userId]));
+    expect(rows.every((r) => r.teamId === team)).toBe(true);
+    expect((await a<{ spentThisMonthUsd: number }>('GET', `/api/teams/${team}`)).body.spentThisMonthUsd).toBeCloseTo(rows.reduce((n, r) => n + r.costUsd, 0), 6);
+
+    // On the socket too: the ack names the stored message, and its answer is Bob's.
+    const s = await TestSocket.open(t.url, { token: bob.token });
+    sockets.push(s);
+    expect(await s.request({ type: 'subscribe', conversationId: conv })).toMatchObject({ type: 'ack' });
+    const sent = await s.request({ type: 'send', conversationId: conv, content: 'And of Bolivia?', clientMessageId: 'bob-socket-1' });
+    expect(sent).toMatchObject({ type: 'ack', result: { duplicate: false, scheduled: true } });
+    const sentId = (sent.result as { messageId: string }).messageId;
+    await waitFor("the socket message's answer", () => s.messages(conv).find((m) => m.message.replyToId === sentId && m.message.metadata.final === true));
+    expect(await s.request({ type: 'send', conversationId: conv, content: 'And of Bolivia?', clientMessageId: 'bob-socket-1' })).toMatchObject({ type: 'ack', result: { duplicate: true, messageId: sentId } });
+    await waitFor('the socket answer in the ledger', async () => (await ledger(conv)).filter((r) => r.userId === bob.actor.userId).length > rows.filter((r) => r.userId === bob.actor.userId).length);
+    expect((await ledger(conv)).filter((r) => r.userId === alice.actor.userId).length).toBe(rows.filter((r) => r.userId === alice.actor.userId).length);
+
+    // A command a member writes speaks for them: their own budget, not the owner's.
+    expect((await t.api(bob.token, 'PATCH', '/api/me', { monthlyBudgetUsd: 1 })).status).toBe(200);
+    expect((await say(bob, conv, '/budget')).command?.text).toContain('$1.00 (yours)');
+    expect((await say(alice, conv, '/budget')).command?.text).not.toContain('$1.00');
+
+    // Bob's month is spent and no free local model is up: his question is refused, saying whose budget; Alice's is answered.
+    await t.core.database.db.insert(usageRecords).values({ userId: bob.actor.userId, provider: 'anthropic', model: 'claude-opus-5-5', costUsd: 2 });
+    for (let i = 0; i < t.config.health.failureThreshold; i++) await t.core.services.health.recordFailure('ollama', 'connection refused');
+    try {
+      const refused = await say(bob, conv, RESEARCH);
+      expect(refused.reply).toMatchObject({ role: 'system', provider: null });
+      expect(refused.reply?.content).toMatch(/^⚠️ \(bob\) Your monthly budget is used up: \$2\.\d\d spent of \$1\.00 this month/);
+      const answered = await say(alice, conv, RESEARCH);
+      expect(answered.reply).toMatchObject({ role: 'assistant' });
+      expect(answered.reply?.provider).not.toBe('ollama');
+    } finally {
+      await t.core.services.health.reset('ollama');
+    }
+
+    // Keys: the owner's own key is used for her questions, never a member's (Bob has none: the system key answers him).
+    expect((await t.api(bob.token, 'PATCH', '/api/me', { monthlyBudgetUsd: null })).status).toBe(200);
+    const KEY = 'sk-alice-own-key-0123456789';
+    const clouds = ['anthropic', 'openai', 'openrouter', 'zai'] as const;
+    for (const provider of clouds) expect((await a('POST', '/api/providers/credentials', { provider, label: 'mine', apiKey: KEY })).status).toBe(201);
+    const chats = () => clouds.flatMap((p) => t.simulators[p].requests.filter((r) => r.kind === 'chat'));
+    const withKey = () => chats().filter((r) => JSON.stringify(r.headers).includes(KEY)).length;
+    const [keyed, calls] = [withKey(), chats().length];
+    expect((await say(bob, conv, RESEARCH)).reply).toMatchObject({ role: 'assistant' });
+    expect(chats().length).toBeGreaterThan(calls);
+    expect(withKey()).toBe(keyed);
+    // Hers goes with her key (the simulator, knowing only the system key, refuses it: the key was sent).
+    await say(alice, conv, RESEARCH);
+    expect(withKey()).toBeGreaterThan(keyed);
+
+    // After the share ends, Bob is not found again, on both paths.
+    await a('DELETE', `/api/conversations/${conv}/share`);
+    expect((await post(b, 'still here?')).status).toBe(404);
+    expect(await s.request({ type: 'send', conversationId: conv, content: 'still here?' })).toMatchObject({ type: 'error', error: { code: 'not_found' } });
+  }, 120_000);
+});
+
 describe('mosaic team (a real process)', () => {
   it('create, add, list, show, budget, remove, delete', () => {
     const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'warn', DATABASE_URL: t.config.database.url!, VALKEY_URL: t.config.valkey.url, VALKEY_PREFIX: t.config.valkey.keyPrefix };

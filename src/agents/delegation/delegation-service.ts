@@ -42,10 +42,13 @@ export interface DelegationDeps {
   agents: AgentStore;
   store: DelegationStore;
   pairs: PairRateLimiter;
-  routing: { route(actor: Actor, input: Omit<RoutingInput, 'userId'>): Promise<RoutingResult> };
+  /** Routes for `actor`; `owner`: the conversation's owner when `actor` is someone else (their local-only setting holds). */
+  routing: { route(actor: Actor, input: Omit<RoutingInput, 'userId'>, owner?: Actor): Promise<RoutingResult> };
   providers: { adapter(name: ProviderName): ProviderAdapter | undefined; credential(actor: Actor, provider: ProviderName): Promise<Credential | undefined> };
-  /** Records each model call against the person's usage; returns the cost in USD. */
-  ledger: { record(actor: Actor, sessionId: string, result: RunnerResult, provider: ProviderName, scope: { conversationId: string; agentId: string | null }, purpose: 'delegation'): Promise<number> };
+  /** Records each model call against the person's usage (`payer`'s, when someone else than the session's owner asked); returns the cost in USD. */
+  ledger: {
+    record(actor: Actor, sessionId: string, result: RunnerResult, provider: ProviderName, scope: { conversationId: string; agentId: string | null }, purpose: 'delegation', payer?: Actor): Promise<number>;
+  };
   /** Posts Mosaic's notice, or an agent's message, into the person's conversation (once per key). */
   notices: {
     post(actor: Actor, conversationId: string, note: { key: string; text: string; threadId: string | null; metadata: Record<string, unknown> }): Promise<void>;
@@ -144,14 +147,20 @@ export class DelegationService {
     const ids = { delegationId: id, exchangeId: exchange.id, conversationId: exchange.conversationId, depth: record.depth };
     this.emit(actor, request, ids, 'handed');
 
-    const routed = await this.d.routing.route(actor, {
-      text: request.task,
-      attachments: [],
-      channel: exchange.channel,
-      agent: toAgentProfile(to, this.d.directory),
-      pin: null,
-      localOnly: exchange.localOnly,
-    });
+    // Whoever asked pays for the work done for their question, as for the answer itself.
+    const asker = exchange.asker;
+    const routed = await this.d.routing.route(
+      asker ?? actor,
+      {
+        text: request.task,
+        attachments: [],
+        channel: exchange.channel,
+        agent: toAgentProfile(to, this.d.directory),
+        pin: null,
+        localOnly: exchange.localOnly,
+      },
+      asker ? actor : undefined,
+    );
     if (routed.outcome === 'refused' && routed.code === 'no_usable_provider') return this.mediate(actor, exchange, request, id, routed.userNotice);
     if (routed.outcome === 'refused') {
       const code: Refusal['code'] = routed.code === 'budget_exhausted' ? 'delegation_budget' : 'delegation_no_provider';
@@ -160,7 +169,7 @@ export class DelegationService {
     try {
       this.emit(actor, request, ids, 'accepted', `${routed.provider}/${routed.model}`);
       const result = await this.runTarget(request, routed, { ...ctx, exchange, sessionId });
-      const cost = await this.d.ledger.record(actor, sessionId, result, routed.provider, { conversationId: exchange.conversationId, agentId: to.id }, 'delegation');
+      const cost = await this.d.ledger.record(actor, sessionId, result, routed.provider, { conversationId: exchange.conversationId, agentId: to.id }, 'delegation', asker);
       await this.d.store.finish(actor, id, {
         status: 'completed',
         result: result.text,
@@ -306,7 +315,8 @@ ${result.text}`,
     const { to, from } = request;
     const adapter = this.d.providers.adapter(routed.provider);
     if (!adapter) throw new MosaicError('provider_disabled', `${routed.provider} is not enabled on this server`, { httpStatus: 503, retryable: true, userNotice: `${routed.provider} is not enabled on this server.` });
-    const credential = await this.d.providers.credential(ctx.actor, routed.provider);
+    // The asker's own key when someone else than the owner asked (never the owner's for their question).
+    const credential = await this.d.providers.credential(ctx.exchange.asker ?? ctx.actor, routed.provider);
     const exchange = deeper(ctx.exchange, to.id);
     const tools = request.kind === 'ask' ? [] : await this.toolsFor(ctx.actor, to, routed, options);
     return runAgentTurn({

@@ -3,6 +3,7 @@
  * a person. Every delegation of that answer, at any depth, shares it, so
  * the limits (depth, cycles, turns) are counted over the whole exchange.
  */
+import type { Actor } from '../../identity/actor.ts';
 import { InterruptBox } from './interrupts.ts';
 
 export interface Exchange {
@@ -21,6 +22,11 @@ export interface Exchange {
   turns: { used: number };
   /** A person's interrupts; shared by every depth. */
   interrupts: InterruptBox;
+  /**
+   * Who asked, when not the conversation's owner (a team member in a shared
+   * conversation): delegated work is routed, keyed and billed as them too.
+   */
+  asker?: Actor;
 }
 
 export function rootExchange(input: Omit<Exchange, 'turns' | 'chain' | 'interrupts'> & { agentId: string; interrupts?: InterruptBox }): Exchange {

@@ -24,7 +24,10 @@ import type { TurnRecords } from './turn-records.ts';
 export type AttemptOutcome = { ok: true } | { ok: false; err: unknown; streamed: string; toolsRan: boolean };
 
 export interface AttemptInput {
+  /** The conversation's owner: the conversation, its session and its agent are reached as them. */
   actor: Actor;
+  /** Who asked: their own provider key (else the system key) is used, and the calls count to their usage. */
+  asker: Actor;
   conv: ConversationRow;
   agent: AgentConfig | null;
   userMessage: MessageRow;
@@ -53,7 +56,7 @@ export class AnswerAttempts {
   ) {}
 
   async run(input: AttemptInput): Promise<AttemptOutcome> {
-    const { actor, conv, agent, userMessage, replyId, routed, signal, stream, retry, interrupts } = input;
+    const { actor, asker, conv, agent, userMessage, replyId, routed, signal, stream, retry, interrupts } = input;
     const conversationId = conv.id;
     let streamed = '';
     let toolsRan = false;
@@ -63,7 +66,8 @@ export class AnswerAttempts {
       const opened = await this.d.sessions.current(actor, conversationId, { agentId: agent?.id ?? null, provider: routed.provider, model: routed.model });
       await this.d.sessions.recordModel(actor, opened, routed.provider, routed.model);
       const session = { ...opened, provider: routed.provider, model: routed.model };
-      const credential = await this.d.providers.credential(actor, routed.provider);
+      // The asker's own key, never the owner's for someone else's message (without one: the system key).
+      const credential = await this.d.providers.credential(asker, routed.provider);
       const tools = agent ? await this.d.delegation.toolsFor(actor, agent, routed) : [];
       const context = await this.d.summaries.fit(actor, {
         conv,
@@ -89,7 +93,7 @@ export class AnswerAttempts {
           conversationId,
           agentId: agent?.id ?? null,
           sessionId: session.id,
-          ...(agent ? { exchange: rootExchange({ id: replyId, conversationId, messageId: userMessage.id, threadId: userMessage.threadId, localOnly: conv.localOnly, channel: userMessage.channel, agentId: agent.id, interrupts }) } : {}),
+          ...(agent ? { exchange: rootExchange({ id: replyId, conversationId, messageId: userMessage.id, threadId: userMessage.threadId, localOnly: conv.localOnly, channel: userMessage.channel, agentId: agent.id, interrupts, ...(asker === actor ? {} : { asker }) }) } : {}),
         },
         signal,
         ...(agent ? { interjections: () => interrupts.take(agent.id) } : {}),
@@ -107,7 +111,7 @@ export class AnswerAttempts {
       });
       // Every delta is out before the stored answer is published, so the deltas add up to it.
       await stream.flush();
-      await this.d.records.storeTurn({ actor, conversationId, userMessage, replyId, session, agent, ...(retry ? { retry } : {}) }, result, routed);
+      await this.d.records.storeTurn({ actor, asker, conversationId, userMessage, replyId, session, agent, ...(retry ? { retry } : {}) }, result, routed);
       return { ok: true };
     } catch (err) {
       await stream.flush();

@@ -112,10 +112,30 @@ export class AnswerService {
     }
   }
 
+  /**
+   * Who asked: the owner, or the person a message in their conversation
+   * names as its writer (a team member in a shared conversation, someone
+   * the owner invited to the room). Their budget, usage and keys are used;
+   * null when that person's account is gone or disabled.
+   */
+  private async askerOf(owner: Actor, userMessage: MessageRow): Promise<Actor | null> {
+    const writer = (userMessage.metadata as { mosaicUserId?: unknown }).mosaicUserId;
+    // The owner's own messages (most) cost no lookup.
+    if (typeof writer !== 'string' || writer === owner.userId) return owner;
+    return this.d.actorFor(writer);
+  }
+
   private async answer(actor: Actor, conv: ConversationRow, userMessage: MessageRow, lease: Lease): Promise<void> {
     const conversationId = conv.id;
-    const agent = await this.d.agents.of(actor, conv);
     const replyId = replyIdFor(userMessage.id);
+    const asker = await this.askerOf(actor, userMessage);
+    if (!asker) {
+      const notice = 'The person who wrote this message no longer has an enabled Mosaic account, so it is not answered (answers are paid from the asker\'s own budget).';
+      await this.d.notices.store(actor, conversationId, userMessage, `⚠️ ${notice}`, { error: 'asker_gone' });
+      await this.d.events.publish({ type: 'answer:failed', conversationId, replyId, replyTo: userMessage.id, notice });
+      return;
+    }
+    const agent = await this.d.agents.of(actor, conv);
     const routingInput: Omit<RoutingInput, 'userId'> = {
       text: userMessage.content,
       attachments: userMessage.attachments.map((a) => ({ name: a.name, mimeType: a.mimeType, ...(a.sizeBytes !== undefined ? { sizeBytes: a.sizeBytes } : {}) })),
@@ -144,10 +164,13 @@ export class AnswerService {
     let retry: RetryNote | undefined;
     try {
       for (;;) {
-        const routed = await this.d.routing.route(actor, { ...routingInput, ...(avoid.length ? { avoid } : {}) });
+        // Routed for whoever asked (their rules, budget and keys; the team's budget too when shared).
+        const routed = await this.d.routing.route(asker, { ...routingInput, ...(avoid.length ? { avoid } : {}) }, asker === actor ? undefined : actor);
         if (routed.outcome === 'refused') {
           ended = { outcome: 'refused', by: null };
-          await this.d.notices.store(actor, conversationId, userMessage, `⚠️ ${routed.userNotice}`, { routing: routed, refused: routed.code });
+          // In a room several people read, the notice says whose budget or setting refused.
+          const whose = asker === actor ? '' : `(${asker.username}) `;
+          await this.d.notices.store(actor, conversationId, userMessage, `⚠️ ${whose}${routed.userNotice}`, { routing: routed, refused: routed.code, ...(asker === actor ? {} : { askerId: asker.userId }) });
           await this.d.conversations.update(actor, conversationId, { lastRouting: routed });
           await this.d.events.publish({ type: 'answer:failed', conversationId, replyId, replyTo: userMessage.id, notice: routed.userNotice });
           return;
@@ -167,7 +190,7 @@ export class AnswerService {
             this.d.logger.info({ event: 'answer.retry', conversationId, messageId: userMessage.id, attempt: tried }, 'answering again: the previous try was cut off');
           }
         }
-        const outcome = await this.d.attempts.run({ actor, conv, agent, userMessage, replyId, routed, signal: controller.signal, stream, interrupts, ...(retry ? { retry } : {}) });
+        const outcome = await this.d.attempts.run({ actor, asker, conv, agent, userMessage, replyId, routed, signal: controller.signal, stream, interrupts, ...(retry ? { retry } : {}) });
         ended = { outcome: outcome.ok ? 'answered' : controller.signal.aborted ? 'stopped' : 'failed', by: routed };
         if (outcome.ok) return;
         const { err, streamed, toolsRan } = outcome;

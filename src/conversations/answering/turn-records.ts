@@ -18,7 +18,10 @@ import type { TurnStore } from '../turn-store.ts';
 
 /** The answer being written: who asked, under which id the reply is stored, and who pays. */
 export interface AnswerScope {
+  /** The conversation's owner: the conversation is written as them. */
   actor: Actor;
+  /** Who asked, when not the owner (a team member in a shared conversation): the calls count to their usage. */
+  asker?: Actor;
   conversationId: string;
   userMessage: MessageRow;
   replyId: string;
@@ -93,6 +96,7 @@ export class TurnRecords {
       agentId,
       calls,
       messageCount: 2,
+      ...(scope.asker && scope.asker.userId !== actor.userId ? { payerId: scope.asker.userId } : {}),
     });
     // Every stored message goes out (the tool steps too), so live surfaces hold what a reload would show.
     for (const row of stored) await this.d.events.messageStored(row);
