@@ -303,6 +303,29 @@ describe('mediation: a delegated agent that cannot run now', () => {
     expect(usage.body.items.find((i) => i.key === scribe.id)?.outputTokens).toBeGreaterThan(0);
   });
 
+  it("a team member's question whose delegation was queued: the delivered work is billed to the member, never the owner", async () => {
+    const owner = await t.createUser('gwen');
+    const member = await t.createUser('hugo');
+    const scribe = await agent(owner.token, { name: 'scribe', systemPrompt: 'SCRIBE-Q writes.' });
+    await agent(owner.token, { name: 'relay', systemPrompt: 'RELAY-Q relays.', delegatesTo: ['scribe'] });
+    let scribeCalls = 0;
+    scriptAgents(t, {
+      'RELAY-Q': ({ body }) => (hasToolResult(body) ? { text: 'The note will follow.' } : { toolCall: { name: 'delegate', arguments: { agent: 'scribe', task: 'Write a note about cats.' } } }),
+      // Down for the delegation itself: the task is queued, then delivered by the job.
+      'SCRIBE-Q': () => (++scribeCalls <= 1 ? { error: 'server' } : { text: 'Note: [[cats nap]]' }),
+    });
+    const team = (await t.api<{ id: string }>(owner.token, 'POST', '/api/teams', { slug: 'cattery' })).body.id;
+    await t.api(owner.token, 'POST', `/api/teams/${team}/members`, { username: 'hugo' });
+    const id = await conversationWith(owner.token, 'relay');
+    await t.api(owner.token, 'POST', `/api/conversations/${id}/share`, { teamId: team });
+    expect((await say(member.token, id, 'Ask the scribe for a note on cats.')).reply?.content).toBe('The note will follow.');
+    await eventually(async () => (await messages(owner.token, id)).some((m) => m.senderId === scribe.id) || null, "the scribe's queued result");
+    const rows = await t.core.database.db.select().from(usageRecords).where(eq(usageRecords.conversationId, id));
+    const delegated = rows.filter((r) => r.purpose === 'delegation');
+    expect(delegated.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.userId === member.actor.userId && r.teamId === team)).toBe(true);
+  });
+
   it('a task whose agent stays down expires after its tries, with a notice in the conversation', async () => {
     const { token } = await t.createUser('peter');
     await agent(token, { name: 'sleeper', systemPrompt: 'SLEEPER-B' });

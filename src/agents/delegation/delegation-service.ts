@@ -25,6 +25,7 @@ import type { AgentTool, ToolContext } from '../tool.ts';
 import { delegationTools } from '../tools/delegation-tools.ts';
 import { checkChain, rateRefusal, type DelegationLimits, type Refusal } from './delegation-limits.ts';
 import type { DelegationStore } from './delegation-store.ts';
+import type { DeliveryPayload } from './delivery-job.ts';
 import { DelegationEvents, type DelegationEvent } from './delegation-events.ts';
 import { deeper, type Exchange } from './exchange.ts';
 import { InterruptBox } from './interrupts.ts';
@@ -55,7 +56,7 @@ export interface DelegationDeps {
     agentMessage(actor: Actor, conversationId: string, note: { key: string; agentId: string; text: string; threadId: string | null; metadata: Record<string, unknown> }): Promise<void>;
   };
   /** Queues the delivery of a task whose agent cannot run now (a job with backoff). */
-  queue: { enqueue(job: { delegationId: string; userId: string }): Promise<void> };
+  queue: { enqueue(job: DeliveryPayload): Promise<void> };
   actorFor(userId: string): Promise<Actor | null>;
   /** The agents' other tools, by name (memory …). */
   tools: Map<string, AgentTool>;
@@ -232,7 +233,7 @@ export class DelegationService {
   private async mediate(actor: Actor, exchange: Exchange, request: DelegationRequest, id: string, why: string): Promise<DelegationResult> {
     const { from, to } = request;
     await this.d.store.finish(actor, id, { status: 'queued', notice: why });
-    await this.d.queue.enqueue({ delegationId: id, userId: actor.userId });
+    await this.d.queue.enqueue({ delegationId: id, userId: actor.userId, ...(exchange.asker ? { askerId: exchange.asker.userId } : {}) });
     this.emit(actor, request, { delegationId: id, exchangeId: exchange.id, conversationId: exchange.conversationId, depth: exchange.chain.length }, 'queued', why);
     await this.d.notices.post(actor, exchange.conversationId, {
       key: `delegation-queued:${id}`,
@@ -255,9 +256,11 @@ export class DelegationService {
    * B's message, once. `lastAttempt`: a failure now expires the task with a
    * notice instead of asking for a retry.
    */
-  async deliverQueued(job: { delegationId: string; userId: string }, options: { lastAttempt: boolean; attempts: number }): Promise<DeliveryOutcome> {
+  async deliverQueued(job: DeliveryPayload, options: { lastAttempt: boolean; attempts: number }): Promise<DeliveryOutcome> {
     const actor = await this.d.actorFor(job.userId);
     if (!actor) return 'gone';
+    // Whoever asked pays, later as at once; an asker whose account is gone since is not billed by proxy: the task is dropped with a notice.
+    const asker = job.askerId && job.askerId !== job.userId ? await this.d.actorFor(job.askerId) : undefined;
     const row = await this.d.store.claimQueued(job.userId, job.delegationId);
     if (!row) return (await this.d.store.get(actor, job.delegationId)) ? 'delivered' : 'gone';
     const [from, to] = await Promise.all([row.fromAgentId, row.toAgentId].map((agentId) => (agentId ? this.d.agents.get(actor, agentId).catch(() => null) : null)));
@@ -268,13 +271,18 @@ export class DelegationService {
       return 'gone';
     }
     const request: DelegationRequest = { kind: row.kind === 'ask' ? 'ask' : 'delegate', from, to, task: row.task, context: row.context ?? undefined };
-    const routed = await this.d.routing.route(actor, { text: row.task, attachments: [], channel: 'mosaic', agent: toAgentProfile(to, this.d.directory), pin: null, localOnly: row.localOnly });
+    if (asker === null) {
+      await this.d.store.finish(actor, row.id, { status: 'failed', notice: 'the person who asked no longer has an account here' });
+      await post(`delegation-gone:${row.id}`, '⚠️ A queued task was dropped: the person who asked for it no longer has an account here.', 'delegation_gone');
+      return 'gone';
+    }
+    const routed = await this.d.routing.route(asker ?? actor, { text: row.task, attachments: [], channel: 'mosaic', agent: toAgentProfile(to, this.d.directory), pin: null, localOnly: row.localOnly }, asker ? actor : undefined);
     let why: string;
     if (routed.outcome === 'routed') {
       try {
-        const exchange: Exchange = { id: row.exchangeId, conversationId: row.conversationId, messageId: row.messageId ?? row.id, threadId: row.threadId, localOnly: row.localOnly, channel: 'mosaic', chain: [from.id], turns: { used: Number.MAX_SAFE_INTEGER }, interrupts: new InterruptBox() };
+        const exchange: Exchange = { id: row.exchangeId, conversationId: row.conversationId, messageId: row.messageId ?? row.id, threadId: row.threadId, localOnly: row.localOnly, channel: 'mosaic', chain: [from.id], turns: { used: Number.MAX_SAFE_INTEGER }, interrupts: new InterruptBox(), ...(asker ? { asker } : {}) };
         const result = await this.runTarget(request, routed, { actor, sessionId: row.sessionId, exchange }, { delegateFurther: false });
-        const cost = await this.d.ledger.record(actor, row.sessionId, result, routed.provider, { conversationId: row.conversationId, agentId: to.id }, 'delegation');
+        const cost = await this.d.ledger.record(actor, row.sessionId, result, routed.provider, { conversationId: row.conversationId, agentId: to.id }, 'delegation', asker);
         this.emit(actor, request, { delegationId: row.id, exchangeId: row.exchangeId, conversationId: row.conversationId, depth: row.depth }, 'completed', result.text);
         await this.d.notices.agentMessage(actor, row.conversationId, {
           key: `delegation-result:${row.id}`,

@@ -7,13 +7,14 @@
 import { z } from 'zod';
 import { defineJob, type JobDefinition } from '../../jobs/job-definition.ts';
 
-export type DeliveryPayload = { delegationId: string; userId: string };
+/** `userId`: the conversation's owner; `askerId`: who asked, when someone else (a team member) — they pay for the work. */
+export type DeliveryPayload = { delegationId: string; userId: string; askerId?: string };
 
 export const DELEGATION_DELIVERY_JOB = defineJob<DeliveryPayload>({
   name: 'agent-delivery',
   queue: 'mosaic:agent-delivery',
   description: 'Delivers a task one agent handed to another that could not run then (its model unavailable); its result is posted to the conversation once, or a notice when it expires.',
-  payload: z.object({ delegationId: z.uuid(), userId: z.uuid() }).strict(),
+  payload: z.object({ delegationId: z.uuid(), userId: z.uuid(), askerId: z.uuid().optional() }).strict(),
   attempts: 6,
   backoff: { baseMs: 5000, maxMs: 300_000 },
   concurrency: 4,
