@@ -14,7 +14,7 @@
  *   (it fails, or it crashes whoever takes it) is marked failed with its
  *   reason and left behind: a poison event never holds up the others.
  */
-import { and, asc, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../../src/db/client.ts';
 import { appserviceEvents, appserviceTransactions } from '../../src/db/schema.ts';
 import { storableText } from '../../src/protocol/json-intake.ts';
@@ -107,22 +107,33 @@ export class EventJournal {
       .onConflictDoNothing();
   }
 
-  /** Takes an event for processing (one more attempt); null when it is done or another replica holds it. */
-  async claim(eventId: string): Promise<StoredEvent | null> {
+  /** Takes several events at once (one statement): those still claimable come back, in no particular order. */
+  async claimMany(eventIds: readonly string[]): Promise<StoredEvent[]> {
+    if (eventIds.length === 0) return [];
     const expired = new Date(Date.now() - this.claimLeaseMs);
-    const rows = await this.db
+    return this.db
       .update(appserviceEvents)
       .set({ processedAt: new Date(), attempts: sql`${appserviceEvents.attempts} + 1` })
-      .where(and(eq(appserviceEvents.eventId, eventId), eq(appserviceEvents.status, 'pending'), or(isNull(appserviceEvents.processedAt), lt(appserviceEvents.processedAt, expired))))
+      .where(and(inArray(appserviceEvents.eventId, [...eventIds]), eq(appserviceEvents.status, 'pending'), or(isNull(appserviceEvents.processedAt), lt(appserviceEvents.processedAt, expired))))
       .returning();
-    return rows[0] ?? null;
   }
 
-  async finish(eventId: string, status: 'done' | 'skipped' | 'failed', error?: string): Promise<void> {
-    await this.db
-      .update(appserviceEvents)
-      .set({ status, error: error === undefined ? null : storableText(error), processedAt: new Date(), payload: withoutLinkToken })
-      .where(eq(appserviceEvents.eventId, eventId));
+  /**
+   * Records what became of several events in one statement. Until it runs
+   * they stay claimed: a crash before it has them taken again once the lease
+   * runs out, and handling an event twice is harmless (messages are stored
+   * by event id, sends use transaction ids derived from it).
+   */
+  async finishMany(results: ReadonlyArray<{ eventId: string; status: 'done' | 'skipped' | 'failed'; error?: string }>): Promise<void> {
+    if (results.length === 0) return;
+    const values = sql.join(
+      results.map((r) => sql`(${r.eventId}, ${r.status}, ${r.error === undefined ? null : storableText(r.error)})`),
+      sql`, `,
+    );
+    await this.db.execute(sql`update ${appserviceEvents}
+      set status = v.status, error = v.error, processed_at = now(), payload = ${withoutLinkToken}
+      from (values ${values}) as v(event_id, status, error)
+      where ${appserviceEvents.eventId} = v.event_id`);
   }
 
   /** Remembers why an attempt failed while the event keeps its claim (it is retried when the lease runs out). */

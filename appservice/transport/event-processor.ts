@@ -8,7 +8,7 @@
  */
 import type { Logger } from '../../src/logging.ts';
 import { errorMessage } from '../../src/errors.ts';
-import type { EventJournal, IncomingEvent } from './event-journal.ts';
+import type { EventJournal, IncomingEvent, StoredEvent } from './event-journal.ts';
 import type { EventHandler } from '../inbound/event-handler.ts';
 import type { MatrixEvent } from '../translation/translate-inbound.ts';
 import type { TransactionBody } from './transaction-listener.ts';
@@ -34,6 +34,8 @@ export interface ProcessorOptions {
   /** Mosaic's own users (bot, ghosts): their events do not tie rooms into one lane. */
   isOurs?: (userId: string) => boolean;
 }
+
+type Finished = { eventId: string; status: 'done' | 'skipped' | 'failed'; error?: string };
 
 export class EventProcessor {
   private draining: Promise<void> | null = null;
@@ -99,18 +101,31 @@ export class EventProcessor {
           for (;;) {
             const batch = await this.journal.claimable(this.batchSize);
             if (batch.length === 0 || this.stopped) break;
-            let progressed = false;
+            // One statement claims the batch and one records the outcomes: per event, only its own work.
+            const rows = new Map((await this.journal.claimMany(batch.map((e) => e.eventId))).map((r) => [r.eventId, r]));
+            if (rows.size === 0) break;
+            const results: Finished[] = [];
+            const untouched = new Set(rows.keys());
             // Rooms (and people) are independent lanes: in order within one, side by side across them.
-            await runLanes(lanesOf(batch, this.isOurs), this.parallelism, async ({ eventId }) => {
+            await runLanes(lanesOf(batch.filter((e) => rows.has(e.eventId)), this.isOurs), this.parallelism, async ({ eventId }) => {
               if (this.stopped) return;
+              untouched.delete(eventId);
               try {
-                if (await this.processOne(eventId)) progressed = true;
+                const finished = await this.processOne(rows.get(eventId)!);
+                if (finished) results.push(finished);
               } catch (err) {
                 // Bookkeeping of this one event failed; its claim runs out and counts as an attempt. The others go on.
                 this.logger.error({ channel: 'matrix', event: 'event.bookkeeping_failed', eventId, err: errorMessage(err) }, 'could not record what became of an event; moving on');
               }
             });
-            if (!progressed) break;
+            try {
+              await this.journal.finishMany(results);
+            } catch (err) {
+              // Their claims run out and they are handled again (harmless: see finishMany).
+              this.logger.error({ channel: 'matrix', event: 'event.bookkeeping_failed', events: results.length, err: errorMessage(err) }, 'could not record what became of processed events; they will be taken again');
+            }
+            // Stopping: what was claimed and not begun goes back at once, not after the lease.
+            for (const eventId of untouched) await this.journal.release(eventId, 'the process stopped before handling it').catch(() => undefined);
           }
         } while (this.again && !this.stopped);
       } catch (err) {
@@ -122,39 +137,36 @@ export class EventProcessor {
     return this.draining;
   }
 
-  /** Claims and handles one event; false when another replica has it. */
-  private async processOne(eventId: string): Promise<boolean> {
-    const row = await this.journal.claim(eventId);
-    if (!row) return false;
+  /** Handles one claimed event; what became of it, or null when it keeps its claim (a retryable failure). */
+  private async processOne(row: StoredEvent): Promise<Finished | null> {
+    const eventId = row.eventId;
     const started = Date.now();
     const done = (outcome: EventOutcome) => this.options.metrics?.eventProcessed(outcome, (Date.now() - started) / 1000);
     const e = row.payload as unknown as MatrixEvent;
     if (row.attempts > this.maxAttempts) {
       const reason = `gave up after ${row.attempts - 1} attempts; last error: ${row.error ?? 'the process handling it stopped before it finished'}`;
       this.logger.error({ channel: 'matrix', event: 'event.given_up', eventId, type: e.type, roomId: e.room_id, attempts: row.attempts - 1 }, 'event failed too often; marked failed and skipped');
-      await this.journal.finish(eventId, 'failed', reason);
       done('given_up');
-      return true;
+      return { eventId, status: 'failed', error: reason };
     }
     try {
       const outcome = await this.handler.handle(e);
       if (outcome.status === 'skipped') {
         this.logger.debug({ channel: 'matrix', event: 'event.skipped', eventId, type: e.type, roomId: e.room_id, reason: outcome.reason }, 'event skipped');
-        await this.journal.finish(eventId, 'skipped', outcome.reason);
         done('skipped');
-      } else {
-        await this.journal.finish(eventId, 'done');
-        done('done');
+        return { eventId, status: 'skipped', error: outcome.reason };
       }
+      done('done');
+      return { eventId, status: 'done' };
     } catch (err) {
       const retryable = (err as { retryable?: boolean }).retryable === true;
       this.logger.warn({ channel: 'matrix', event: 'event.failed', eventId, type: e.type, roomId: e.room_id, retryable, err: errorMessage(err) }, retryable ? 'event failed; it will be retried' : 'event failed');
-      // A retryable failure keeps the claim: it is taken again once the claim lease runs out (up to maxAttempts).
-      if (!retryable) await this.journal.finish(eventId, 'failed', errorMessage(err));
-      else await this.journal.noteFailure(eventId, errorMessage(err));
       done(retryable ? 'retrying' : 'failed');
+      if (!retryable) return { eventId, status: 'failed', error: errorMessage(err) };
+      // A retryable failure keeps the claim: it is taken again once the claim lease runs out (up to maxAttempts).
+      await this.journal.noteFailure(eventId, errorMessage(err));
+      return null;
     }
-    return true;
   }
 
   /** Picks up leftovers (a crashed replica's claims) on an interval. */

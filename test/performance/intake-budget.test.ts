@@ -31,5 +31,26 @@ for (const kind of ['postgres', 'pglite'] as const) {
       const claimable = await journal.claimable(200);
       expect(claimable.map((e) => e.eventId)).toEqual(batch.map((e) => e.event_id));
     });
+
+    it('claims 100 events in one statement and records their outcomes in one; a !link token is gone once finished', async () => {
+      const journal = new EventJournal(database.db);
+      const batch = events('t3', 100);
+      batch[7]!.content = { msgtype: 'm.text', body: '!link 0123456789abcdef' };
+      await journal.record('txn3', 'hash3', batch);
+      const ids = batch.map((e) => e.event_id);
+      let claimed: Awaited<ReturnType<EventJournal['claimMany']>> = [];
+      const c = await measure(database, async () => (claimed = await journal.claimMany(ids)));
+      expect(c.sql).toBe(1);
+      expect(claimed.map((r) => r.eventId).sort()).toEqual([...ids].sort());
+      expect(claimed.every((r) => r.attempts === 1)).toBe(true);
+      // Claimed: nobody else can take them, nor claim them again.
+      expect((await journal.claimable(200, 'txn3')).length).toBe(0);
+      expect(await journal.claimMany(ids)).toEqual([]);
+      const f = await measure(database, () => journal.finishMany(ids.map((eventId, i) => (i % 2 ? { eventId, status: 'done' as const } : { eventId, status: 'skipped' as const, error: `reason ${i}` }))));
+      expect(f.sql).toBe(1);
+      const rows = await Promise.all([ids[0]!, ids[1]!, ids[7]!].map((id) => journal.get(id)));
+      expect(rows.map((r) => [r?.status, r?.error])).toEqual([['skipped', 'reason 0'], ['done', null], ['done', null]]);
+      expect((rows[2]!.payload.content as { body: string }).body).toBe('!link (token removed once processed)');
+    });
   });
 }
