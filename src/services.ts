@@ -57,6 +57,7 @@ import { teamCommands } from './teams/team-commands.ts';
 import { ChannelIdentityStore } from './identity/channel-identity-store.ts';
 
 const RULES_TOPIC = 'routing-rules';
+const AGENTS_TOPIC = 'agents';
 /** Per-message counters (tries, re-queues) outlive any recovery window. */
 const COUNTER_TTL_MS = 86_400_000;
 const COUNT_SCRIPT = "local n = redis.call('incr', KEYS[1]) redis.call('pexpire', KEYS[1], ARGV[1]) return n";
@@ -154,9 +155,11 @@ export function buildServices(deps: ServiceDeps): Services {
   const subscriber = valkey.duplicate();
   subscriber.on('error', () => undefined);
   const bus = new ConversationBus(valkey, subscriber, config.valkey.keyPrefix, logger);
-  // Replicas cache what rarely changes (routing rules); a change on one is announced to all.
+  // Replicas cache what rarely changes (routing rules, agents, credentials); a change on one is announced to all.
   const invalidation = new ValkeyInvalidation(valkey, subscriber, config.valkey.keyPrefix);
   routing.rules.onChange(() => void invalidation.publish(RULES_TOPIC));
+  const agents = new AgentStore(db);
+  agents.onChange(() => void invalidation.publish(AGENTS_TOPIC));
 
   let jobs: JobSystem | null = null;
   const liveness = new ProcessLiveness(valkey, config.valkey.keyPrefix, config.jobs.livenessTtlMs);
@@ -207,7 +210,7 @@ export function buildServices(deps: ServiceDeps): Services {
   const retention = createRetention({ config, db, lock, logger });
   const conversations = createConversationServices({
     conversations: conversationStore,
-    agents: new AgentStore(db),
+    agents,
     sessions: new SessionStore(db),
     turns: new TurnStore(db),
     bus,
@@ -365,6 +368,7 @@ export function buildServices(deps: ServiceDeps): Services {
     retention,
     async start() {
       await invalidation.subscribe(RULES_TOPIC, () => routing.invalidateRules());
+      await invalidation.subscribe(AGENTS_TOPIC, () => agents.invalidate());
       await liveness.start();
       await jobSystem.start();
       // Answers whose jobs were lost (a flushed Valkey), stuck with a process that died (this one,
