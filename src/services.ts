@@ -58,6 +58,7 @@ import { ChannelIdentityStore } from './identity/channel-identity-store.ts';
 
 const RULES_TOPIC = 'routing-rules';
 const AGENTS_TOPIC = 'agents';
+const CREDENTIALS_TOPIC = 'credentials';
 /** Per-message counters (tries, re-queues) outlive any recovery window. */
 const COUNTER_TTL_MS = 86_400_000;
 const COUNT_SCRIPT = "local n = redis.call('incr', KEYS[1]) redis.call('pexpire', KEYS[1], ARGV[1]) return n";
@@ -160,6 +161,7 @@ export function buildServices(deps: ServiceDeps): Services {
   routing.rules.onChange(() => void invalidation.publish(RULES_TOPIC));
   const agents = new AgentStore(db);
   agents.onChange(() => void invalidation.publish(AGENTS_TOPIC));
+  deps.credentials.onChange(() => void invalidation.publish(CREDENTIALS_TOPIC));
 
   let jobs: JobSystem | null = null;
   const liveness = new ProcessLiveness(valkey, config.valkey.keyPrefix, config.jobs.livenessTtlMs);
@@ -369,6 +371,7 @@ export function buildServices(deps: ServiceDeps): Services {
     async start() {
       await invalidation.subscribe(RULES_TOPIC, () => routing.invalidateRules());
       await invalidation.subscribe(AGENTS_TOPIC, () => agents.invalidate());
+      await invalidation.subscribe(CREDENTIALS_TOPIC, () => deps.credentials.invalidate());
       await liveness.start();
       await jobSystem.start();
       // Answers whose jobs were lost (a flushed Valkey), stuck with a process that died (this one,

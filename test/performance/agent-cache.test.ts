@@ -5,33 +5,23 @@
  * Valkey pub/sub (well before the cache's own 60 s expiry).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestMosaic, type TestMosaic } from '../support/mosaic-harness.ts';
+import type { TestMosaic } from '../support/mosaic-harness.ts';
+import { startTwoReplicas, waitFor } from '../support/replica-caches.ts';
 import { measure } from '../support/command-count.ts';
 import type { Actor } from '../../src/identity/actor.ts';
 
 let a: TestMosaic;
 let b: TestMosaic;
+let stop: () => Promise<void>;
 let token: string;
 let actor: Actor;
 
 beforeAll(async () => {
-  a = await startTestMosaic({ providers: ['ollama'] });
-  b = await startTestMosaic({ replicaOf: a });
+  ({ a, b, stop } = await startTwoReplicas({ providers: ['ollama'] }));
   token = (await a.createUser('agnes')).token;
   actor = (await b.core.accounts.tokens.authenticate(token))!;
 }, 120_000);
-afterAll(async () => {
-  await b?.stop();
-  await a?.stop();
-});
-
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+afterAll(async () => stop?.());
 
 /** What replica b's turns read for the agent (null: not visible any more). */
 const seenByB = (id: string) => b.core.services.conversations.stores.agents.get(actor, id).then((agent) => agent.systemPrompt, () => null);
