@@ -8,7 +8,8 @@
 import { and, asc, desc, eq, getTableColumns, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { sqlRows } from '../db/client.ts';
-import { conversations, messages, teamMembers } from '../db/schema.ts';
+import { conversations, messages, sessions, teamMembers } from '../db/schema.ts';
+import type { SessionRow } from './session-store.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { isUuid } from '../db/uuid.ts';
 import { SNIPPET_SOURCE_CHARS, snippetOf } from './search-snippet.ts';
@@ -385,12 +386,13 @@ export class ConversationStore {
 
   /**
    * What answering needs first, in one statement: the conversation (404
-   * when it is not the actor's) and its oldest message still waiting for
-   * an answer (null: none).
+   * when it is not the actor's), its oldest message still waiting for an
+   * answer (null: none) and the actor's active session in it (null: none;
+   * the answer opens one), which the answer would otherwise read next.
    */
-  async pendingTurn(actor: Actor, conversationId: string): Promise<{ conv: ConversationRow; next: MessageRow | null }> {
+  async pendingTurn(actor: Actor, conversationId: string): Promise<{ conv: ConversationRow; next: MessageRow | null; session: SessionRow | null }> {
     const [row] = await this.db
-      .select({ conv: conversations, next: messages })
+      .select({ conv: conversations, next: messages, session: sessions })
       .from(conversations)
       .leftJoin(
         messages,
@@ -402,10 +404,18 @@ export class ConversationStore {
                order by m.seq limit 1)`,
         ),
       )
+      .leftJoin(
+        sessions,
+        eq(
+          sessions.id,
+          sql`(select s.id from sessions s where s.conversation_id = ${conversations.id} and s.user_id = ${actor.userId} and s.status = 'active'
+               order by s.started_at desc limit 1)`,
+        ),
+      )
       .where(owned(actor, conversationId))
       .limit(1);
     if (!row) throw notFound('conversation');
-    return { conv: row.conv, next: row.next };
+    return { conv: row.conv, next: row.next, session: row.session };
   }
 
   /** Every message of a conversation the caller has already read as the actor's (no second read of it). */

@@ -15,6 +15,7 @@ import type { ConversationAgents } from '../conversation-agents.ts';
 import type { ConversationEvents } from '../conversation-events.ts';
 import type { ConversationLock, Lease } from '../conversation-lock.ts';
 import type { ConversationRow, ConversationStore, MessageRow } from '../conversation-store.ts';
+import type { SessionRow } from '../session-store.ts';
 import { replyIdFor } from '../ids.ts';
 import type { Notices } from '../notices.ts';
 import type { ActorLookup, AnswerTries, ConversationSettings, RoutingPort } from '../ports.ts';
@@ -68,7 +69,7 @@ export class AnswerService {
       try {
         for (;;) {
           // The conversation and its next waiting message in one read, passed down to every layer of the answer.
-          let turn: { conv: ConversationRow; next: MessageRow | null };
+          let turn: { conv: ConversationRow; next: MessageRow | null; session: SessionRow | null };
           try {
             turn = await this.d.conversations.pendingTurn(actor, conversationId);
           } catch (err) {
@@ -76,7 +77,7 @@ export class AnswerService {
             throw err;
           }
           if (!turn.next) break;
-          await this.answer(actor, turn.conv, turn.next, lease);
+          await this.answer(actor, turn.conv, turn.next, lease, turn.session);
         }
       } finally {
         await lease.release();
@@ -112,7 +113,7 @@ export class AnswerService {
     }
   }
 
-  private async answer(actor: Actor, conv: ConversationRow, userMessage: MessageRow, lease: Lease): Promise<void> {
+  private async answer(actor: Actor, conv: ConversationRow, userMessage: MessageRow, lease: Lease, readSession: SessionRow | null): Promise<void> {
     const conversationId = conv.id;
     const agent = await this.d.agents.of(actor, conv);
     const replyId = replyIdFor(userMessage.id);
@@ -142,6 +143,8 @@ export class AnswerService {
     let ended: { outcome: AnswerOutcome; by: ModelRef | null } = { outcome: 'error', by: null };
     let tried: number | null = null;
     let retry: RetryNote | undefined;
+    // The session as read with the turn serves the first attempt only: an attempt may open one, so a failover reads it again.
+    let session: SessionRow | null | undefined = readSession;
     try {
       for (;;) {
         const routed = await this.d.routing.route(actor, { ...routingInput, ...(avoid.length ? { avoid } : {}) });
@@ -167,7 +170,8 @@ export class AnswerService {
             this.d.logger.info({ event: 'answer.retry', conversationId, messageId: userMessage.id, attempt: tried }, 'answering again: the previous try was cut off');
           }
         }
-        const outcome = await this.d.attempts.run({ actor, conv, agent, userMessage, replyId, routed, signal: controller.signal, stream, interrupts, ...(retry ? { retry } : {}) });
+        const outcome = await this.d.attempts.run({ actor, conv, agent, userMessage, replyId, routed, signal: controller.signal, stream, interrupts, ...(retry ? { retry } : {}), ...(session !== undefined ? { session } : {}) });
+        session = undefined;
         ended = { outcome: outcome.ok ? 'answered' : controller.signal.aborted ? 'stopped' : 'failed', by: routed };
         if (outcome.ok) return;
         const { err, streamed, toolsRan } = outcome;
