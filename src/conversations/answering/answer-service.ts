@@ -56,35 +56,44 @@ export class AnswerService {
   ) {}
 
   /**
-   * Answers every waiting message of the conversation, oldest first, while
-   * holding its lease. Returns 'busy' when another worker holds the lease
-   * for longer than `leaseWaitMs` (that worker drains this message too).
+   * Answers every waiting message of the conversation, oldest first, each
+   * while holding its lease. Returns 'busy' when another worker holds the
+   * lease for longer than `leaseWaitMs` (that worker drains this message too).
    */
   async answerPending(conversationId: string, userId: string): Promise<'done' | 'busy' | 'gone'> {
     const actor = await this.d.actorFor(userId);
     if (!actor) return 'gone';
-    for (let round = 0; round < 3; round++) {
+    // Rounds that found nothing to answer under the lease (a message stored just as it was released) are bounded.
+    for (let idle = 0; idle < 3; ) {
       const lease = await this.waitForLease(conversationId);
       if (!lease) return 'busy';
+      let answered: string | null = null;
       try {
-        for (;;) {
-          // The conversation and its next waiting message in one read, passed down to every layer of the answer.
-          let turn: { conv: ConversationRow; next: MessageRow | null; session: SessionRow | null };
-          try {
-            turn = await this.d.conversations.pendingTurn(actor, conversationId);
-          } catch (err) {
-            if (isMosaicError(err) && err.httpStatus === 404) return 'gone';
-            throw err;
-          }
-          if (!turn.next) break;
+        // The conversation, its next waiting message and the session in one read, passed down to every layer of the answer.
+        let turn: { conv: ConversationRow; next: MessageRow | null; session: SessionRow | null };
+        try {
+          turn = await this.d.conversations.pendingTurn(actor, conversationId);
+        } catch (err) {
+          if (isMosaicError(err) && err.httpStatus === 404) return 'gone';
+          throw err;
+        }
+        if (turn.next) {
           await this.answer(actor, turn.conv, turn.next, lease, turn.session);
+          answered = turn.next.id;
+        } else {
+          idle += 1;
         }
       } finally {
         await lease.release();
       }
-      // A message stored just as the lease was released must not be stranded.
+      // One read after the lease is released tells whether another message waits (stored while this one was
+      // answered, or just as the lease was released: it must not be stranded); the next round answers it under
+      // the lease, reading it again (another worker may take it meanwhile). The usual turn, one message, so
+      // costs two reads of the pending turn, not three.
       const late = await this.d.conversations.pendingTurn(actor, conversationId).catch(() => null);
       if (!late?.next) return 'done';
+      // The message just answered still waiting means its answer was not stored: stop rather than pay for it again (recovery sweeps it).
+      if (late.next.id === answered) return 'done';
     }
     return 'done';
   }
