@@ -8,7 +8,7 @@ import type { Database } from './db/client.ts';
 import type { Logger } from './logging.ts';
 import type { Redis } from './valkey/client.ts';
 import type { Actor } from './identity/actor.ts';
-import { actorOf, UserStore } from './identity/user-store.ts';
+import { actorOf, UserStore, type UserRow } from './identity/user-store.ts';
 import type { CredentialStore } from './identity/credential-store.ts';
 import type { CredentialResolver } from './identity/credential-resolver.ts';
 import { createProviderRegistry, type ProviderRegistry } from './providers/registry.ts';
@@ -201,9 +201,9 @@ export function buildServices(deps: ServiceDeps): Services {
   const conversationStore = new ConversationStore(db);
   // The user row a reply job read for its actor, kept with that actor object (so for that job only): routing reads the user's settings from it instead of reading the row again.
   const turnUsers = new WeakMap<Actor, KnownUser>();
-  const actorFor = async (userId: string): Promise<Actor | null> => {
-    const row = await users.findById(userId);
-    if (!row || row.disabledAt) return null;
+  const actorFor = async (userId: string, known?: UserRow | null): Promise<Actor | null> => {
+    const row = known !== undefined ? known : await users.findById(userId);
+    if (!row || row.id !== userId || row.disabledAt) return null;
     const actor = actorOf(row);
     turnUsers.set(actor, row);
     return actor;

@@ -117,6 +117,7 @@ const coverage: Coverage = {
   'ConversationStore.nextUnanswered': { isolation: conversationIsolation },
   'ConversationStore.lastSeq': { isolation: conversationIsolation },
   'ConversationStore.pendingTurn': { isolation: conversationIsolation },
+  'ConversationStore.pendingTurnFor': { isolation: conversationIsolation },
   'ConversationStore.history': { isolation: conversationIsolation },
   'TurnStore.storeAnswer': { isolation: conversationIsolation },
   'ConversationStore.search': { isolation: conversationIsolation },
@@ -340,6 +341,9 @@ async function conversationIsolation({ database, alice, bob }: Ctx): Promise<voi
   await expect(store.nextUnanswered(bob, conv.id)).rejects.toMatchObject(notFound);
   await expect(store.lastSeq(bob, conv.id)).rejects.toMatchObject(notFound);
   await expect(store.pendingTurn(bob, conv.id)).rejects.toMatchObject(notFound);
+  // Read for bob's id, alice's conversation is not there (bob's own row is).
+  expect(await store.pendingTurnFor(bob.userId, conv.id)).toMatchObject({ user: { id: bob.userId }, turn: null });
+  expect((await store.pendingTurnFor(alice.userId, conv.id)).turn?.conv.id).toBe(conv.id);
   await expect(store.history(bob, await store.get(alice, conv.id))).rejects.toMatchObject(notFound);
   // The answer's write locks the conversation as the actor's own first: nothing is written for bob.
   await expect(new TurnStore(database.db).storeAnswer(bob, { conversationId: conv.id, messages: [], lastRouting: null, session: {} as never, agentId: null, calls: [], messageCount: 0 } as never)).rejects.toMatchObject(notFound);

@@ -61,22 +61,18 @@ export class AnswerService {
    * lease for longer than `leaseWaitMs` (that worker drains this message too).
    */
   async answerPending(conversationId: string, userId: string): Promise<'done' | 'busy' | 'gone'> {
-    const actor = await this.d.actorFor(userId);
-    if (!actor) return 'gone';
     // Rounds that found nothing to answer under the lease (a message stored just as it was released) are bounded.
     for (let idle = 0; idle < 3; ) {
       const lease = await this.waitForLease(conversationId);
       if (!lease) return 'busy';
       let answered: string | null = null;
+      let actor: Actor | null;
       try {
-        // The conversation, its next waiting message and the session in one read, passed down to every layer of the answer.
-        let turn: { conv: ConversationRow; next: MessageRow | null; session: SessionRow | null };
-        try {
-          turn = await this.d.conversations.pendingTurn(actor, conversationId);
-        } catch (err) {
-          if (isMosaicError(err) && err.httpStatus === 404) return 'gone';
-          throw err;
-        }
+        // The job's user, the conversation, its next waiting message and the session in one read, passed down to every layer of the answer.
+        const read = await this.d.conversations.pendingTurnFor(userId, conversationId);
+        actor = await this.d.actorFor(userId, read.user);
+        if (!actor || !read.turn) return 'gone';
+        const turn = read.turn;
         if (turn.next) {
           await this.answer(actor, turn.conv, turn.next, lease, turn.session);
           answered = turn.next.id;
