@@ -10,23 +10,16 @@
  * Prints the median and the slowest of each, in milliseconds. Needs Redis
  * (for the server) on VALKEY_URL or 127.0.0.1:6379.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { buildIsFresh } from '../bin/build-stamp.js';
+import { benchEnv, bin, deleteValkeyKeys, ensureBuild, startMosaic } from './support/mosaic-process.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin', 'mosaic.js');
 const runs = Number(process.argv[2] ?? 7);
-const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'warn', METRICS_PORT: '0', VALKEY_PREFIX: `bench-cli-${process.pid}` };
+const env = benchEnv('cli');
 
-if (!buildIsFresh(root)) {
-  console.log('building first (the command runs the build when it matches the sources)…');
-  const built = spawnSync(process.execPath, [path.join(root, 'scripts', 'build.js')], { stdio: 'inherit' });
-  if (built.status !== 0) process.exit(1);
-}
+ensureBuild();
 
 function time(args: string[], cwd: string): number {
   const started = process.hrtime.bigint();
@@ -53,25 +46,14 @@ try {
   time(['user', 'create', 'bench-admin', '--admin'], cwd);
   measure('mosaic user list (no server, PGlite)', ['user', 'list'], cwd);
 
-  const server = spawn(process.execPath, [bin, 'start'], { cwd, env: { ...env, PORT: '0' } });
-  let out = '';
-  server.stdout.on('data', (d) => (out += d));
-  server.stderr.on('data', (d) => (out += d));
-  const deadline = Date.now() + 120_000;
-  while (!out.includes('Mosaic listening on') && Date.now() < deadline && server.exitCode === null) await new Promise((r) => setTimeout(r, 100));
-  if (!out.includes('Mosaic listening on')) throw new Error(`mosaic start did not come up: ${out}`);
+  const server = await startMosaic(cwd, env);
   try {
     measure('mosaic user list (server running, via socket)', ['user', 'list'], cwd);
     measure('mosaic user create (server running)', (i) => ['user', 'create', `bench-${i}`], cwd);
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    await server.stop();
   }
 } finally {
   rmSync(cwd, { recursive: true, force: true });
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(process.env.VALKEY_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
-  const keys = await redis.keys(`${env.VALKEY_PREFIX}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
+  await deleteValkeyKeys(env.VALKEY_PREFIX);
 }

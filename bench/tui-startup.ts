@@ -12,35 +12,25 @@
  * The screen is polled every 5 ms (tmux capture-pane), so figures are
  * upper bounds by about that much. Needs Redis on VALKEY_URL or 127.0.0.1:6379.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { buildIsFresh } from '../bin/build-stamp.js';
+import { benchEnv, bin, deleteValkeyKeys, ensureBuild, startMosaic, type MosaicServer } from './support/mosaic-process.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin', 'mosaic.js');
 const runs = Number(process.argv[2] ?? 7);
-const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'warn', METRICS_PORT: '0', VALKEY_PREFIX: `bench-tui-${process.pid}` };
+const env = benchEnv('tui');
 const SOCKET = `mosaic-bench-tui-${process.pid}`;
 const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
 
-if (!buildIsFresh(root)) {
-  console.log('building first (the command runs the build when it matches the sources)…');
-  const built = spawnSync(process.execPath, [path.join(root, 'scripts', 'build.js')], { stdio: 'inherit' });
-  if (built.status !== 0) process.exit(1);
-}
+ensureBuild();
 
 const cwd = mkdtempSync(path.join(tmpdir(), 'mosaic-bench-tui-'));
 const home = mkdtempSync(path.join(tmpdir(), 'mosaic-bench-tui-home-'));
 const created = spawnSync(process.execPath, [bin, 'user', 'create', 'bench', '--admin'], { cwd, env, encoding: 'utf8' });
 if (created.status !== 0) throw new Error(`user create failed: ${created.stderr}`);
 const token = created.stdout.trim().split('\n').pop()!;
-const server = spawn(process.execPath, [bin, 'start'], { cwd, env: { ...env, PORT: '0' } });
-let out = '';
-server.stdout.on('data', (d) => (out += d));
-server.stderr.on('data', (d) => (out += d));
+let server: MosaicServer | null = null;
 
 function stats(label: string, samples: number[]): void {
   samples.sort((a, b) => a - b);
@@ -49,10 +39,8 @@ function stats(label: string, samples: number[]): void {
 }
 
 try {
-  const deadline = Date.now() + 120_000;
-  while (!/Mosaic listening on (http:\/\/\S+)/.test(out) && Date.now() < deadline && server.exitCode === null) await new Promise((r) => setTimeout(r, 100));
-  const url = /Mosaic listening on (http:\/\/\S+)/.exec(out)?.[1];
-  if (!url) throw new Error(`mosaic start did not come up: ${out}`);
+  server = await startMosaic(cwd, env);
+  const url = server.url;
   // A conversation with some history to reopen.
   const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   const conv = (await (await fetch(`${url}/api/conversations`, { method: 'POST', headers: auth, body: JSON.stringify({ title: 'Bench conversation' }) })).json()) as { id: string };
@@ -103,13 +91,8 @@ try {
   } catch {
     // Already gone.
   }
-  server.kill('SIGTERM');
-  await new Promise((r) => server.once('exit', r));
+  await server?.stop();
   rmSync(cwd, { recursive: true, force: true });
   rmSync(home, { recursive: true, force: true });
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(process.env.VALKEY_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
-  const keys = await redis.keys(`${env.VALKEY_PREFIX}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
+  await deleteValkeyKeys(env.VALKEY_PREFIX);
 }

@@ -14,29 +14,23 @@
  * Prints medians and the slowest of each, in milliseconds. Needs Redis on
  * VALKEY_URL or 127.0.0.1:6379 and /usr/bin/chromium.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { buildIsFresh } from '../bin/build-stamp.js';
+import { benchEnv, bin, deleteValkeyKeys, ensureBuild, startMosaic, type MosaicServer } from './support/mosaic-process.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin', 'mosaic.js');
 const runs = Number(process.argv[2] ?? 7);
 const CHROMIUM = '/usr/bin/chromium';
 const PASSWORD = 'a bench password, long enough';
-const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'warn', METRICS_PORT: '0', PORT: '0', VALKEY_PREFIX: `bench-web-${process.pid}` };
+const env = benchEnv('web');
 
 if (!existsSync(CHROMIUM)) {
   console.log(`${CHROMIUM} is missing (apt-get install chromium): nothing measured`);
   process.exit(1);
 }
-if (!buildIsFresh(root) || !existsSync(path.join(root, 'clients', 'web', 'dist', 'index.html'))) {
-  console.log('building first…');
-  if (spawnSync(process.execPath, [path.join(root, 'scripts', 'build.js')], { stdio: 'inherit' }).status !== 0) process.exit(1);
-}
+ensureBuild({ webClient: true });
 
 const summary = (label: string, samples: number[]) => {
   samples.sort((a, b) => a - b);
@@ -44,15 +38,10 @@ const summary = (label: string, samples: number[]) => {
 };
 
 const cwd = mkdtempSync(path.join(tmpdir(), 'mosaic-bench-web-'));
-const server = spawn(process.execPath, [bin, 'start'], { cwd, env });
+let server: MosaicServer | null = null;
 try {
-  let out = '';
-  server.stdout.on('data', (d) => (out += d));
-  server.stderr.on('data', (d) => (out += d));
-  const deadline = Date.now() + 120_000;
-  while (!/Mosaic listening on http:\/\/\S+/.test(out) && Date.now() < deadline && server.exitCode === null) await new Promise((r) => setTimeout(r, 100));
-  const base = /Mosaic listening on (http:\/\/\S+)/.exec(out)?.[1];
-  if (!base) throw new Error(`mosaic start did not come up: ${out}`);
+  server = await startMosaic(cwd, env);
+  const base = server.url;
   const created = spawnSync(process.execPath, [bin, 'user', 'create', 'bench', '--password-stdin'], { cwd, env, input: `${PASSWORD}\n`, encoding: 'utf8' });
   if (created.status !== 0) throw new Error(`user create failed: ${created.stderr}`);
 
@@ -102,12 +91,7 @@ try {
   summary('sign in: click → chat page usable', signIn);
   summary('reload signed in (warm cache) → chat page usable', reload);
 } finally {
-  server.kill('SIGTERM');
-  await new Promise((r) => (server.exitCode !== null ? r(null) : server.once('exit', r)));
+  await server?.stop();
   rmSync(cwd, { recursive: true, force: true });
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(process.env.VALKEY_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
-  const keys = await redis.keys(`${env.VALKEY_PREFIX}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
+  await deleteValkeyKeys(env.VALKEY_PREFIX);
 }

@@ -8,7 +8,7 @@ import type { Database } from './db/client.ts';
 import type { Logger } from './logging.ts';
 import type { Redis } from './valkey/client.ts';
 import type { Actor } from './identity/actor.ts';
-import { actorOf, UserStore } from './identity/user-store.ts';
+import { actorOf, UserStore, type UserRow } from './identity/user-store.ts';
 import type { CredentialStore } from './identity/credential-store.ts';
 import type { CredentialResolver } from './identity/credential-resolver.ts';
 import { createProviderRegistry, type ProviderRegistry } from './providers/registry.ts';
@@ -57,6 +57,8 @@ import { teamCommands } from './teams/team-commands.ts';
 import { ChannelIdentityStore } from './identity/channel-identity-store.ts';
 
 const RULES_TOPIC = 'routing-rules';
+const AGENTS_TOPIC = 'agents';
+const CREDENTIALS_TOPIC = 'credentials';
 /** Per-message counters (tries, re-queues) outlive any recovery window. */
 const COUNTER_TTL_MS = 86_400_000;
 const COUNT_SCRIPT = "local n = redis.call('incr', KEYS[1]) redis.call('pexpire', KEYS[1], ARGV[1]) return n";
@@ -156,9 +158,12 @@ export function buildServices(deps: ServiceDeps): Services {
   const subscriber = valkey.duplicate();
   subscriber.on('error', () => undefined);
   const bus = new ConversationBus(valkey, subscriber, config.valkey.keyPrefix, logger);
-  // Replicas cache what rarely changes (routing rules); a change on one is announced to all.
+  // Replicas cache what rarely changes (routing rules, agents, credentials); a change on one is announced to all.
   const invalidation = new ValkeyInvalidation(valkey, subscriber, config.valkey.keyPrefix);
   routing.rules.onChange(() => void invalidation.publish(RULES_TOPIC));
+  const agents = new AgentStore(db);
+  agents.onChange(() => void invalidation.publish(AGENTS_TOPIC));
+  deps.credentials.onChange(() => void invalidation.publish(CREDENTIALS_TOPIC));
 
   let jobs: JobSystem | null = null;
   const liveness = new ProcessLiveness(valkey, config.valkey.keyPrefix, config.jobs.livenessTtlMs);
@@ -198,9 +203,9 @@ export function buildServices(deps: ServiceDeps): Services {
   const conversationStore = new ConversationStore(db);
   // The user row a reply job read for its actor, kept with that actor object (so for that job only): routing reads the user's settings from it instead of reading the row again.
   const turnUsers = new WeakMap<Actor, KnownUser>();
-  const actorFor = async (userId: string): Promise<Actor | null> => {
-    const row = await users.findById(userId);
-    if (!row || row.disabledAt) return null;
+  const actorFor = async (userId: string, known?: UserRow | null): Promise<Actor | null> => {
+    const row = known !== undefined ? known : await users.findById(userId);
+    if (!row || row.id !== userId || row.disabledAt) return null;
     const actor = actorOf(row);
     turnUsers.set(actor, row);
     return actor;
@@ -209,7 +214,7 @@ export function buildServices(deps: ServiceDeps): Services {
   const retention = createRetention({ config, db, lock, logger });
   const conversations = createConversationServices({
     conversations: conversationStore,
-    agents: new AgentStore(db),
+    agents,
     sessions: new SessionStore(db),
     turns: new TurnStore(db),
     bus,
@@ -370,6 +375,8 @@ export function buildServices(deps: ServiceDeps): Services {
     invalidation,
     async start() {
       await invalidation.subscribe(RULES_TOPIC, () => routing.invalidateRules());
+      await invalidation.subscribe(AGENTS_TOPIC, () => agents.invalidate());
+      await invalidation.subscribe(CREDENTIALS_TOPIC, () => deps.credentials.invalidate());
       await liveness.start();
       await jobSystem.start();
       // Answers whose jobs were lost (a flushed Valkey), stuck with a process that died (this one,

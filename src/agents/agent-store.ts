@@ -1,6 +1,9 @@
 /**
  * Agent configurations. System agents (no owner) are visible to everyone;
  * a user's own agents only to that user. Only admins change system agents.
+ * An agent read by id (every turn of a conversation with an agent) comes
+ * from memory: every change here drops the cache and tells `onChange`
+ * listeners (the replica's invalidation publisher tells the others).
  */
 import { and, asc, eq, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
@@ -8,6 +11,7 @@ import { agentConfigs } from '../db/schema.ts';
 import { isUuid } from '../db/uuid.ts';
 import { badRequest, conflict, forbidden, notFound } from '../errors.ts';
 import type { Actor } from '../identity/actor.ts';
+import { ChangeListeners, KeyedCache } from '../cache/keyed-cache.ts';
 
 export type AgentRow = typeof agentConfigs.$inferSelect;
 
@@ -71,7 +75,25 @@ export function toAgent(row: AgentRow): AgentConfig {
 const visibleTo = (actor: Actor) => or(isNull(agentConfigs.ownerId), eq(agentConfigs.ownerId, actor.userId));
 
 export class AgentStore {
+  private readonly byId = new KeyedCache<AgentRow | null>();
+  private readonly listeners = new ChangeListeners();
+
   constructor(private readonly db: Db) {}
+
+  /** Called after every change of an agent (create, update, delete). */
+  onChange(listener: () => void): () => void {
+    return this.listeners.add(listener);
+  }
+
+  /** Drops the cached agents (another replica changed one). */
+  invalidate(): void {
+    this.byId.invalidate();
+  }
+
+  private changed(): void {
+    this.byId.invalidate();
+    this.listeners.notify();
+  }
 
   async list(actor: Actor): Promise<AgentConfig[]> {
     const rows = await this.db.select().from(agentConfigs).where(visibleTo(actor)).orderBy(sql`${agentConfigs.ownerId} is not null`, asc(agentConfigs.name));
@@ -80,9 +102,11 @@ export class AgentStore {
 
   async get(actor: Actor, id: string): Promise<AgentConfig> {
     if (!isUuid(id)) throw notFound('agent');
-    const [row] = await this.db.select().from(agentConfigs).where(and(eq(agentConfigs.id, id), visibleTo(actor))).limit(1);
-    if (!row) throw notFound('agent');
-    return toAgent(row);
+    const row = await this.byId.get(id, async () => (await this.db.select().from(agentConfigs).where(eq(agentConfigs.id, id)).limit(1))[0] ?? null);
+    // The same visibility as the query's: a system agent, or the actor's own.
+    if (!row || (row.ownerId !== null && row.ownerId !== actor.userId)) throw notFound('agent');
+    // A copy: the cached row is shared by every caller.
+    return toAgent(structuredClone(row));
   }
 
   /** By name: the user's own agent wins over a system agent of the same name. */
@@ -118,6 +142,7 @@ export class AgentStore {
         delegatesTo,
       })
       .returning();
+    this.changed();
     return toAgent(row!);
   }
 
@@ -150,6 +175,7 @@ export class AgentStore {
       .set({ ...rest, ...(patch.name ? { name: patch.name.toLowerCase() } : {}), ...(delegatesTo ? { delegatesTo } : {}), updatedAt: new Date() })
       .where(eq(agentConfigs.id, id))
       .returning();
+    this.changed();
     return toAgent(row!);
   }
 
@@ -182,5 +208,6 @@ export class AgentStore {
   async remove(actor: Actor, id: string): Promise<void> {
     await this.editable(actor, id);
     await this.db.delete(agentConfigs).where(eq(agentConfigs.id, id));
+    this.changed();
   }
 }

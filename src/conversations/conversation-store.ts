@@ -8,7 +8,9 @@
 import { and, asc, desc, eq, getTableColumns, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { sqlRows } from '../db/client.ts';
-import { conversations, messages, teamMembers } from '../db/schema.ts';
+import { conversations, messages, sessions, teamMembers, users } from '../db/schema.ts';
+import type { UserRow } from '../identity/user-store.ts';
+import type { SessionRow } from './session-store.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { isUuid } from '../db/uuid.ts';
 import { SNIPPET_SOURCE_CHARS, snippetOf } from './search-snippet.ts';
@@ -75,6 +77,30 @@ export function toConversation(row: ConversationRow, actor: Actor): Conversation
 }
 
 const owned = (actor: Actor, id: string) => and(eq(conversations.id, id), eq(conversations.ownerId, actor.userId), isNull(conversations.deletedAt));
+
+/** What answering reads first: the conversation, its next waiting message, the actor's active session in it. */
+export interface PendingTurn {
+  conv: ConversationRow;
+  next: MessageRow | null;
+  session: SessionRow | null;
+}
+
+/** Joins the conversation's oldest user message still waiting for an answer (commands and `noReply` messages are answered by other means). */
+const nextWaiting = eq(
+  messages.id,
+  sql`(select m.id from messages m where m.conversation_id = ${conversations.id} and m.role = 'user'
+         and coalesce((m.metadata->>'noReply')::boolean, false) = false
+         and not exists (select 1 from messages r where r.reply_to_id = m.id and (r.role = 'system' or (r.role = 'assistant' and coalesce((r.metadata->>'final')::boolean, false))))
+       order by m.seq limit 1)`,
+);
+
+/** Joins the user's active session in the conversation (the newest, should there be more). */
+const activeSessionOf = (userId: string) =>
+  eq(
+    sessions.id,
+    sql`(select s.id from sessions s where s.conversation_id = ${conversations.id} and s.user_id = ${userId} and s.status = 'active'
+         order by s.started_at desc limit 1)`,
+  );
 
 /** The conversations the actor may read: their own, and those shared with a team they are a member of. */
 const visibleTo = (actor: Actor) =>
@@ -435,27 +461,39 @@ export class ConversationStore {
 
   /**
    * What answering needs first, in one statement: the conversation (404
-   * when it is not the actor's) and its oldest message still waiting for
-   * an answer (null: none).
+   * when it is not the actor's), its oldest message still waiting for an
+   * answer (null: none) and the actor's active session in it (null: none;
+   * the answer opens one), which the answer would otherwise read next.
    */
-  async pendingTurn(actor: Actor, conversationId: string): Promise<{ conv: ConversationRow; next: MessageRow | null }> {
+  async pendingTurn(actor: Actor, conversationId: string): Promise<PendingTurn> {
     const [row] = await this.db
-      .select({ conv: conversations, next: messages })
+      .select({ conv: conversations, next: messages, session: sessions })
       .from(conversations)
-      .leftJoin(
-        messages,
-        eq(
-          messages.id,
-          sql`(select m.id from messages m where m.conversation_id = ${conversations.id} and m.role = 'user'
-                 and coalesce((m.metadata->>'noReply')::boolean, false) = false
-                 and not exists (select 1 from messages r where r.reply_to_id = m.id and (r.role = 'system' or (r.role = 'assistant' and coalesce((r.metadata->>'final')::boolean, false))))
-               order by m.seq limit 1)`,
-        ),
-      )
+      .leftJoin(messages, nextWaiting)
+      .leftJoin(sessions, activeSessionOf(actor.userId))
       .where(owned(actor, conversationId))
       .limit(1);
     if (!row) throw notFound('conversation');
-    return { conv: row.conv, next: row.next };
+    return { conv: row.conv, next: row.next, session: row.session };
+  }
+
+  /**
+   * A reply job's first read, for a job that carries only the user's id:
+   * the user's row (null: gone) with `pendingTurn` for that user (null when
+   * the conversation is not theirs), in one statement.
+   */
+  async pendingTurnFor(userId: string, conversationId: string): Promise<{ user: UserRow | null; turn: PendingTurn | null }> {
+    if (!isUuid(userId) || !isUuid(conversationId)) return { user: null, turn: null };
+    const [row] = await this.db
+      .select({ user: users, conv: conversations, next: messages, session: sessions })
+      .from(users)
+      .leftJoin(conversations, and(eq(conversations.id, conversationId), eq(conversations.ownerId, users.id), isNull(conversations.deletedAt)))
+      .leftJoin(messages, nextWaiting)
+      .leftJoin(sessions, activeSessionOf(userId))
+      .where(eq(users.id, userId))
+      .limit(1);
+    if (!row) return { user: null, turn: null };
+    return { user: row.user, turn: row.conv ? { conv: row.conv, next: row.next, session: row.session } : null };
   }
 
   /** Every message of a conversation the caller has already read as the actor's (no second read of it). */

@@ -1,4 +1,5 @@
 /** What the conversation services need from the rest of Mosaic, as narrow interfaces. */
+import type { UserRow } from '../identity/user-store.ts';
 import type { Actor } from '../identity/actor.ts';
 import type { Credential, ProviderAdapter, ProviderName } from '../providers/types.ts';
 import type { AgentProfile, BudgetStatus, ModelRef, RoutingInput, RoutingResult } from '../routing/types.ts';
@@ -61,8 +62,12 @@ export interface AnswerTries {
   begin(messageId: string): Promise<number>;
 }
 
-/** Loads the actor for a user id (queued work carries only the id); null when the user is gone or disabled. */
-export type ActorLookup = (userId: string) => Promise<Actor | null>;
+/**
+ * Loads the actor for a user id (queued work carries only the id); null when
+ * the user is gone or disabled. `known`: the user's row (null: none) as the
+ * caller already read it, so it is not read again.
+ */
+export type ActorLookup = (userId: string, known?: UserRow | null) => Promise<Actor | null>;
 
 export interface ConversationRoutingState {
   pin: ModelRef | null;

@@ -79,14 +79,25 @@ function toTotals(row: Record<keyof typeof totalsSelect, number | string> | unde
 export class SessionStore {
   constructor(private readonly db: Db) {}
 
-  /** The conversation's active session, or a new one bound to this agent and model. */
-  async current(actor: Actor, conversationId: string, binding: { agentId: string | null; provider: string | null; model: string | null }): Promise<SessionRow> {
-    const [active] = await this.db
-      .select()
-      .from(sessions)
-      .where(and(eq(sessions.conversationId, conversationId), eq(sessions.userId, actor.userId), eq(sessions.status, 'active')))
-      .orderBy(desc(sessions.startedAt))
-      .limit(1);
+  /**
+   * The conversation's active session, or a new one bound to this agent and
+   * model. `known`: the active session (or null) as the caller already read
+   * it for this actor and conversation (ConversationStore.pendingTurn), so
+   * it is not read again.
+   */
+  async current(actor: Actor, conversationId: string, binding: { agentId: string | null; provider: string | null; model: string | null }, known?: SessionRow | null): Promise<SessionRow> {
+    const usable = known === null || (known !== undefined && known.userId === actor.userId && known.conversationId === conversationId);
+    const active =
+      usable
+        ? known
+        : (
+            await this.db
+              .select()
+              .from(sessions)
+              .where(and(eq(sessions.conversationId, conversationId), eq(sessions.userId, actor.userId), eq(sessions.status, 'active')))
+              .orderBy(desc(sessions.startedAt))
+              .limit(1)
+          )[0];
     if (active && active.agentId === binding.agentId) return active;
     if (active) await this.end(actor, active.id);
     return this.db.transaction(async (tx) => {

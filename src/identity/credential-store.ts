@@ -2,6 +2,10 @@
  * Users' own provider credentials (API keys, OAuth tokens), encrypted at
  * rest. Every function takes the acting user; nothing returns a secret
  * except `resolveForUse`, which the server calls for that user's own request.
+ * What `resolveForUse` finds (or that there is none: most people use the
+ * system key) is kept in memory per user and provider, so a turn reads no
+ * credential row; every change here drops it and tells `onChange` listeners
+ * (the replica's invalidation publisher tells the other replicas).
  */
 import { randomUUID } from 'node:crypto';
 import { and, desc, eq } from 'drizzle-orm';
@@ -11,6 +15,7 @@ import { providerCredentials } from '../db/schema.ts';
 import { notFound } from '../errors.ts';
 import type { Actor } from './actor.ts';
 import { maskSecret, SecretKeyError, type SecretBox } from './secret-box.ts';
+import { ChangeListeners, KeyedCache } from '../cache/keyed-cache.ts';
 
 export const secretPayloadSchema = z.union([
   z.object({ type: z.literal('api_key'), apiKey: z.string().min(1) }).strict(),
@@ -60,10 +65,28 @@ function hintOf(secret: SecretPayload): string {
 }
 
 export class CredentialStore {
+  private readonly usable = new KeyedCache<UsableCredential | null>();
+  private readonly listeners = new ChangeListeners();
+
   constructor(
     private readonly db: Db,
     private readonly box: SecretBox | null,
   ) {}
+
+  /** Called after every change of a credential (create, update, remove, re-encryption). */
+  onChange(listener: () => void): () => void {
+    return this.listeners.add(listener);
+  }
+
+  /** Drops the cached credentials (another replica changed one). */
+  invalidate(): void {
+    this.usable.invalidate();
+  }
+
+  private changed(): void {
+    this.usable.invalidate();
+    this.listeners.notify();
+  }
 
   private requireBox(): SecretBox {
     if (!this.box) throw new SecretKeyError('MOSAIC_SECRET_KEY is not set: stored provider credentials need it (at least 32 random characters)');
@@ -89,6 +112,7 @@ export class CredentialStore {
         expiresAt: input.secret.type === 'oauth' && input.secret.expiresAt ? new Date(input.secret.expiresAt) : null,
       })
       .returning();
+    this.changed();
     return toInfo(row!);
   }
 
@@ -127,6 +151,7 @@ export class CredentialStore {
       .set(values)
       .where(and(eq(providerCredentials.id, id), eq(providerCredentials.userId, actor.userId)))
       .returning();
+    this.changed();
     return toInfo(updated!);
   }
 
@@ -136,14 +161,21 @@ export class CredentialStore {
       .where(and(eq(providerCredentials.id, id), eq(providerCredentials.userId, actor.userId)))
       .returning({ id: providerCredentials.id });
     if (rows.length === 0) throw notFound('credential');
+    this.changed();
   }
 
   /** The acting user's newest credential for a provider, decrypted, or null. */
   async resolveForUse(actor: Actor, provider: string): Promise<UsableCredential | null> {
+    const found = await this.usable.get(`${actor.userId}\n${provider}`, () => this.readForUse(actor.userId, provider));
+    // A copy: the cached one is shared by every caller.
+    return found && structuredClone(found);
+  }
+
+  private async readForUse(userId: string, provider: string): Promise<UsableCredential | null> {
     const [row] = await this.db
       .select()
       .from(providerCredentials)
-      .where(and(eq(providerCredentials.userId, actor.userId), eq(providerCredentials.provider, provider)))
+      .where(and(eq(providerCredentials.userId, userId), eq(providerCredentials.provider, provider)))
       .orderBy(desc(providerCredentials.updatedAt))
       .limit(1);
     if (!row || !this.box) return null;
@@ -174,6 +206,7 @@ export class CredentialStore {
       const { envelope, keyId } = box.seal(box.open(row.ciphertext, aad), aad);
       await this.db.update(providerCredentials).set({ ciphertext: envelope, keyId }).where(eq(providerCredentials.id, row.id));
     }
+    this.changed();
     return { rotated: rows.length, keyId: box.currentKeyId };
   }
 }

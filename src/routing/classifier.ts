@@ -193,13 +193,14 @@ export function classifyMessage(input: ClassifyInput): Classification {
   const scores = zeroScores();
 
   const words = text.match(WORD_RE) ?? [];
+  // Each distinct word counts once. A word never ends in '.', ';' or "'" (WORD_RE ends on a letter, digit, '+' or '#'),
+  // and only words of the table are remembered: most words of a long message are in none.
   const seen = new Set<string>();
-  for (const w of words) {
-    const word = w.replace(/[.;']+$/, '');
-    if (seen.has(word)) continue;
-    seen.add(word);
+  for (const word of words) {
     const hits = WORD_INDEX.get(word);
-    if (hits) for (const [type, weight] of hits) scores[type] += weight;
+    if (!hits || seen.has(word)) continue;
+    seen.add(word);
+    for (const [type, weight] of hits) scores[type] += weight;
   }
   const trimmed = text.trim();
   for (const [re, type, weight] of PHRASES) if (re.test(trimmed)) scores[type] += weight;
@@ -246,7 +247,7 @@ export function classifyMessage(input: ClassifyInput): Classification {
   }
 
   const inputTokens = estimateInputTokens(raw, attachments);
-  const complexity = classifyComplexity(text, best, inputTokens, documents);
+  const complexity = classifyComplexity(text, best, inputTokens, documents, words.length);
   const capabilities: RequiredCapabilities = {
     tools: TOOL_CUES.test(text) && best !== 'translation',
     vision: images.length > 0,
@@ -283,9 +284,10 @@ function instructionOf(text: string): string {
   return s;
 }
 
-function classifyComplexity(text: string, task: TaskType, inputTokens: number, documents: number): Complexity {
+/** `textWords`: the words of `text` as counted already; the instruction is usually the whole text, and then has as many. */
+function classifyComplexity(text: string, task: TaskType, inputTokens: number, documents: number, textWords: number): Complexity {
   const instruction = instructionOf(text);
-  const wordCount = (instruction.match(WORD_RE) ?? []).length;
+  const wordCount = instruction === text ? textWords : (instruction.match(WORD_RE) ?? []).length;
   let score = COMPLEXITY_BASE[task];
   if (wordCount > 20) score += 0.5;
   if (wordCount > 30) score += 1;

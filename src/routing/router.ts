@@ -80,24 +80,13 @@ export class Router {
 
     // Provider state is read at most once per provider per decision, so one decision sees one consistent state.
     // Synchronous answers are used as they are: awaiting them would cost a microtask each on the hot path.
-    const healthy = new Map<ProviderName, boolean>();
-    const credential = new Map<ProviderName, boolean>();
-    const isHealthy = (p: ProviderName): boolean | Promise<boolean> => {
-      const known = healthy.get(p);
-      if (known !== undefined) return known;
-      return settle(() => availability.isHealthy(p, input.userId), (v) => healthy.set(p, v));
-    };
-    const hasCredential = (p: ProviderName): boolean | Promise<boolean> => {
-      const known = credential.get(p);
-      if (known !== undefined) return known;
-      return settle(() => availability.hasCredential(input.userId, p), (v) => credential.set(p, v));
-    };
+    const state = new ProviderState(availability, input.userId);
 
     let cloudAvailable: boolean | undefined;
     if (rules.needsCloudState) {
       cloudAvailable = false;
       for (const p of PROVIDER_NAMES) {
-        if (!availability.isLocal(p) && (await isHealthy(p)) && (await hasCredential(p))) {
+        if (!availability.isLocal(p) && (await state.isHealthy(p)) && (await state.hasCredential(p))) {
           cloudAvailable = true;
           break;
         }
@@ -111,21 +100,19 @@ export class Router {
       costTier: input.costTier ?? TIER_BY_COMPLEXITY[classification.complexity],
       cloudAvailable,
     };
-    const matched = firstMatch(rules.userRules, ctx) ?? firstMatch(rules.systemRules, ctx, (r) => r.targetsAgent);
-    const general = matched ? null : firstMatch(rules.systemRules, ctx, (r) => !r.targetsAgent);
+    const matched = firstMatch(rules.userRules, ctx, null) ?? firstMatch(rules.systemRules, ctx, true);
+    const general = matched ? null : firstMatch(rules.systemRules, ctx, false);
 
     const candidates: Candidate[] = [];
-    if (input.pin) candidates.push({ ...input.pin, origin: 'pin', rule: null });
-    const addRule = (r: CompiledRule) => {
-      candidates.push({ provider: r.rule.action.routeTo.provider, model: r.rule.action.routeTo.model, origin: 'rule', rule: r });
-      for (const f of r.rule.fallbacks) candidates.push({ ...f, origin: 'rule-fallback', rule: r });
-    };
-    if (matched) addRule(matched);
-    else {
-      for (const m of input.agent?.preferredModels ?? []) candidates.push({ ...m, origin: 'agent', rule: null });
-      if (general) addRule(general);
+    // Candidates are built field by field: spreading a parsed rule's objects is by far the slowest step of a decision.
+    if (input.pin) candidates.push({ provider: input.pin.provider, model: input.pin.model, origin: 'pin', rule: null });
+    if (!matched) for (const m of input.agent?.preferredModels ?? []) candidates.push({ provider: m.provider, model: m.model, origin: 'agent', rule: null });
+    const ruled = matched ?? general;
+    if (ruled) {
+      candidates.push({ provider: ruled.rule.action.routeTo.provider, model: ruled.rule.action.routeTo.model, origin: 'rule', rule: ruled });
+      for (const f of ruled.rule.fallbacks) candidates.push({ provider: f.provider, model: f.model, origin: 'rule-fallback', rule: ruled });
     }
-    for (const f of this.options.fallbackChain) candidates.push({ ...f, origin: 'chain', rule: null });
+    for (const f of this.options.fallbackChain) candidates.push({ provider: f.provider, model: f.model, origin: 'chain', rule: null });
     if (localOnly) {
       const locals = directory
         .list()
@@ -141,20 +128,21 @@ export class Router {
     const tried: FallbackTried[] = [];
     const seen = new Set<string>();
     let chosen: Candidate | null = null;
+    const now = (this.options.clock ?? Date.now)();
 
     for (const c of candidates) {
       const key = ref(c);
       if (seen.has(key)) continue;
       seen.add(key);
-      let why = input.avoid?.find((a) => a.provider === c.provider && a.model === c.model)?.why ?? staticUnfitness(c, localOnly, budget, budgetLine, availability, directory, classification.capabilities, (this.options.clock ?? Date.now)());
+      let why = input.avoid?.find((a) => a.provider === c.provider && a.model === c.model)?.why ?? staticUnfitness(c, localOnly, budget, budgetLine, availability, directory, classification.capabilities, now);
       // A provider that is switched off is not "down": the notice says which is true.
       if (why === null && availability.isEnabled && !availability.isEnabled(c.provider)) why = `${c.provider} is not enabled on this server`;
       if (why === null) {
-        const up = isHealthy(c.provider);
+        const up = state.isHealthy(c.provider);
         if (!(up instanceof Promise ? await up : up)) why = `${c.provider} is down`;
       }
       if (why === null) {
-        const key = hasCredential(c.provider);
+        const key = state.hasCredential(c.provider);
         if (!(key instanceof Promise ? await key : key)) why = input.userId ? `no usable ${c.provider} API key for this user` : `no ${c.provider} API key configured`;
       }
       if (why === null) {
@@ -233,8 +221,12 @@ export class Router {
   }
 }
 
-function firstMatch(list: CompiledRule[], ctx: MatchContext, filter?: (r: CompiledRule) => boolean): CompiledRule | null {
-  for (const r of list) if ((!filter || filter(r)) && r.matches(ctx)) return r;
+/** The first rule that matches; `targetsAgent` (unless null) keeps only the rules that do, or do not, name an agent. */
+function firstMatch(list: CompiledRule[], ctx: MatchContext, targetsAgent: boolean | null): CompiledRule | null {
+  for (let i = 0; i < list.length; i++) {
+    const r = list[i]!;
+    if ((targetsAgent === null || r.targetsAgent === targetsAgent) && r.matches(ctx)) return r;
+  }
   return null;
 }
 
@@ -316,23 +308,53 @@ function staticUnfitness(
 }
 
 /**
- * Reads a health or credential answer and records it. A check that throws
- * or rejects counts as "no", never as a routing failure.
+ * One decision's view of provider health and credentials: each is asked at
+ * most once per provider. A check that throws or rejects counts as "no",
+ * never as a routing failure. (A class, not closures: this is built for
+ * every decision.)
  */
-function settle(fn: () => Promise<boolean> | boolean, record: (v: boolean) => void): boolean | Promise<boolean> {
-  let raw: Promise<boolean> | boolean;
-  try {
-    raw = fn();
-  } catch {
-    record(false);
-    return false;
+class ProviderState {
+  private readonly healthy = new Map<ProviderName, boolean>();
+  private readonly credential = new Map<ProviderName, boolean>();
+
+  constructor(
+    private readonly availability: ProviderAvailability,
+    private readonly userId: string | null,
+  ) {}
+
+  isHealthy(p: ProviderName): boolean | Promise<boolean> {
+    const known = this.healthy.get(p);
+    if (known !== undefined) return known;
+    let raw: Promise<boolean> | boolean;
+    try {
+      raw = this.availability.isHealthy(p, this.userId);
+    } catch {
+      raw = false;
+    }
+    return settle(this.healthy, p, raw);
   }
+
+  hasCredential(p: ProviderName): boolean | Promise<boolean> {
+    const known = this.credential.get(p);
+    if (known !== undefined) return known;
+    let raw: Promise<boolean> | boolean;
+    try {
+      raw = this.availability.hasCredential(this.userId, p);
+    } catch {
+      raw = false;
+    }
+    return settle(this.credential, p, raw);
+  }
+}
+
+/** Records an answer (true only when it is exactly true; a rejection is false). */
+function settle(into: Map<ProviderName, boolean>, p: ProviderName, raw: Promise<boolean> | boolean): boolean | Promise<boolean> {
   if (raw instanceof Promise) {
     return raw.then(
-      (v) => (record(v === true), v === true),
-      () => (record(false), false),
+      (v) => (into.set(p, v === true), v === true),
+      () => (into.set(p, false), false),
     );
   }
-  record(raw === true);
+  into.set(p, raw === true);
   return raw === true;
 }

@@ -4,6 +4,7 @@
  * admins, a user's rules only by that user, and another user's rule is
  * "not found" rather than "forbidden", so ids reveal nothing.
  */
+import { ChangeListeners } from '../cache/keyed-cache.ts';
 import { and, asc, eq, inArray, isNull, or } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { agentConfigs, routingRules, userDisabledRules } from '../db/schema.ts';
@@ -46,18 +47,17 @@ function toRule(row: Row): { rule: RoutingRule; invalid?: string } {
 const PRIORITY_STEP = 10;
 
 export class RuleStore {
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new ChangeListeners();
 
   constructor(private readonly db: Db) {}
 
   /** Called after every change of a rule or of a user's disabled rules (caches drop what they hold). */
   onChange(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   private changed(): void {
-    for (const listener of this.listeners) listener();
+    this.listeners.notify();
   }
 
   /** What the router needs for one user: their enabled rules, and the system rules they have not disabled. */

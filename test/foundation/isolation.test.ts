@@ -77,6 +77,10 @@ const coverage: Coverage = {
   'CredentialStore.remove': { isolation: credentialIsolation },
   'CredentialStore.resolveForUse': { isolation: credentialIsolation },
   'CredentialStore.has': { isolation: credentialIsolation },
+  'CredentialStore.readForUse': { notUserOwned: 'private helper keyed by the acting user resolveForUse passes; exercised through resolveForUse' },
+  'CredentialStore.onChange': { notUserOwned: 'in-process notification that some credential changed (the replica tells the others); carries no data' },
+  'CredentialStore.invalidate': { notUserOwned: 'drops the in-memory credential cache; carries no data' },
+  'CredentialStore.changed': { notUserOwned: 'private: drops the cache and fires the onChange listeners; carries no data' },
   'ConversationStore.unansweredSince': { notUserOwned: 'housekeeping at start: ids only, to re-queue lost answer jobs' },
   'ConversationStore.activeSince': { notUserOwned: 'housekeeping: ids and owners only; every later read acts as the owner' },
   'AgentStore.create': { isolation: agentIsolation },
@@ -88,6 +92,9 @@ const coverage: Coverage = {
   'AgentStore.requireFreeName': { notUserOwned: 'private helper keyed by the owner create/update already resolved for the actor; answers only whether a name is taken' },
   'AgentStore.editable': { notUserOwned: 'private helper scoped by the actor; exercised through update/remove' },
   'AgentStore.resolveDelegates': { isolation: agentIsolation },
+  'AgentStore.onChange': { notUserOwned: 'in-process notification that some agent changed (the replica tells the others); carries no data' },
+  'AgentStore.invalidate': { notUserOwned: 'drops the in-memory agent cache; carries no data' },
+  'AgentStore.changed': { notUserOwned: 'private: drops the cache and fires the onChange listeners; carries no data' },
   'DelegationStore.begin': { isolation: delegationIsolation },
   'DelegationStore.finish': { isolation: delegationIsolation },
   'DelegationStore.get': { isolation: delegationIsolation },
@@ -110,6 +117,7 @@ const coverage: Coverage = {
   'ConversationStore.nextUnanswered': { isolation: conversationIsolation },
   'ConversationStore.lastSeq': { isolation: conversationIsolation },
   'ConversationStore.pendingTurn': { isolation: conversationIsolation },
+  'ConversationStore.pendingTurnFor': { isolation: conversationIsolation },
   'ConversationStore.history': { isolation: conversationIsolation },
   'TurnStore.storeAnswer': { isolation: conversationIsolation },
   'ConversationStore.search': { isolation: conversationIsolation },
@@ -340,6 +348,9 @@ async function conversationIsolation({ database, alice, bob }: Ctx): Promise<voi
   await expect(store.nextUnanswered(bob, conv.id)).rejects.toMatchObject(notFound);
   await expect(store.lastSeq(bob, conv.id)).rejects.toMatchObject(notFound);
   await expect(store.pendingTurn(bob, conv.id)).rejects.toMatchObject(notFound);
+  // Read for bob's id, alice's conversation is not there (bob's own row is).
+  expect(await store.pendingTurnFor(bob.userId, conv.id)).toMatchObject({ user: { id: bob.userId }, turn: null });
+  expect((await store.pendingTurnFor(alice.userId, conv.id)).turn?.conv.id).toBe(conv.id);
   await expect(store.history(bob, await store.get(alice, conv.id))).rejects.toMatchObject(notFound);
   // The answer's write locks the conversation as the actor's own first: nothing is written for bob.
   await expect(new TurnStore(database.db).storeAnswer(bob, { conversationId: conv.id, messages: [], lastRouting: null, session: {} as never, agentId: null, calls: [], messageCount: 0 } as never)).rejects.toMatchObject(notFound);

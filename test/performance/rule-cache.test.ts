@@ -4,33 +4,23 @@
  * pub/sub), while a decision from the cache reads no SQL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestMosaic, type TestMosaic } from '../support/mosaic-harness.ts';
+import type { TestMosaic } from '../support/mosaic-harness.ts';
+import { startTwoReplicas, waitFor } from '../support/replica-caches.ts';
 import { measure } from '../support/command-count.ts';
 
 let a: TestMosaic;
 let b: TestMosaic;
+let stop: () => Promise<void>;
 let token: string;
 
 beforeAll(async () => {
-  a = await startTestMosaic({ providers: ['openai', 'ollama'] });
-  b = await startTestMosaic({ replicaOf: a });
+  ({ a, b, stop } = await startTwoReplicas({ providers: ['openai', 'ollama'] }));
   token = (await a.createUser('rosa')).token;
 }, 120_000);
-afterAll(async () => {
-  await b?.stop();
-  await a?.stop();
-});
+afterAll(async () => stop?.());
 
 type Decision = { outcome: string; provider?: string; model?: string; rule?: { name: string } | null };
 const explain = (t: TestMosaic) => t.api<Decision>(token, 'POST', '/api/routing/explain', { text: 'hello there', channel: 'bench-channel' });
-
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('the routing rule cache', () => {
   it('decides from memory, and a change on one replica reaches the other', async () => {

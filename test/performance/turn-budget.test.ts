@@ -10,7 +10,7 @@ import { startTestMosaic, type TestMosaic } from '../support/mosaic-harness.ts';
 import { measure, tally, type Measure } from '../support/command-count.ts';
 
 /** The budget per turn (docs/performance.md). */
-export const TURN_BUDGET = { sql: 18, redis: 20 };
+export const TURN_BUDGET = { sql: 13, redis: 20 };
 
 /** Reply jobs finished so far (read from the process's own metrics: no SQL, no Redis). */
 async function repliesFinished(t: TestMosaic): Promise<number> {

@@ -16,7 +16,7 @@ import { MosaicError } from '../../errors.ts';
 import type { RetryNote } from '../conversation-bus.ts';
 import type { ConversationRow, MessageRow } from '../conversation-store.ts';
 import type { ConversationSettings, ProviderPort } from '../ports.ts';
-import type { SessionStore } from '../session-store.ts';
+import type { SessionRow, SessionStore } from '../session-store.ts';
 import { DEFAULT_AGENT_PROMPT, type SummaryService } from '../summary-service.ts';
 import type { AnswerStream } from './answer-stream.ts';
 import type { TurnRecords } from './turn-records.ts';
@@ -40,6 +40,8 @@ export interface AttemptInput {
   retry?: RetryNote;
   /** A person's interrupts of the answer's agent exchange. */
   interrupts: InterruptBox;
+  /** The actor's active session (null: none) as read with the turn; only on the answer's first attempt (an attempt may open one). */
+  session?: SessionRow | null;
 }
 
 export class AnswerAttempts {
@@ -63,7 +65,7 @@ export class AnswerAttempts {
     try {
       const adapter = this.d.providers.adapter(routed.provider);
       if (!adapter) throw new MosaicError('provider_disabled', `${routed.provider} is not enabled on this server`, { httpStatus: 503, userNotice: `${routed.provider} is not enabled on this server.` });
-      const opened = await this.d.sessions.current(actor, conversationId, { agentId: agent?.id ?? null, provider: routed.provider, model: routed.model });
+      const opened = await this.d.sessions.current(actor, conversationId, { agentId: agent?.id ?? null, provider: routed.provider, model: routed.model }, input.session);
       await this.d.sessions.recordModel(actor, opened, routed.provider, routed.model);
       const session = { ...opened, provider: routed.provider, model: routed.model };
       // The asker's own key, never the owner's for someone else's message (without one: the system key).

@@ -15,6 +15,7 @@ import type { ConversationAgents } from '../conversation-agents.ts';
 import type { ConversationEvents } from '../conversation-events.ts';
 import type { ConversationLock, Lease } from '../conversation-lock.ts';
 import type { ConversationRow, ConversationStore, MessageRow } from '../conversation-store.ts';
+import type { SessionRow } from '../session-store.ts';
 import { replyIdFor } from '../ids.ts';
 import type { Notices } from '../notices.ts';
 import type { ActorLookup, AnswerTries, ConversationSettings, RoutingPort } from '../ports.ts';
@@ -55,35 +56,40 @@ export class AnswerService {
   ) {}
 
   /**
-   * Answers every waiting message of the conversation, oldest first, while
-   * holding its lease. Returns 'busy' when another worker holds the lease
-   * for longer than `leaseWaitMs` (that worker drains this message too).
+   * Answers every waiting message of the conversation, oldest first, each
+   * while holding its lease. Returns 'busy' when another worker holds the
+   * lease for longer than `leaseWaitMs` (that worker drains this message too).
    */
   async answerPending(conversationId: string, userId: string): Promise<'done' | 'busy' | 'gone'> {
-    const actor = await this.d.actorFor(userId);
-    if (!actor) return 'gone';
-    for (let round = 0; round < 3; round++) {
+    // Rounds that found nothing to answer under the lease (a message stored just as it was released) are bounded.
+    for (let idle = 0; idle < 3; ) {
       const lease = await this.waitForLease(conversationId);
       if (!lease) return 'busy';
+      let answered: string | null = null;
+      let actor: Actor | null;
       try {
-        for (;;) {
-          // The conversation and its next waiting message in one read, passed down to every layer of the answer.
-          let turn: { conv: ConversationRow; next: MessageRow | null };
-          try {
-            turn = await this.d.conversations.pendingTurn(actor, conversationId);
-          } catch (err) {
-            if (isMosaicError(err) && err.httpStatus === 404) return 'gone';
-            throw err;
-          }
-          if (!turn.next) break;
-          await this.answer(actor, turn.conv, turn.next, lease);
+        // The job's user, the conversation, its next waiting message and the session in one read, passed down to every layer of the answer.
+        const read = await this.d.conversations.pendingTurnFor(userId, conversationId);
+        actor = await this.d.actorFor(userId, read.user);
+        if (!actor || !read.turn) return 'gone';
+        const turn = read.turn;
+        if (turn.next) {
+          await this.answer(actor, turn.conv, turn.next, lease, turn.session);
+          answered = turn.next.id;
+        } else {
+          idle += 1;
         }
       } finally {
         await lease.release();
       }
-      // A message stored just as the lease was released must not be stranded.
+      // One read after the lease is released tells whether another message waits (stored while this one was
+      // answered, or just as the lease was released: it must not be stranded); the next round answers it under
+      // the lease, reading it again (another worker may take it meanwhile). The usual turn, one message, so
+      // costs two reads of the pending turn, not three.
       const late = await this.d.conversations.pendingTurn(actor, conversationId).catch(() => null);
       if (!late?.next) return 'done';
+      // The message just answered still waiting means its answer was not stored: stop rather than pay for it again (recovery sweeps it).
+      if (late.next.id === answered) return 'done';
     }
     return 'done';
   }
@@ -125,7 +131,7 @@ export class AnswerService {
     return this.d.actorFor(writer);
   }
 
-  private async answer(actor: Actor, conv: ConversationRow, userMessage: MessageRow, lease: Lease): Promise<void> {
+  private async answer(actor: Actor, conv: ConversationRow, userMessage: MessageRow, lease: Lease, readSession: SessionRow | null): Promise<void> {
     const conversationId = conv.id;
     const replyId = replyIdFor(userMessage.id);
     const asker = await this.askerOf(actor, userMessage);
@@ -162,6 +168,8 @@ export class AnswerService {
     let ended: { outcome: AnswerOutcome; by: ModelRef | null } = { outcome: 'error', by: null };
     let tried: number | null = null;
     let retry: RetryNote | undefined;
+    // The session as read with the turn serves the first attempt only: an attempt may open one, so a failover reads it again.
+    let session: SessionRow | null | undefined = readSession;
     try {
       for (;;) {
         // Routed for whoever asked (their rules, budget and keys; the team's budget too when shared).
@@ -190,7 +198,8 @@ export class AnswerService {
             this.d.logger.info({ event: 'answer.retry', conversationId, messageId: userMessage.id, attempt: tried }, 'answering again: the previous try was cut off');
           }
         }
-        const outcome = await this.d.attempts.run({ actor, asker, conv, agent, userMessage, replyId, routed, signal: controller.signal, stream, interrupts, ...(retry ? { retry } : {}) });
+        const outcome = await this.d.attempts.run({ actor, asker, conv, agent, userMessage, replyId, routed, signal: controller.signal, stream, interrupts, ...(retry ? { retry } : {}), ...(session !== undefined ? { session } : {}) });
+        session = undefined;
         ended = { outcome: outcome.ok ? 'answered' : controller.signal.aborted ? 'stopped' : 'failed', by: routed };
         if (outcome.ok) return;
         const { err, streamed, toolsRan } = outcome;
