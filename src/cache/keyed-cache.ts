@@ -13,6 +13,7 @@ export class KeyedCache<V> {
   private readonly entries = new Map<string, { at: number; value: Promise<V> }>();
   /** Bumped by every invalidation: a read that started before one is not kept. */
   private generation = 0;
+  private lastSweep = 0;
 
   constructor(
     private readonly ttlMs = 60_000,
@@ -22,6 +23,8 @@ export class KeyedCache<V> {
   /** The cached value of `key`, or `load()`'s (kept unless it fails or a change happened meanwhile). */
   get(key: string, load: () => Promise<V>): Promise<V> {
     const now = this.clock();
+    // Expired entries go at most once per lifetime, not only when the cap is hit: some hold secrets (decrypted keys).
+    if (now - this.lastSweep >= this.ttlMs) this.sweep(now);
     const hit = this.entries.get(key);
     if (hit && now - hit.at < this.ttlMs) return hit.value;
     const generation = this.generation;
@@ -43,6 +46,16 @@ export class KeyedCache<V> {
   invalidate(): void {
     this.generation += 1;
     this.entries.clear();
+  }
+
+  /** How many entries are held (expired ones included until the next sweep). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private sweep(now: number): void {
+    this.lastSweep = now;
+    for (const [key, entry] of this.entries) if (now - entry.at >= this.ttlMs) this.entries.delete(key);
   }
 }
 
