@@ -45,7 +45,12 @@ export interface ClaimableEvent {
   eventId: string;
   roomId: string;
   sender: string;
+  /** A `!`/`/` command (`!link`, `!new` …): what it changes, that person's later events elsewhere may rely on. */
+  command: boolean;
 }
+
+/** A message body that is a command (anchored: costs the same whatever the body holds). */
+const COMMAND = String.raw`^\s*[!/]`;
 
 export class EventJournal {
   constructor(
@@ -159,7 +164,12 @@ export class EventJournal {
   async claimable(limit = 100, txnId?: string): Promise<ClaimableEvent[]> {
     const expired = new Date(Date.now() - this.claimLeaseMs);
     return this.db
-      .select({ eventId: appserviceEvents.eventId, roomId: appserviceEvents.roomId, sender: appserviceEvents.sender })
+      .select({
+        eventId: appserviceEvents.eventId,
+        roomId: appserviceEvents.roomId,
+        sender: appserviceEvents.sender,
+        command: sql<boolean>`coalesce(${appserviceEvents.payload}->'content'->>'body' ~ ${COMMAND}, false)`.mapWith(Boolean),
+      })
       .from(appserviceEvents)
       .where(
         and(

@@ -1,17 +1,18 @@
 /**
  * Which stored events may be processed side by side. Events of one room
- * keep their order (a member join before the message after it), and so do
- * one person's events across rooms (a `!link` in the bot's DM before their
- * next message in another room). Everything else is independent: a slow
- * room never holds up the others. Mosaic's own users (the bot and the
- * ghosts) write in every room, so their events tie nothing together —
- * otherwise one agent answering in many rooms would make them one lane.
+ * keep their order (a member join before the message after it). A
+ * person's command (`!link` in the bot's DM, `!new` …) changes what their
+ * later events mean anywhere, so those later events, in any room, wait for
+ * it: the command ties the person's rooms together from there on. Without a
+ * command, one person writing in several rooms ties nothing — their rooms
+ * are independent. Mosaic's own users (the bot, the ghosts) write in every
+ * room and never tie rooms.
  */
 import type { ClaimableEvent } from './event-journal.ts';
 
 /** Splits events (oldest first) into lanes: each lane in the original order, lanes ordered by their first event. */
 export function lanesOf(events: readonly ClaimableEvent[], isOurs: (userId: string) => boolean = () => false): ClaimableEvent[][] {
-  // Union-find over the keys an event touches: its room, and its sender unless that is Mosaic itself.
+  // Union-find over the keys an event touches: its room, and its sender from that sender's first command on.
   const parent = new Map<string, string>();
   const find = (key: string): string => {
     let root = key;
@@ -24,9 +25,17 @@ export function lanesOf(events: readonly ClaimableEvent[], isOurs: (userId: stri
     }
     return root;
   };
-  const keysOf = (e: ClaimableEvent) => (isOurs(e.sender) ? [`r:${e.roomId}`] : [`r:${e.roomId}`, `s:${e.sender}`]);
+  // A person's key joins the union at their first command; every later event of theirs follows it.
+  const commanded = new Set<string>();
+  const keysOf = (e: ClaimableEvent): string[] => {
+    if (isOurs(e.sender)) return [`r:${e.roomId}`];
+    if (e.command) commanded.add(e.sender);
+    return commanded.has(e.sender) ? [`r:${e.roomId}`, `s:${e.sender}`] : [`r:${e.roomId}`];
+  };
+  const keysByEvent = new Map<ClaimableEvent, string[]>();
   for (const e of events) {
     const keys = keysOf(e);
+    keysByEvent.set(e, keys);
     for (const k of keys) if (!parent.has(k)) parent.set(k, k);
     const first = find(keys[0]!);
     for (const k of keys.slice(1)) {
@@ -36,7 +45,7 @@ export function lanesOf(events: readonly ClaimableEvent[], isOurs: (userId: stri
   }
   const lanes = new Map<string, ClaimableEvent[]>();
   for (const e of events) {
-    const root = find(keysOf(e)[0]!);
+    const root = find(keysByEvent.get(e)![0]!);
     const lane = lanes.get(root);
     if (lane) lane.push(e);
     else lanes.set(root, [e]);

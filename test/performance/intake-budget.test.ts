@@ -30,13 +30,17 @@ for (const kind of ['postgres', 'pglite'] as const) {
       expect(await journal.record('txn2', 'hash2', batch.slice(0, 10))).toEqual([]);
       const claimable = await journal.claimable(200);
       expect(claimable.map((e) => e.eventId)).toEqual(batch.map((e) => e.event_id));
+      expect(claimable.some((e) => e.command)).toBe(false);
     });
 
     it('claims 100 events in one statement and records their outcomes in one; a !link token is gone once finished', async () => {
       const journal = new EventJournal(database.db);
       const batch = events('t3', 100);
       batch[7]!.content = { msgtype: 'm.text', body: '!link 0123456789abcdef' };
+      batch[8]!.content = { msgtype: 'm.text', body: '  /new' };
       await journal.record('txn3', 'hash3', batch);
+      // Commands are told apart by the claim query (they order the person's later events).
+      expect((await journal.claimable(200, 'txn3')).filter((e) => e.command).map((e) => e.eventId)).toEqual([batch[7]!.event_id, batch[8]!.event_id]);
       const ids = batch.map((e) => e.event_id);
       let claimed: Awaited<ReturnType<EventJournal['claimMany']>> = [];
       const c = await measure(database, async () => (claimed = await journal.claimMany(ids)));
