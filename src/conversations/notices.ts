@@ -33,19 +33,8 @@ export class Notices {
    * the person's message, so it never counts as its answer; stored once
    * under an id derived from `key`.
    */
-  async post(actor: Actor, conversationId: string, note: { key: string; text: string; threadId: string | null; metadata: Record<string, unknown> }): Promise<void> {
-    const { message, created } = await this.conversations.append(actor, conversationId, {
-      id: noticeIdFor(note.key),
-      role: 'system',
-      senderId: 'mosaic',
-      senderType: 'system',
-      content: note.text,
-      contentType: 'markdown',
-      channel: 'mosaic',
-      threadId: note.threadId,
-      metadata: note.metadata,
-    });
-    if (created) await this.events.messageStored(message);
+  post(actor: Actor, conversationId: string, note: { key: string; text: string; threadId: string | null; metadata: Record<string, unknown> }): Promise<void> {
+    return this.storeOnce(actor, conversationId, note, { role: 'system', senderId: 'mosaic', senderType: 'system' });
   }
 
   /**
@@ -53,12 +42,20 @@ export class Notices {
    * once under an id derived from `key`, and not a reply to any message, so
    * it never stands for the answer to one.
    */
-  async agentMessage(actor: Actor, conversationId: string, note: { key: string; agentId: string; text: string; threadId: string | null; metadata: Record<string, unknown> }): Promise<void> {
+  agentMessage(actor: Actor, conversationId: string, note: { key: string; agentId: string; text: string; threadId: string | null; metadata: Record<string, unknown> }): Promise<void> {
+    return this.storeOnce(actor, conversationId, note, { role: 'assistant', senderId: note.agentId, senderType: 'agent' });
+  }
+
+  /** A message that answers nothing, stored once under an id derived from `key` and published when new. */
+  private async storeOnce(
+    actor: Actor,
+    conversationId: string,
+    note: { key: string; text: string; threadId: string | null; metadata: Record<string, unknown> },
+    by: { role: 'system' | 'assistant'; senderId: string; senderType: 'system' | 'agent' },
+  ): Promise<void> {
     const { message, created } = await this.conversations.append(actor, conversationId, {
       id: noticeIdFor(note.key),
-      role: 'assistant',
-      senderId: note.agentId,
-      senderType: 'agent',
+      ...by,
       content: note.text,
       contentType: 'markdown',
       channel: 'mosaic',
