@@ -136,13 +136,11 @@ export class EventJournal {
    */
   async finishMany(results: ReadonlyArray<{ eventId: string; status: 'done' | 'skipped' | 'failed'; error?: string }>): Promise<void> {
     if (results.length === 0) return;
-    const values = sql.join(
-      results.map((r) => sql`(${r.eventId}, ${r.status}, ${r.error === undefined ? null : storableText(r.error)})`),
-      sql`, `,
-    );
+    // Array parameters, as for storing a transaction (record): three, not three per event.
     await this.db.execute(sql`update ${appserviceEvents}
       set status = v.status, error = v.error, processed_at = now(), payload = ${withoutLinkToken}
-      from (values ${values}) as v(event_id, status, error)
+      from unnest(${sql.param(results.map((r) => r.eventId))}::text[], ${sql.param(results.map((r) => r.status))}::text[],
+                  ${sql.param(results.map((r) => (r.error === undefined ? null : storableText(r.error))))}::text[]) as v(event_id, status, error)
       where ${appserviceEvents.eventId} = v.event_id`);
   }
 
