@@ -7,18 +7,9 @@
  */
 import type { RestClient } from '../api.ts';
 import type { LiveClient, LiveStatus } from '../live.ts';
-import { fromFrame, fromView, type Budget, type ChatMessage, type Conversation, type Frame, type MessageView, type Routing, type SessionInfo } from '../types.ts';
+import { fromFrame, fromView, type Budget, type ChatMessage, type Conversation, type Frame, type LiveAnswer, type MessageView, type Routing, type SessionInfo } from '../types.ts';
 
-export interface LiveAnswer {
-  replyId: string;
-  replyTo: string;
-  provider: string;
-  model: string;
-  routing: Routing | null;
-  seq: number;
-  text: string;
-  thinking: string;
-}
+export type { LiveAnswer };
 
 export interface Notice {
   id: string;

@@ -7,7 +7,8 @@ import { batch, signal } from '@preact/signals';
 import { api, query } from './api.ts';
 import type { ServerFrame } from './live.ts';
 import { liveClient } from './session.ts';
-import type { ChatMessage, Conversation, LiveAnswer, Routing, SessionInfo, Usage } from './types.ts';
+import { fromFrame, fromView, type MessageView } from '../../shared/api-types.ts';
+import type { ChatMessage, Conversation, LiveAnswer, Routing, SessionInfo } from './types.ts';
 
 export const conversations = signal<Conversation[]>([]);
 export const showArchived = signal(false);
@@ -15,43 +16,6 @@ export const openId = signal<string | null>(null);
 export const messages = signal<ChatMessage[]>([]);
 export const answers = signal<ReadonlyMap<string, LiveAnswer>>(new Map());
 export const info = signal<SessionInfo | null>(null);
-
-interface MessageView {
-  id: string;
-  seq: number;
-  role: ChatMessage['role'];
-  content: string;
-  contentType: string;
-  channel: string;
-  replyToId: string | null;
-  provider: string | null;
-  model: string | null;
-  routing: Routing | null;
-  usage?: Usage;
-  createdAt: string;
-}
-
-const fromView = (v: MessageView): ChatMessage => ({ ...v, usage: v.usage ?? null });
-
-/** A live `message:new`: the message as ChannelMessage JSON, what the conversation knows of it in metadata. */
-function fromFrame(f: ServerFrame): ChatMessage {
-  const m = f.message as { id: string; content: string; contentType: string; replyToId?: string; timestamp: string; metadata: Record<string, unknown> };
-  const md = m.metadata;
-  return {
-    id: m.id,
-    seq: f.seq as number,
-    role: md.role as ChatMessage['role'],
-    content: m.content,
-    contentType: m.contentType,
-    channel: String(md.channel ?? ''),
-    replyToId: m.replyToId ?? null,
-    provider: (md.provider as string | undefined) ?? null,
-    model: (md.model as string | undefined) ?? null,
-    routing: (md.routing as Routing | undefined) ?? null,
-    usage: (md.usage as Usage | undefined) ?? null,
-    createdAt: m.timestamp,
-  };
-}
 
 const lastSeq = () => messages.value.at(-1)?.seq ?? 0;
 

@@ -1,4 +1,8 @@
 /** The shapes of the API this page reads (a subset: what it shows). */
+
+// Shared with the terminal client: one definition of the API's shapes.
+export type { ChatMessage, Conversation, LiveAnswer, Routing, SessionInfo, Usage } from '../../shared/api-types.ts';
+
 export interface User {
   id: string;
   username: string;
@@ -9,65 +13,6 @@ export interface SessionState {
   user: User;
   csrfToken: string;
   expiresAt: string;
-}
-
-export interface Conversation {
-  id: string;
-  title: string | null;
-  agentId: string | null;
-  pinnedProvider: string | null;
-  pinnedModel: string | null;
-  localOnly: boolean;
-  archived: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface Usage {
-  inputTokens: number;
-  outputTokens: number;
-  costUsd: number | null;
-}
-
-export interface Routing {
-  outcome: 'routed' | 'refused';
-  provider?: string;
-  model?: string;
-  rule: { id: string; name: string } | null;
-  reason: string;
-  classification?: { taskType: string; complexity: string; domain: string; confidence: number };
-  fallbacksTried?: Array<{ provider: string; model: string; why: string }>;
-  estimatedCostTier?: string;
-  userNotice?: string;
-  code?: string;
-}
-
-/** One message, from the REST history or a live `message:new`. */
-export interface ChatMessage {
-  id: string;
-  seq: number;
-  role: 'user' | 'assistant' | 'system' | 'tool';
-  content: string;
-  contentType: string;
-  channel: string;
-  replyToId: string | null;
-  provider: string | null;
-  model: string | null;
-  routing: Routing | null;
-  usage: Usage | null;
-  createdAt: string;
-}
-
-/** An answer being written. */
-export interface LiveAnswer {
-  replyId: string;
-  replyTo: string;
-  provider: string;
-  model: string;
-  routing: Routing | null;
-  seq: number;
-  text: string;
-  thinking: string;
 }
 
 export interface Agent {
@@ -88,9 +33,3 @@ export interface ModelInfo {
   tier?: string;
 }
 
-export interface SessionInfo {
-  agent: { id: string | null; name: string; displayName: string };
-  provider: string | null;
-  model: string | null;
-  pinned: boolean;
-}
