@@ -11,6 +11,7 @@
  * be undone before its job runs).
  */
 import { z } from 'zod';
+import { ChannelsReady } from '../channels-ready.ts';
 import { defineJob } from '../jobs/job-definition.ts';
 
 export const IDENTITY_VIAS = ['token', 'browser', 'admin', 'account-created', 'auto-provisioned', 'self'] as const;
@@ -46,33 +47,17 @@ export interface IdentityListener {
   unlinked?(change: IdentityChange): Promise<void>;
 }
 
-export class IdentityEvents {
+export class IdentityEvents extends ChannelsReady {
   private readonly listeners = new Map<string, IdentityListener[]>();
-  private stopping = false;
-  private markReady!: () => void;
-  /** Resolved once every channel of this process has subscribed (jobs wait for it). */
-  readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
 
   /** Subscribes to one channel's changes. Several listeners run in the order they subscribed. */
   on(channel: string, listener: IdentityListener): void {
     this.listeners.set(channel, [...(this.listeners.get(channel) ?? []), listener]);
   }
 
-  /** Called by the core once its channels have started. */
-  channelsStarted(): void {
-    this.markReady();
-  }
-
-  /** The process is stopping (perhaps before its channels started): jobs waiting for them give up, to be retried. */
-  stop(): void {
-    this.stopping = true;
-    this.markReady();
-  }
-
   /** Runs the listeners of a change; a failing one fails the job, which retries them all. */
   async deliver(change: IdentityChange): Promise<{ listeners: number }> {
-    await this.ready;
-    if (this.stopping) throw new Error('the process is stopping; the change is delivered on a retry');
+    await this.channelsReady();
     const listeners = this.listeners.get(change.channel) ?? [];
     for (const l of listeners) await (change.change === 'linked' ? l.linked?.(change) : l.unlinked?.(change));
     return { listeners: listeners.length };

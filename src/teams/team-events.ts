@@ -11,6 +11,7 @@
  * job runs).
  */
 import { z } from 'zod';
+import { ChannelsReady } from '../channels-ready.ts';
 import { defineJob } from '../jobs/job-definition.ts';
 
 export const TEAM_CHANGES = ['team-created', 'team-deleted', 'member-added', 'member-removed', 'shared', 'unshared'] as const;
@@ -46,30 +47,16 @@ export const TEAM_CHANGED_JOB = defineJob({
 
 export type TeamListener = (change: TeamChange) => Promise<void>;
 
-export class TeamEvents {
+export class TeamEvents extends ChannelsReady {
   private readonly listeners: TeamListener[] = [];
-  private stopping = false;
-  private markReady!: () => void;
-  /** Resolved once every channel of this process has subscribed (jobs wait for it). */
-  readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
 
   on(listener: TeamListener): void {
     this.listeners.push(listener);
   }
 
-  channelsStarted(): void {
-    this.markReady();
-  }
-
-  stop(): void {
-    this.stopping = true;
-    this.markReady();
-  }
-
   /** Runs the listeners; a failing one fails the job, which retries them all. */
   async deliver(change: TeamChange): Promise<{ listeners: number }> {
-    await this.ready;
-    if (this.stopping) throw new Error('the process is stopping; the change is delivered on a retry');
+    await this.channelsReady();
     for (const l of this.listeners) await l(change);
     return { listeners: this.listeners.length };
   }
