@@ -15,6 +15,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { MosaicError } from '../errors.ts';
+import { pidAlive } from '../pid-alive.ts';
 
 export const LOCK_FILE = 'mosaic.lock';
 
@@ -50,15 +51,6 @@ export function processStartTime(pid: number): string | null {
     return fields[19] ?? null;
   } catch {
     return null;
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
+import { pidAlive } from '../pid-alive.ts';
 import { valkeyKey } from './client.ts';
 
 /** Boot ids of the gateways running in this process (tests run replicas side by side in one process). */
@@ -98,17 +99,7 @@ export class ProcessLiveness {
     if (record.host !== this.host) return false;
     // Same host and our own pid: a previous life of this process, unless that gateway runs here too.
     if (record.pid === process.pid) return !LIVE_HERE.has(record.boot);
-    return !pidRunning(record.pid);
-  }
-}
-
-function pidRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it runs, as another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return !pidAlive(record.pid);
   }
 }
 
